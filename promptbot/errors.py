@@ -1,0 +1,51 @@
+"""The one exception tree. Everything a user can cause raises a PromptbotError.
+
+Each is translated at one boundary: an ephemeral message from the Slack app's
+``@app.error`` handler, or one line plus exit code 2 from the CLI. The message is
+always a single readable line, safe to show to the person who caused it.
+"""
+
+from __future__ import annotations
+
+
+class PromptbotError(Exception):
+    """Base class: a problem the user can fix. ``str(error)`` is the one line to show."""
+
+
+class ConfigError(PromptbotError):
+    """app.yaml or the environment is missing something or holds a bad value."""
+
+
+class StorageError(PromptbotError):
+    """The database cannot be opened or migrated."""
+
+
+class TemplateError(PromptbotError):
+    """A prompt template is too large, does not parse, or needs a value it was not given."""
+
+
+class UsageError(PromptbotError):
+    """A command was typed in a way we cannot understand."""
+
+
+class NotFound(PromptbotError):
+    """A prompt, version or run named by the user does not exist."""
+
+
+class PermissionDenied(PromptbotError):
+    """The user may not do this (only the proposer or an admin may)."""
+
+
+class FieldErrors(PromptbotError):
+    """Errors tied to fields of a modal: shown on those fields, not as a message.
+
+    ``errors`` maps a Block Kit ``block_id`` to the message shown under it.
+    """
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        self.errors = errors
+        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+
+
+class ModelError(PromptbotError):
+    """A model call failed: timeout, HTTP error, or an unusable answer."""
