@@ -44,7 +44,7 @@ class FieldErrors(PromptbotError):
 
     def __init__(self, errors: dict[str, str]) -> None:
         self.errors = errors
-        super().__init__("; ".join(f"{k}: {v}" for k, v in errors.items()))
+        super().__init__("; ".join(errors.values()))
 
 
 class ModelError(PromptbotError):

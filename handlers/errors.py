@@ -1,0 +1,61 @@
+"""The one boundary where errors become Slack replies.
+
+A PromptbotError becomes one ephemeral line (or errors on a modal's fields); any
+other exception is logged with its traceback and the user gets a short apology.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from slack_bolt import App, BoltResponse
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackClientError
+
+from promptbot.errors import FieldErrors, PromptbotError
+from promptbot.render import escape
+
+logger = logging.getLogger(__name__)
+
+UNEXPECTED = "Something went wrong on our side; it has been logged. Nothing you sent was lost."
+
+
+def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
+    """(channel, user) of whoever caused the request, across payload shapes."""
+    user = body.get("user_id") or (body.get("user") or {}).get("id")
+    channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
+    return channel, user
+
+
+def _json(response: BoltResponse, payload: dict[str, Any]) -> None:
+    response.status = 200
+    response.body = json.dumps(payload)
+    response.headers["content-type"] = ["application/json;charset=utf-8"]
+
+
+def register(app: App) -> None:
+    @app.error
+    def translate_error(
+        error: Exception, body: dict[str, Any], response: BoltResponse | None, client: WebClient
+    ) -> None:
+        if isinstance(error, PromptbotError):
+            logger.info("refused: %s", error)
+            text = f":warning: {escape(str(error))}"
+        else:
+            logger.error("listener failed", exc_info=error)
+            text = f":warning: {UNEXPECTED}"
+        if response is not None and body.get("type") == "view_submission":
+            errors = error.errors if isinstance(error, FieldErrors) else {"name": text}
+            _json(response, {"response_action": "errors", "errors": errors})
+        elif response is not None and "command" in body:
+            # Not yet acked: the error is the command's own ephemeral reply.
+            _json(response, {"response_type": "ephemeral", "text": text})
+        else:
+            channel, user = _where(body)
+            if channel and user:
+                try:
+                    client.chat_postEphemeral(channel=channel, user=user, text=text)
+                except SlackClientError:
+                    logger.warning("could not tell %s about an error", user)

@@ -1,0 +1,38 @@
+"""Modal submissions. Validation errors go back onto the fields (response_action:
+errors) through the error boundary; a valid proposal closes the modal."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+
+from handlers.surface import Surface
+from promptbot.commands import parse_inputs
+from promptbot.errors import FieldErrors, UsageError
+from promptbot.modals import PROPOSE_CALLBACK, read_propose_submission
+from promptbot.service import Proposal, ReviewService
+
+
+def register(app: App, surface: Surface, service: ReviewService) -> None:
+    @surface.view(app, PROPOSE_CALLBACK)
+    def propose_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+        values = read_propose_submission(view)
+        if not values["channel"]:
+            raise UsageError("this form lost track of its channel; open it again with /prompt new")
+        try:
+            inputs = parse_inputs(values["variables"])
+        except UsageError as error:
+            raise FieldErrors({"variables": str(error)}) from None
+        service.propose(
+            Proposal(
+                name=values["name"],
+                template=values["template"],
+                system_prompt=values["system_prompt"],
+                author=body["user"]["id"],
+                channel=values["channel"],
+                models=values["models"] or None,
+                inputs=inputs,
+            )
+        )
+        ack()

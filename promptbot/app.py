@@ -1,0 +1,96 @@
+"""The app factory: config + store + runner + service + Slack, wired once.
+
+This is the one place in promptbot/ that knows about Slack; it hands the core to
+handlers/, which holds every listener.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.http_retry.builtin_handlers import (
+    ConnectionErrorRetryHandler,
+    RateLimitErrorRetryHandler,
+)
+
+from handlers.app import build_bolt_app
+from handlers.publisher import SlackPublisher
+from handlers.surface import Surface
+from promptbot.config import AppConfig, Environment
+from promptbot.providers import ModelFactory, openai_factory
+from promptbot.runner import Runner
+from promptbot.service import ReviewService
+from storage import Store
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class Bot:
+    config: AppConfig
+    store: Store
+    runner: Runner
+    service: ReviewService
+    client: WebClient
+    app: App
+    surface: Surface
+
+    def close(self) -> None:
+        self.runner.shutdown(wait=False)
+
+
+def slack_client(token: str, environment: Environment) -> WebClient:
+    base_url = environment.get("SLACK_API_URL") or WebClient.BASE_URL
+    return WebClient(
+        token=token,
+        base_url=base_url if base_url.endswith("/") else base_url + "/",
+        retry_handlers=[
+            ConnectionErrorRetryHandler(),
+            RateLimitErrorRetryHandler(max_retry_count=2),
+        ],
+    )
+
+
+def create_bot(
+    config: AppConfig,
+    environment: Environment,
+    *,
+    socket_mode: bool = False,
+    model_factory: ModelFactory | None = None,
+    verify_requests: bool = True,
+    resume: bool = True,
+) -> Bot:
+    """Build the whole bot. Raises ConfigError or StorageError with one line to show."""
+    token = environment.require("SLACK_BOT_TOKEN")
+    signing_secret = "" if socket_mode else environment.require("SLACK_SIGNING_SECRET")
+    store = Store(environment.require("PROMPTBOT_DB"))
+    client = slack_client(token, environment)
+    runner = Runner(
+        store, config, model_factory or openai_factory(environment), SlackPublisher(client)
+    )
+    service = ReviewService(store, config, runner)
+    app, surface = build_bolt_app(
+        service, client, signing_secret=signing_secret, verify_requests=verify_requests
+    )
+    if resume:
+        runner.resume_unfinished()
+    return Bot(config, store, runner, service, client, app, surface)
+
+
+def describe_surface() -> Surface:
+    """What the app registers, without a workspace: for the manifest."""
+    config = AppConfig()
+    store = Store(":memory:")
+    client = WebClient(token="xoxb-manifest")
+    runner = Runner(store, config, openai_factory(Environment({})), SlackPublisher(client))
+    _, surface = build_bolt_app(
+        ReviewService(store, config, runner),
+        client,
+        signing_secret="manifest",
+        token_verification=False,
+    )
+    runner.shutdown()
+    return surface

@@ -1,0 +1,101 @@
+"""The command line: ``promptbot run`` and ``promptbot manifest``.
+
+Every PromptbotError becomes one line on stderr and exit code 2 (click's
+UsageError path), never a traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import click
+import yaml
+
+from promptbot.config import AppConfig, Environment, load_config
+from promptbot.errors import PromptbotError
+
+
+class CliError(click.ClickException):
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"Error: {self.format_message()}", err=True)
+
+
+def _config(environment: Environment) -> AppConfig:
+    return load_config(environment.require("PROMPTBOT_CONFIG"))
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except PromptbotError as error:
+            raise CliError(str(error)) from None
+
+
+@click.group(cls=_Group)
+@click.version_option(package_name="promptbot")
+def cli() -> None:
+    """promptbot: team prompt review in Slack."""
+
+
+@cli.command()
+@click.option("--port", default=3000, show_default=True, help="HTTP port (HTTP mode).")
+@click.option("--host", default="0.0.0.0", show_default=True, help="Interface to listen on.")
+@click.option("--threads", default=16, show_default=True, help="WSGI server threads.")
+@click.option(
+    "--insecure-skip-verification",
+    is_flag=True,
+    hidden=True,
+    help="Tests only: accept unsigned requests.",
+)
+def run(port: int, host: str, threads: int, insecure_skip_verification: bool) -> None:
+    """Run the bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on --port."""
+    from promptbot.app import create_bot
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    environment = Environment.capture()
+    config = _config(environment)
+    app_token = environment.get("SLACK_APP_TOKEN")
+    bot = create_bot(
+        config,
+        environment,
+        socket_mode=bool(app_token),
+        verify_requests=not insecure_skip_verification,
+    )
+    if app_token:
+        from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+        click.echo("promptbot: Socket Mode", err=True)
+        SocketModeHandler(bot.app, app_token).start()  # type: ignore[no-untyped-call]
+        return
+    import waitress
+
+    from handlers.wsgi import make_wsgi_app
+
+    click.echo(f"promptbot: listening on http://{host}:{port}/slack/events", err=True)
+    waitress.serve(
+        make_wsgi_app(bot.app, health=lambda: True), host=host, port=port, threads=threads
+    )
+
+
+@cli.command()
+@click.option("--socket-mode/--http", default=True, show_default=True, help="Connection mode.")
+@click.option("--request-url", default=None, help="Public URL of /slack/events (HTTP mode).")
+def manifest(socket_mode: bool, request_url: str | None) -> None:
+    """Print the Slack app manifest (YAML) to create the app from."""
+    from handlers.manifest import build_manifest
+    from promptbot.app import describe_surface
+
+    data = build_manifest(describe_surface(), socket_mode=socket_mode, request_url=request_url)
+    click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+
+
+def main() -> None:
+    cli(prog_name="promptbot")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,111 @@
+"""The ``/prompt`` command language: the subcommands, their help, and parsing.
+
+Pure text in, a parsed request out; handlers/ turns it into Slack replies.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from promptbot.errors import UsageError
+
+# One line each; /prompt help shows them all, and a test checks the README has them.
+SUBCOMMANDS: dict[str, str] = {
+    "help": "`/prompt help` — this list.",
+    "new": "`/prompt new` — open a form to propose a prompt.",
+    "propose": (
+        "`/prompt propose NAME [--models a,b]` — then the template on the following lines;"
+        " add `---` and `name: value` lines for each set of variable values."
+    ),
+    "list": "`/prompt list` — recent proposals, with links to their threads.",
+}
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
+INPUT_SEPARATOR = "---"
+
+
+def help_text() -> str:
+    return "*promptbot* — team prompt review.\n" + "\n".join(SUBCOMMANDS.values())
+
+
+@dataclass(frozen=True)
+class ParsedCommand:
+    name: str
+    args: list[str] = field(default_factory=list)
+    body: str = ""
+
+
+def parse_command(text: str) -> ParsedCommand:
+    """Split ``/prompt`` text into the subcommand, the rest of its first line, and the
+    lines after it (a template, for ``propose``). Unknown subcommands become help."""
+    first, _, body = text.strip().partition("\n")
+    words = first.split()
+    if not words:
+        return ParsedCommand("help")
+    name = words[0].lower()
+    if name not in SUBCOMMANDS:
+        return ParsedCommand("help", [name])
+    return ParsedCommand(name, words[1:], body)
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise UsageError(
+            f"'{name[:40]}' is not a usable prompt name: use letters, digits, '-', '_' or '.',"
+            " up to 80 characters"
+        )
+    return name
+
+
+def parse_models_option(args: list[str]) -> tuple[list[str], list[str] | None]:
+    """Pull ``--models a,b`` (or ``--models=a,b``) out of the argument list."""
+    rest: list[str] = []
+    models: list[str] | None = None
+    words = iter(args)
+    for word in words:
+        if word == "--models":
+            value = next(words, "")
+        elif word.startswith("--models="):
+            value = word.split("=", 1)[1]
+        else:
+            rest.append(word)
+            continue
+        models = [m for m in value.split(",") if m]
+        if not models:
+            raise UsageError("--models needs a comma-separated list of model names")
+    return rest, models
+
+
+def parse_inputs(text: str) -> list[dict[str, Any]]:
+    """Sets of variable values: ``name: value`` lines, sets separated by ``---`` lines."""
+    sets: list[dict[str, Any]] = []
+    current: dict[str, Any] = {}
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if line == INPUT_SEPARATOR:
+            if current:
+                sets.append(current)
+            current = {}
+            continue
+        if not line:
+            continue
+        key, sep, value = line.partition(":")
+        if not sep or not key.strip().isidentifier():
+            raise UsageError(
+                f"variable values line {number}: expected `name: value`, got '{line[:60]}'"
+            )
+        current[key.strip()] = value.strip()
+    if current:
+        sets.append(current)
+    return sets
+
+
+def split_propose_body(body: str) -> tuple[str, list[dict[str, Any]]]:
+    """The template comes first; an optional ``---`` line starts the variable values."""
+    lines = body.split("\n")
+    for index, line in enumerate(lines):
+        if line.strip() == INPUT_SEPARATOR:
+            return "\n".join(lines[:index]).strip("\n"), parse_inputs("\n".join(lines[index + 1 :]))
+    return body.strip("\n"), []

@@ -1,0 +1,229 @@
+"""Settings, declared once: every field has a type, a default and help text.
+
+``app.yaml`` holds what a team edits (models, scales, channels); secrets come only
+from the environment (``ENVIRONMENT`` below). ``load_config`` validates the file at
+start-up and turns any mistake into one ConfigError line naming the field.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from promptbot.errors import ConfigError
+
+# Where each kind of OpenAI-compatible server listens by default.
+PROVIDER_BASE_URLS: dict[str, str | None] = {
+    "openai": None,  # the openai client's own default, or OPENAI_BASE_URL
+    "ollama": "http://localhost:11434/v1",
+    "vllm": "http://localhost:8000/v1",
+    "llamacpp": "http://localhost:8080/v1",
+    "lmstudio": "http://localhost:1234/v1",
+}
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelParams(_Strict):
+    temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature.")
+    max_tokens: int = Field(512, gt=0, description="Most tokens the model may answer with.")
+
+
+class ModelConfig(_Strict):
+    name: str = Field(description="Short name shown on reveal and in rankings.")
+    model: str = Field(description="The model id sent to the endpoint, e.g. gpt-4o-mini.")
+    provider: Literal["openai", "ollama", "vllm", "llamacpp", "lmstudio"] = Field(
+        "openai", description="Kind of OpenAI-compatible server; picks a default base_url."
+    )
+    base_url: str | None = Field(None, description="Endpoint URL; overrides the provider's.")
+    api_key_env: str = Field(
+        "OPENAI_API_KEY", description="Name of the environment variable holding the API key."
+    )
+    params: ModelParams = Field(default_factory=ModelParams, description="Sampling parameters.")
+    timeout: float = Field(60.0, gt=0, description="Seconds before one model call gives up.")
+    max_retries: int = Field(2, ge=0, le=10, description="Retries on 429/5xx (Retry-After).")
+    max_concurrency: int = Field(4, ge=1, le=64, description="Calls in flight to this model.")
+
+    def resolved_base_url(self, environ: dict[str, str]) -> str | None:
+        if self.base_url:
+            return self.base_url
+        if self.provider == "openai":
+            return environ.get("OPENAI_BASE_URL") or None
+        return PROVIDER_BASE_URLS[self.provider]
+
+
+class Scale(_Strict):
+    emoji: dict[str, float] = Field(description="Emoji name (without colons) to score.")
+    seed: bool = Field(True, description="Whether the bot adds these emoji under each candidate.")
+
+    @field_validator("emoji")
+    @classmethod
+    def _not_empty(cls, value: dict[str, float]) -> dict[str, float]:
+        if not value:
+            raise ValueError("a scale needs at least one emoji")
+        return {name.strip(":"): score for name, score in value.items()}
+
+
+def _default_scales() -> dict[str, Scale]:
+    return {
+        "approval": Scale(emoji={"+1": 1, "-1": 0}, seed=True),
+        "stars": Scale(emoji={"one": 1, "two": 2, "three": 3, "four": 4, "five": 5}, seed=False),
+    }
+
+
+class Limits(_Strict):
+    template_max_bytes: int = Field(16_384, gt=0, description="Largest template accepted.")
+    max_runs_listed: int = Field(10, gt=0, le=50, description="Proposals shown by /prompt list.")
+
+
+class AppConfig(_Strict):
+    models: list[ModelConfig] = Field(
+        default_factory=list, description="The models a prompt can run against."
+    )
+    default_models: list[str] = Field(
+        default_factory=list,
+        description="Models a proposal runs on when none are picked (default: all).",
+    )
+    review_channel: str | None = Field(
+        None, description="Channel id for review threads; default: where /prompt was typed."
+    )
+    scales: dict[str, Scale] = Field(
+        default_factory=_default_scales, description="Rating scales: emoji to score."
+    )
+    admins: list[str] = Field(
+        default_factory=list, description="Slack user ids who may manage any prompt or run."
+    )
+    limits: Limits = Field(default_factory=Limits, description="Size limits.")
+
+    @model_validator(mode="after")
+    def _check_references(self) -> AppConfig:
+        names = [m.name for m in self.models]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"model names must be unique; repeated: {', '.join(duplicates)}")
+        unknown = [n for n in self.default_models if n not in names]
+        if unknown:
+            raise ValueError(f"default_models names unknown models: {', '.join(unknown)}")
+        seen: dict[str, str] = {}
+        for scale_name, scale in self.scales.items():
+            for emoji in scale.emoji:
+                if emoji in seen:
+                    raise ValueError(
+                        f"emoji '{emoji}' is on two scales ({seen[emoji]}, {scale_name})"
+                    )
+                seen[emoji] = scale_name
+        return self
+
+    def model(self, name: str) -> ModelConfig:
+        for model in self.models:
+            if model.name == name:
+                return model
+        raise ConfigError(f"unknown model '{name}'")
+
+    def proposal_models(self) -> list[str]:
+        return list(self.default_models) or [m.name for m in self.models]
+
+    def scale_of(self, emoji: str) -> tuple[str, float] | None:
+        """The (scale, score) an emoji counts for, or None if it is on no scale."""
+        for scale_name, scale in self.scales.items():
+            if emoji in scale.emoji:
+                return scale_name, scale.emoji[emoji]
+        return None
+
+    def seeded_emoji(self) -> list[str]:
+        return [e for scale in self.scales.values() if scale.seed for e in scale.emoji]
+
+
+@dataclass(frozen=True)
+class EnvVar:
+    name: str
+    default: str | None
+    help: str
+    secret: bool = False
+
+
+ENVIRONMENT: tuple[EnvVar, ...] = (
+    EnvVar("SLACK_BOT_TOKEN", None, "Bot token (xoxb-…).", secret=True),
+    EnvVar("SLACK_SIGNING_SECRET", None, "Verifies requests in HTTP mode.", secret=True),
+    EnvVar("SLACK_APP_TOKEN", None, "App token (xapp-…); when set, runs in Socket Mode.", True),
+    EnvVar("SLACK_API_URL", None, "Web API base URL: GovSlack or a local stand-in."),
+    EnvVar("OPENAI_API_KEY", None, "Default API key for models (see api_key_env).", secret=True),
+    EnvVar("OPENAI_BASE_URL", None, "Endpoint for models with provider openai and no base_url."),
+    EnvVar("PROMPTBOT_CONFIG", "./app.yaml", "Path of the configuration file."),
+    EnvVar("PROMPTBOT_DB", "./promptbot.db", "Path of the SQLite database."),
+)
+
+
+@dataclass(frozen=True)
+class Environment:
+    """The environment variables we read, captured once at start-up."""
+
+    values: dict[str, str]
+
+    @classmethod
+    def capture(cls, environ: dict[str, str] | None = None) -> Environment:
+        source = dict(os.environ if environ is None else environ)
+        values = {var.name: source[var.name] for var in ENVIRONMENT if source.get(var.name)}
+        for var in ENVIRONMENT:
+            if var.default is not None:
+                values.setdefault(var.name, var.default)
+        # Model API keys may live in any variable app.yaml names.
+        values.update({k: v for k, v in source.items() if k not in values})
+        return cls(values)
+
+    def get(self, name: str) -> str | None:
+        return self.values.get(name)
+
+    def require(self, name: str) -> str:
+        value = self.values.get(name)
+        if not value:
+            help_text = next((v.help for v in ENVIRONMENT if v.name == name), "")
+            raise ConfigError(f"{name} is not set. {help_text}".strip())
+        return value
+
+
+def _describe(error: ValidationError) -> str:
+    first = error.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "app.yaml"
+    message = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        message = "is not a known setting"
+    elif first["type"] == "missing":
+        message = "is required"
+    return f"{where}: {message}"
+
+
+def parse_config(data: Any, source: str = "app.yaml") -> AppConfig:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: expected a mapping of settings at the top level")
+    try:
+        return AppConfig.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(f"{source}: {_describe(error)}") from None
+
+
+def load_config(path: str | Path) -> AppConfig:
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"config file not found: {path}") from None
+    except OSError as error:
+        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        line = f" line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}{line}: {problem}") from None
+    return parse_config(data, source=str(path))

@@ -1,0 +1,100 @@
+"""The domain's plain records: what the store returns and the core works with."""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+RunStatus = Literal["pending", "running", "done", "failed"]
+# A candidate moves forward only: pending → answered → posting → posted.
+CandidateStatus = Literal["pending", "answered", "posting", "posted"]
+
+
+@dataclass(frozen=True)
+class Version:
+    id: int
+    prompt_id: int
+    prompt_name: str
+    number: int
+    template: str
+    system_prompt: str | None
+    author: str
+    created_at: str
+
+
+@dataclass(frozen=True)
+class Run:
+    id: int
+    version: Version
+    status: RunStatus
+    channel: str
+    thread_ts: str | None
+    permalink: str | None
+    created_by: str
+    created_at: str
+    models: list[str]
+    inputs: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Candidate:
+    id: int
+    run_id: int
+    label: str
+    slot: int
+    model_name: str
+    model_id: str
+    input_index: int
+    variables: dict[str, Any]
+    status: CandidateStatus
+    output: str | None = None
+    error: str | None = None
+    tokens_in: int | None = None
+    tokens_out: int | None = None
+    latency_ms: int | None = None
+    finish_reason: str | None = None
+
+
+@dataclass(frozen=True)
+class PlannedCandidate:
+    """A candidate decided at proposal time, before it has an id."""
+
+    label: str
+    slot: int
+    model_name: str
+    model_id: str
+    input_index: int
+    variables: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Completion:
+    """What one model call produced; ``error`` is set instead of ``output`` on failure."""
+
+    output: str | None
+    error: str | None
+    tokens_in: int | None
+    tokens_out: int | None
+    latency_ms: int
+    finish_reason: str | None
+
+
+@dataclass(frozen=True)
+class Rating:
+    candidate_id: int
+    user_id: str
+    scale: str
+    emoji: str
+    score: float
+
+
+def blind_label(index: int) -> str:
+    """A, B, … Z, AA, AB, … — spreadsheet-style, so any number of candidates gets a label."""
+    letters = string.ascii_uppercase
+    label = ""
+    index += 1
+    while index:
+        index, remainder = divmod(index - 1, 26)
+        label = letters[remainder] + label
+    return label

@@ -1,0 +1,92 @@
+"""Model calls behind one small interface. HTTP lives only in here, inside the
+official openai client, which any OpenAI-compatible endpoint speaks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import openai
+
+from promptbot.config import Environment, ModelConfig
+from promptbot.domain import Completion
+
+Messages = list[dict[str, str]]
+
+
+class ChatModel(Protocol):
+    name: str
+
+    def complete(self, messages: Messages) -> Completion: ...
+
+
+def build_messages(prompt: str, system_prompt: str | None) -> Messages:
+    messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
+    messages.append({"role": "user", "content": prompt})
+    return messages
+
+
+class OpenAIChatModel:
+    """One configured model. The client carries the timeout and the retries; the
+    openai client honours Retry-After on 429 and retries 5xx and connection errors."""
+
+    def __init__(self, config: ModelConfig, environment: Environment) -> None:
+        self.name = config.name
+        self.config = config
+        # Local servers (Ollama, llama.cpp…) need no key, but the client insists on one.
+        api_key = environment.get(config.api_key_env) or "not-needed"
+        self._client = openai.OpenAI(
+            api_key=api_key,
+            base_url=config.resolved_base_url(environment.values),
+            timeout=config.timeout,
+            max_retries=config.max_retries,
+        )
+
+    def complete(self, messages: Messages) -> Completion:
+        started = time.monotonic()
+        try:
+            response = self._client.chat.completions.create(
+                model=self.config.model,
+                messages=messages,  # type: ignore[arg-type]
+                temperature=self.config.params.temperature,
+                max_tokens=self.config.params.max_tokens,
+            )
+        except openai.APITimeoutError:
+            return _failed(f"timed out after {self.config.timeout:g} s", started)
+        except openai.RateLimitError:
+            return _failed("rate limited by the model API (429), retries exhausted", started)
+        except openai.APIStatusError as error:
+            return _failed(f"model API answered HTTP {error.status_code}", started)
+        except openai.APIConnectionError:
+            return _failed("could not connect to the model API", started)
+        except openai.OpenAIError as error:
+            return _failed(f"model call failed: {type(error).__name__}", started)
+        latency_ms = round((time.monotonic() - started) * 1000)
+        if not response.choices:
+            return _failed("model returned no choices", started)
+        choice = response.choices[0]
+        usage = response.usage
+        return Completion(
+            output=choice.message.content or "",
+            error=None,
+            tokens_in=usage.prompt_tokens if usage else None,
+            tokens_out=usage.completion_tokens if usage else None,
+            latency_ms=latency_ms,
+            finish_reason=choice.finish_reason,
+        )
+
+
+def _failed(message: str, started: float) -> Completion:
+    latency_ms = round((time.monotonic() - started) * 1000)
+    return Completion(None, message, None, None, latency_ms, None)
+
+
+ModelFactory = Callable[[ModelConfig], ChatModel]
+
+
+def openai_factory(environment: Environment) -> ModelFactory:
+    def build(config: ModelConfig) -> ChatModel:
+        return OpenAIChatModel(config, environment)
+
+    return build

@@ -1,0 +1,205 @@
+"""Running a proposal: fan the model calls out concurrently, then post each blind
+candidate into the review thread, exactly once.
+
+Model work never runs on Bolt's listener threads (there are only 5). Each model
+has its own small pool, sized by its ``max_concurrency``, so one slow model cannot
+starve another; a separate pool coordinates runs.
+"""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Protocol
+
+from promptbot.config import AppConfig
+from promptbot.domain import Candidate, Completion, Run
+from promptbot.errors import PromptbotError
+from promptbot.providers import ChatModel, ModelFactory, build_messages
+from promptbot.render import Message, candidate_messages, notice, thread_parent
+from promptbot.templates import parse_template
+from storage import Store
+
+logger = logging.getLogger(__name__)
+
+
+class PublishError(Exception):
+    """Slack refused or could not take a post; the message is safe to log."""
+
+
+class Publisher(Protocol):
+    """Where runs are posted. The Slack implementation lives in handlers/."""
+
+    def post_parent(self, channel: str, message: Message) -> tuple[str, str | None]:
+        """Post the thread's parent; return its ts and a permalink."""
+        ...
+
+    def post_reply(
+        self, channel: str, thread_ts: str, message: Message, candidate_id: int | None = None
+    ) -> str: ...
+
+    def add_reactions(self, channel: str, ts: str, names: list[str]) -> None: ...
+
+    def find_candidate_posts(self, channel: str, thread_ts: str, candidate_id: int) -> list[str]:
+        """The ts of replies already posted for a candidate (found by message metadata)."""
+        ...
+
+
+class Runner:
+    def __init__(
+        self,
+        store: Store,
+        config: AppConfig,
+        model_factory: ModelFactory,
+        publisher: Publisher,
+        *,
+        run_workers: int = 4,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.publisher = publisher
+        self._model_factory = model_factory
+        self._models: dict[str, ChatModel] = {}
+        self._pools = {
+            m.name: ThreadPoolExecutor(m.max_concurrency, thread_name_prefix=f"model-{m.name}")
+            for m in config.models
+        }
+        self._runs = ThreadPoolExecutor(run_workers, thread_name_prefix="promptbot-run")
+
+    def submit(self, run_id: int) -> Future[None]:
+        return self._runs.submit(self._execute_logged, run_id)
+
+    def shutdown(self, wait: bool = True) -> None:
+        self._runs.shutdown(wait=wait, cancel_futures=not wait)
+        for pool in self._pools.values():
+            pool.shutdown(wait=wait, cancel_futures=not wait)
+
+    def resume_unfinished(self) -> list[Future[None]]:
+        """After a restart: settle candidates caught mid-post, tell each thread, and
+        carry on. Nothing already posted is posted again."""
+        futures = []
+        for run in self.store.unfinished_runs():
+            for candidate in self.store.candidates(run.id):
+                if candidate.status == "posting":
+                    self._settle_interrupted_post(run, candidate)
+            if run.thread_ts:
+                self._notice(
+                    run, "promptbot restarted while this run was in progress; resuming it."
+                )
+            futures.append(self.submit(run.id))
+        return futures
+
+    # -- the run itself ---------------------------------------------------------
+
+    def _execute_logged(self, run_id: int) -> None:
+        try:
+            self.execute(run_id)
+        except Exception:
+            logger.exception("run %s failed", run_id)
+            self.store.set_run_status(run_id, "failed")
+            run = self.store.get_run(run_id)
+            if run.thread_ts:
+                self._notice(
+                    run, "This run failed on our side; the answers stored so far are kept."
+                )
+
+    def execute(self, run_id: int) -> None:
+        run = self.store.get_run(run_id)
+        if run.thread_ts is None:
+            ts, permalink = self.publisher.post_parent(run.channel, thread_parent(run, self.config))
+            self.store.set_thread(run.id, run.channel, ts, permalink)
+            run = self.store.get_run(run_id)
+        candidates = self.store.candidates(run.id)
+        calls = {c.id: self._start_call(run, c) for c in candidates if c.status == "pending"}
+        unposted = 0
+        # Post in label order as answers arrive, so the thread reads A, B, C…
+        for candidate in candidates:
+            if candidate.id in calls:
+                calls[candidate.id].result()
+            if not self._post_candidate(run, self.store.get_candidate(candidate.id)):
+                unposted += 1
+        self.store.set_run_status(run.id, "failed" if unposted else "done")
+
+    def _start_call(self, run: Run, candidate: Candidate) -> Future[None]:
+        pool = self._pools.get(candidate.model_name)
+        if pool is None:
+            self.store.record_answer(
+                candidate.id, _error(f"model '{candidate.model_name}' is no longer configured")
+            )
+            done: Future[None] = Future()
+            done.set_result(None)
+            return done
+        return pool.submit(self._call, run, candidate)
+
+    def _call(self, run: Run, candidate: Candidate) -> None:
+        try:
+            template = parse_template(
+                run.version.template, max_bytes=self.config.limits.template_max_bytes
+            )
+            prompt = template.render(candidate.variables)
+            model = self._model(candidate.model_name)
+            result = model.complete(build_messages(prompt, run.version.system_prompt))
+        except PromptbotError as error:
+            result = _error(str(error))
+        except Exception:
+            logger.exception("candidate %s: model call crashed", candidate.id)
+            result = _error("the model call failed unexpectedly")
+        self.store.record_answer(candidate.id, result)
+
+    def _model(self, name: str) -> ChatModel:
+        if name not in self._models:
+            self._models[name] = self._model_factory(self.config.model(name))
+        return self._models[name]
+
+    def _post_candidate(self, run: Run, candidate: Candidate) -> bool:
+        if candidate.status == "posted":
+            return True
+        if not self.store.mark_posting(candidate.id):
+            return self.store.get_candidate(candidate.id).status == "posted"
+        assert run.thread_ts is not None
+        posted: list[str] = []
+        try:
+            for message in candidate_messages(run, candidate):
+                posted.append(
+                    self.publisher.post_reply(run.channel, run.thread_ts, message, candidate.id)
+                )
+        except PublishError as error:
+            logger.error("run %s: candidate %s not posted: %s", run.id, candidate.label, error)
+            if posted:
+                self.store.mark_posted(candidate.id, run.channel, posted)
+            else:
+                self.store.revert_posting(candidate.id)
+            return False
+        self.store.mark_posted(candidate.id, run.channel, posted)
+        if candidate.error is None:
+            try:
+                self.publisher.add_reactions(run.channel, posted[-1], self.config.seeded_emoji())
+            except PublishError as error:
+                # The candidate is posted; people can still add the emoji themselves.
+                logger.warning("run %s: seeding emoji failed: %s", run.id, error)
+        return True
+
+    def _settle_interrupted_post(self, run: Run, candidate: Candidate) -> None:
+        if run.thread_ts is None:
+            return
+        try:
+            found = self.publisher.find_candidate_posts(run.channel, run.thread_ts, candidate.id)
+        except PublishError as error:
+            self.store.mark_lost(candidate.id, f"may not have been posted ({error})")
+            return
+        if found:
+            self.store.mark_posted(candidate.id, run.channel, found)
+        else:
+            self.store.revert_posting(candidate.id)
+
+    def _notice(self, run: Run, text: str) -> None:
+        if run.thread_ts is None:
+            return
+        try:
+            self.publisher.post_reply(run.channel, run.thread_ts, notice(text))
+        except PublishError as error:
+            logger.warning("run %s: notice not posted: %s", run.id, error)
+
+
+def _error(message: str) -> Completion:
+    return Completion(None, message, None, None, 0, None)

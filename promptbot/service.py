@@ -1,0 +1,178 @@
+"""The review loop's use cases, free of Slack: propose, rate, comment, list.
+
+Handlers call these with plain values and render what comes back.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from promptbot.commands import check_name
+from promptbot.config import AppConfig
+from promptbot.domain import PlannedCandidate, Run, blind_label
+from promptbot.errors import FieldErrors, PromptbotError, TemplateError, UsageError
+from promptbot.runner import Runner
+from promptbot.templates import parse_template
+from storage import Store
+from storage.store import RunSummary
+
+logger = logging.getLogger(__name__)
+
+_SKIN_TONE = "::skin-tone-"
+
+
+@dataclass(frozen=True)
+class Proposal:
+    name: str
+    template: str
+    author: str
+    channel: str
+    system_prompt: str | None = None
+    models: list[str] | None = None
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+def base_emoji(name: str) -> str:
+    """``+1::skin-tone-3`` counts as ``+1``."""
+    return name.split(_SKIN_TONE, 1)[0].strip(":")
+
+
+ReactionResult = Literal["ignored", "duplicate", "stale", "applied"]
+
+
+class ReviewService:
+    def __init__(
+        self, store: Store, config: AppConfig, runner: Runner, rng: random.Random | None = None
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.runner = runner
+        self._rng = rng or random.SystemRandom()
+
+    # -- proposing ------------------------------------------------------------
+
+    def validate(self, proposal: Proposal) -> tuple[list[str], list[dict[str, Any]]]:
+        """Check everything a proposal needs before any work is accepted.
+
+        Raises FieldErrors keyed by the modal's block ids, so the same checks serve
+        the modal (errors on the field) and the command (one line)."""
+        errors: dict[str, str] = {}
+        try:
+            check_name(proposal.name)
+        except UsageError as error:
+            errors["name"] = str(error)
+        models = proposal.models or self.config.proposal_models()
+        known = {m.name for m in self.config.models}
+        if not models:
+            errors["models"] = "no models are configured in app.yaml"
+        elif unknown := [m for m in models if m not in known]:
+            errors["models"] = (
+                f"unknown model: {', '.join(unknown)} (configured: {', '.join(sorted(known))})"
+            )
+        inputs = proposal.inputs or [{}]
+        try:
+            template = parse_template(
+                proposal.template, max_bytes=self.config.limits.template_max_bytes
+            )
+        except TemplateError as error:
+            errors["template"] = str(error)
+        else:
+            for index, values in enumerate(inputs, start=1):
+                try:
+                    # Rendering once up front reports sandbox refusals and missing values now.
+                    template.render(values)
+                except TemplateError as error:
+                    where = f"input set {index}: " if len(inputs) > 1 else ""
+                    errors["variables" if proposal.inputs or template.variables else "template"] = (
+                        where + str(error)
+                    )
+                    break
+        if errors:
+            raise FieldErrors(errors)
+        return models, inputs
+
+    def plan(self, models: list[str], inputs: list[dict[str, Any]]) -> list[PlannedCandidate]:
+        """Every model × every input set, shuffled, then labelled A, B, C… in that order,
+        so the label says nothing about the model."""
+        pairs = [(m, i) for i in range(len(inputs)) for m in models]
+        self._rng.shuffle(pairs)
+        return [
+            PlannedCandidate(
+                label=blind_label(slot),
+                slot=slot,
+                model_name=model,
+                model_id=self.config.model(model).model,
+                input_index=index,
+                variables=inputs[index],
+            )
+            for slot, (model, index) in enumerate(pairs)
+        ]
+
+    def propose(self, proposal: Proposal) -> Run:
+        models, inputs = self.validate(proposal)
+        run = self.store.create_run(
+            prompt_name=proposal.name,
+            template=proposal.template,
+            system_prompt=proposal.system_prompt or None,
+            author=proposal.author,
+            channel=self.config.review_channel or proposal.channel,
+            models=models,
+            inputs=inputs,
+            candidates=self.plan(models, inputs),
+        )
+        self.runner.submit(run.id)
+        return run
+
+    # -- reviewing ------------------------------------------------------------
+
+    def react(
+        self,
+        *,
+        event_id: str,
+        channel: str,
+        ts: str,
+        user_id: str,
+        reaction: str,
+        added: bool,
+        event_ts: str,
+    ) -> ReactionResult:
+        emoji = base_emoji(reaction)
+        on_scale = self.config.scale_of(emoji)
+        if on_scale is None:
+            return "ignored"
+        ref = self.store.find_message(channel, ts)
+        if ref is None or ref.candidate_id is None:
+            return "ignored"
+        scale, _ = on_scale
+        return self.store.apply_reaction(
+            event_id=event_id,
+            channel=channel,
+            ts=ts,
+            candidate_id=ref.candidate_id,
+            user_id=user_id,
+            emoji=emoji,
+            scale=scale,
+            present=added,
+            event_ts=event_ts,
+            scale_emoji=dict(self.config.scales[scale].emoji),
+        )
+
+    def comment(
+        self, *, event_id: str, channel: str, thread_ts: str, ts: str, user_id: str, text: str
+    ) -> bool:
+        run_id = self.store.find_thread(channel, thread_ts)
+        if run_id is None:
+            return False
+        return self.store.add_comment(
+            event_id=event_id, channel=channel, ts=ts, run_id=run_id, user_id=user_id, text=text
+        )
+
+    def recent(self) -> list[RunSummary]:
+        return self.store.recent_runs(self.config.limits.max_runs_listed)
+
+
+def one_line(error: PromptbotError) -> str:
+    return str(error).replace("\n", " ")

@@ -1,0 +1,108 @@
+"""Schema migrations: named, forward-only. Never edit one that has shipped; add another."""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+migrations = Migrations("promptbot")
+
+
+@migrations(name="0001_review_loop")
+def m0001_review_loop(db: Database) -> None:
+    db.executescript(
+        """
+        CREATE TABLE prompts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            archived_at TEXT
+        );
+        CREATE TABLE versions (
+            id INTEGER PRIMARY KEY,
+            prompt_id INTEGER NOT NULL REFERENCES prompts(id),
+            number INTEGER NOT NULL,
+            template TEXT NOT NULL,
+            system_prompt TEXT,
+            author TEXT NOT NULL,
+            note TEXT,
+            created_at TEXT NOT NULL,
+            UNIQUE (prompt_id, number)
+        );
+        CREATE TABLE runs (
+            id INTEGER PRIMARY KEY,
+            version_id INTEGER NOT NULL REFERENCES versions(id),
+            status TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            thread_ts TEXT,
+            permalink TEXT,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            finished_at TEXT,
+            models TEXT NOT NULL,
+            inputs TEXT NOT NULL
+        );
+        CREATE INDEX runs_thread ON runs (channel, thread_ts);
+        CREATE TABLE candidates (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            label TEXT NOT NULL,
+            slot INTEGER NOT NULL,
+            model_name TEXT NOT NULL,
+            model_id TEXT NOT NULL,
+            input_index INTEGER NOT NULL,
+            variables TEXT NOT NULL,
+            status TEXT NOT NULL,
+            output TEXT,
+            error TEXT,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            latency_ms INTEGER,
+            finish_reason TEXT,
+            answered_at TEXT,
+            posted_at TEXT,
+            UNIQUE (run_id, label)
+        );
+        CREATE TABLE messages (
+            channel TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            candidate_id INTEGER REFERENCES candidates(id),
+            part INTEGER NOT NULL DEFAULT 0,
+            PRIMARY KEY (channel, ts)
+        );
+        CREATE TABLE reactions (
+            channel TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            emoji TEXT NOT NULL,
+            candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+            present INTEGER NOT NULL,
+            event_ts TEXT NOT NULL,
+            PRIMARY KEY (channel, ts, user_id, emoji)
+        );
+        CREATE TABLE ratings (
+            candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+            user_id TEXT NOT NULL,
+            scale TEXT NOT NULL,
+            emoji TEXT NOT NULL,
+            score REAL NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (candidate_id, user_id, scale)
+        );
+        CREATE TABLE comments (
+            channel TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            user_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (channel, ts)
+        );
+        CREATE TABLE processed_events (
+            event_id TEXT PRIMARY KEY,
+            received_at TEXT NOT NULL
+        );
+        """
+    )
