@@ -1,0 +1,48 @@
+import os
+
+import pytest
+
+from promptbot.standins.openai_api import OpenAIStandIn
+from promptbot.standins.slack_api import SlackStandIn
+from tests.harness import TOKEN, start_bot
+
+_ISOLATED_PREFIXES = ("SLACK_", "OPENAI_", "PROMPTBOT_")
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch):
+    """No test sees the developer's tokens, keys or database."""
+    for name in list(os.environ):
+        if name.startswith(_ISOLATED_PREFIXES):
+            monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def slack():
+    with SlackStandIn(bot_token=TOKEN) as standin:
+        yield standin
+
+
+@pytest.fixture
+def models():
+    with OpenAIStandIn() as standin:
+        yield standin
+
+
+@pytest.fixture
+def running(tmp_path, slack, models):
+    bots = []
+
+    def start(config=None, **kwargs):
+        bot = start_bot(tmp_path, slack, models, config, **kwargs)
+        bots.append(bot)
+        return bot
+
+    yield start
+    for bot in bots:
+        bot.close()
+
+
+@pytest.fixture
+def bot(running):
+    return running()

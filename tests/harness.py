@@ -1,0 +1,146 @@
+"""The bot under test: the real app, served over HTTP by waitress on a loopback
+port, talking to the Slack and OpenAI stand-ins."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import waitress
+
+from handlers.wsgi import make_wsgi_app
+from promptbot.app import Bot, create_bot
+from promptbot.config import Environment, parse_config
+from promptbot.standins import payloads
+from promptbot.standins.openai_api import OpenAIStandIn
+from promptbot.standins.slack_api import SlackStandIn
+
+SECRET = "test-signing-secret"
+TOKEN = "xoxb-test-token"
+MODEL_NAMES = ("alpha", "beta", "gamma")
+
+
+def test_config(models: OpenAIStandIn, **overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "models": [
+            {
+                "name": name,
+                "model": f"{name}-id",
+                "base_url": models.base_url,
+                "timeout": 2,
+                "max_retries": 2,
+                "max_concurrency": 4,
+            }
+            for name in MODEL_NAMES
+        ],
+        "admins": ["UADMIN"],
+    }
+    data.update(overrides)
+    return data
+
+
+def _decode(reply: str) -> Any:
+    """Bolt answers a text-only ack as plain text, anything richer as JSON."""
+    if not reply:
+        return None
+    try:
+        return json.loads(reply)
+    except json.JSONDecodeError:
+        return {"text": reply}
+
+
+@dataclass
+class RunningBot:
+    bot: Bot
+    slack: SlackStandIn
+    models: OpenAIStandIn
+    url: str
+    _server: Any
+    _thread: threading.Thread
+    closed: bool = field(default=False)
+
+    @property
+    def store(self):  # noqa: ANN201
+        return self.bot.store
+
+    def post(self, body: str, content_type: str, **kwargs: Any) -> tuple[int, str]:
+        return payloads.post_signed(
+            self.url + "/slack/events", body, SECRET, content_type=content_type, **kwargs
+        )
+
+    def command(self, text: str, user: str = "U1", channel: str = "C1") -> tuple[int, Any]:
+        body = payloads.slash_command_body(text, user_id=user, channel_id=channel)
+        status, reply = self.post(body, "application/x-www-form-urlencoded")
+        return status, _decode(reply)
+
+    def submit_view(self, view: dict[str, Any], values: dict[str, Any], user: str = "U1"):  # noqa: ANN201
+        body = payloads.view_submission_body(view, values, user_id=user)
+        status, reply = self.post(body, "application/x-www-form-urlencoded")
+        return status, _decode(reply)
+
+    def event(self, event: dict[str, Any], event_id: str | None = None, **kwargs: Any) -> int:
+        body = payloads.event_body(event, event_id=event_id)
+        status, _ = self.post(body, "application/json", **kwargs)
+        return status
+
+    def react(self, ts: str, reaction: str, user: str, *, added: bool = True, channel: str = "C1",
+              event_id: str | None = None, event_ts: str | None = None) -> int:  # fmt: skip
+        kind = "reaction_added" if added else "reaction_removed"
+        event = payloads.reaction_event(
+            kind, user=user, reaction=reaction, channel=channel, ts=ts, event_ts=event_ts
+        )
+        return self.event(event, event_id=event_id)
+
+    def wait_run(self, run_id: int, timeout: float = 10.0):  # noqa: ANN201
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            run = self.store.get_run(run_id)
+            if run.status in ("done", "failed"):
+                return run
+            time.sleep(0.02)
+        raise TimeoutError(f"run {run_id} still {self.store.get_run(run_id).status}")
+
+    def candidate_posts(self, run_id: int) -> list[dict[str, Any]]:
+        run = self.store.get_run(run_id)
+        assert run.thread_ts
+        return [
+            m
+            for m in self.slack.thread(run.channel, run.thread_ts)
+            if (m.get("metadata") or {}).get("event_type") == "promptbot_candidate"
+        ]
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self._server.close()
+            self._thread.join(timeout=5)
+            self.bot.close()
+
+
+def start_bot(
+    tmp_path: Path,
+    slack: SlackStandIn,
+    models: OpenAIStandIn,
+    config: dict[str, Any] | None = None,
+    **create_kwargs: Any,
+) -> RunningBot:
+    environment = Environment.capture(
+        {
+            "SLACK_BOT_TOKEN": TOKEN,
+            "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.api_url,
+            "PROMPTBOT_DB": str(tmp_path / "promptbot.db"),
+        }
+    )
+    bot = create_bot(parse_config(config or test_config(models)), environment, **create_kwargs)
+    server = waitress.create_server(
+        make_wsgi_app(bot.app, health=lambda: True), host="127.0.0.1", port=0, threads=8
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.effective_port}"
+    return RunningBot(bot, slack, models, url, server, thread)

@@ -1,0 +1,133 @@
+import sqlite3
+import threading
+
+import pytest
+
+from promptbot.domain import Completion, PlannedCandidate
+from promptbot.errors import StorageError
+from storage import Store
+from storage.migrations import migrations
+
+APPROVAL = {"+1": 1.0, "-1": 0.0}
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "t.db")
+
+
+def make_run(store, n=2):
+    return store.create_run(
+        prompt_name="p",
+        template="Say hi",
+        system_prompt=None,
+        author="U1",
+        channel="C1",
+        models=["m"],
+        inputs=[{}],
+        candidates=[PlannedCandidate(chr(65 + i), i, "m", "m-id", 0) for i in range(n)],
+    )
+
+
+def test_blank_database_migrates_once(tmp_path):
+    path = tmp_path / "t.db"
+    Store(path)
+    Store(path)  # reopening applies nothing twice
+    conn = sqlite3.connect(path)
+    names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
+    assert names == [m.name for m in migrations._migrations]
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_unreadable_path(tmp_path):
+    with pytest.raises(StorageError, match="no such directory"):
+        Store(tmp_path / "missing" / "t.db")
+
+
+def test_versions_increment(store):
+    first = make_run(store)
+    second = make_run(store)
+    assert (first.version.number, second.version.number) == (1, 2)
+    assert first.version.prompt_id == second.version.prompt_id
+
+
+def posted_candidate(store):
+    run = make_run(store)
+    store.set_thread(run.id, "C1", "100.000001", None)
+    candidate = store.candidates(run.id)[0]
+    store.record_answer(candidate.id, Completion("hi", None, 1, 1, 5, "stop"))
+    assert store.mark_posting(candidate.id)
+    assert not store.mark_posting(candidate.id)
+    store.mark_posted(candidate.id, "C1", ["100.000002"])
+    return candidate
+
+
+def react(store, candidate, event_id, emoji, present, event_ts, user="U9"):
+    return store.apply_reaction(
+        event_id=event_id,
+        channel="C1",
+        ts="100.000002",
+        candidate_id=candidate.id,
+        user_id=user,
+        emoji=emoji,
+        scale="approval",
+        present=present,
+        event_ts=event_ts,
+        scale_emoji=APPROVAL,
+    )
+
+
+def test_rating_added_changed_removed(store):
+    candidate = posted_candidate(store)
+    assert react(store, candidate, "E1", "+1", True, "200.000001") == "applied"
+    assert [r.score for r in store.ratings()] == [1.0]
+    react(store, candidate, "E2", "-1", True, "200.000002")
+    assert [(r.emoji, r.score) for r in store.ratings()] == [("-1", 0.0)]
+    react(store, candidate, "E3", "-1", False, "200.000003")
+    # Slack still shows the earlier 👍, so it is the rating again.
+    assert [r.emoji for r in store.ratings()] == ["+1"]
+    react(store, candidate, "E4", "+1", False, "200.000004")
+    assert store.ratings() == []
+
+
+def test_duplicate_event_counts_once(store):
+    candidate = posted_candidate(store)
+    assert react(store, candidate, "E1", "+1", True, "200.1") == "applied"
+    assert react(store, candidate, "E1", "+1", True, "200.1") == "duplicate"
+    assert len(store.ratings()) == 1
+
+
+def test_removal_before_add_leaves_no_phantom(store):
+    candidate = posted_candidate(store)
+    assert react(store, candidate, "E2", "+1", False, "200.000002") == "applied"
+    assert react(store, candidate, "E1", "+1", True, "200.000001") == "stale"
+    assert store.ratings() == []
+
+
+def test_concurrent_duplicate_deliveries_count_once(tmp_path):
+    path = tmp_path / "t.db"
+    store = Store(path)
+    candidate = posted_candidate(store)
+    outcomes = []
+
+    def deliver():
+        outcomes.append(react(Store(path), candidate, "E1", "+1", True, "200.1"))
+
+    threads = [threading.Thread(target=deliver) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(outcomes) == ["applied"] + ["duplicate"] * 7
+    assert len(store.ratings()) == 1
+
+
+def test_comment_once(store):
+    run = make_run(store)
+    store.set_thread(run.id, "C1", "100.000001", None)
+    assert store.find_thread("C1", "100.000001") == run.id
+    kwargs = dict(event_id="E1", channel="C1", ts="300.1", run_id=run.id, user_id="U2", text="ok")
+    assert store.add_comment(**kwargs)
+    assert not store.add_comment(**kwargs)
+    assert not store.add_comment(**{**kwargs, "event_id": "E2"})
+    assert [c["text"] for c in store.comments(run.id)] == ["ok"]
