@@ -45,6 +45,7 @@ __all__ = [
     "length_bias",
     "mean_interval",
     "position_bias",
+    "rank_ub",
     "reviewer_agreement",
     "separable",
     "wilson_interval",
@@ -61,9 +62,7 @@ _ALPHA = 0.01
 # a "winner" from one vote. With it (the Jeffreys prior, Beta(0.5, 0.5)) a 1-0 record
 # resamples as 0-1 a quarter of the time, while 5-0 or 50-20 records are barely touched.
 _PSEUDO_COUNT = 0.5
-# Convergence tolerance of the bootstrap refits: they start from the full-data fit, so
-# this stops after a few iterations. 1e-6 in log strength is far below anything shown.
-_BOOTSTRAP_TOL = 1e-6
+_TOL = 1e-8  # choix's default
 _MAX_ITER = 10_000
 
 
@@ -150,6 +149,24 @@ class BTEntry:
     ties: int
 
 
+def rank_ub(
+    intervals: Sequence[tuple[float, float]], groups: Sequence[int] | None = None
+) -> list[int]:
+    """Rank (UB) as Chatbot Arena computes it, for (low, high) intervals: 1 + the number of
+    entries whose lower bound is above this entry's upper bound (that are surely better).
+
+    With ``groups`` (connected components of the comparison graph), entries in another
+    group are never counted: without a chain of comparisons nothing is sure.
+    """
+    bounds = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
+    low, high = bounds[:, 0], bounds[:, 1]
+    surely_better = low[np.newaxis, :] > high[:, np.newaxis]
+    if groups is not None:
+        labels = np.asarray(groups)
+        surely_better &= labels[np.newaxis, :] == labels[:, np.newaxis]
+    return [1 + int(count) for count in surely_better.sum(axis=1)]
+
+
 def separable(x: BTEntry, y: BTEntry) -> bool:
     """True when the two 95% intervals do not overlap, so one is really ahead."""
     return x.low > y.high or y.low > x.high
@@ -187,8 +204,8 @@ class _PairTable:
     def matrices(self, counts: FloatArray) -> FloatArray:
         """Win matrices ``w[..., i, j]`` (times i beat j) for counts of shape (..., pairs, 3).
 
-        A tie adds half a win to each side, so it pulls the two strengths together exactly
-        as much as one win each way out of two comparisons.
+        A tie adds half a win to each side: two ties weigh exactly as much as one win each
+        way, which is what "ties count half" means.
         """
         k = len(self.items)
         wins = np.zeros((*counts.shape[:-2], k, k))
@@ -215,11 +232,49 @@ def _tabulate(comparisons: Sequence[Comparison]) -> _PairTable:
     return _PairTable(items, pairs // len(items), pairs % len(items), counts)
 
 
-def _fit(wins: FloatArray, initial: FloatArray | None = None, tol: float = 1e-8) -> FloatArray:
+def _fit(wins: FloatArray) -> FloatArray:
     """Centred log-strengths fitted by choix's I-LSR on a (weighted) win matrix."""
-    return choix.ilsr_pairwise_dense(
-        wins, alpha=_ALPHA, initial_params=initial, max_iter=_MAX_ITER, tol=tol
-    )
+    return choix.ilsr_pairwise_dense(wins, alpha=_ALPHA, max_iter=_MAX_ITER, tol=_TOL)
+
+
+# Why the bootstrap does not call choix once per round: a choix call costs ~50 µs of
+# Python and LAPACK overhead per I-LSR iteration whatever the matrix size, so 200 refits
+# of a 5-item group took ~60 ms, ~6 s for the digest's hundred groups. `_refit_stack` is
+# choix.lsr_pairwise_dense's update, line for line, run on all rounds at once with numpy's
+# stacked solver (~1 ms a group). tests/test_stats.py checks it against choix's output.
+def _lsr_step(wins: FloatArray, params: FloatArray) -> FloatArray:
+    """One I-LSR update for a stack of win matrices (shape (rounds, k, k))."""
+    k = wins.shape[-1]
+    weights = np.exp(params - params.mean(axis=-1, keepdims=True))
+    weights *= k / weights.sum(axis=-1, keepdims=True)
+    # Rate of the chain from i to j: alpha + (times j beat i) / (w_i + w_j).
+    rates = _ALPHA + np.swapaxes(wins, -1, -2) / (weights[..., :, None] + weights[..., None, :])
+    diagonal = np.arange(k)
+    rates[..., diagonal, diagonal] -= rates.sum(axis=-1)
+    # Stationary distribution: pi @ generator = 0, with the last equation replaced by
+    # sum(pi) = 1 (unique, since alpha > 0 links every pair).
+    system = np.swapaxes(rates, -1, -2).copy()
+    system[..., -1, :] = 1.0
+    target = np.zeros((*wins.shape[:-1], 1))
+    target[..., -1, 0] = 1.0
+    log_pi = np.log(np.linalg.solve(system, target)[..., 0])
+    result: FloatArray = log_pi - log_pi.mean(axis=-1, keepdims=True)
+    return result
+
+
+def _refit_stack(wins: FloatArray, initial: FloatArray) -> FloatArray:
+    """choix.ilsr_pairwise_dense for every matrix of the stack, started from ``initial``."""
+    params = np.broadcast_to(initial, wins.shape[:-1]).copy()
+    active = np.arange(len(params))
+    for _ in range(_MAX_ITER):
+        updated = _lsr_step(wins[active], params[active])
+        # choix's NormOfDifferenceTest: stop once the L1 change is at most tol per item.
+        done = np.abs(updated - params[active]).sum(axis=-1) <= _TOL * wins.shape[-1]
+        params[active] = updated
+        active = active[~done]
+        if active.size == 0:
+            return params
+    raise RuntimeError(f"Bradley-Terry refits did not converge in {_MAX_ITER} iterations")
 
 
 def _bootstrap(
@@ -232,7 +287,7 @@ def _bootstrap(
     total = int(table.counts.sum())
     draws = rng.multinomial(total, probabilities, size=rounds).astype(np.float64)
     resampled = table.matrices(draws.reshape(rounds, -1, 3))
-    samples = np.stack([_fit(w, initial=point, tol=_BOOTSTRAP_TOL) for w in resampled])
+    samples = _refit_stack(resampled, point)
     low, high = np.quantile(samples, [0.025, 0.975], axis=0)
     return low, high
 
@@ -280,8 +335,8 @@ def bradley_terry(
     low[too_few] = min(low.min(), point.min())
     high[too_few] = max(high.max(), point.max())
 
-    # Rank (UB), as Chatbot Arena computes it: 1 + how many are surely better.
-    rank_ub = 1 + (low[np.newaxis, :] > high[:, np.newaxis]).sum(axis=1)
+    components = _components(table)
+    ranks = rank_ub(list(zip(low.tolist(), high.tolist(), strict=True)), components.tolist())
     order = np.lexsort((np.arange(k), -point))
     entries = tuple(
         BTEntry(
@@ -289,7 +344,7 @@ def bradley_terry(
             strength=float(point[i]),
             low=float(low[i]),
             high=float(high[i]),
-            rank_ub=int(rank_ub[i]),
+            rank_ub=ranks[i],
             n_comparisons=int(n_comparisons[i]),
             wins=int(wins[i]),
             ties=int(ties[i]),
@@ -297,7 +352,7 @@ def bradley_terry(
         for i in order
     )
 
-    labels = _components(table)[order]
+    labels = components[order]
     low_s, high_s = low[order], high[order]
     overlap = (low_s[:, np.newaxis] <= high_s[np.newaxis, :]) & (
         low_s[np.newaxis, :] <= high_s[:, np.newaxis]

@@ -67,6 +67,8 @@ def position_bias(rows: Sequence[tuple[int, float]]) -> PositionBias:
     """Rows are (display slot, 0=A, 1=B, …; score normalised to 0..1)."""
     by_slot: dict[int, list[float]] = {}
     for slot, score in rows:
+        if slot < 0:
+            raise ValueError(f"display slots start at 0, got {slot}")
         by_slot.setdefault(slot, []).append(score)
     slots = tuple(
         SlotScore(slot, slot_label(slot), len(scores), float(np.mean(scores)))
