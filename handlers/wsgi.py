@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+
+logger = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
 
@@ -24,7 +27,14 @@ def make_wsgi_app(app: App, health: Callable[[], bool]) -> Callable[..., Iterabl
             )
             return [b'{"ok": true}' if ok else b'{"ok": false}']
         if path == "/slack/events":
-            return bolt(environ, start_response)
+            try:
+                return bolt(environ, start_response)
+            except Exception:
+                # Bolt can trip over a signed but malformed payload before any
+                # listener runs; answer 400 rather than a 500 with no detail.
+                logger.exception("malformed request to /slack/events")
+                start_response("400 Bad Request", [("Content-Type", "text/plain")])
+                return [b"malformed request"]
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not Found"]
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import waitress
+from waitress import wasyncore
 
 from handlers.wsgi import make_wsgi_app
 from promptbot.app import Bot, create_bot
@@ -24,14 +25,14 @@ TOKEN = "xoxb-test-token"
 MODEL_NAMES = ("alpha", "beta", "gamma")
 
 
-def test_config(models: OpenAIStandIn, **overrides: Any) -> dict[str, Any]:
+def bot_config(models: OpenAIStandIn, timeout: float = 2, **overrides: Any) -> dict[str, Any]:
     data: dict[str, Any] = {
         "models": [
             {
                 "name": name,
                 "model": f"{name}-id",
                 "base_url": models.base_url,
-                "timeout": 2,
+                "timeout": timeout,
                 "max_retries": 2,
                 "max_concurrency": 4,
             }
@@ -61,10 +62,11 @@ class RunningBot:
     url: str
     _server: Any
     _thread: threading.Thread
+    _stop: threading.Event
     closed: bool = field(default=False)
 
     @property
-    def store(self):  # noqa: ANN201
+    def store(self):
         return self.bot.store
 
     def post(self, body: str, content_type: str, **kwargs: Any) -> tuple[int, str]:
@@ -77,7 +79,7 @@ class RunningBot:
         status, reply = self.post(body, "application/x-www-form-urlencoded")
         return status, _decode(reply)
 
-    def submit_view(self, view: dict[str, Any], values: dict[str, Any], user: str = "U1"):  # noqa: ANN201
+    def submit_view(self, view: dict[str, Any], values: dict[str, Any], user: str = "U1"):
         body = payloads.view_submission_body(view, values, user_id=user)
         status, reply = self.post(body, "application/x-www-form-urlencoded")
         return status, _decode(reply)
@@ -87,15 +89,24 @@ class RunningBot:
         status, _ = self.post(body, "application/json", **kwargs)
         return status
 
-    def react(self, ts: str, reaction: str, user: str, *, added: bool = True, channel: str = "C1",
-              event_id: str | None = None, event_ts: str | None = None) -> int:  # fmt: skip
+    def react(
+        self,
+        ts: str,
+        reaction: str,
+        user: str,
+        *,
+        added: bool = True,
+        channel: str = "C1",
+        event_id: str | None = None,
+        event_ts: str | None = None,
+    ) -> int:
         kind = "reaction_added" if added else "reaction_removed"
         event = payloads.reaction_event(
             kind, user=user, reaction=reaction, channel=channel, ts=ts, event_ts=event_ts
         )
         return self.event(event, event_id=event_id)
 
-    def wait_run(self, run_id: int, timeout: float = 10.0):  # noqa: ANN201
+    def wait_run(self, run_id: int, timeout: float = 10.0):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             run = self.store.get_run(run_id)
@@ -116,7 +127,7 @@ class RunningBot:
     def close(self) -> None:
         if not self.closed:
             self.closed = True
-            self._server.close()
+            self._stop.set()
             self._thread.join(timeout=5)
             self.bot.close()
 
@@ -136,11 +147,39 @@ def start_bot(
             "PROMPTBOT_DB": str(tmp_path / "promptbot.db"),
         }
     )
-    bot = create_bot(parse_config(config or test_config(models)), environment, **create_kwargs)
+    bot = create_bot(parse_config(config or bot_config(models)), environment, **create_kwargs)
     server = waitress.create_server(
         make_wsgi_app(bot.app, health=lambda: True), host="127.0.0.1", port=0, threads=8
     )
-    thread = threading.Thread(target=server.run, daemon=True)
+    stop = threading.Event()
+
+    def serve() -> None:
+        # Waitress has no cross-thread shutdown; closing from the serving thread is clean.
+        while not stop.is_set():
+            wasyncore.loop(timeout=0.05, map=server._map, count=1)
+        server.close()
+        server.task_dispatcher.shutdown()
+
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
-    return RunningBot(bot, slack, models, url, server, thread)
+    return RunningBot(bot, slack, models, url, server, thread, stop)
+
+
+def wait_until(predicate: Any, timeout: float = 5.0, what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy; events are handled after Bolt acks them."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.01)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+def settle(bot: RunningBot) -> None:
+    """Wait until the app's listener pool is idle, so 'nothing happened' can be asserted."""
+    executor = bot.bot.app.listener_runner.listener_executor  # type: ignore[attr-defined]
+    marker = executor.submit(lambda: None)
+    marker.result(timeout=5)
+    time.sleep(0.05)

@@ -3,7 +3,7 @@
 import json
 
 from promptbot.standins.blockkit import check_blocks
-from tests.harness import MODEL_NAMES
+from tests.harness import MODEL_NAMES, bot_config
 
 
 def test_propose_by_command_posts_blind_candidates(bot, slack, models):
@@ -127,17 +127,18 @@ def test_template_errors_are_one_clear_line(bot, models):
     assert models.requests == []
 
 
-def test_failing_models_get_an_error_reply_and_others_post(bot, models):
+def test_failing_models_get_an_error_reply_and_others_post(running, models):
+    bot = running(bot_config(models, timeout=0.5))
     models.set_behaviour("alpha-id", status=500)
     models.set_behaviour("beta-id", status=429, retry_after=0)
-    models.set_behaviour("gamma-id", latency=5)  # past the 2 s timeout
+    models.set_behaviour("gamma-id", latency=3)  # past the 0.5 s timeout
     bot.command("propose flaky --models alpha,beta,gamma\nHi")
     run = bot.wait_run(1, timeout=30)
     errors = {c.model_name: c.error for c in bot.store.candidates(run.id)}
     assert errors == {
         "alpha": "model API answered HTTP 500",
         "beta": "rate limited by the model API (429), retries exhausted",
-        "gamma": "timed out after 2 s",
+        "gamma": "timed out after 0.5 s",
     }
     # max_retries=2: the first call and two retries for 500 and 429.
     assert len(models.requests_for("alpha-id")) == 3
@@ -168,9 +169,7 @@ def test_hostile_model_output_arrives_escaped(bot, models):
 
 
 def test_review_channel_from_config(running, models, slack):
-    from tests.harness import test_config
-
-    bot = running(test_config(models, review_channel="CREVIEW"))
+    bot = running(bot_config(models, review_channel="CREVIEW"))
     bot.command("propose routed\nHi", channel="C1")
     run = bot.wait_run(1)
     assert run.channel == "CREVIEW"

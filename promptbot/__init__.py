@@ -1,0 +1,3 @@
+"""promptbot: team prompt review in Slack."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,75 @@
+"""The CLI turns every user error into one line and exit code 2."""
+
+import subprocess
+import sys
+
+import yaml
+from click.testing import CliRunner
+
+from promptbot.cli import cli
+
+
+def run_cli(args, env):
+    return CliRunner().invoke(cli, args, env=env)
+
+
+def test_bad_config_is_one_line_and_exit_2(tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text("models:\n  - name: a\n    model: m\n    timeout: -1\n")
+    result = run_cli(["run"], {"PROMPTBOT_CONFIG": str(config), "SLACK_BOT_TOKEN": "xoxb-1"})
+    assert result.exit_code == 2
+    assert result.output.strip().splitlines() == [
+        f"Error: {config}: models.0.timeout: Input should be greater than 0"
+    ]
+
+
+def test_missing_token(tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text("{}\n")
+    result = run_cli(["run"], {"PROMPTBOT_CONFIG": str(config)})
+    assert result.exit_code == 2
+    assert "SLACK_BOT_TOKEN is not set" in result.output
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_unreadable_db_path(tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text("{}\n")
+    env = {
+        "PROMPTBOT_CONFIG": str(config),
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+        "PROMPTBOT_DB": str(tmp_path / "no" / "such" / "dir" / "x.db"),
+    }
+    result = run_cli(["run"], env)
+    assert result.exit_code == 2
+    assert "cannot open database" in result.output
+
+
+def test_real_process_prints_no_traceback(tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text("models: [oops\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "promptbot.cli", "run"],
+        env={"PROMPTBOT_CONFIG": str(config), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"Error: {config} line")
+
+
+def test_manifest_is_yaml_with_socket_mode():
+    result = run_cli(["manifest"], {})
+    assert result.exit_code == 0
+    manifest = yaml.safe_load(result.output)
+    assert manifest["settings"]["socket_mode_enabled"] is True
+    assert manifest["features"]["slash_commands"][0]["command"] == "/prompt"
+    http = yaml.safe_load(
+        run_cli(
+            ["manifest", "--http", "--request-url", "https://bot.example/slack/events"], {}
+        ).output
+    )
+    assert http["settings"]["event_subscriptions"]["request_url"].startswith("https://bot.example")

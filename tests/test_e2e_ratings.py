@@ -1,0 +1,148 @@
+"""Ratings and comments from signed events, stored exactly once."""
+
+import time
+
+from promptbot.standins import payloads
+from tests.harness import SECRET, settle, wait_until
+
+
+def posted_run(bot, models="alpha,beta"):
+    bot.command(f"propose rate-me --models {models}\nHi")
+    run = bot.wait_run(1)
+    return run, bot.candidate_posts(run.id)
+
+
+def ratings(bot):
+    return [(r.user_id, r.scale, r.emoji, r.score) for r in bot.store.ratings()]
+
+
+def test_rating_added_changed_removed(bot):
+    _run, posts = posted_run(bot)
+    ts = posts[0]["ts"]
+    assert bot.react(ts, "+1", "U2") == 200
+    wait_until(lambda: ratings(bot) == [("U2", "approval", "+1", 1.0)], what="a 👍")
+    bot.react(ts, "-1", "U2")
+    wait_until(lambda: ratings(bot) == [("U2", "approval", "-1", 0.0)], what="changed to 👎")
+    bot.react(ts, "four", "U2")
+    wait_until(lambda: len(ratings(bot)) == 2, what="a second scale")
+    bot.react(ts, "-1", "U2", added=False)
+    bot.react(ts, "+1", "U2", added=False)
+    bot.react(ts, "four", "U2", added=False)
+    wait_until(lambda: ratings(bot) == [], what="all removed")
+
+
+def test_skin_tone_counts_as_base_emoji(bot):
+    _, posts = posted_run(bot)
+    bot.react(posts[1]["ts"], "+1::skin-tone-3", "U2")
+    wait_until(lambda: ratings(bot) == [("U2", "approval", "+1", 1.0)], what="skin-tone 👍")
+
+
+def test_redelivered_event_counts_once(bot):
+    _, posts = posted_run(bot)
+    event = payloads.reaction_event(
+        "reaction_added", user="U2", reaction="+1", channel="C1", ts=posts[0]["ts"]
+    )
+    for attempt in range(4):
+        headers = {"X-Slack-Retry-Num": str(attempt), "X-Slack-Retry-Reason": "http_timeout"}
+        assert (
+            bot.event(event, event_id="Ev-same", extra_headers=headers if attempt else None) == 200
+        )
+    wait_until(lambda: bot.store.event_seen("Ev-same"), what="the event")
+    settle(bot)
+    assert ratings(bot) == [("U2", "approval", "+1", 1.0)]
+    # A new event id for the same click (a later real change) is still handled.
+    bot.react(posts[0]["ts"], "+1", "U2", added=False)
+    wait_until(lambda: ratings(bot) == [], what="removal")
+
+
+def test_removal_arriving_before_add_leaves_no_vote(bot):
+    _, posts = posted_run(bot)
+    ts = posts[0]["ts"]
+    bot.react(ts, "+1", "U2", added=False, event_ts="1800000000.000002", event_id="Ev-rm")
+    wait_until(lambda: bot.store.event_seen("Ev-rm"), what="the removal")
+    bot.react(ts, "+1", "U2", event_ts="1800000000.000001", event_id="Ev-add")
+    wait_until(lambda: bot.store.event_seen("Ev-add"), what="the late add")
+    settle(bot)
+    assert ratings(bot) == []
+
+
+def test_ignored_reactions_are_not_stored(bot):
+    run, posts = posted_run(bot)
+    bot.react(posts[0]["ts"], "tada", "U2", event_id="Ev-unknown-emoji")
+    bot.react(run.thread_ts, "+1", "U2", event_id="Ev-parent")
+    bot.react("1234.5678", "+1", "U2", event_id="Ev-elsewhere")
+    bot.react(posts[0]["ts"], "+1", "UBOT", event_id="Ev-self")
+    settle(bot)
+    assert ratings(bot) == []
+    assert not bot.store.event_seen("Ev-unknown-emoji")
+
+
+def test_bad_signatures_are_rejected_and_nothing_stored(bot):
+    _, posts = posted_run(bot)
+    body = payloads.event_body(
+        payloads.reaction_event(
+            "reaction_added", user="U2", reaction="+1", channel="C1", ts=posts[0]["ts"]
+        ),
+        event_id="Ev-forged",
+    )
+    status, _ = payloads.post_signed(
+        bot.url + "/slack/events", body, "wrong-secret", content_type="application/json"
+    )
+    assert status == 401
+    old = int(time.time()) - 6 * 60
+    status, _ = payloads.post_signed(
+        bot.url + "/slack/events", body, SECRET, content_type="application/json", timestamp=old
+    )
+    assert status == 401
+    command = payloads.slash_command_body("propose forged\nHi", user_id="U1", channel_id="C1")
+    status, _ = payloads.post_signed(
+        bot.url + "/slack/events",
+        command,
+        "wrong-secret",
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert status == 401
+    settle(bot)
+    assert ratings(bot) == []
+    assert not bot.store.event_seen("Ev-forged")
+    assert len(bot.store.recent_runs(10)) == 1
+
+
+def test_thread_replies_become_comments_once(bot):
+    run, _ = posted_run(bot)
+    reply = payloads.message_event(
+        user="U3",
+        text="B reads better",
+        channel="C1",
+        ts="1800000001.000001",
+        thread_ts=run.thread_ts,
+    )
+    bot.event(reply, event_id="Ev-c1")
+    bot.event(reply, event_id="Ev-c1", extra_headers={"X-Slack-Retry-Num": "1"})
+    bot.event(
+        payloads.message_event(
+            user="U3", text="not in a thread", channel="C1", ts="1800000002.000001"
+        )
+    )
+    bot.event(
+        payloads.message_event(
+            user="U4",
+            text="bot talk",
+            channel="C1",
+            ts="1800000003.000001",
+            thread_ts=run.thread_ts,
+            bot_id="B999",
+        )
+    )
+    wait_until(lambda: bot.store.comments(run.id), what="the comment")
+    settle(bot)
+    assert [(c["user_id"], c["text"]) for c in bot.store.comments(run.id)] == [
+        ("U3", "B reads better")
+    ]
+
+
+def test_healthz(bot):
+    import urllib.request
+
+    with urllib.request.urlopen(bot.url + "/healthz") as response:
+        assert response.status == 200

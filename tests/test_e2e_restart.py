@@ -1,0 +1,83 @@
+"""A restart with an unfinished run resumes it; nothing is posted twice."""
+
+from promptbot.domain import Completion, PlannedCandidate
+from promptbot.render import Message
+from tests.harness import start_bot, wait_until
+
+
+def crashed_run(bot):
+    """The state a crash can leave: A posted but not recorded, B answered but not
+    posted, C never called."""
+    store = bot.store
+    run = store.create_run(
+        prompt_name="interrupted",
+        template="Hi",
+        system_prompt=None,
+        author="U1",
+        channel="C1",
+        models=["alpha", "beta", "gamma"],
+        inputs=[{}],
+        candidates=[
+            PlannedCandidate(label, slot, name, f"{name}-id", 0)
+            for slot, (label, name) in enumerate([("A", "alpha"), ("B", "beta"), ("C", "gamma")])
+        ],
+    )
+    publisher = bot.bot.runner.publisher
+    ts, link = publisher.post_parent("C1", Message("parent", []))
+    store.set_thread(run.id, "C1", ts, link)
+    a, b, _ = store.candidates(run.id)
+    for candidate in (a, b):
+        store.record_answer(candidate.id, Completion("answer", None, 1, 1, 3, "stop"))
+    assert store.mark_posting(a.id)
+    publisher.post_reply("C1", ts, Message("Candidate A", []), candidate_id=a.id)
+    return store.get_run(run.id)
+
+
+def test_restart_resumes_without_reposting(tmp_path, slack, models):
+    first = start_bot(tmp_path, slack, models)
+    run = crashed_run(first)
+    first.close()
+
+    second = start_bot(tmp_path, slack, models)
+    try:
+        finished = second.wait_run(run.id)
+        assert finished.status == "done"
+        posts = second.candidate_posts(run.id)
+        owners = sorted(p["metadata"]["event_payload"]["candidate"] for p in posts)
+        assert owners == sorted(c.id for c in second.store.candidates(run.id))  # once each
+        assert [r.model for r in models.requests] == ["gamma-id"]
+        thread_text = " ".join(m["text"] for m in slack.thread("C1", run.thread_ts))
+        assert "restarted while this run was in progress" in thread_text
+        assert {c.status for c in second.store.candidates(run.id)} == {"posted"}
+    finally:
+        second.close()
+
+
+def test_unknowable_post_is_never_repeated(tmp_path, slack, models):
+    first = start_bot(tmp_path, slack, models)
+    run = crashed_run(first)
+    first.close()
+    slack.fail_next("conversations.replies", error="internal_error")
+
+    second = start_bot(tmp_path, slack, models)
+    try:
+        second.wait_run(run.id)
+        a = second.store.candidates(run.id)[0]
+        assert "may not have been posted" in a.error
+        owners = [
+            p["metadata"]["event_payload"]["candidate"] for p in second.candidate_posts(run.id)
+        ]
+        assert owners.count(a.id) == 1
+    finally:
+        second.close()
+
+
+def test_slack_rate_limit_is_retried_and_posts_once(bot, slack):
+    slack.fail_next("chat.postMessage", times=2, retry_after=0)
+    bot.command("propose limited --models alpha\nHi")
+    run = bot.wait_run(1)
+    assert run.status == "done"
+    assert len(bot.candidate_posts(run.id)) == 1
+    limited = [c for c in slack.calls_to("chat.postMessage") if c.rate_limited]
+    assert len(limited) == 2
+    wait_until(lambda: slack.calls_to("reactions.add"), what="seeded emoji")
