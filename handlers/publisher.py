@@ -11,10 +11,11 @@ from promptbot.runner import PublishError
 CANDIDATE_EVENT = "promptbot_candidate"
 
 
-def _reason(error: SlackClientError) -> str:
+def _reason(error: Exception) -> str:
     if isinstance(error, SlackApiError):
         return str(error.response.get("error") or f"HTTP {error.response.status_code}")
-    return type(error).__name__
+    # URLError and other OSErrors: Slack unreachable after the client's own retries.
+    return f"Slack unreachable ({type(error).__name__})"
 
 
 class SlackPublisher:
@@ -30,12 +31,12 @@ class SlackPublisher:
                 unfurl_links=False,
                 unfurl_media=False,
             )
-        except SlackClientError as error:
+        except (SlackClientError, OSError) as error:
             raise PublishError(_reason(error)) from error
         ts = str(response["ts"])
         try:
             permalink = self.client.chat_getPermalink(channel=channel, message_ts=ts)["permalink"]
-        except SlackClientError:
+        except (SlackClientError, OSError):
             permalink = None  # the thread exists; a missing link only costs /prompt list a URL
         return ts, permalink
 
@@ -56,7 +57,7 @@ class SlackPublisher:
                 unfurl_links=False,
                 unfurl_media=False,
             )
-        except SlackClientError as error:
+        except (SlackClientError, OSError) as error:
             raise PublishError(_reason(error)) from error
         return str(response["ts"])
 
@@ -67,7 +68,7 @@ class SlackPublisher:
             except SlackApiError as error:
                 if error.response.get("error") != "already_reacted":
                     raise PublishError(_reason(error)) from error
-            except SlackClientError as error:
+            except (SlackClientError, OSError) as error:
                 raise PublishError(_reason(error)) from error
 
     def find_candidate_posts(self, channel: str, thread_ts: str, candidate_id: int) -> list[str]:
@@ -84,6 +85,6 @@ class SlackPublisher:
                         and payload.get("candidate") == candidate_id
                     ):
                         found.append(str(message["ts"]))
-        except SlackClientError as error:
+        except (SlackClientError, OSError) as error:
             raise PublishError(_reason(error)) from error
         return found

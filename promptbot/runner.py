@@ -58,19 +58,23 @@ class Runner:
         self.store = store
         self.config = config
         self.publisher = publisher
-        self._model_factory = model_factory
-        self._models: dict[str, ChatModel] = {}
+        # Built up front: a client's first construction (TLS context and all) costs
+        # hundreds of milliseconds that would otherwise land on the first run.
+        self._models: dict[str, ChatModel] = {m.name: model_factory(m) for m in config.models}
         self._pools = {
             m.name: ThreadPoolExecutor(m.max_concurrency, thread_name_prefix=f"model-{m.name}")
             for m in config.models
         }
         self._runs = ThreadPoolExecutor(run_workers, thread_name_prefix="promptbot-run")
+        # Seeding emoji is off the posting path, so the next candidate is not kept waiting.
+        self._seeding = ThreadPoolExecutor(2, thread_name_prefix="promptbot-seed")
 
     def submit(self, run_id: int) -> Future[None]:
         return self._runs.submit(self._execute_logged, run_id)
 
     def shutdown(self, wait: bool = True) -> None:
         self._runs.shutdown(wait=wait, cancel_futures=not wait)
+        self._seeding.shutdown(wait=wait, cancel_futures=not wait)
         for pool in self._pools.values():
             pool.shutdown(wait=wait, cancel_futures=not wait)
 
@@ -105,12 +109,13 @@ class Runner:
 
     def execute(self, run_id: int) -> None:
         run = self.store.get_run(run_id)
+        candidates = self.store.candidates(run.id)
+        # Calls start before the parent is posted: the run's wall time is the slowest call.
+        calls = {c.id: self._start_call(run, c) for c in candidates if c.status == "pending"}
         if run.thread_ts is None:
             ts, permalink = self.publisher.post_parent(run.channel, thread_parent(run, self.config))
             self.store.set_thread(run.id, run.channel, ts, permalink)
             run = self.store.get_run(run_id)
-        candidates = self.store.candidates(run.id)
-        calls = {c.id: self._start_call(run, c) for c in candidates if c.status == "pending"}
         unposted = 0
         # Post in label order as answers arrive, so the thread reads A, B, C…
         for candidate in candidates:
@@ -137,7 +142,7 @@ class Runner:
                 run.version.template, max_bytes=self.config.limits.template_max_bytes
             )
             prompt = template.render(candidate.variables)
-            model = self._model(candidate.model_name)
+            model = self._models[candidate.model_name]
             result = model.complete(build_messages(prompt, run.version.system_prompt))
         except PromptbotError as error:
             result = _error(str(error))
@@ -145,11 +150,6 @@ class Runner:
             logger.exception("candidate %s: model call crashed", candidate.id)
             result = _error("the model call failed unexpectedly")
         self.store.record_answer(candidate.id, result)
-
-    def _model(self, name: str) -> ChatModel:
-        if name not in self._models:
-            self._models[name] = self._model_factory(self.config.model(name))
-        return self._models[name]
 
     def _post_candidate(self, run: Run, candidate: Candidate) -> bool:
         if candidate.status == "posted":
@@ -171,13 +171,16 @@ class Runner:
                 self.store.revert_posting(candidate.id)
             return False
         self.store.mark_posted(candidate.id, run.channel, posted)
-        if candidate.error is None:
-            try:
-                self.publisher.add_reactions(run.channel, posted[-1], self.config.seeded_emoji())
-            except PublishError as error:
-                # The candidate is posted; people can still add the emoji themselves.
-                logger.warning("run %s: seeding emoji failed: %s", run.id, error)
+        if candidate.error is None and self.config.seeded_emoji():
+            self._seeding.submit(self._seed, run, posted[-1])
         return True
+
+    def _seed(self, run: Run, ts: str) -> None:
+        try:
+            self.publisher.add_reactions(run.channel, ts, self.config.seeded_emoji())
+        except PublishError as error:
+            # The candidate is posted; people can still add the emoji themselves.
+            logger.warning("run %s: seeding emoji failed: %s", run.id, error)
 
     def _settle_interrupted_post(self, run: Run, candidate: Candidate) -> None:
         if run.thread_ts is None:

@@ -32,6 +32,7 @@ def test_propose_by_command_posts_blind_candidates(bot, slack, models):
     assert all(c.tokens_in and c.tokens_out and c.latency_ms is not None for c in candidates)
     assert {c.finish_reason for c in candidates} == {"stop"}
     # Each candidate got the approval emoji seeded by the bot.
+    slack.wait_for_calls("reactions.add", 6)
     seeded = {(c.params["timestamp"], c.params["name"]) for c in slack.calls_to("reactions.add")}
     assert seeded == {(p["ts"], e) for p in posts for e in ("+1", "-1")}
     posted = slack.calls_to("chat.postMessage")
