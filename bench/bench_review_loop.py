@@ -21,10 +21,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from promptbot.standins import payloads  # noqa: E402
-from promptbot.standins.openai_api import OpenAIStandIn  # noqa: E402
-from promptbot.standins.slack_api import SlackStandIn  # noqa: E402
-from tests.harness import TOKEN, bot_config, start_bot  # noqa: E402
+from promptbot.standins.openai_api import OpenAIStandIn
+from promptbot.standins.slack_api import SlackStandIn
+from tests.harness import TOKEN, bot_config, start_bot
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -87,7 +86,9 @@ def fan_out(tmp: Path) -> None:
         config["models"].append({**config["models"][0], "name": "delta", "model": "delta-id"})
         bot = start_bot(tmp, slack, models, config)
         try:
-            for name, latency in zip(("alpha", "beta", "gamma", "delta"), (0.6, 0.7, 0.8, 1.0)):
+            for name, latency in zip(
+                ("alpha", "beta", "gamma", "delta"), (0.6, 0.7, 0.8, 1.0), strict=True
+            ):
                 models.set_behaviour(f"{name}-id", latency=latency)
             inputs = "\n---\n".join(f"x: {i}" for i in range(4))
             started = time.perf_counter()
