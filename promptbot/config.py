@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -83,6 +84,59 @@ class Limits(_Strict):
     max_runs_listed: int = Field(10, gt=0, le=50, description="Proposals shown by /prompt list.")
 
 
+class DigestSettings(_Strict):
+    schedule: str = Field(
+        "0 9 * * 1", description="When the digest is posted: a crontab line (default Monday 09:00)."
+    )
+    timezone: str = Field("UTC", description="IANA time zone the schedule is read in.")
+    channels: list[str] = Field(
+        default_factory=list, description="Channel ids the digest is posted to (none: not posted)."
+    )
+    grace_hours: float = Field(
+        12, ge=0, description="A digest missed while the bot was down is posted this late at most."
+    )
+    min_votes: int = Field(5, ge=1, description="Votes an entry needs before it is ranked.")
+    bootstrap_rounds: int = Field(
+        200, ge=20, le=10_000, description="Bootstrap resamples for confidence intervals."
+    )
+    seed: int = Field(0, description="Seed for the bootstrap, so a digest is reproducible.")
+    template_dir: str | None = Field(
+        None, description="Directory whose digest templates override the built-in ones."
+    )
+    max_items: int = Field(
+        10, ge=1, le=50, description="Rows per digest section before 'and N more'."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone '{value}' (expected an IANA name)") from None
+        return value
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as error:
+            raise ValueError(f"'{value}' is not a crontab line: {error}") from None
+        return value
+
+
+class ReviewSettings(_Strict):
+    close_after_days: float | None = Field(
+        7, gt=0, description="Close a run's voting this many days after it was posted (none: never)."
+    )
+    close_after_votes: int | None = Field(
+        None, gt=0, description="Close a run once it has this many ratings (none: never)."
+    )
+
+
 class AppConfig(_Strict):
     models: list[ModelConfig] = Field(
         default_factory=list, description="The models a prompt can run against."
@@ -101,6 +155,12 @@ class AppConfig(_Strict):
         default_factory=list, description="Slack user ids who may manage any prompt or run."
     )
     limits: Limits = Field(default_factory=Limits, description="Size limits.")
+    digest: DigestSettings = Field(
+        default_factory=DigestSettings, description="The scheduled digest."
+    )
+    review: ReviewSettings = Field(
+        default_factory=ReviewSettings, description="When voting on a run closes."
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> AppConfig:
@@ -136,6 +196,14 @@ class AppConfig(_Strict):
             if emoji in scale.emoji:
                 return scale_name, scale.emoji[emoji]
         return None
+
+    def scale_range(self, scale: str) -> tuple[float, float]:
+        scores = self.scales[scale].emoji.values()
+        return min(scores), max(scores)
+
+    def is_binary(self, scale: str) -> bool:
+        """An approval-style scale (scores 0 and 1) reads as a share; others as a mean."""
+        return set(self.scales[scale].emoji.values()) <= {0, 1}
 
     def seeded_emoji(self) -> list[str]:
         return [e for scale in self.scales.values() if scale.seed for e in scale.emoji]

@@ -106,3 +106,34 @@ def m0001_review_loop(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0002_reveal_and_digest")
+def m0002_reveal_and_digest(db: Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE runs ADD COLUMN closed_at TEXT;
+        ALTER TABLE runs ADD COLUMN closed_by TEXT;
+        ALTER TABLE runs ADD COLUMN revealed_at TEXT;
+        ALTER TABLE ratings ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
+        CREATE INDEX ratings_updated ON ratings (updated_at);
+        CREATE INDEX candidates_run ON candidates (run_id);
+        CREATE TABLE digest_periods (
+            period_key TEXT PRIMARY KEY,
+            scheduled_for TEXT NOT NULL,
+            status TEXT NOT NULL,
+            claimed_by TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            lease_until TEXT NOT NULL,
+            posted_at TEXT,
+            manual INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE digest_posts (
+            period_key TEXT NOT NULL REFERENCES digest_periods(period_key),
+            channel TEXT NOT NULL,
+            status TEXT NOT NULL,
+            ts TEXT,
+            PRIMARY KEY (period_key, channel)
+        );
+        """
+    )

@@ -83,7 +83,7 @@ class Store:
         return db
 
     @contextmanager
-    def _write(self) -> Iterator[Database]:
+    def transaction(self) -> Iterator[Database]:
         """One write transaction. IMMEDIATE takes the write lock up front, so two
         processes deduping the same event cannot both decide it is new."""
         db = self._db()
@@ -102,7 +102,7 @@ class Store:
             db.close()
             self._local.db = None
 
-    def _rows(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return list(self._db().query(sql, params))
 
     # -- proposals and runs ---------------------------------------------------
@@ -122,7 +122,7 @@ class Store:
         """Record a proposal (a new version of its prompt), its run and its pending
         candidates in one transaction, so accepted work is never half-recorded."""
         now = utcnow()
-        with self._write() as db:
+        with self.transaction() as db:
             prompt = next(
                 iter(db.query("SELECT id FROM prompts WHERE name = ?", [prompt_name])), None
             )
@@ -200,13 +200,13 @@ class Store:
         )
 
     def get_run(self, run_id: int) -> Run:
-        rows = self._rows(self._RUN_SELECT + " WHERE runs.id = ?", [run_id])
+        rows = self.query(self._RUN_SELECT + " WHERE runs.id = ?", [run_id])
         if not rows:
             raise NotFound(f"no run #{run_id}")
         return self._run_from_row(rows[0])
 
     def recent_runs(self, limit: int) -> list[RunSummary]:
-        rows = self._rows(
+        rows = self.query(
             self._RUN_SELECT + " ORDER BY runs.id DESC LIMIT ?",
             [limit],
         )
@@ -227,21 +227,21 @@ class Store:
         return summaries
 
     def unfinished_runs(self) -> list[Run]:
-        rows = self._rows(
+        rows = self.query(
             self._RUN_SELECT + " WHERE runs.status IN ('pending', 'running') ORDER BY runs.id"
         )
         return [self._run_from_row(row) for row in rows]
 
     def set_run_status(self, run_id: int, status: RunStatus) -> None:
         finished = utcnow() if status in ("done", "failed") else None
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE runs SET status = ?, finished_at = COALESCE(?, finished_at) WHERE id = ?",
                 [status, finished, run_id],
             )
 
     def set_thread(self, run_id: int, channel: str, ts: str, permalink: str | None) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE runs SET channel = ?, thread_ts = ?, permalink = ?, status = 'running'"
                 " WHERE id = ?",
@@ -276,17 +276,17 @@ class Store:
         )
 
     def candidates(self, run_id: int) -> list[Candidate]:
-        rows = self._rows("SELECT * FROM candidates WHERE run_id = ? ORDER BY slot", [run_id])
+        rows = self.query("SELECT * FROM candidates WHERE run_id = ? ORDER BY slot", [run_id])
         return [self._candidate_from_row(row) for row in rows]
 
     def get_candidate(self, candidate_id: int) -> Candidate:
-        rows = self._rows("SELECT * FROM candidates WHERE id = ?", [candidate_id])
+        rows = self.query("SELECT * FROM candidates WHERE id = ?", [candidate_id])
         if not rows:
             raise NotFound(f"no candidate #{candidate_id}")
         return self._candidate_from_row(rows[0])
 
     def record_answer(self, candidate_id: int, result: Completion) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE candidates SET status = 'answered', output = ?, error = ?, tokens_in = ?,"
                 " tokens_out = ?, latency_ms = ?, finish_reason = ?, answered_at = ?"
@@ -306,7 +306,7 @@ class Store:
     def mark_posting(self, candidate_id: int) -> bool:
         """Claim a candidate for posting; False if it is already posting or posted.
         Recorded before the post, so a crash mid-post is never silently reposted."""
-        with self._write() as db:
+        with self.transaction() as db:
             cursor = db.execute(
                 "UPDATE candidates SET status = 'posting' WHERE id = ? AND status = 'answered'",
                 [candidate_id],
@@ -314,7 +314,7 @@ class Store:
             return cursor.rowcount == 1
 
     def mark_posted(self, candidate_id: int, channel: str, message_ts: Sequence[str]) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             run_id = db.execute(
                 "SELECT run_id FROM candidates WHERE id = ?", [candidate_id]
             ).fetchone()[0]
@@ -329,7 +329,7 @@ class Store:
             )
 
     def revert_posting(self, candidate_id: int) -> None:
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE candidates SET status = 'answered' WHERE id = ? AND status = 'posting'",
                 [candidate_id],
@@ -337,7 +337,7 @@ class Store:
 
     def mark_lost(self, candidate_id: int, error: str) -> None:
         """A post that may or may not have reached Slack: never repost it."""
-        with self._write() as db:
+        with self.transaction() as db:
             db.execute(
                 "UPDATE candidates SET status = 'posted', error = COALESCE(error, ?) WHERE id = ?",
                 [error, candidate_id],
@@ -346,13 +346,13 @@ class Store:
     # -- events: reactions and comments ---------------------------------------
 
     def find_message(self, channel: str, ts: str) -> MessageRef | None:
-        rows = self._rows(
+        rows = self.query(
             "SELECT run_id, candidate_id FROM messages WHERE channel = ? AND ts = ?", [channel, ts]
         )
         return MessageRef(rows[0]["run_id"], rows[0]["candidate_id"]) if rows else None
 
     def find_thread(self, channel: str, thread_ts: str) -> int | None:
-        rows = self._rows(
+        rows = self.query(
             "SELECT id FROM runs WHERE channel = ? AND thread_ts = ?", [channel, thread_ts]
         )
         return int(rows[0]["id"]) if rows else None
@@ -386,7 +386,7 @@ class Store:
         The user's rating on the scale is then the most recent emoji of that scale
         still present on any of the candidate's messages.
         """
-        with self._write() as db:
+        with self.transaction() as db:
             if not self._claim_event(db, event_id):
                 return "duplicate"
             row = db.execute(
@@ -424,7 +424,7 @@ class Store:
     def add_comment(
         self, *, event_id: str, channel: str, ts: str, run_id: int, user_id: str, text: str
     ) -> bool:
-        with self._write() as db:
+        with self.transaction() as db:
             if not self._claim_event(db, event_id):
                 return False
             cursor = db.execute(
@@ -442,14 +442,14 @@ class Store:
             params.append(run_id)
         return [
             Rating(r["candidate_id"], r["user_id"], r["scale"], r["emoji"], r["score"])
-            for r in self._rows(sql + " ORDER BY candidate_id, user_id, scale", params)
+            for r in self.query(sql + " ORDER BY candidate_id, user_id, scale", params)
         ]
 
     def comments(self, run_id: int) -> list[dict[str, Any]]:
-        return self._rows(
+        return self.query(
             "SELECT user_id, text, ts FROM comments WHERE run_id = ? ORDER BY ts", [run_id]
         )
 
     def event_seen(self, event_id: str) -> bool:
-        rows = self._rows("SELECT 1 FROM processed_events WHERE event_id = ?", [event_id])
+        rows = self.query("SELECT 1 FROM processed_events WHERE event_id = ?", [event_id])
         return bool(rows)

@@ -1,0 +1,77 @@
+"""The evidence rankings are computed from: plain rows the store returns.
+
+Rankings never see candidate text, only its length, so an answer that says
+"rank me first" changes nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class RatingRow:
+    """One reviewer's current rating of one candidate on one scale."""
+
+    candidate_id: int
+    run_id: int
+    prompt: str
+    version: int
+    model: str
+    slot: int  # display position: 0 = Candidate A
+    input_index: int
+    output_chars: int
+    user_id: str
+    scale: str
+    score: float
+    late: bool  # arrived after the run's voting closed
+    rated_at: datetime
+    permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class CandidateRow:
+    """One candidate's cost and outcome, rated or not."""
+
+    candidate_id: int
+    run_id: int
+    prompt: str
+    version: int
+    model: str
+    tokens_in: int | None
+    tokens_out: int | None
+    latency_ms: int | None
+    failed: bool
+    created_at: datetime
+    permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class RunRow:
+    run_id: int
+    prompt: str
+    version: int
+    created_at: datetime
+    closed: bool
+    comments: int
+    permalink: str | None = None
+
+
+@dataclass(frozen=True)
+class ScaleInfo:
+    name: str
+    low: float
+    high: float
+    binary: bool  # 0/1 approval: read as a share with a Wilson interval
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """Everything one digest period is computed from (plus the period before it)."""
+
+    ratings: list[RatingRow]
+    candidates: list[CandidateRow]
+    runs: list[RunRow]
+    scales: list[ScaleInfo]
+    archived_prompts: set[str] = field(default_factory=set)
