@@ -130,7 +130,9 @@ class DigestSettings(_Strict):
 
 class ReviewSettings(_Strict):
     close_after_days: float | None = Field(
-        7, gt=0, description="Close a run's voting this many days after it was posted (none: never)."
+        7,
+        gt=0,
+        description="Close a run's voting this many days after it was posted (none: never).",
     )
     close_after_votes: int | None = Field(
         None, gt=0, description="Close a run once it has this many ratings (none: never)."
@@ -295,3 +297,37 @@ def load_config(path: str | Path) -> AppConfig:
         problem = getattr(error, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}{line}: {problem}") from None
     return parse_config(data, source=str(path))
+
+
+def settings_reference() -> list[tuple[str, str, str]]:
+    """(dotted name, default, help) for every app.yaml setting, for the docs and their test."""
+    rows: list[tuple[str, str, str]] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, info in model.model_fields.items():
+            dotted = f"{prefix}{name}"
+            annotation = info.annotation
+            nested = _nested_model(annotation)
+            if info.is_required():
+                default = "required"
+            elif info.default_factory is not None and nested is None:
+                default = repr(info.default_factory())  # type: ignore[call-arg]
+            else:
+                default = "" if nested is not None else repr(info.default)
+            rows.append((dotted, default, info.description or ""))
+            if nested is not None:
+                walk(nested, dotted + _SEPARATORS.get(getattr(annotation, "__origin__", None), "."))
+
+    walk(AppConfig, "")
+    return rows
+
+
+def _nested_model(annotation: Any) -> type[BaseModel] | None:
+    candidates = [annotation, *getattr(annotation, "__args__", ())]
+    for candidate in candidates:
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
+
+_SEPARATORS: dict[Any, str] = {list: "[].", dict: ".<name>."}

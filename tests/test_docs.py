@@ -1,0 +1,29 @@
+"""The README documents every setting, environment variable and subcommand."""
+
+import pathlib
+
+from promptbot.commands import SUBCOMMANDS
+from promptbot.config import ENVIRONMENT, settings_reference
+
+README = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+
+
+def test_every_setting_is_documented_with_help():
+    for name, _default, help_text in settings_reference():
+        assert help_text, f"{name} has no help text"
+        assert f"`{name}`" in README, f"README does not document {name}"
+
+
+def test_every_environment_variable_is_documented():
+    for variable in ENVIRONMENT:
+        assert f"`{variable.name}`" in README
+
+
+def test_every_subcommand_is_documented():
+    for name in SUBCOMMANDS:
+        assert f"`/prompt {name}" in README, f"README does not document /prompt {name}"
+
+
+def test_readme_test_command_is_what_ci_runs():
+    ci = (pathlib.Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
+    assert "make check" in README and "make check" in ci
