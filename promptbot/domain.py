@@ -35,6 +35,12 @@ class Run:
     created_at: str
     models: list[str]
     inputs: list[dict[str, Any]]
+    closed_at: str | None = None
+    closed_by: str | None = None
+
+    @property
+    def closed(self) -> bool:
+        return self.closed_at is not None
 
 
 @dataclass(frozen=True)

@@ -115,8 +115,15 @@ def m0002_reveal_and_digest(db: Database) -> None:
         ALTER TABLE runs ADD COLUMN closed_at TEXT;
         ALTER TABLE runs ADD COLUMN closed_by TEXT;
         ALTER TABLE runs ADD COLUMN revealed_at TEXT;
-        ALTER TABLE ratings ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
-        CREATE INDEX ratings_updated ON ratings (updated_at);
+        CREATE TABLE late_ratings (
+            candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+            user_id TEXT NOT NULL,
+            scale TEXT NOT NULL,
+            emoji TEXT NOT NULL,
+            score REAL NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (candidate_id, user_id, scale)
+        );
         CREATE INDEX candidates_run ON candidates (run_id);
         CREATE TABLE digest_periods (
             period_key TEXT PRIMARY KEY,

@@ -96,6 +96,10 @@ class Store:
         else:
             db.execute("COMMIT")
 
+    def connection(self) -> Database:
+        """This thread's connection, for read queries elsewhere in storage/."""
+        return self._db()
+
     def close(self) -> None:
         db: Database | None = getattr(self._local, "db", None)
         if db is not None:
@@ -197,6 +201,8 @@ class Store:
             created_at=row["created_at"],
             models=json.loads(row["models"]),
             inputs=json.loads(row["inputs"]),
+            closed_at=row["closed_at"],
+            closed_by=row["closed_by"],
         )
 
     def get_run(self, run_id: int) -> Run:
@@ -407,16 +413,24 @@ class Store:
                 [candidate_id, user_id],
             ).fetchall()
             on_scale = [(Decimal(ets), e) for e, ets in present_rows if e in scale_emoji]
+            closed = db.execute(
+                "SELECT runs.closed_at IS NOT NULL FROM candidates"
+                " JOIN runs ON runs.id = candidates.run_id WHERE candidates.id = ?",
+                [candidate_id],
+            ).fetchone()[0]
+            # Once voting has closed the counted ratings stay as they were; later
+            # changes are kept apart as late ratings.
+            table = "late_ratings" if closed else "ratings"
             if on_scale:
                 _, latest = max(on_scale)
                 db.execute(
-                    "INSERT OR REPLACE INTO ratings (candidate_id, user_id, scale, emoji, score,"
+                    f"INSERT OR REPLACE INTO {table} (candidate_id, user_id, scale, emoji, score,"
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                     [candidate_id, user_id, scale, latest, scale_emoji[latest], utcnow()],
                 )
             else:
                 db.execute(
-                    "DELETE FROM ratings WHERE candidate_id = ? AND user_id = ? AND scale = ?",
+                    f"DELETE FROM {table} WHERE candidate_id = ? AND user_id = ? AND scale = ?",
                     [candidate_id, user_id, scale],
                 )
             return "applied"
@@ -449,6 +463,57 @@ class Store:
         return self.query(
             "SELECT user_id, text, ts FROM comments WHERE run_id = ? ORDER BY ts", [run_id]
         )
+
+    def late_ratings(self) -> list[Rating]:
+        return [
+            Rating(r["candidate_id"], r["user_id"], r["scale"], r["emoji"], r["score"])
+            for r in self.query("SELECT * FROM late_ratings ORDER BY candidate_id, user_id, scale")
+        ]
+
+    def rating_count(self, run_id: int) -> int:
+        rows = self.query(
+            "SELECT COUNT(*) AS n FROM ratings JOIN candidates ON candidates.id = candidate_id"
+            " WHERE candidates.run_id = ?",
+            [run_id],
+        )
+        return int(rows[0]["n"])
+
+    def candidate_message_ts(self, candidate_id: int) -> list[str]:
+        rows = self.query(
+            "SELECT ts FROM messages WHERE candidate_id = ? ORDER BY part", [candidate_id]
+        )
+        return [row["ts"] for row in rows]
+
+    # -- closing and revealing -------------------------------------------------
+
+    def close_run(self, run_id: int, by: str) -> bool:
+        """Close voting; True only for the call that closed it, so it is revealed once."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE runs SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL",
+                [utcnow(), by, run_id],
+            )
+            return cursor.rowcount == 1
+
+    def runs_to_close(self, *, older_than: str | None, min_votes: int | None) -> list[int]:
+        """Open, finished runs created before ``older_than`` or with ``min_votes`` ratings."""
+        rows = self.query(
+            "SELECT runs.id, runs.created_at, COUNT(ratings.user_id) AS votes FROM runs"
+            " LEFT JOIN candidates ON candidates.run_id = runs.id"
+            " LEFT JOIN ratings ON ratings.candidate_id = candidates.id"
+            " WHERE runs.closed_at IS NULL AND runs.status IN ('done', 'failed')"
+            " GROUP BY runs.id ORDER BY runs.id"
+        )
+        return [
+            int(row["id"])
+            for row in rows
+            if (older_than is not None and row["created_at"] < older_than)
+            or (min_votes is not None and row["votes"] >= min_votes)
+        ]
+
+    def mark_revealed(self, run_id: int) -> None:
+        with self.transaction() as db:
+            db.execute("UPDATE runs SET revealed_at = ? WHERE id = ?", [utcnow(), run_id])
 
     def event_seen(self, event_id: str) -> bool:
         rows = self.query("SELECT 1 FROM processed_events WHERE event_id = ?", [event_id])

@@ -1,0 +1,61 @@
+from datetime import UTC, datetime, timedelta
+
+from promptbot.config import AppConfig
+from promptbot.domain import Completion, PlannedCandidate
+from storage import Store
+from storage.evidence import load_evidence
+
+APPROVAL = {"+1": 1.0, "-1": 0.0}
+
+
+def test_evidence_rows_and_late_ratings(tmp_path):
+    store = Store(tmp_path / "t.db")
+    run = store.create_run(
+        prompt_name="p",
+        template="Hi",
+        system_prompt=None,
+        author="U1",
+        channel="C1",
+        models=["a", "b"],
+        inputs=[{}],
+        candidates=[
+            PlannedCandidate("A", 0, "a", "a-id", 0),
+            PlannedCandidate("B", 1, "b", "b-id", 0),
+        ],
+    )
+    store.set_thread(run.id, "C1", "1.0", "https://x/p1")
+    first, second = store.candidates(run.id)
+    store.record_answer(first.id, Completion("four", None, 3, 4, 50, "stop"))
+    store.record_answer(second.id, Completion(None, "timed out", None, None, 900, None))
+    store.mark_posting(first.id)
+    store.mark_posted(first.id, "C1", ["1.1"])
+
+    def react(event_id, emoji, present, event_ts, user="U2"):
+        store.apply_reaction(
+            event_id=event_id, channel="C1", ts="1.1", candidate_id=first.id, user_id=user,
+            emoji=emoji, scale="approval", present=present, event_ts=event_ts,
+            scale_emoji=APPROVAL,
+        )  # fmt: skip
+
+    react("E1", "+1", True, "10.0")
+    assert store.close_run(run.id, "U1")
+    assert not store.close_run(run.id, "U1")
+    react("E2", "-1", True, "11.0")  # after the close: kept apart, the 👍 still counts
+    react("E3", "+1", True, "12.0", user="U3")
+    assert [r.emoji for r in store.ratings()] == ["+1"]
+    assert [(r.user_id, r.emoji) for r in store.late_ratings()] == [("U2", "-1"), ("U3", "+1")]
+
+    evidence = load_evidence(store, AppConfig(), datetime.now(UTC) + timedelta(seconds=5))
+    counted = [r for r in evidence.ratings if not r.late]
+    assert [(r.user_id, r.score, r.output_chars, r.model) for r in counted] == [("U2", 1.0, 4, "a")]
+    assert sorted((r.user_id, r.score) for r in evidence.ratings if r.late) == [
+        ("U2", 0.0),
+        ("U3", 1.0),
+    ]
+    assert {c.model: c.failed for c in evidence.candidates} == {"a": False, "b": True}
+    assert [(r.run_id, r.closed, r.permalink) for r in evidence.runs] == [
+        (run.id, True, "https://x/p1")
+    ]
+    assert {s.name: s.binary for s in evidence.scales} == {"approval": True, "stars": False}
+    past = load_evidence(store, AppConfig(), datetime(2000, 1, 1, tzinfo=UTC))
+    assert past.ratings == [] and past.runs == []
