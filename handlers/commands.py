@@ -9,7 +9,13 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers.surface import Surface
-from promptbot.commands import help_text, parse_command, parse_models_option, split_propose_body
+from promptbot.commands import (
+    help_text,
+    parse_command,
+    parse_models_option,
+    parse_run_id,
+    split_propose_body,
+)
 from promptbot.errors import UsageError
 from promptbot.modals import propose_modal
 from promptbot.render import escape, run_list
@@ -47,6 +53,11 @@ def register(app: App, surface: Surface, service: ReviewService) -> None:
                 text=f"Proposed *{escape(run.version.prompt_name)}* v{run.version.number}"
                 f" (run #{run.id}): the review thread is on its way in <#{run.channel}>."
             )
+        elif parsed.name == "reveal":
+            run = service.reveal(
+                parse_run_id(parsed.args, "/prompt reveal RUN"), command["user_id"]
+            )
+            ack(text=f"Closing run #{run.id} and revealing its candidates in the thread.")
         elif parsed.name == "list":
             message = run_list(service.recent())
             ack(text=message.text, blocks=message.blocks)

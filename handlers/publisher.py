@@ -71,6 +71,14 @@ class SlackPublisher:
             except (SlackClientError, OSError) as error:
                 raise PublishError(_reason(error)) from error
 
+    def update_message(self, channel: str, ts: str, message: Message) -> None:
+        try:
+            self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            )
+        except (SlackClientError, OSError) as error:
+            raise PublishError(_reason(error)) from error
+
     def find_candidate_posts(self, channel: str, thread_ts: str, candidate_id: int) -> list[str]:
         found: list[str] = []
         try:

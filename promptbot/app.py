@@ -21,6 +21,7 @@ from handlers.publisher import SlackPublisher
 from handlers.surface import Surface
 from promptbot.config import AppConfig, Environment
 from promptbot.providers import ModelFactory, openai_factory
+from promptbot.reveal import Revealer
 from promptbot.runner import Runner
 from promptbot.service import ReviewService
 from storage import Store
@@ -68,10 +69,9 @@ def create_bot(
     signing_secret = "" if socket_mode else environment.require("SLACK_SIGNING_SECRET")
     store = Store(environment.require("PROMPTBOT_DB"))
     client = slack_client(token, environment)
-    runner = Runner(
-        store, config, model_factory or openai_factory(environment), SlackPublisher(client)
-    )
-    service = ReviewService(store, config, runner)
+    publisher = SlackPublisher(client)
+    runner = Runner(store, config, model_factory or openai_factory(environment), publisher)
+    service = ReviewService(store, config, runner, Revealer(store, config, publisher))
     app, surface = build_bolt_app(
         service, client, signing_secret=signing_secret, verify_requests=verify_requests
     )
@@ -85,9 +85,10 @@ def describe_surface() -> Surface:
     config = AppConfig()
     store = Store(":memory:")
     client = WebClient(token="xoxb-manifest")
-    runner = Runner(store, config, openai_factory(Environment({})), SlackPublisher(client))
+    publisher = SlackPublisher(client)
+    runner = Runner(store, config, openai_factory(Environment({})), publisher)
     _, surface = build_bolt_app(
-        ReviewService(store, config, runner),
+        ReviewService(store, config, runner, Revealer(store, config, publisher)),
         client,
         signing_secret="manifest",
         token_verification=False,

@@ -20,6 +20,8 @@ SUBCOMMANDS: dict[str, str] = {
         " add `---` and `name: value` lines for each set of variable values."
     ),
     "list": "`/prompt list` — recent proposals, with links to their threads.",
+    "reveal": "`/prompt reveal RUN` — close voting on run RUN and show which model wrote what"
+    " (proposer or admin).",
 }
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
@@ -57,6 +59,12 @@ def check_name(name: str) -> str:
             " up to 80 characters"
         )
     return name
+
+
+def parse_run_id(args: list[str], usage: str) -> int:
+    if len(args) != 1 or not args[0].lstrip("#").isdigit():
+        raise UsageError(f"usage: {usage}")
+    return int(args[0].lstrip("#"))
 
 
 def parse_models_option(args: list[str]) -> tuple[list[str], list[str] | None]:

@@ -37,6 +37,7 @@ class Run:
     inputs: list[dict[str, Any]]
     closed_at: str | None = None
     closed_by: str | None = None
+    revealed_at: str | None = None
 
     @property
     def closed(self) -> bool:

@@ -118,10 +118,16 @@ def _input_note(run: Run, candidate: Candidate) -> str:
     return ""
 
 
-def candidate_messages(run: Run, candidate: Candidate) -> list[Message]:
+def candidate_messages(run: Run, candidate: Candidate, *, reveal: bool = False) -> list[Message]:
     """One or more messages for a candidate; long outputs are split across sections
-    and, past one message's block limit, across several messages (parts)."""
+    and, past one message's block limit, across several messages (parts). With
+    ``reveal`` the title names the model and prompt version behind the label."""
     title = f"*Candidate {candidate.label}*{_input_note(run, candidate)}"
+    if reveal:
+        title += (
+            f" — {escape(candidate.model_name)} (`{escape(candidate.model_id)}`),"
+            f" {escape(run.version.prompt_name)} v{run.version.number}"
+        )
     if candidate.error is not None:
         text = f"Candidate {candidate.label}: no answer ({candidate.error})"
         return [

@@ -9,6 +9,7 @@ starve another; a separate pool coordinates runs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Protocol
 
@@ -39,6 +40,8 @@ class Publisher(Protocol):
     ) -> str: ...
 
     def add_reactions(self, channel: str, ts: str, names: list[str]) -> None: ...
+
+    def update_message(self, channel: str, ts: str, message: Message) -> None: ...
 
     def find_candidate_posts(self, channel: str, thread_ts: str, candidate_id: int) -> list[str]:
         """The ts of replies already posted for a candidate (found by message metadata)."""
@@ -71,6 +74,17 @@ class Runner:
 
     def submit(self, run_id: int) -> Future[None]:
         return self._runs.submit(self._execute_logged, run_id)
+
+    def background(self, task: Callable[[], None], what: str) -> Future[None]:
+        """Slack work that must not hold up an ack (reveals, previews)."""
+
+        def logged() -> None:
+            try:
+                task()
+            except Exception:
+                logger.exception("%s failed", what)
+
+        return self._runs.submit(logged)
 
     def shutdown(self, wait: bool = True) -> None:
         self._runs.shutdown(wait=wait, cancel_futures=not wait)

@@ -13,7 +13,8 @@ from typing import Any, Literal
 from promptbot.commands import check_name
 from promptbot.config import AppConfig
 from promptbot.domain import PlannedCandidate, Run, blind_label
-from promptbot.errors import FieldErrors, PromptbotError, TemplateError, UsageError
+from promptbot.errors import FieldErrors, TemplateError, UsageError
+from promptbot.reveal import AUTOMATIC, Revealer
 from promptbot.runner import Runner
 from promptbot.templates import parse_template
 from storage import Store
@@ -45,11 +46,17 @@ ReactionResult = Literal["ignored", "duplicate", "stale", "applied"]
 
 class ReviewService:
     def __init__(
-        self, store: Store, config: AppConfig, runner: Runner, rng: random.Random | None = None
+        self,
+        store: Store,
+        config: AppConfig,
+        runner: Runner,
+        revealer: Revealer,
+        rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.runner = runner
+        self.revealer = revealer
         self._rng = rng or random.SystemRandom()
 
     # -- proposing ------------------------------------------------------------
@@ -147,7 +154,7 @@ class ReviewService:
         if ref is None or ref.candidate_id is None:
             return "ignored"
         scale, _ = on_scale
-        return self.store.apply_reaction(
+        outcome = self.store.apply_reaction(
             event_id=event_id,
             channel=channel,
             ts=ts,
@@ -159,6 +166,24 @@ class ReviewService:
             event_ts=event_ts,
             scale_emoji=dict(self.config.scales[scale].emoji),
         )
+        enough = self.config.review.close_after_votes
+        if outcome == "applied" and enough and self.store.rating_count(ref.run_id) >= enough:
+            run_id = ref.run_id
+            self.runner.background(
+                lambda: self.revealer.close_and_reveal(run_id, AUTOMATIC), f"closing run {run_id}"
+            )
+        return outcome
+
+    def reveal(self, run_id: int, user_id: str) -> Run:
+        """Check the user may, then close and reveal in the background."""
+        run = self.revealer.check_may_reveal(run_id, user_id)
+        if run.closed:
+            raise UsageError(f"run #{run_id} is already closed")
+        self.store.close_run(run_id, user_id)
+        self.runner.background(
+            lambda: self.revealer.close_and_reveal(run_id, user_id), f"revealing run {run_id}"
+        )
+        return run
 
     def comment(
         self, *, event_id: str, channel: str, thread_ts: str, ts: str, user_id: str, text: str
@@ -172,7 +197,3 @@ class ReviewService:
 
     def recent(self) -> list[RunSummary]:
         return self.store.recent_runs(self.config.limits.max_runs_listed)
-
-
-def one_line(error: PromptbotError) -> str:
-    return str(error).replace("\n", " ")

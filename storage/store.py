@@ -203,6 +203,7 @@ class Store:
             inputs=json.loads(row["inputs"]),
             closed_at=row["closed_at"],
             closed_by=row["closed_by"],
+            revealed_at=row["revealed_at"],
         )
 
     def get_run(self, run_id: int) -> Run:
@@ -510,6 +511,13 @@ class Store:
             if (older_than is not None and row["created_at"] < older_than)
             or (min_votes is not None and row["votes"] >= min_votes)
         ]
+
+    def unrevealed_closed_runs(self) -> list[int]:
+        rows = self.query(
+            "SELECT id FROM runs WHERE closed_at IS NOT NULL AND revealed_at IS NULL"
+            " AND thread_ts IS NOT NULL ORDER BY id"
+        )
+        return [int(row["id"]) for row in rows]
 
     def mark_revealed(self, run_id: int) -> None:
         with self.transaction() as db:

@@ -1,0 +1,83 @@
+"""Closing a run's voting and revealing which model wrote each candidate.
+
+Closing is recorded first (so later ratings are late from that instant), then each
+candidate message is edited to name its model and prompt version, and the thread is
+told. A reveal interrupted by a crash is finished at start-up.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+from promptbot.config import AppConfig
+from promptbot.domain import Run
+from promptbot.errors import PermissionDenied
+from promptbot.render import candidate_messages, escape, notice
+from promptbot.runner import Publisher, PublishError
+from storage import Store
+
+logger = logging.getLogger(__name__)
+
+AUTOMATIC = "promptbot"
+
+
+def may_manage(run: Run, user_id: str, config: AppConfig) -> bool:
+    return user_id == run.created_by or user_id in config.admins
+
+
+class Revealer:
+    def __init__(self, store: Store, config: AppConfig, publisher: Publisher) -> None:
+        self.store = store
+        self.config = config
+        self.publisher = publisher
+
+    def check_may_reveal(self, run_id: int, user_id: str) -> Run:
+        run = self.store.get_run(run_id)
+        if not may_manage(run, user_id, self.config):
+            raise PermissionDenied(f"only the proposer of run #{run_id} or an admin can reveal it")
+        if run.thread_ts is None:
+            raise PermissionDenied(f"run #{run_id} has not been posted yet; try again shortly")
+        return run
+
+    def close_and_reveal(self, run_id: int, by: str) -> None:
+        self.store.close_run(run_id, by)
+        run = self.store.get_run(run_id)
+        if run.revealed_at is not None or run.thread_ts is None:
+            return
+        for candidate in self.store.candidates(run_id):
+            posted = self.store.candidate_message_ts(candidate.id)
+            messages = candidate_messages(run, candidate, reveal=True)
+            for ts, message in zip(posted, messages, strict=False):
+                try:
+                    self.publisher.update_message(run.channel, ts, message)
+                except PublishError as error:
+                    logger.warning(
+                        "run %s: reveal of %s failed: %s", run_id, candidate.label, error
+                    )
+        who = "automatically" if by == AUTOMATIC else f"by <@{by}>"
+        key = ", ".join(
+            f"{c.label} = {escape(c.model_name)}" for c in self.store.candidates(run_id)
+        )
+        self.publisher.post_reply(
+            run.channel,
+            run.thread_ts,
+            notice(
+                f"Voting is closed ({who}); ratings added from now on are kept but not counted."
+                f" Revealed: {key}."
+            ),
+        )
+        self.store.mark_revealed(run_id)
+
+    def close_due(self, now: datetime | None = None) -> list[int]:
+        """Close the runs past the configured age or vote count; returns their ids."""
+        settings = self.config.review
+        now = now or datetime.now(UTC)
+        older_than = None
+        if settings.close_after_days is not None:
+            cutoff = now - timedelta(days=settings.close_after_days)
+            older_than = cutoff.astimezone(UTC).isoformat(timespec="seconds")
+        due = self.store.runs_to_close(older_than=older_than, min_votes=settings.close_after_votes)
+        for run_id in due + self.store.unrevealed_closed_runs():
+            self.close_and_reveal(run_id, AUTOMATIC)
+        return due
