@@ -1,0 +1,426 @@
+"""The scheduled digest: when it is due, which period it covers, and posting it
+exactly once per period.
+
+Schedule: ``DigestSettings.schedule`` is a crontab line read in ``DigestSettings.timezone``.
+Day-of-week numbers mean what they mean in cron (0 and 7 = Sunday, 1 = Monday);
+APScheduler 3 reads numbers as 0 = Monday, so they are translated to day names.
+When both day-of-month and day-of-week are restricted, both must match (cron would
+accept either).
+
+Periods: a period is named by its crontab match, the wall-clock time in the zone
+without offset (``"2026-11-23T09:00"``), so it has exactly one key. Its instant:
+
+- a wall time that repeats when clocks fall back is its first occurrence; the digest
+  is posted once, and the scheduler's second wake-up finds it already posted;
+- a wall time skipped when clocks spring forward is read with the offset in force
+  before the change, as Python and APScheduler read it: 02:30 on Berlin's
+  spring-forward day is 03:30 CEST, when the scheduler wakes up. If that instant is
+  also a real match (a schedule every 30 minutes), the two are one period, keyed by
+  the real wall time.
+
+A period covers [previous fire time, its fire time). Only the latest due period is
+ever posted: periods missed behind a newer one are not posted late.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from enum import StrEnum
+from functools import lru_cache
+from typing import Literal, Protocol
+from zoneinfo import ZoneInfo
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
+
+from promptbot.config import DigestSettings
+from promptbot.errors import ConfigError
+from promptbot.render import Message
+from promptbot.runner import PublishError
+from storage.digest_log import DigestLog
+
+logger = logging.getLogger(__name__)
+
+ON_TIME = timedelta(minutes=5)  # a run this late is on time, whatever grace_hours says
+LOOKUP_MARGIN = timedelta(hours=1)  # our clock against Slack's, when looking for a post
+_LOOKBACKS = tuple(timedelta(days=d) for d in (0.125, 2, 9, 35, 370, 8 * 366 + 2))
+_DRIFT = timedelta(days=1)  # wall time and instant part by at most one UTC offset change
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+# -- the schedule -------------------------------------------------------------------
+
+
+def _day(token: str) -> int:
+    number = {**{str(n): n for n in range(8)}, **{d: n for n, d in enumerate(_DAYS)}}
+    if token.lower() not in number:
+        raise ConfigError(f"digest.schedule: '{token}' is not a day of the week")
+    return number[token.lower()]
+
+
+def _day_of_week(field: str) -> str:
+    """A crontab day-of-week field as APScheduler day names (cron's 0 is Sunday)."""
+    days: set[int] = set()
+    for part in field.split(","):
+        base, slash, step_text = part.partition("/")
+        if slash and not step_text.isdigit():
+            raise ConfigError(f"digest.schedule: bad step in '{part}'")
+        step = int(step_text) if slash else 1
+        if base == "*":
+            low, high = 0, 6
+        elif "-" in base:
+            first, last = base.split("-", 1)
+            low, high = _day(first), _day(last)
+            high = 7 if high == 0 < low else high  # "fri-sun"
+        else:
+            low = _day(base)
+            high = 7 if slash else low
+        if low > high or step < 1:
+            raise ConfigError(f"digest.schedule: bad day-of-week range '{part}'")
+        days.update(day % 7 for day in range(low, high + 1, step))
+    return "*" if len(days) == 7 else ",".join(_DAYS[day] for day in sorted(days))
+
+
+def _fields(schedule: str) -> dict[str, str]:
+    parts = schedule.split()
+    if len(parts) != 5:
+        raise ConfigError(f"digest.schedule: '{schedule}' is not a 5-field crontab line")
+    fields = dict(zip(("minute", "hour", "day", "month"), parts, strict=False))
+    return fields | {"day_of_week": _day_of_week(parts[4])}
+
+
+def cron_trigger(settings: DigestSettings) -> CronTrigger:
+    """The APScheduler trigger that wakes the digest up, in the configured zone."""
+    return CronTrigger(**_fields(settings.schedule), timezone=ZoneInfo(settings.timezone))
+
+
+@lru_cache(maxsize=32)
+def _wall_trigger(schedule: str) -> CronTrigger:
+    # Crontab matches on a clock without DST: wall times, carried as UTC.
+    return CronTrigger(**_fields(schedule), timezone=UTC)
+
+
+def grace_window(settings: DigestSettings) -> timedelta:
+    return max(timedelta(hours=settings.grace_hours), ON_TIME)
+
+
+# -- periods -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """One digest: ``key`` names it; it covers [start, end), and ``end`` is ``scheduled_for``.
+    ``manual`` marks an on-demand digest outside the schedule."""
+
+    key: str
+    scheduled_for: datetime
+    start: datetime
+    end: datetime
+    manual: bool = False
+
+
+def _occurrences(settings: DigestSettings, low: datetime, high: datetime) -> list[datetime]:
+    """Fire instants in [low, high], in order; each as the wall time it matched
+    (the latest, when two matches share an instant), carrying the zone."""
+    zone = ZoneInfo(settings.timezone)
+    trigger = _wall_trigger(settings.schedule)
+    start = low.astimezone(zone).replace(tzinfo=UTC) - _DRIFT
+    stop = high.astimezone(zone).replace(tzinfo=UTC) + _DRIFT
+    found: dict[datetime, datetime] = {}
+    fire = trigger.get_next_fire_time(None, start)
+    while fire is not None and fire <= stop:
+        wall = fire.replace(tzinfo=None)
+        instant = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+        if low <= instant <= high:
+            found[instant] = max(wall, found.get(instant, wall))
+        fire = trigger.get_next_fire_time(fire, fire)
+    return [found[instant].replace(tzinfo=zone, fold=0) for instant in sorted(found)]
+
+
+def local_time(moment: datetime, zone: str) -> datetime:
+    """``moment`` in ``zone``'s wall time, with a fixed UTC offset: it prints as local
+    time, yet compares and subtracts as an instant (two times in one ZoneInfo compare
+    by wall clock, and never equal a UTC time inside a repeated hour)."""
+    local = moment.astimezone(UTC).astimezone(ZoneInfo(zone))
+    return local.replace(tzinfo=timezone(local.utcoffset() or timedelta(0)), fold=0)
+
+
+def _period(settings: DigestSettings, match: datetime, previous: datetime) -> Period:
+    scheduled = local_time(match, settings.timezone)  # a skipped wall time moves on here
+    start = local_time(previous, settings.timezone)
+    return Period(match.strftime("%Y-%m-%dT%H:%M"), scheduled, start, scheduled)
+
+
+def _utc(moment: datetime) -> datetime:
+    # Compare in UTC: Python compares two times in one zone by wall clock, ignoring fold.
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("digest times must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+def latest_due(settings: DigestSettings, now: datetime) -> Period | None:
+    """The latest period whose fire time is at or before ``now`` (None: it never fired)."""
+    now = _utc(now)
+    due: list[datetime] = []
+    for back in _LOOKBACKS:
+        due = _occurrences(settings, now - back, now)
+        if len(due) >= 2:
+            return _period(settings, due[-1], due[-2])
+    return _period(settings, due[-1], now - _LOOKBACKS[-1]) if due else None
+
+
+def period_for(settings: DigestSettings, scheduled_for: datetime) -> Period:
+    """The period that fires at ``scheduled_for``; ValueError if the schedule does not."""
+    period = latest_due(settings, scheduled_for)
+    if period is None or period.scheduled_for != _utc(scheduled_for):
+        raise ValueError(f"the digest schedule does not fire at {scheduled_for.isoformat()}")
+    return period
+
+
+# -- posting, exactly once -----------------------------------------------------------
+
+
+class DigestPublisher(Protocol):
+    """Where digests go. The Slack implementation lives in handlers/digest_publisher.py.
+    Both methods raise PublishError when Slack refuses or cannot be reached."""
+
+    def post_digest(self, channel: str, period_key: str, message: Message) -> str:
+        """Post, tagged with ``period_key`` so it can be found again; return its ts."""
+        ...
+
+    def find_digest(self, channel: str, period_key: str, since: datetime) -> str | None:
+        """The ts of a digest for ``period_key`` posted after ``since``, if there is one."""
+        ...
+
+
+class Status(StrEnum):
+    POSTED = "posted"  # every channel has the digest now
+    ALREADY_POSTED = "already-posted"
+    CLAIMED_ELSEWHERE = "claimed-elsewhere"  # another worker holds a live lease
+    OUTSIDE_GRACE = "outside-grace"
+    NOTHING_DUE = "nothing-due"
+    NO_CHANNELS = "no-channels"
+    INCOMPLETE = "incomplete"  # some channel failed; a later attempt finishes it
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: Status
+    period: Period | None = None
+    posts: dict[str, str] = field(default_factory=dict)  # channel -> ts, all attempts
+    pending: list[str] = field(default_factory=list)  # channels without the digest yet
+    retry_at: datetime | None = None  # when a held lease expires
+
+
+ChannelResult = Literal["done", "failed", "lost"]
+
+
+class DigestJob:
+    """Posts the due digest to every configured channel, once per period.
+
+    The period is claimed in the database under its key with a lease, so a second
+    process never posts it too; each channel is marked ``posting`` before Slack is
+    called and ``posted`` after. A channel left ``posting`` by a crash is looked up
+    in Slack first: found means done, not found means post, and a failed lookup
+    means wait for the next attempt rather than risk a duplicate.
+    """
+
+    def __init__(
+        self,
+        log: DigestLog,
+        publisher: DigestPublisher,
+        compose: Callable[[Period], Message],
+        settings: DigestSettings,
+        owner: str,
+        *,
+        lease: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.log, self.publisher, self.compose = log, publisher, compose
+        self.settings, self.owner, self.lease = settings, owner, lease
+
+    def run_due(self, now: datetime) -> Outcome:
+        """Post the latest due period's digest, if it is still inside the grace window.
+        A period found outside it is recorded as skipped and never posted by this."""
+        if not self.settings.channels:
+            return Outcome(Status.NO_CHANNELS)
+        period = latest_due(self.settings, now)
+        if period is None:
+            return Outcome(Status.NOTHING_DUE)
+        record = self.log.period(period.key)
+        if record is not None and record.status == "posted":
+            return self._outcome(Status.ALREADY_POSTED, period)
+        if now - period.scheduled_for > grace_window(self.settings):
+            if self.log.skip(period.key, period.scheduled_for, self.owner, now):
+                logger.warning("digest %s came due outside the grace window; skipped", period.key)
+            return self._outcome(Status.OUTSIDE_GRACE, period)
+        return self._post(period, now)
+
+    def post_now(self, now: datetime, *, count_as_period: bool = False) -> Outcome:
+        """Post a digest on demand, ignoring the grace window.
+
+        By default it covers [latest fire time, now) under its own ``manual-…`` key and
+        leaves the schedule alone. With ``count_as_period`` it is the latest due
+        period's digest (even one skipped as too late) and the scheduler will not post
+        that period again; if it is already posted, nothing is.
+        """
+        if not self.settings.channels:
+            return Outcome(Status.NO_CHANNELS)
+        due = latest_due(self.settings, now)
+        if count_as_period:
+            return self._post(due, now, manual=True) if due else Outcome(Status.NOTHING_DUE)
+        local = local_time(now, self.settings.timezone)
+        start = due.scheduled_for if due else local - timedelta(days=7)
+        key = "manual-" + local.strftime("%Y-%m-%dT%H:%M:%S")
+        return self._post(Period(key, local, start, local, manual=True), now, manual=True)
+
+    def _outcome(self, status: Status, period: Period, retry_at: datetime | None = None) -> Outcome:
+        done = {p.channel: p.ts for p in self.log.posts(period.key) if p.ts is not None}
+        pending = [c for c in self.settings.channels if c not in done]
+        return Outcome(status, period, done, pending, retry_at)
+
+    def _post(self, period: Period, now: datetime, *, manual: bool = False) -> Outcome:
+        started = time.monotonic()
+
+        def clock() -> datetime:  # ``now``, moving on as this run takes time
+            return now + timedelta(seconds=time.monotonic() - started)
+
+        claim, record = self.log.claim(
+            period.key, period.scheduled_for, self.owner, now, now + self.lease,
+            manual=manual, retake_skipped=manual,
+        )  # fmt: skip
+        if claim == "posted":
+            return self._outcome(Status.ALREADY_POSTED, period)
+        if claim == "skipped":
+            return self._outcome(Status.OUTSIDE_GRACE, period)
+        if claim == "held":
+            logger.info("digest %s is being posted by %s", period.key, record.claimed_by)
+            return self._outcome(Status.CLAIMED_ELSEWHERE, period, record.lease_until)
+        try:
+            message = self.compose(period)
+            results = [
+                self._post_channel(period, c, message, clock) for c in self.settings.channels
+            ]
+        except BaseException:
+            self.log.release(period.key, self.owner, clock())
+            raise
+        if "lost" in results:
+            held = self.log.period(period.key)
+            logger.warning("digest %s: lost its lease before posting everywhere", period.key)
+            return self._outcome(
+                Status.CLAIMED_ELSEWHERE, period, held.lease_until if held else None
+            )
+        if "failed" in results:
+            self.log.release(period.key, self.owner, clock())
+            return self._outcome(Status.INCOMPLETE, period)
+        self.log.finish(period.key, self.owner, clock())
+        return self._outcome(Status.POSTED, period)
+
+    def _post_channel(
+        self, period: Period, channel: str, message: Message, clock: Callable[[], datetime]
+    ) -> ChannelResult:
+        key = period.key
+        state = self.log.begin_channel(key, channel, self.owner, clock(), clock() + self.lease)
+        if state in ("lost", "posted"):
+            return "lost" if state == "lost" else "done"
+        if state == "uncertain":
+            since = period.scheduled_for - LOOKUP_MARGIN
+            try:
+                found = self.publisher.find_digest(channel, key, since)
+            except PublishError as error:
+                logger.error("digest %s: not posted to %s: cannot check for an earlier post"
+                             " (%s); will try again", key, channel, error)  # fmt: skip
+                return "failed"
+            if found is not None:
+                logger.info("digest %s: found the earlier post in %s", key, channel)
+                self.log.mark_posted(key, channel, found)
+                return "done"
+        try:
+            ts = self.publisher.post_digest(channel, key, message)
+        except PublishError as error:
+            # Left "posting": the next attempt looks before posting again.
+            logger.error("digest %s: not posted to %s: %s", key, channel, error)
+            return "failed"
+        self.log.mark_posted(key, channel, ts)
+        logger.info("digest %s posted to %s", key, channel)
+        return "done"
+
+
+# -- the scheduler -------------------------------------------------------------------
+
+
+class DueJob(Protocol):
+    def run_due(self, now: datetime) -> Outcome: ...
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class DigestScheduler:
+    """Runs the job at the crontab's times in the bot's process, and once at start-up
+    to catch up on a digest that came due while the bot was down. An incomplete run
+    is retried (backing off, from ``retry_delay`` to an hour); a run held by another
+    worker is retried when its lease expires."""
+
+    CRON_JOB, CATCH_UP_JOB, RETRY_JOB = "digest", "digest-catch-up", "digest-retry"
+
+    def __init__(
+        self,
+        job: DueJob,
+        settings: DigestSettings,
+        *,
+        clock: Callable[[], datetime] = _utcnow,
+        retry_delay: timedelta = timedelta(minutes=5),
+    ) -> None:
+        self.job, self.settings, self.clock, self.retry_delay = job, settings, clock, retry_delay
+        self.scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.timezone))
+        self._lock = threading.Lock()  # one run at a time in this process
+        self._failures = 0
+
+    def start(self) -> None:
+        """Raises ConfigError if the schedule cannot be read."""
+        grace = int(grace_window(self.settings).total_seconds())
+        self.scheduler.add_job(
+            self.run_once, cron_trigger(self.settings), id=self.CRON_JOB,
+            coalesce=True, max_instances=1, misfire_grace_time=grace,
+        )  # fmt: skip
+        self.scheduler.add_job(self.run_once, id=self.CATCH_UP_JOB, misfire_grace_time=None)
+        self.scheduler.start()
+
+    def shutdown(self, wait: bool = True) -> None:
+        if self.scheduler.running:
+            self.scheduler.shutdown(wait=wait)
+
+    def run_once(self) -> Outcome | None:
+        with self._lock:
+            try:
+                outcome: Outcome | None = self.job.run_due(self.clock())
+            except Exception:
+                logger.exception("digest: the scheduled run failed")
+                outcome = None
+            self._plan_retry(outcome)
+        return outcome
+
+    def _plan_retry(self, outcome: Outcome | None) -> None:
+        if outcome is not None and outcome.status is Status.CLAIMED_ELSEWHERE:
+            retry_at = outcome.retry_at or self.clock() + self.retry_delay
+            delay = retry_at - self.clock() + timedelta(seconds=1)
+        elif outcome is None or outcome.status is Status.INCOMPLETE:
+            delay = min(self.retry_delay * 2**self._failures, timedelta(hours=1))
+            self._failures += 1
+        else:
+            self._failures = 0
+            return
+        if outcome is not None and outcome.period is not None:
+            last_chance = outcome.period.scheduled_for + grace_window(self.settings)
+            if self.clock() + delay > last_chance:
+                return
+        self.scheduler.add_job(
+            self.run_once, "date", run_date=_utcnow() + max(delay, timedelta(0)),
+            id=self.RETRY_JOB, replace_existing=True, misfire_grace_time=None,
+        )  # fmt: skip
