@@ -119,12 +119,13 @@ class DigestSettings(_Strict):
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger
+        from promptbot.periods import crontab_fields  # periods reads these settings
 
         try:
-            CronTrigger.from_crontab(value)
-        except ValueError as error:
-            raise ValueError(f"'{value}' is not a crontab line: {error}") from None
+            crontab_fields(value)
+        except (ConfigError, ValueError) as error:
+            reason = str(error).removeprefix("digest.schedule: ")
+            raise ValueError(f"'{value}' is not a usable crontab line: {reason}") from None
         return value
 
 

@@ -82,3 +82,11 @@ def test_environment_defaults_and_require():
     assert env.get("MY_KEY") == "k"
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET is not set"):
         env.require("SLACK_SIGNING_SECRET")
+
+
+def test_digest_schedule_reads_weekdays_as_cron_does():
+    assert parse_config({"digest": {"schedule": "0 9 * * 1-7"}}).digest.schedule == "0 9 * * 1-7"
+    with pytest.raises(ConfigError, match="digest.schedule: '0 9 \\* \\* 8' is not a usable"):
+        parse_config({"digest": {"schedule": "0 9 * * 8"}})
+    with pytest.raises(ConfigError, match="digest.timezone: unknown time zone 'Mars/Base'"):
+        parse_config({"digest": {"timezone": "Mars/Base"}})

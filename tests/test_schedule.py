@@ -13,18 +13,10 @@ from apscheduler.triggers.cron import CronTrigger
 
 from promptbot.config import DigestSettings
 from promptbot.errors import ConfigError
+from promptbot.periods import Period, cron_trigger, latest_due, period_for
 from promptbot.render import Message
 from promptbot.runner import PublishError
-from promptbot.schedule import (
-    DigestJob,
-    DigestScheduler,
-    Outcome,
-    Period,
-    Status,
-    cron_trigger,
-    latest_due,
-    period_for,
-)
+from promptbot.schedule import DigestJob, DigestScheduler, Outcome, Status
 from storage import Store
 from storage.digest_log import ChannelPost, DigestLog
 

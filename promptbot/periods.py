@@ -1,0 +1,180 @@
+"""The scheduled digest: when it is due, which period it covers, and posting it
+exactly once per period.
+
+Schedule: ``DigestSettings.schedule`` is a crontab line read in ``DigestSettings.timezone``.
+Day-of-week numbers mean what they mean in cron (0 and 7 = Sunday, 1 = Monday);
+APScheduler 3 reads numbers as 0 = Monday, so they are translated to day names.
+When both day-of-month and day-of-week are restricted, both must match (cron would
+accept either).
+
+Periods: a period is named by its crontab match, the wall-clock time in the zone
+without offset (``"2026-11-23T09:00"``), so it has exactly one key. Its instant:
+
+- a wall time that repeats when clocks fall back is its first occurrence; the digest
+  is posted once, and the scheduler's second wake-up finds it already posted;
+- a wall time skipped when clocks spring forward is read with the offset in force
+  before the change, as Python and APScheduler read it: 02:30 on Berlin's
+  spring-forward day is 03:30 CEST, when the scheduler wakes up. If that instant is
+  also a real match (a schedule every 30 minutes), the two are one period, keyed by
+  the real wall time.
+
+A period covers [previous fire time, its fire time). Only the latest due period is
+ever posted: periods missed behind a newer one are not posted late.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta, timezone
+from functools import lru_cache
+from zoneinfo import ZoneInfo
+
+from apscheduler.triggers.cron import CronTrigger
+
+from promptbot.config import DigestSettings
+from promptbot.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+ON_TIME = timedelta(minutes=5)  # a run this late is on time, whatever grace_hours says
+LOOKUP_MARGIN = timedelta(hours=1)  # our clock against Slack's, when looking for a post
+_LOOKBACKS = tuple(timedelta(days=d) for d in (0.125, 2, 9, 35, 370, 8 * 366 + 2))
+_DRIFT = timedelta(days=1)  # wall time and instant part by at most one UTC offset change
+_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
+
+
+# -- the schedule -------------------------------------------------------------------
+
+
+def _day(token: str) -> int:
+    number = {**{str(n): n for n in range(8)}, **{d: n for n, d in enumerate(_DAYS)}}
+    if token.lower() not in number:
+        raise ConfigError(f"digest.schedule: '{token}' is not a day of the week")
+    return number[token.lower()]
+
+
+def _day_of_week(field: str) -> str:
+    """A crontab day-of-week field as APScheduler day names (cron's 0 is Sunday)."""
+    days: set[int] = set()
+    for part in field.split(","):
+        base, slash, step_text = part.partition("/")
+        if slash and not step_text.isdigit():
+            raise ConfigError(f"digest.schedule: bad step in '{part}'")
+        step = int(step_text) if slash else 1
+        if base == "*":
+            low, high = 0, 6
+        elif "-" in base:
+            first, last = base.split("-", 1)
+            low, high = _day(first), _day(last)
+            high = 7 if high == 0 < low else high  # "fri-sun"
+        else:
+            low = _day(base)
+            high = 7 if slash else low
+        if low > high or step < 1:
+            raise ConfigError(f"digest.schedule: bad day-of-week range '{part}'")
+        days.update(day % 7 for day in range(low, high + 1, step))
+    return "*" if len(days) == 7 else ",".join(_DAYS[day] for day in sorted(days))
+
+
+def _fields(schedule: str) -> dict[str, str]:
+    parts = schedule.split()
+    if len(parts) != 5:
+        raise ConfigError(f"digest.schedule: '{schedule}' is not a 5-field crontab line")
+    fields = dict(zip(("minute", "hour", "day", "month"), parts, strict=False))
+    return fields | {"day_of_week": _day_of_week(parts[4])}
+
+
+def crontab_fields(schedule: str) -> dict[str, str]:
+    """Check a crontab line the way the scheduler will read it; its APScheduler fields."""
+    fields = _fields(schedule)
+    CronTrigger(**fields, timezone=UTC)  # raises ValueError on a bad field
+    return fields
+
+
+def cron_trigger(settings: DigestSettings) -> CronTrigger:
+    """The APScheduler trigger that wakes the digest up, in the configured zone."""
+    return CronTrigger(**_fields(settings.schedule), timezone=ZoneInfo(settings.timezone))
+
+
+@lru_cache(maxsize=32)
+def _wall_trigger(schedule: str) -> CronTrigger:
+    # Crontab matches on a clock without DST: wall times, carried as UTC.
+    return CronTrigger(**_fields(schedule), timezone=UTC)
+
+
+def grace_window(settings: DigestSettings) -> timedelta:
+    return max(timedelta(hours=settings.grace_hours), ON_TIME)
+
+
+# -- periods -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """One digest: ``key`` names it; it covers [start, end), and ``end`` is ``scheduled_for``.
+    ``manual`` marks an on-demand digest outside the schedule."""
+
+    key: str
+    scheduled_for: datetime
+    start: datetime
+    end: datetime
+    manual: bool = False
+
+
+def _occurrences(settings: DigestSettings, low: datetime, high: datetime) -> list[datetime]:
+    """Fire instants in [low, high], in order; each as the wall time it matched
+    (the latest, when two matches share an instant), carrying the zone."""
+    zone = ZoneInfo(settings.timezone)
+    trigger = _wall_trigger(settings.schedule)
+    start = low.astimezone(zone).replace(tzinfo=UTC) - _DRIFT
+    stop = high.astimezone(zone).replace(tzinfo=UTC) + _DRIFT
+    found: dict[datetime, datetime] = {}
+    fire = trigger.get_next_fire_time(None, start)
+    while fire is not None and fire <= stop:
+        wall = fire.replace(tzinfo=None)
+        instant = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
+        if low <= instant <= high:
+            found[instant] = max(wall, found.get(instant, wall))
+        fire = trigger.get_next_fire_time(fire, fire)
+    return [found[instant].replace(tzinfo=zone, fold=0) for instant in sorted(found)]
+
+
+def local_time(moment: datetime, zone: str) -> datetime:
+    """``moment`` in ``zone``'s wall time, with a fixed UTC offset: it prints as local
+    time, yet compares and subtracts as an instant (two times in one ZoneInfo compare
+    by wall clock, and never equal a UTC time inside a repeated hour)."""
+    local = moment.astimezone(UTC).astimezone(ZoneInfo(zone))
+    return local.replace(tzinfo=timezone(local.utcoffset() or timedelta(0)), fold=0)
+
+
+def _period(settings: DigestSettings, match: datetime, previous: datetime) -> Period:
+    scheduled = local_time(match, settings.timezone)  # a skipped wall time moves on here
+    start = local_time(previous, settings.timezone)
+    return Period(match.strftime("%Y-%m-%dT%H:%M"), scheduled, start, scheduled)
+
+
+def _utc(moment: datetime) -> datetime:
+    # Compare in UTC: Python compares two times in one zone by wall clock, ignoring fold.
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError("digest times must be timezone-aware")
+    return moment.astimezone(UTC)
+
+
+def latest_due(settings: DigestSettings, now: datetime) -> Period | None:
+    """The latest period whose fire time is at or before ``now`` (None: it never fired)."""
+    now = _utc(now)
+    due: list[datetime] = []
+    for back in _LOOKBACKS:
+        due = _occurrences(settings, now - back, now)
+        if len(due) >= 2:
+            return _period(settings, due[-1], due[-2])
+    return _period(settings, due[-1], now - _LOOKBACKS[-1]) if due else None
+
+
+def period_for(settings: DigestSettings, scheduled_for: datetime) -> Period:
+    """The period that fires at ``scheduled_for``; ValueError if the schedule does not."""
+    period = latest_due(settings, scheduled_for)
+    if period is None or period.scheduled_for != _utc(scheduled_for):
+        raise ValueError(f"the digest schedule does not fire at {scheduled_for.isoformat()}")
+    return period
