@@ -255,6 +255,7 @@ def _new_champions(
         previous_champion = choose_champion(report.prompt, versions, ranking).champion
         if previous_champion != report.champion:
             new.append(NewChampion(report.prompt, report.champion, previous_champion))
+    new.sort(key=lambda c: c.previous is None)  # takeovers first, then first champions
     return tuple(new)
 
 
@@ -326,6 +327,7 @@ def _build(
         [r for r in runs if r.created_at < start],
         evidence.scales,
         min_votes=settings.min_votes,
+        superset={(s.prompt, s.version): s for s in rankings.standings},
     )
     period_ratings = [r for r in ratings if r.rated_at >= start]
     period_counted = [r for r in period_ratings if not r.late]

@@ -16,7 +16,7 @@ an answer's text, so nothing an answer says can change a ranking.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -104,10 +104,14 @@ class VersionStanding:
         return item_name(self.prompt, self.version)
 
 
-def _scale_standing(scores: list[float], scale: ScaleInfo) -> ScaleStanding | None:
+def _scale_standing(
+    scores: list[float], scale: ScaleInfo, known: ScaleStanding | None = None
+) -> ScaleStanding | None:
     n = len(scores)
     if n == 0:
         return None
+    if known is not None and known.scale == scale.name and known.n == n:
+        return known
     if scale.binary:
         middle = (scale.low + scale.high) / 2
         approvals = sum(1 for score in scores if score > middle)
@@ -125,9 +129,15 @@ def standings(
     scales: Sequence[ScaleInfo],
     *,
     min_votes: int,
+    superset: Mapping[VersionKey, VersionStanding] | None = None,
 ) -> dict[VersionKey, VersionStanding]:
     """Every version that has a run or a counted rating. Approval is read from the first
-    binary scale, the mean from the first graded one (in ``scales`` order)."""
+    binary scale, the mean from the first graded one (in ``scales`` order).
+
+    ``superset`` may hold standings computed from these rows plus later ones (the same
+    evidence at a later time): a scale with as many scores there as here has the same
+    scores, so its interval is reused rather than computed again.
+    """
     table = scale_table(scales, rows)
     approval_scale = next((s for s in table.values() if s.binary), None)
     graded_scale = next((s for s in table.values() if not s.binary), None)
@@ -147,15 +157,16 @@ def standings(
     result: dict[VersionKey, VersionStanding] = {}
     for key in sorted(run_count.keys() | rated.keys()):
         mine = rated.get(key, [])
+        later = superset.get(key) if superset is not None else None
         approval = mean = None
         if approval_scale is not None:
-            approval = _scale_standing(
-                [r.score for r in mine if r.scale == approval_scale.name], approval_scale
-            )
+            scores = [r.score for r in mine if r.scale == approval_scale.name]
+            known = later.approval if later is not None else None
+            approval = _scale_standing(scores, approval_scale, known)
         if graded_scale is not None:
-            mean = _scale_standing(
-                [r.score for r in mine if r.scale == graded_scale.name], graded_scale
-            )
+            scores = [r.score for r in mine if r.scale == graded_scale.name]
+            known = later.mean if later is not None else None
+            mean = _scale_standing(scores, graded_scale, known)
         ranked_by = next((s for s in (approval, mean) if s is not None and s.n >= min_votes), None)
         if mine:
             newest = max(r.rated_at for r in mine)

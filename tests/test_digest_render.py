@@ -144,7 +144,7 @@ def test_digest_mentions_winners_pairs_late_ratings_and_biases() -> None:
     book.rate(a, "L1", 0.0, late=True)
     digest = build_digest(book.evidence(), start=START, end=END, settings=settings(), now=END)
     joined = "\n".join(texts(render_digest(digest, settings())))
-    assert "*m1* is #1 in Models on p, separably ahead of every other entry" in joined
+    assert "• Models on p: *m1* is #1, separably ahead of every other entry" in joined
     assert "• Models on q: m3 vs m4" in joined
     assert "1 rating arrived after voting closed; it is kept but not counted." in joined
     assert "position bias" in joined.lower() and "length bias" in joined.lower()
