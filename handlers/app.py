@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from handlers import commands, errors, events, views
 from handlers.surface import Surface
+from promptbot.digests import DigestService
 from promptbot.service import ReviewService
 
 # Listeners only parse, record and ack; model work runs on the runner's own pools.
@@ -17,6 +18,7 @@ LISTENER_THREADS = 16
 
 def build_bolt_app(
     service: ReviewService,
+    digests: DigestService,
     client: WebClient,
     *,
     signing_secret: str,
@@ -31,7 +33,7 @@ def build_bolt_app(
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
     )
     surface = Surface()
-    commands.register(app, surface, service)
+    commands.register(app, surface, service, digests)
     views.register(app, surface, service)
     events.register(app, surface, service)
     errors.register(app)

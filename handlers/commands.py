@@ -1,8 +1,11 @@
-"""The /prompt slash command. Every branch acks within Slack's 3 s: the slow part
-(model calls) is handed to the runner after the proposal is recorded."""
+"""The /prompt slash command. Every branch acks within Slack's 3 s: slow work (model
+calls, statistics) runs on the bot's own pools after the ack, and reaches the user as
+a thread or an ephemeral message."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -10,57 +13,117 @@ from slack_sdk import WebClient
 
 from handlers.surface import Surface
 from promptbot.commands import (
+    ParsedCommand,
     help_text,
     parse_command,
     parse_models_option,
     parse_run_id,
     split_propose_body,
 )
-from promptbot.errors import UsageError
+from promptbot.digests import DigestService, parse_leaderboard_args
+from promptbot.errors import PromptbotError, UsageError
 from promptbot.modals import propose_modal
-from promptbot.render import escape, run_list
+from promptbot.render import Message, escape, run_list
 from promptbot.service import Proposal, ReviewService
 
 COMMAND = "/prompt"
 
 
-def register(app: App, surface: Surface, service: ReviewService) -> None:
+@dataclass
+class Invocation:
+    """One /prompt command: what was typed, by whom, where, and how to answer."""
+
+    parsed: ParsedCommand
+    command: dict[str, Any]
+    ack: Ack
+    client: WebClient
+
+    @property
+    def user(self) -> str:
+        return str(self.command["user_id"])
+
+    @property
+    def channel(self) -> str:
+        return str(self.command["channel_id"])
+
+
+Subcommand = Callable[[Invocation], None]
+
+
+def register(app: App, surface: Surface, service: ReviewService, digests: DigestService) -> None:
+    def later(call: Invocation, what: str, make: Callable[[], Message]) -> None:
+        """Build a reply off the listener thread and send it to the user alone."""
+
+        def task() -> None:
+            try:
+                message = make()
+            except PromptbotError as error:
+                message = Message(f":warning: {escape(str(error))}", [])
+            call.client.chat_postEphemeral(
+                channel=call.channel, user=call.user, text=message.text, blocks=message.blocks
+            )
+
+        service.runner.background(task, what)
+
+    def new(call: Invocation) -> None:
+        call.ack()
+        call.client.views_open(
+            trigger_id=call.command["trigger_id"], view=propose_modal(service.config, call.channel)
+        )
+
+    def propose(call: Invocation) -> None:
+        args, models = parse_models_option(call.parsed.args)
+        if len(args) != 1:
+            raise UsageError("usage: /prompt propose NAME, then the template on the next lines")
+        template, inputs = split_propose_body(call.parsed.body)
+        run = service.propose(
+            Proposal(
+                name=args[0],
+                template=template,
+                author=call.user,
+                channel=call.channel,
+                models=models,
+                inputs=inputs,
+            )
+        )
+        call.ack(
+            text=f"Proposed *{escape(run.version.prompt_name)}* v{run.version.number}"
+            f" (run #{run.id}): the review thread is on its way in <#{run.channel}>."
+        )
+
+    def list_runs(call: Invocation) -> None:
+        message = run_list(service.recent())
+        call.ack(text=message.text, blocks=message.blocks)
+
+    def reveal(call: Invocation) -> None:
+        run = service.reveal(parse_run_id(call.parsed.args, "/prompt reveal RUN"), call.user)
+        call.ack(text=f"Closing run #{run.id} and revealing its candidates in the thread.")
+
+    def digest(call: Invocation) -> None:
+        call.ack(text="Working out the digest so far; it will appear here in a moment.")
+        later(call, "digest preview", digests.preview)
+
+    def leaderboard(call: Invocation) -> None:
+        kind, window = parse_leaderboard_args(call.parsed.args)
+        call.ack(text=f"Ranking {kind} ({window}); it will appear here in a moment.")
+        later(call, "leaderboard", lambda: digests.leaderboard(kind, window))
+
+    def show_help(call: Invocation) -> None:
+        unknown = call.parsed.args[0] if call.parsed.args else None
+        prefix = f"Unknown subcommand `{escape(unknown)}`.\n" if unknown else ""
+        call.ack(text=prefix + help_text())
+
+    subcommands: dict[str, Subcommand] = {
+        "help": show_help,
+        "new": new,
+        "propose": propose,
+        "list": list_runs,
+        "reveal": reveal,
+        "digest": digest,
+        "leaderboard": leaderboard,
+    }
+
     @surface.command(app, COMMAND, "Propose and review prompts", "help | new | propose NAME | list")
     def prompt_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         parsed = parse_command(command.get("text", ""))
-        if parsed.name == "new":
-            ack()
-            client.views_open(
-                trigger_id=command["trigger_id"],
-                view=propose_modal(service.config, command["channel_id"]),
-            )
-        elif parsed.name == "propose":
-            args, models = parse_models_option(parsed.args)
-            if len(args) != 1:
-                raise UsageError("usage: /prompt propose NAME, then the template on the next lines")
-            template, inputs = split_propose_body(parsed.body)
-            run = service.propose(
-                Proposal(
-                    name=args[0],
-                    template=template,
-                    author=command["user_id"],
-                    channel=command["channel_id"],
-                    models=models,
-                    inputs=inputs,
-                )
-            )
-            ack(
-                text=f"Proposed *{escape(run.version.prompt_name)}* v{run.version.number}"
-                f" (run #{run.id}): the review thread is on its way in <#{run.channel}>."
-            )
-        elif parsed.name == "reveal":
-            run = service.reveal(
-                parse_run_id(parsed.args, "/prompt reveal RUN"), command["user_id"]
-            )
-            ack(text=f"Closing run #{run.id} and revealing its candidates in the thread.")
-        elif parsed.name == "list":
-            message = run_list(service.recent())
-            ack(text=message.text, blocks=message.blocks)
-        else:
-            prefix = f"Unknown subcommand `{escape(parsed.args[0])}`.\n" if parsed.args else ""
-            ack(text=prefix + help_text())
+        subcommands[parsed.name](Invocation(parsed, command, ack, client))

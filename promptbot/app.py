@@ -1,4 +1,4 @@
-"""The app factory: config + store + runner + service + Slack, wired once.
+"""The app factory: config + store + runner + services + Slack, wired once.
 
 This is the one place in promptbot/ that knows about Slack; it hands the core to
 handlers/, which holds every listener.
@@ -7,8 +7,13 @@ handlers/, which holds every listener.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import os
+import socket
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
+from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
@@ -17,16 +22,22 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from handlers.app import build_bolt_app
+from handlers.digest_publisher import SlackDigestPublisher
 from handlers.publisher import SlackPublisher
 from handlers.surface import Surface
 from promptbot.config import AppConfig, Environment
+from promptbot.digests import DigestService
 from promptbot.providers import ModelFactory, openai_factory
 from promptbot.reveal import Revealer
 from promptbot.runner import Runner
+from promptbot.schedule import DigestJob, DigestScheduler
 from promptbot.service import ReviewService
 from storage import Store
+from storage.digest_log import DigestLog
 
 logger = logging.getLogger(__name__)
+
+CLOSE_CHECK_MINUTES = 10
 
 
 @dataclass
@@ -35,11 +46,29 @@ class Bot:
     store: Store
     runner: Runner
     service: ReviewService
+    digests: DigestService
+    digest_job: DigestJob
     client: WebClient
     app: App
     surface: Surface
+    scheduler: DigestScheduler | None = field(default=None)
+
+    def start_jobs(self) -> None:
+        """The scheduled digest, with its start-up catch-up, and the automatic close."""
+        self.scheduler = DigestScheduler(self.digest_job, self.config.digest)
+        self.scheduler.start()
+        self.scheduler.scheduler.add_job(
+            self.service.revealer.close_due,
+            IntervalTrigger(minutes=CLOSE_CHECK_MINUTES),
+            id="close-runs",
+            next_run_time=datetime.now(UTC),
+            coalesce=True,
+            max_instances=1,
+        )
 
     def close(self) -> None:
+        if self.scheduler is not None:
+            self.scheduler.shutdown(wait=False)
         self.runner.shutdown(wait=False)
 
 
@@ -53,6 +82,11 @@ def slack_client(token: str, environment: Environment) -> WebClient:
             RateLimitErrorRetryHandler(max_retry_count=2),
         ],
     )
+
+
+def process_owner() -> str:
+    """Names this process in digest claims, so two bots on one database can tell apart."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def create_bot(
@@ -72,12 +106,20 @@ def create_bot(
     publisher = SlackPublisher(client)
     runner = Runner(store, config, model_factory or openai_factory(environment), publisher)
     service = ReviewService(store, config, runner, Revealer(store, config, publisher))
+    digests = DigestService(store, config)
+    digest_job = DigestJob(
+        DigestLog(store),
+        SlackDigestPublisher(client),
+        digests.compose,
+        config.digest,
+        process_owner(),
+    )
     app, surface = build_bolt_app(
-        service, client, signing_secret=signing_secret, verify_requests=verify_requests
+        service, digests, client, signing_secret=signing_secret, verify_requests=verify_requests
     )
     if resume:
         runner.resume_unfinished()
-    return Bot(config, store, runner, service, client, app, surface)
+    return Bot(config, store, runner, service, digests, digest_job, client, app, surface)
 
 
 def describe_surface() -> Surface:
@@ -89,6 +131,7 @@ def describe_surface() -> Surface:
     runner = Runner(store, config, openai_factory(Environment({})), publisher)
     _, surface = build_bolt_app(
         ReviewService(store, config, runner, Revealer(store, config, publisher)),
+        DigestService(store, config),
         client,
         signing_secret="manifest",
         token_verification=False,

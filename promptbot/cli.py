@@ -65,6 +65,7 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
         socket_mode=bool(app_token),
         verify_requests=not insecure_skip_verification,
     )
+    bot.start_jobs()
     if app_token:
         from slack_bolt.adapter.socket_mode import SocketModeHandler
 
@@ -91,6 +92,46 @@ def manifest(socket_mode: bool, request_url: str | None) -> None:
 
     data = build_manifest(describe_surface(), socket_mode=socket_mode, request_url=request_url)
     click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)
+
+
+@cli.command()
+@click.option("--print", "print_", is_flag=True, help="Render the digest so far in the terminal.")
+@click.option("--post", is_flag=True, help="Post the digest to the digest channels now.")
+@click.option(
+    "--as-period",
+    is_flag=True,
+    help="With --post: count it as the latest scheduled period's digest (it is not re-posted).",
+)
+def digest(print_: bool, post: bool, as_period: bool) -> None:
+    """Show the digest from the database, or post it now."""
+    from datetime import UTC, datetime
+
+    from promptbot.digests import DigestService
+    from promptbot.terminal import blocks_to_text
+    from storage import Store
+
+    if print_ == post:
+        raise CliError("choose one of --print or --post")
+    environment = Environment.capture()
+    config = _config(environment)
+    if print_:
+        store = Store(environment.require("PROMPTBOT_DB"))
+        message = DigestService(store, config).preview()
+        click.echo(blocks_to_text(message.blocks), nl=False)
+        return
+    from promptbot.app import create_bot
+
+    if not config.digest.channels:
+        raise CliError("digest.channels in app.yaml names no channel to post to")
+    bot = create_bot(config, environment, socket_mode=True, resume=False)
+    try:
+        outcome = bot.digest_job.post_now(datetime.now(UTC), count_as_period=as_period)
+    finally:
+        bot.close()
+    key = outcome.period.key if outcome.period else "-"
+    click.echo(f"digest {key}: {outcome.status.value}; posted to {len(outcome.posts)} channel(s)")
+    if outcome.pending:
+        raise CliError(f"not posted yet to: {', '.join(outcome.pending)}; run it again later")
 
 
 def main() -> None:

@@ -22,6 +22,9 @@ SUBCOMMANDS: dict[str, str] = {
     "list": "`/prompt list` — recent proposals, with links to their threads.",
     "reveal": "`/prompt reveal RUN` — close voting on run RUN and show which model wrote what"
     " (proposer or admin).",
+    "digest": "`/prompt digest` — preview the digest so far, just for you.",
+    "leaderboard": "`/prompt leaderboard [prompts|models] [week|month|all]` — the ranking,"
+    " just for you.",
 }
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")

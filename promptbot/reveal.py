@@ -16,6 +16,7 @@ from promptbot.errors import PermissionDenied
 from promptbot.render import candidate_messages, escape, notice
 from promptbot.runner import Publisher, PublishError
 from storage import Store
+from storage.store import stamp
 
 logger = logging.getLogger(__name__)
 
@@ -76,7 +77,7 @@ class Revealer:
         older_than = None
         if settings.close_after_days is not None:
             cutoff = now - timedelta(days=settings.close_after_days)
-            older_than = cutoff.astimezone(UTC).isoformat(timespec="seconds")
+            older_than = stamp(cutoff)
         due = self.store.runs_to_close(older_than=older_than, min_votes=settings.close_after_votes)
         for run_id in due + self.store.unrevealed_closed_runs():
             self.close_and_reveal(run_id, AUTOMATIC)

@@ -33,8 +33,14 @@ from promptbot.errors import NotFound, StorageError
 from storage.migrations import migrations
 
 
+def stamp(moment: datetime) -> str:
+    """How times are stored: UTC, to the microsecond, one fixed width, so that text
+    order is time order and nothing recorded in the same second is out of range."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
 def utcnow() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return stamp(datetime.now(UTC))
 
 
 @dataclass(frozen=True)

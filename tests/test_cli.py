@@ -73,3 +73,63 @@ def test_manifest_is_yaml_with_socket_mode():
         ).output
     )
     assert http["settings"]["event_subscriptions"]["request_url"].startswith("https://bot.example")
+
+
+def test_digest_print_renders_from_the_database(tmp_path):
+    from promptbot.domain import Completion, PlannedCandidate
+    from storage import Store
+
+    db = tmp_path / "p.db"
+    store = Store(db)
+    run = store.create_run(
+        prompt_name="a<b>&c",
+        template="Hi",
+        system_prompt=None,
+        author="U1",
+        channel="C1",
+        models=["m"],
+        inputs=[{}],
+        candidates=[PlannedCandidate("A", 0, "m", "m", 0)],
+    )
+    store.record_answer(store.candidates(run.id)[0].id, Completion("x", None, 1, 1, 5, "stop"))
+    config = tmp_path / "app.yaml"
+    config.write_text("{}\n")
+    result = run_cli(
+        ["digest", "--print"], {"PROMPTBOT_CONFIG": str(config), "PROMPTBOT_DB": str(db)}
+    )
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("Prompt digest")
+    assert "a<b>&c" in result.output  # unescaped for the terminal
+    assert "&lt;" not in result.output
+
+
+def test_digest_needs_exactly_one_action(tmp_path):
+    config = tmp_path / "app.yaml"
+    config.write_text("{}\n")
+    result = run_cli(["digest"], {"PROMPTBOT_CONFIG": str(config)})
+    assert result.exit_code == 2
+    assert "choose one of --print or --post" in result.output
+    result = run_cli(["digest", "--post"], {"PROMPTBOT_CONFIG": str(config)})
+    assert result.exit_code == 2
+    assert "digest.channels" in result.output
+
+
+def test_digest_post_now_and_as_period(tmp_path, slack):
+    from tests.harness import TOKEN
+
+    config = tmp_path / "app.yaml"
+    config.write_text("digest:\n  channels: [CDIGEST]\n  schedule: '0 9 * * *'\n")
+    env = {
+        "PROMPTBOT_CONFIG": str(config),
+        "PROMPTBOT_DB": str(tmp_path / "p.db"),
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_API_URL": slack.api_url,
+    }
+    first = run_cli(["digest", "--post"], env)
+    assert first.exit_code == 0, first.output
+    assert "manual-" in first.output and "posted to 1 channel" in first.output
+    counted = run_cli(["digest", "--post", "--as-period"], env)
+    assert counted.exit_code == 0, counted.output
+    again = run_cli(["digest", "--post", "--as-period"], env)
+    assert "already" in again.output
+    assert len(slack.messages("CDIGEST")) == 2

@@ -86,7 +86,7 @@ def test_environment_defaults_and_require():
 
 def test_digest_schedule_reads_weekdays_as_cron_does():
     assert parse_config({"digest": {"schedule": "0 9 * * 1-7"}}).digest.schedule == "0 9 * * 1-7"
-    with pytest.raises(ConfigError, match="digest.schedule: '0 9 \\* \\* 8' is not a usable"):
+    with pytest.raises(ConfigError, match=r"digest.schedule: .0 9 \* \* 8. is not a usable"):
         parse_config({"digest": {"schedule": "0 9 * * 8"}})
-    with pytest.raises(ConfigError, match="digest.timezone: unknown time zone 'Mars/Base'"):
+    with pytest.raises(ConfigError, match=r"digest.timezone: unknown time zone .Mars/Base."):
         parse_config({"digest": {"timezone": "Mars/Base"}})

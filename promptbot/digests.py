@@ -1,0 +1,81 @@
+"""The digest and leaderboards on demand and on schedule: load the evidence, compute,
+render. Free of Slack; the handlers and the CLI decide where the message goes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from promptbot.config import AppConfig
+from promptbot.digest import build_digest
+from promptbot.digest_render import render_digest, render_leaderboard
+from promptbot.errors import UsageError
+from promptbot.periods import Period, latest_due
+from promptbot.render import Message
+from storage import Store
+from storage.evidence import load_evidence
+
+LeaderboardKind = Literal["prompts", "models"]
+WINDOWS: dict[str, timedelta | None] = {
+    "week": timedelta(days=7),
+    "month": timedelta(days=30),
+    "all": None,
+}
+# When nothing has been scheduled yet, a preview covers the last week.
+_DEFAULT_SPAN = timedelta(days=7)
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def parse_leaderboard_args(args: list[str]) -> tuple[LeaderboardKind, str]:
+    kind: LeaderboardKind = "prompts"
+    window = "all"
+    for word in (a.lower() for a in args):
+        if word in ("prompts", "models"):
+            kind = "prompts" if word == "prompts" else "models"
+        elif word in WINDOWS:
+            window = word
+        else:
+            raise UsageError("usage: /prompt leaderboard [prompts|models] [week|month|all]")
+    return kind, window
+
+
+class DigestService:
+    def __init__(
+        self,
+        store: Store,
+        config: AppConfig,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.clock = clock
+
+    def compose(self, period: Period) -> Message:
+        evidence = load_evidence(self.store, self.config, period.end)
+        digest = build_digest(
+            evidence, start=period.start, end=period.end, settings=self.config.digest
+        )
+        return render_digest(digest, self.config.digest)
+
+    def preview_period(self, now: datetime | None = None) -> Period:
+        """From the last scheduled digest up to now: what the next one would say so far."""
+        now = now or self.clock()
+        due = latest_due(self.config.digest, now)
+        start = due.scheduled_for if due else now - _DEFAULT_SPAN
+        return Period(key="preview", scheduled_for=now, start=start, end=now, manual=True)
+
+    def preview(self, now: datetime | None = None) -> Message:
+        return self.compose(self.preview_period(now))
+
+    def leaderboard(
+        self, kind: LeaderboardKind, window: str, now: datetime | None = None
+    ) -> Message:
+        now = now or self.clock()
+        evidence = load_evidence(self.store, self.config, now)
+        span = WINDOWS[window]
+        start = now - span if span else _EPOCH
+        if span:
+            evidence = evidence.since(start)
+        digest = build_digest(evidence, start=start, end=now, settings=self.config.digest)
+        return render_leaderboard(digest, kind, self.config.digest)

@@ -1,0 +1,68 @@
+"""Votes → /prompt digest and /prompt leaderboard, over HTTP against the stand-ins."""
+
+from promptbot.terminal import blocks_to_text
+from tests.harness import bot_config, wait_until
+
+
+def vote(bot, run, preferences):
+    """preferences: user -> the model they give 👍 (the other gets 👎)."""
+    candidates = {c.model_name: c for c in bot.store.candidates(run.id)}
+    expected = 0
+    for user, liked in preferences.items():
+        for model, candidate in candidates.items():
+            (ts,) = bot.store.candidate_message_ts(candidate.id)
+            bot.react(ts, "+1" if model == liked else "-1", user)
+            expected += 1
+    wait_until(lambda: len(bot.store.ratings()) == expected, what=f"{expected} ratings")
+
+
+def ephemeral_text(slack, user, count=1):
+    found = slack.wait_for(
+        lambda: len(slack.ephemerals(user=user)) >= count and slack.ephemerals(user=user)
+    )
+    message = found[count - 1]
+    return blocks_to_text(message["blocks"]), message
+
+
+def test_digest_names_the_clear_winner(bot, slack):
+    bot.command("propose duel --models alpha,beta\nHi")
+    run = bot.wait_run(1)
+    vote(bot, run, {f"U{i}": "alpha" for i in range(12)})
+    status, reply = bot.command("digest", user="UASK")
+    assert status == 200 and "moment" in reply["text"]
+    text, message = ephemeral_text(slack, "UASK")
+    assert "alpha" in text
+    models_line = next(line for line in text.splitlines() if "alpha" in line)
+    assert "not yet separable" not in models_line
+    assert message["channel"] == "C1"
+
+    bot.command("leaderboard models", user="UASK")
+    text, _ = ephemeral_text(slack, "UASK", 2)
+    lines = [line for line in text.splitlines() if "alpha" in line or "beta" in line]
+    assert lines and "alpha" in lines[0]
+
+
+def test_close_votes_are_not_yet_separable(bot, slack):
+    bot.command("propose tied --models alpha,beta\nHi")
+    run = bot.wait_run(1)
+    vote(bot, run, {f"U{i}": ("alpha" if i % 2 else "beta") for i in range(12)})
+    bot.command("digest", user="UASK")
+    text, _ = ephemeral_text(slack, "UASK")
+    assert "not yet separable" in text.lower()
+
+
+def test_leaderboard_usage_error(bot):
+    _, reply = bot.command("leaderboard sideways")
+    assert reply["text"] == ":warning: usage: /prompt leaderboard [prompts|models] [week|month|all]"
+
+
+def test_scheduled_digest_is_caught_up_at_start(running, models, slack):
+    config = bot_config(models, digest={"channels": ["CDIGEST"], "schedule": "* * * * *"})
+    bot = running(config)
+    bot.command("propose sched --models alpha,beta\nHi")
+    bot.wait_run(1)
+    bot.bot.start_jobs()
+    posted = slack.wait_for(lambda: slack.messages("CDIGEST"), timeout=10)
+    assert len(posted) == 1
+    assert posted[0]["metadata"]["event_type"] == "promptbot_digest"
+    assert "Prompt digest" in posted[0]["text"]
