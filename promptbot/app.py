@@ -68,7 +68,7 @@ class Bot:
 
     def close(self) -> None:
         if self.scheduler is not None:
-            self.scheduler.shutdown(wait=False)
+            self.scheduler.shutdown()
         self.runner.shutdown(wait=False)
 
 

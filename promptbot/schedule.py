@@ -218,7 +218,7 @@ class DigestScheduler:
     is retried (backing off, from ``retry_delay`` to an hour); a run held by another
     worker is retried when its lease expires."""
 
-    CRON_JOB, CATCH_UP_JOB, RETRY_JOB = "digest", "digest-catch-up", "digest-retry"
+    CRON_JOB, RETRY_JOB = "digest", "digest-retry"
 
     def __init__(
         self,
@@ -232,6 +232,10 @@ class DigestScheduler:
         self.scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.timezone))
         self._lock = threading.Lock()  # one run at a time in this process
         self._failures = 0
+        self.catch_up: threading.Thread | None = None
+        self._retry: threading.Timer | None = None
+        self._timer_lock = threading.Lock()
+        self._stopping = False
 
     def start(self) -> None:
         """Raises ConfigError if the schedule cannot be read."""
@@ -240,10 +244,23 @@ class DigestScheduler:
             self.run_once, cron_trigger(self.settings), id=self.CRON_JOB,
             coalesce=True, max_instances=1, misfire_grace_time=grace,
         )  # fmt: skip
-        self.scheduler.add_job(self.run_once, id=self.CATCH_UP_JOB, misfire_grace_time=None)
         self.scheduler.start()
+        # A plain thread, not a one-shot scheduler job: APScheduler removes a spent
+        # one-shot job from its store on its own thread, which raced with shutdown.
+        self.catch_up = threading.Thread(target=self.run_once, name="digest-catch-up", daemon=True)
+        self.catch_up.start()
+
+    def pending_retries(self) -> list[str]:
+        retry = self._retry
+        return [self.RETRY_JOB] if retry is not None and retry.is_alive() else []
 
     def shutdown(self, wait: bool = True) -> None:
+        with self._timer_lock:
+            self._stopping = True
+            if self._retry is not None:
+                self._retry.cancel()
+        if self.catch_up is not None and wait:
+            self.catch_up.join()
         if self.scheduler.running:
             self.scheduler.shutdown(wait=wait)
 
@@ -271,7 +288,13 @@ class DigestScheduler:
             last_chance = outcome.period.scheduled_for + grace_window(self.settings)
             if self.clock() + delay > last_chance:
                 return
-        self.scheduler.add_job(
-            self.run_once, "date", run_date=_utcnow() + max(delay, timedelta(0)),
-            id=self.RETRY_JOB, replace_existing=True, misfire_grace_time=None,
-        )  # fmt: skip
+        # A timer, not a one-shot APScheduler job: APScheduler 3 removes a spent
+        # one-shot job on its own thread and raises if shutdown began meanwhile.
+        with self._timer_lock:
+            if self._stopping:
+                return
+            if self._retry is not None:
+                self._retry.cancel()
+            self._retry = threading.Timer(max(delay, timedelta(0)).total_seconds(), self.run_once)
+            self._retry.daemon = True
+            self._retry.start()

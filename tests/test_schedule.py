@@ -416,13 +416,14 @@ def test_scheduler_catches_up_once_at_start_and_wires_the_cron_trigger(
     scheduler = scheduler_factory(job, config, clock=lambda: monday + timedelta(hours=3))
     scheduler.start()
     wait_for(lambda: len(slack.posts) == 2)
-    wait_for(lambda: scheduler.scheduler.get_job(scheduler.CATCH_UP_JOB) is None)
+    scheduler.catch_up.join(timeout=5)
+    assert not scheduler.catch_up.is_alive()
     cron = scheduler.scheduler.get_job(scheduler.CRON_JOB)
     assert isinstance(cron.trigger, CronTrigger) and cron.trigger.timezone == BERLIN
     assert cron.misfire_grace_time == 12 * 3600 and cron.coalesce and cron.max_instances == 1
     assert cron.next_run_time.astimezone(BERLIN).strftime("%A %H:%M") == "Monday 09:00"
     scheduler.shutdown()  # waits for the running catch-up
-    assert scheduler.scheduler.get_job(scheduler.RETRY_JOB) is None
+    assert scheduler.pending_retries() == []
     assert slack.keys("C1") == slack.keys("C2") == ["2026-11-23T09:00"]
 
 
@@ -479,4 +480,4 @@ def test_scheduler_gives_up_retrying_past_the_grace_window(scheduler_factory):
     scheduler.start()
     wait_for(lambda: job.calls == 1)
     scheduler.shutdown()  # waits for the running catch-up
-    assert scheduler.scheduler.get_job(scheduler.RETRY_JOB) is None
+    assert scheduler.pending_retries() == []
