@@ -8,17 +8,15 @@ from slack_bolt import App
 from slack_sdk import WebClient
 
 from handlers import commands, errors, events, views
+from handlers.invocation import Services
 from handlers.surface import Surface
-from promptbot.digests import DigestService
-from promptbot.service import ReviewService
 
 # Listeners only parse, record and ack; model work runs on the runner's own pools.
 LISTENER_THREADS = 16
 
 
 def build_bolt_app(
-    service: ReviewService,
-    digests: DigestService,
+    services: Services,
     client: WebClient,
     *,
     signing_secret: str,
@@ -33,8 +31,10 @@ def build_bolt_app(
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
     )
     surface = Surface()
-    commands.register(app, surface, service, digests)
-    views.register(app, surface, service)
-    events.register(app, surface, service)
+    # Each feature module adds its /prompt subcommands and any listeners of its own.
+    features: list[commands.Feature] = []
+    commands.register(app, surface, services, features)
+    views.register(app, surface, services.review)
+    events.register(app, surface, services.review)
     errors.register(app)
     return app, surface

@@ -5,65 +5,37 @@ a thread or an ephemeral message."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
+from handlers.invocation import Invocation, Services, Subcommand, reply_later
 from handlers.surface import Surface
 from promptbot.commands import (
-    ParsedCommand,
     help_text,
     parse_command,
     parse_models_option,
     parse_run_id,
     split_propose_body,
 )
-from promptbot.digests import DigestService, parse_leaderboard_args
-from promptbot.errors import PromptbotError, UsageError
+from promptbot.digests import parse_leaderboard_args
+from promptbot.errors import UsageError
 from promptbot.modals import propose_modal
 from promptbot.render import Message, escape, run_list
-from promptbot.service import Proposal, ReviewService
+from promptbot.service import Proposal
 
 COMMAND = "/prompt"
 
-
-@dataclass
-class Invocation:
-    """One /prompt command: what was typed, by whom, where, and how to answer."""
-
-    parsed: ParsedCommand
-    command: dict[str, Any]
-    ack: Ack
-    client: WebClient
-
-    @property
-    def user(self) -> str:
-        return str(self.command["user_id"])
-
-    @property
-    def channel(self) -> str:
-        return str(self.command["channel_id"])
+Feature = Callable[[Services], dict[str, Subcommand]]
 
 
-Subcommand = Callable[[Invocation], None]
+def register(app: App, surface: Surface, services: Services, features: list[Feature]) -> None:
+    """``features`` each contribute their subcommands (see handlers/app.py)."""
+    service, digests = services.review, services.digests
 
-
-def register(app: App, surface: Surface, service: ReviewService, digests: DigestService) -> None:
     def later(call: Invocation, what: str, make: Callable[[], Message]) -> None:
-        """Build a reply off the listener thread and send it to the user alone."""
-
-        def task() -> None:
-            try:
-                message = make()
-            except PromptbotError as error:
-                message = Message(f":warning: {escape(str(error))}", [])
-            call.client.chat_postEphemeral(
-                channel=call.channel, user=call.user, text=message.text, blocks=message.blocks
-            )
-
-        service.runner.background(task, what)
+        reply_later(services, call, what, make)
 
     def new(call: Invocation) -> None:
         call.ack()
@@ -122,8 +94,14 @@ def register(app: App, surface: Surface, service: ReviewService, digests: Digest
         "digest": digest,
         "leaderboard": leaderboard,
     }
+    for feature in features:
+        subcommands.update(feature(services))
 
     @surface.command(app, COMMAND, "Propose and review prompts", "help | new | propose NAME | list")
     def prompt_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         parsed = parse_command(command.get("text", ""))
-        subcommands[parsed.name](Invocation(parsed, command, ack, client))
+        handle = subcommands.get(parsed.name, not_yet)
+        handle(Invocation(parsed, command, ack, client))
+
+    def not_yet(call: Invocation) -> None:
+        call.ack(text=f"`/prompt {escape(call.parsed.name)}` is not available in this version.")

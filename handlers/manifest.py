@@ -29,7 +29,7 @@ def bot_events(surface: Surface) -> list[str]:
 
 
 def bot_scopes(surface: Surface) -> list[str]:
-    scopes = set(_POSTING_SCOPES)
+    scopes = set(_POSTING_SCOPES) | surface.scopes
     if surface.commands:
         scopes.add("commands")
     for event in bot_events(surface):
@@ -64,6 +64,11 @@ def build_manifest(
             "description": "Team prompt review: blind candidates, emoji ratings, honest rankings.",
         },
         "features": {
+            "app_home": {
+                "home_tab_enabled": "app_home_opened" in surface.events,
+                "messages_tab_enabled": False,
+                "messages_tab_read_only_enabled": True,
+            },
             "bot_user": {"display_name": "promptbot", "always_online": True},
             "slash_commands": commands,
         },

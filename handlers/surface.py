@@ -25,6 +25,11 @@ class Surface:
     events: list[str] = field(default_factory=list)
     views: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
+    scopes: set[str] = field(default_factory=set)
+
+    def needs(self, *scopes: str) -> None:
+        """A feature's Web API scopes beyond posting (e.g. files:write for export)."""
+        self.scopes.update(scopes)
 
     def command(
         self, app: App, name: str, description: str, usage_hint: str

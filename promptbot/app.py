@@ -23,6 +23,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from handlers.app import build_bolt_app
 from handlers.digest_publisher import SlackDigestPublisher
+from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
 from handlers.surface import Surface
 from promptbot.config import AppConfig, Environment
@@ -114,8 +115,9 @@ def create_bot(
         config.digest,
         process_owner(),
     )
+    services = Services(store, config, runner, service, digests, publisher)
     app, surface = build_bolt_app(
-        service, digests, client, signing_secret=signing_secret, verify_requests=verify_requests
+        services, client, signing_secret=signing_secret, verify_requests=verify_requests
     )
     if resume:
         runner.resume_unfinished()
@@ -129,9 +131,10 @@ def describe_surface() -> Surface:
     client = WebClient(token="xoxb-manifest")
     publisher = SlackPublisher(client)
     runner = Runner(store, config, openai_factory(Environment({})), publisher)
+    review = ReviewService(store, config, runner, Revealer(store, config, publisher))
+    services = Services(store, config, runner, review, DigestService(store, config), publisher)
     _, surface = build_bolt_app(
-        ReviewService(store, config, runner, Revealer(store, config, publisher)),
-        DigestService(store, config),
+        services,
         client,
         signing_secret="manifest",
         token_verification=False,

@@ -134,6 +134,14 @@ def digest(print_: bool, post: bool, as_period: bool) -> None:
         raise CliError(f"not posted yet to: {', '.join(outcome.pending)}; run it again later")
 
 
+@cli.command()
+def settings() -> None:
+    """Print every app.yaml setting and environment variable as Markdown tables."""
+    from promptbot.config import settings_markdown
+
+    click.echo(settings_markdown(), nl=False)
+
+
 def main() -> None:
     cli(prog_name="promptbot")
 

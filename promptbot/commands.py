@@ -22,6 +22,24 @@ SUBCOMMANDS: dict[str, str] = {
     "list": "`/prompt list` — recent proposals, with links to their threads.",
     "reveal": "`/prompt reveal RUN` — close voting on run RUN and show which model wrote what"
     " (proposer or admin).",
+    "revise": "`/prompt revise NAME` — the form, prefilled with the latest version; the new"
+    " version runs head-to-head against its parent in one thread.",
+    "show": "`/prompt show NAME [vN]` — a version's text, author, runs, cost and standing.",
+    "history": "`/prompt history NAME` — every version of a prompt with its score.",
+    "inputs": "`/prompt inputs NAME` — add a named test set (CSV or JSONL) for a prompt.",
+    "rerun": "`/prompt rerun NAME [vN] [--models a,b] [--set SET] [--fresh]` — run a version"
+    " again (`--fresh` skips the cache).",
+    "compare": "`/prompt compare NAME@vA NAME@vB` — a pairwise thread: vote :a: :b:"
+    " :handshake: (tie) or :-1: (both bad) for each input.",
+    "close": "`/prompt close RUN` — close voting on a run without revealing it"
+    " (proposer or admin).",
+    "archive": "`/prompt archive NAME` — take a prompt off the leaderboard; its history stays"
+    " (proposer or admin).",
+    "delete": "`/prompt delete NAME` or `/prompt delete #RUN` — delete after you confirm"
+    " (proposer or admin); the audit record stays.",
+    "remind": "`/prompt remind off|on` — stop or resume reminders about runs waiting for you.",
+    "export": "`/prompt export [NAME] [csv|json]` — runs, candidates, ratings and comments as a"
+    " file, sent to you.",
     "digest": "`/prompt digest` — preview the digest so far, just for you.",
     "leaderboard": "`/prompt leaderboard [prompts|models] [week|month|all]` — the ranking,"
     " just for you.",

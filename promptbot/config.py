@@ -37,6 +37,11 @@ class ModelParams(_Strict):
     max_tokens: int = Field(512, gt=0, description="Most tokens the model may answer with.")
 
 
+class Price(_Strict):
+    input_per_million: float = Field(0.0, ge=0, description="Price of a million input tokens.")
+    output_per_million: float = Field(0.0, ge=0, description="Price of a million output tokens.")
+
+
 class ModelConfig(_Strict):
     name: str = Field(description="Short name shown on reveal and in rankings.")
     model: str = Field(description="The model id sent to the endpoint, e.g. gpt-4o-mini.")
@@ -51,6 +56,14 @@ class ModelConfig(_Strict):
     timeout: float = Field(60.0, gt=0, description="Seconds before one model call gives up.")
     max_retries: int = Field(2, ge=0, le=10, description="Retries on 429/5xx (Retry-After).")
     max_concurrency: int = Field(4, ge=1, le=64, description="Calls in flight to this model.")
+    price: Price = Field(default_factory=Price, description="Token prices, for cost per run.")
+    cache: bool | None = Field(
+        None,
+        description="Reuse stored answers to identical calls (default: only at temperature 0).",
+    )
+
+    def caches(self) -> bool:
+        return self.cache if self.cache is not None else self.params.temperature == 0
 
     def resolved_base_url(self, environ: dict[str, str]) -> str | None:
         if self.base_url:
@@ -82,6 +95,10 @@ def _default_scales() -> dict[str, Scale]:
 class Limits(_Strict):
     template_max_bytes: int = Field(16_384, gt=0, description="Largest template accepted.")
     max_runs_listed: int = Field(10, gt=0, le=50, description="Proposals shown by /prompt list.")
+    run_cost_ceiling: float | None = Field(
+        None, gt=0, description="A run estimated to cost more asks for confirmation first."
+    )
+    test_set_max_rows: int = Field(200, gt=0, description="Most rows in one test set.")
 
 
 class DigestSettings(_Strict):
@@ -140,6 +157,20 @@ class ReviewSettings(_Strict):
     )
 
 
+class ReminderSettings(_Strict):
+    enabled: bool = Field(False, description="Whether reviewers are reminded about open runs.")
+    schedule: str = Field(
+        "0 10 * * 1-5",
+        description="When reminders go out: a crontab line (default weekdays 10:00).",
+    )
+    min_votes: int = Field(3, ge=1, description="Runs with fewer votes than this are open.")
+
+    @field_validator("schedule")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        return DigestSettings._valid_cron(value)
+
+
 class AppConfig(_Strict):
     models: list[ModelConfig] = Field(
         default_factory=list, description="The models a prompt can run against."
@@ -163,6 +194,9 @@ class AppConfig(_Strict):
     )
     review: ReviewSettings = Field(
         default_factory=ReviewSettings, description="When voting on a run closes."
+    )
+    reminders: ReminderSettings = Field(
+        default_factory=ReminderSettings, description="Direct-message nudges to reviewers."
     )
 
     @model_validator(mode="after")
@@ -321,6 +355,17 @@ def settings_reference() -> list[tuple[str, str, str]]:
 
     walk(AppConfig, "")
     return rows
+
+
+def settings_markdown() -> str:
+    """The settings tables of README.md, generated so they cannot drift from the code."""
+    lines = ["| Setting | Default | Meaning |", "|---|---|---|"]
+    for name, default, help_text in settings_reference():
+        shown = default.replace("|", "\\|")
+        lines.append(f"| `{name}` | {shown} | {help_text} |")
+    lines += ["", "| Variable | Default | Meaning |", "|---|---|---|"]
+    lines += [f"| `{v.name}` | {v.default or ''} | {v.help} |" for v in ENVIRONMENT]
+    return "\n".join(lines) + "\n"
 
 
 def _nested_model(annotation: Any) -> type[BaseModel] | None:

@@ -144,3 +144,83 @@ def m0002_reveal_and_digest(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0003_lifecycle")
+def m0003_lifecycle(db: Database) -> None:
+    db.executescript(
+        """
+        ALTER TABLE versions ADD COLUMN parent_id INTEGER REFERENCES versions(id);
+        ALTER TABLE prompts ADD COLUMN deleted_at TEXT;
+        ALTER TABLE runs ADD COLUMN kind TEXT NOT NULL DEFAULT 'review';
+        ALTER TABLE runs ADD COLUMN deleted_at TEXT;
+        ALTER TABLE runs ADD COLUMN previous_run_id INTEGER REFERENCES runs(id);
+        ALTER TABLE runs ADD COLUMN test_set TEXT;
+        ALTER TABLE runs ADD COLUMN fresh INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE candidates ADD COLUMN version_id INTEGER REFERENCES versions(id);
+        ALTER TABLE candidates ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE candidates ADD COLUMN cost REAL;
+        CREATE TABLE test_sets (
+            prompt_id INTEGER NOT NULL REFERENCES prompts(id),
+            name TEXT NOT NULL,
+            rows TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (prompt_id, name)
+        );
+        CREATE TABLE model_cache (
+            cache_key TEXT PRIMARY KEY,
+            model_id TEXT NOT NULL,
+            output TEXT NOT NULL,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            finish_reason TEXT,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE pairs (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            input_index INTEGER NOT NULL,
+            left_id INTEGER NOT NULL REFERENCES candidates(id),
+            right_id INTEGER NOT NULL REFERENCES candidates(id),
+            channel TEXT,
+            ts TEXT
+        );
+        CREATE INDEX pairs_message ON pairs (channel, ts);
+        CREATE TABLE pair_reactions (
+            pair_id INTEGER NOT NULL REFERENCES pairs(id),
+            user_id TEXT NOT NULL,
+            emoji TEXT NOT NULL,
+            present INTEGER NOT NULL,
+            event_ts TEXT NOT NULL,
+            PRIMARY KEY (pair_id, user_id, emoji)
+        );
+        CREATE TABLE pair_votes (
+            pair_id INTEGER NOT NULL REFERENCES pairs(id),
+            user_id TEXT NOT NULL,
+            choice TEXT NOT NULL,
+            late INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (pair_id, user_id)
+        );
+        CREATE TABLE audit (
+            id INTEGER PRIMARY KEY,
+            at TEXT NOT NULL,
+            user_id TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT NOT NULL,
+            detail TEXT
+        );
+        CREATE TABLE reminder_optouts (
+            user_id TEXT PRIMARY KEY,
+            at TEXT NOT NULL
+        );
+        CREATE TABLE reminders_sent (
+            user_id TEXT NOT NULL,
+            day TEXT NOT NULL,
+            runs TEXT NOT NULL,
+            sent_at TEXT NOT NULL,
+            PRIMARY KEY (user_id, day)
+        );
+        """
+    )

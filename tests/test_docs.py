@@ -27,3 +27,11 @@ def test_every_subcommand_is_documented():
 def test_readme_test_command_is_what_ci_runs():
     ci = (pathlib.Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
     assert "make check" in README and "make check" in ci
+
+
+def test_settings_tables_are_the_generated_ones():
+    from promptbot.config import settings_markdown
+
+    block = README.split("<!-- settings:start")[1].split("<!-- settings:end -->")[0]
+    cfg, env = settings_markdown().split("\n\n")
+    assert cfg in block and env in block, "run `promptbot settings` and paste it into README.md"

@@ -131,3 +131,22 @@ def test_comment_once(store):
     assert not store.add_comment(**kwargs)
     assert not store.add_comment(**{**kwargs, "event_id": "E2"})
     assert [c["text"] for c in store.comments(run.id)] == ["ok"]
+
+
+def test_database_at_the_previous_schema_migrates(tmp_path):
+    """A database from before the latest migration keeps its data when opened."""
+    from sqlite_utils import Database
+
+    path = tmp_path / "old.db"
+    latest = migrations._migrations[-1].name
+    old = Database(path)
+    migrations.apply(old, stop_before=latest)
+    old.execute(
+        "INSERT INTO prompts (id, name, created_by, created_at) VALUES (1, 'kept', 'U1', 'then')"
+    )
+    old.conn.commit()
+    old.close()
+    store = Store(path)
+    assert store.query("SELECT name FROM prompts") == [{"name": "kept"}]
+    applied = [r["name"] for r in store.query("SELECT name FROM _sqlite_migrations")]
+    assert applied[-1] == latest

@@ -1,0 +1,76 @@
+"""What every /prompt subcommand handler receives, and the shared way to answer
+later (off the listener thread) with a message only the caller sees."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import Ack
+from slack_sdk import WebClient
+
+from handlers.publisher import SlackPublisher
+from promptbot.commands import ParsedCommand
+from promptbot.config import AppConfig
+from promptbot.digests import DigestService
+from promptbot.errors import PromptbotError
+from promptbot.render import Message, escape
+from promptbot.runner import Runner
+from promptbot.service import ReviewService
+from storage import Store
+
+
+@dataclass
+class Services:
+    """The core, as the handlers see it. Feature handlers build their own small core
+    objects from these rather than reaching into the app factory."""
+
+    store: Store
+    config: AppConfig
+    runner: Runner
+    review: ReviewService
+    digests: DigestService
+    publisher: SlackPublisher
+
+
+@dataclass
+class Invocation:
+    """One /prompt command: what was typed, by whom, where, and how to answer."""
+
+    parsed: ParsedCommand
+    command: dict[str, Any]
+    ack: Ack
+    client: WebClient
+
+    @property
+    def user(self) -> str:
+        return str(self.command["user_id"])
+
+    @property
+    def channel(self) -> str:
+        return str(self.command["channel_id"])
+
+    @property
+    def trigger_id(self) -> str:
+        return str(self.command["trigger_id"])
+
+
+Subcommand = Callable[[Invocation], None]
+
+
+def reply_later(
+    services: Services, call: Invocation, what: str, make: Callable[[], Message]
+) -> None:
+    """Build a reply off the listener thread and send it to the caller alone."""
+
+    def task() -> None:
+        try:
+            message = make()
+        except PromptbotError as error:
+            message = Message(f":warning: {escape(str(error))}", [])
+        call.client.chat_postEphemeral(
+            channel=call.channel, user=call.user, text=message.text, blocks=message.blocks
+        )
+
+    services.runner.background(task, what)
