@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from handlers import commands, errors, events, views
 from handlers.invocation import Services
+from handlers.lifecycle import lifecycle_feature, register_lifecycle
 from handlers.surface import Surface
 
 # Listeners only parse, record and ack; model work runs on the runner's own pools.
@@ -32,9 +33,10 @@ def build_bolt_app(
     )
     surface = Surface()
     # Each feature module adds its /prompt subcommands and any listeners of its own.
-    features: list[commands.Feature] = []
+    features: list[commands.Feature] = [lifecycle_feature]
     commands.register(app, surface, services, features)
-    views.register(app, surface, services.review)
+    register_lifecycle(app, surface, services)
+    views.register(app, surface, services)
     events.register(app, surface, services.review)
     errors.register(app)
     return app, surface

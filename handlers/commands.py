@@ -11,6 +11,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers.invocation import Invocation, Services, Subcommand, reply_later
+from handlers.lifecycle import started
 from handlers.surface import Surface
 from promptbot.commands import (
     help_text,
@@ -58,10 +59,8 @@ def register(app: App, surface: Surface, services: Services, features: list[Feat
                 inputs=inputs,
             )
         )
-        call.ack(
-            text=f"Proposed *{escape(run.version.prompt_name)}* v{run.version.number}"
-            f" (run #{run.id}): the review thread is on its way in <#{run.channel}>."
-        )
+        message = started(run, services)
+        call.ack(text=message.text, blocks=message.blocks or None)
 
     def list_runs(call: Invocation) -> None:
         message = run_list(service.recent())

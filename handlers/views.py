@@ -6,17 +6,24 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
+from slack_sdk import WebClient
 
+from handlers.invocation import Services
+from handlers.lifecycle import started, tell_proposer
 from handlers.surface import Surface
 from promptbot.commands import parse_inputs
 from promptbot.errors import FieldErrors, UsageError
 from promptbot.modals import PROPOSE_CALLBACK, read_propose_submission
-from promptbot.service import Proposal, ReviewService
+from promptbot.service import Proposal
 
 
-def register(app: App, surface: Surface, service: ReviewService) -> None:
+def register(app: App, surface: Surface, services: Services) -> None:
+    service = services.review
+
     @surface.view(app, PROPOSE_CALLBACK)
-    def propose_submitted(ack: Ack, body: dict[str, Any], view: dict[str, Any]) -> None:
+    def propose_submitted(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
         values = read_propose_submission(view)
         if not values["channel"]:
             raise UsageError("this form lost track of its channel; open it again with /prompt new")
@@ -24,7 +31,7 @@ def register(app: App, surface: Surface, service: ReviewService) -> None:
             inputs = parse_inputs(values["variables"])
         except UsageError as error:
             raise FieldErrors({"variables": str(error)}) from None
-        service.propose(
+        run = service.propose(
             Proposal(
                 name=values["name"],
                 template=values["template"],
@@ -36,3 +43,4 @@ def register(app: App, surface: Surface, service: ReviewService) -> None:
             )
         )
         ack()
+        tell_proposer(client, values["channel"], body["user"]["id"], started(run, services))

@@ -6,7 +6,8 @@ import string
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-RunStatus = Literal["pending", "running", "done", "failed"]
+# held: waiting for the proposer to confirm its cost; cancelled: they did not.
+RunStatus = Literal["pending", "running", "done", "failed", "held", "cancelled"]
 # A candidate moves forward only: pending → answered → posting → posted.
 CandidateStatus = Literal["pending", "answered", "posting", "posted"]
 
@@ -21,6 +22,12 @@ class Version:
     system_prompt: str | None
     author: str
     created_at: str
+    note: str | None = None
+    parent_id: int | None = None
+
+    @property
+    def title(self) -> str:
+        return f"{self.prompt_name} v{self.number}"
 
 
 @dataclass(frozen=True)
@@ -38,6 +45,9 @@ class Run:
     closed_at: str | None = None
     closed_by: str | None = None
     revealed_at: str | None = None
+    fresh: bool = False
+    previous_run_id: int | None = None
+    kind: str = "review"
 
     @property
     def closed(self) -> bool:
@@ -61,6 +71,10 @@ class Candidate:
     tokens_out: int | None = None
     latency_ms: int | None = None
     finish_reason: str | None = None
+    cached: bool = False
+    cost: float | None = None
+    version_id: int | None = None  # set when a baseline version runs in another's thread
+    version_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +87,7 @@ class PlannedCandidate:
     model_id: str
     input_index: int
     variables: dict[str, Any] = field(default_factory=dict)
+    version_id: int | None = None  # None: the run's own version
 
 
 @dataclass(frozen=True)
@@ -85,6 +100,8 @@ class Completion:
     tokens_out: int | None
     latency_ms: int
     finish_reason: str | None
+    cached: bool = False
+    cost: float | None = None
 
 
 @dataclass(frozen=True)

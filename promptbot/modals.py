@@ -7,9 +7,11 @@ import json
 from typing import Any
 
 from promptbot.config import AppConfig
+from promptbot.domain import Version
 from promptbot.render import truncate
 
 PROPOSE_CALLBACK = "propose"
+REVISE_CALLBACK = "revise"
 # plain_text_input's own ceiling; larger templates go through /prompt propose.
 INPUT_MAX = 3000
 
@@ -43,11 +45,27 @@ def _input(
     return block
 
 
-def propose_modal(config: AppConfig, channel: str) -> dict[str, Any]:
+def format_inputs(inputs: list[dict[str, Any]]) -> str:
+    """Variable values back into the form's text: the inverse of parse_inputs."""
+    return "\n---\n".join(
+        "\n".join(f"{k}: {v}" for k, v in values.items()) for values in inputs if values
+    )
+
+
+def propose_modal(
+    config: AppConfig,
+    channel: str,
+    *,
+    revise: Version | None = None,
+    models: list[str] | None = None,
+    inputs: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The form for a new prompt or, with ``revise``, for its next version, prefilled."""
+
     def option(name: str) -> dict[str, Any]:
         return {"text": {"type": "plain_text", "text": truncate(name, 75)}, "value": name}
 
-    models: dict[str, Any] = {
+    model_block: dict[str, Any] = {
         "type": "input",
         "block_id": "models",
         "label": {"type": "plain_text", "text": "Models"},
@@ -57,35 +75,56 @@ def propose_modal(config: AppConfig, channel: str) -> dict[str, Any]:
             "options": [option(m.name) for m in config.models[:100]],
         },
     }
-    defaults = config.proposal_models()
-    if defaults:
-        models["element"]["initial_options"] = [option(name) for name in defaults]
+    known = {m.name for m in config.models}
+    chosen = [m for m in (models or config.proposal_models()) if m in known]
+    if chosen:
+        model_block["element"]["initial_options"] = [option(name) for name in chosen]
+    template = _input(
+        "template",
+        "Template",
+        multiline=True,
+        hint="Jinja2: write {{ variable }} where a value goes.",
+    )
+    system = _input("system_prompt", "System prompt", multiline=True, optional=True)
+    variables = _input(
+        "variables",
+        "Variable values",
+        multiline=True,
+        optional=True,
+        hint="One `name: value` per line; a line with --- starts another set of values.",
+    )
+    test_set = _input(
+        "test_set",
+        "Save these values as a test set",
+        optional=True,
+        placeholder="a name, e.g. golden — later versions can run on the same inputs",
+    )
+    metadata: dict[str, Any] = {"channel": channel}
+    if revise is None:
+        first = [_input("name", "Name", placeholder="e.g. support-summary")]
+        title, callback = "Propose a prompt", PROPOSE_CALLBACK
+    else:
+        metadata |= {"prompt": revise.prompt_name, "parent": revise.id}
+        _prefill(template, revise.template)
+        _prefill(system, revise.system_prompt)
+        first = [_input("note", "What changed", optional=True, placeholder="a short note")]
+        title, callback = truncate(f"Revise {revise.prompt_name}", 24), REVISE_CALLBACK
+    if inputs:
+        _prefill(variables, format_inputs(inputs))
     return {
         "type": "modal",
-        "callback_id": PROPOSE_CALLBACK,
-        "private_metadata": json.dumps({"channel": channel}),
-        "title": {"type": "plain_text", "text": "Propose a prompt"},
+        "callback_id": callback,
+        "private_metadata": json.dumps(metadata),
+        "title": {"type": "plain_text", "text": title},
         "submit": {"type": "plain_text", "text": "Run it"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [
-            _input("name", "Name", placeholder="e.g. support-summary"),
-            _input(
-                "template",
-                "Template",
-                multiline=True,
-                hint="Jinja2: write {{ variable }} where a value goes.",
-            ),
-            _input("system_prompt", "System prompt", multiline=True, optional=True),
-            models,
-            _input(
-                "variables",
-                "Variable values",
-                multiline=True,
-                optional=True,
-                hint="One `name: value` per line; a line with --- starts another set of values.",
-            ),
-        ],
+        "blocks": [*first, template, system, model_block, variables, test_set],
     }
+
+
+def _prefill(block: dict[str, Any], value: str | None) -> None:
+    if value:
+        block["element"]["initial_value"] = value[:INPUT_MAX]
 
 
 def read_propose_submission(view: dict[str, Any]) -> dict[str, Any]:
@@ -98,14 +137,20 @@ def read_propose_submission(view: dict[str, Any]) -> dict[str, Any]:
 
     selected = values.get("models", {}).get("models", {}).get("selected_options") or []
     try:
-        channel = json.loads(view.get("private_metadata") or "{}").get("channel")
-    except (json.JSONDecodeError, AttributeError):
-        channel = None
+        metadata = json.loads(view.get("private_metadata") or "{}")
+    except json.JSONDecodeError:
+        metadata = {}
+    if not isinstance(metadata, dict):
+        metadata = {}
     return {
+        "prompt": metadata.get("prompt"),
+        "parent": metadata.get("parent"),
+        "note": text("note"),
+        "test_set": (text("test_set") or "").strip() or None,
         "name": (text("name") or "").strip(),
         "template": text("template") or "",
         "system_prompt": text("system_prompt"),
         "models": [o["value"] for o in selected if isinstance(o, dict) and "value" in o],
         "variables": text("variables") or "",
-        "channel": channel,
+        "channel": metadata.get("channel"),
     }

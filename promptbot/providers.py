@@ -17,6 +17,7 @@ Messages = list[dict[str, str]]
 
 class ChatModel(Protocol):
     name: str
+    endpoint: str | None  # part of the cache key: the same model id elsewhere is another model
 
     def complete(self, messages: Messages) -> Completion: ...
 
@@ -34,11 +35,12 @@ class OpenAIChatModel:
     def __init__(self, config: ModelConfig, environment: Environment) -> None:
         self.name = config.name
         self.config = config
+        self.endpoint = config.resolved_base_url(environment.values)
         # Local servers (Ollama, llama.cpp…) need no key, but the client insists on one.
         api_key = environment.get(config.api_key_env) or "not-needed"
         self._client = openai.OpenAI(
             api_key=api_key,
-            base_url=config.resolved_base_url(environment.values),
+            base_url=self.endpoint,
             timeout=config.timeout,
             max_retries=config.max_retries,
         )

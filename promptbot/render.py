@@ -3,12 +3,14 @@ text we did not write escaped."""
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from promptbot.config import AppConfig
-from promptbot.domain import Candidate, Run
+from promptbot.costs import format_cost
+from promptbot.domain import Candidate, Run, Version
 from storage.store import RunSummary
 
 Block = dict[str, Any]
@@ -85,11 +87,46 @@ def rating_help(config: AppConfig) -> str:
     return "Rate each candidate with emoji — " + "; ".join(parts) + ". Discuss in this thread."
 
 
-def thread_parent(run: Run, config: AppConfig) -> Message:
+_CODE_LIMIT = 2800
+_INPUTS_SHOWN = 20
+
+
+def code_block(text: str, limit: int = _CODE_LIMIT) -> str:
+    """Escaped text in a fence. Backticks become a look-alike so the text cannot
+    close the fence early."""
+    body = escape(text).replace("`", "\u02cb")
+    if len(body) > limit:
+        body = body[: limit - 20].rsplit("\n", 1)[0] + "\n… (shortened)"
+    return f"```{body}```"
+
+
+def template_diff(old: Version, new: Version) -> str:
+    lines = difflib.unified_diff(
+        old.template.splitlines(),
+        new.template.splitlines(),
+        fromfile=f"v{old.number}",
+        tofile=f"v{new.number}",
+        lineterm="",
+    )
+    diff = "\n".join(lines)
+    if old.system_prompt != new.system_prompt:
+        diff += "\n(system prompt changed)"
+    return diff or "(template unchanged)"
+
+
+def thread_parent(
+    run: Run,
+    config: AppConfig,
+    parent: Version | None = None,
+    parent_link: str | None = None,
+) -> Message:
+    """The review thread's first message. For a revision, ``parent`` is the version it
+    is measured against: its diff is shown and its answers run as a blind baseline."""
     version = run.version
     name = escape(version.prompt_name)
     models = ", ".join(escape(m) for m in run.models)
-    count = len(run.models) * max(1, len(run.inputs))
+    versions = 2 if parent else 1
+    count = len(run.models) * max(1, len(run.inputs)) * versions
     template = escaped_chunks(version.template, SECTION_TEXT_LIMIT - 20)
     blocks: list[Block] = [
         header(f"Prompt review: {truncate(version.prompt_name, 100)} v{version.number}"),
@@ -98,18 +135,60 @@ def thread_parent(run: Run, config: AppConfig) -> Message:
             f" · {count} blind candidates"
         ),
     ]
+    if parent is not None:
+        link = f" (<{parent_link}|its thread>)" if parent_link else ""
+        blocks.append(
+            section(
+                f"*Revision of v{parent.number}*{link}. v{parent.number}'s answers are among the"
+                f" candidates, blind, so this thread is a head-to-head."
+                + (f"\nChange note: {escape(truncate(version.note, 500))}" if version.note else "")
+            )
+        )
+        blocks.append(section("*Diff*\n" + code_block(template_diff(parent, version))))
     if version.system_prompt:
         blocks.append(section("*System prompt*\n" + escaped_chunks(version.system_prompt, 2900)[0]))
     blocks.append(section("*Template*\n" + template[0]))
     if len(template) > 1:
         blocks.append(context(f"(template shortened here; {len(version.template)} chars in all)"))
-    for index, values in enumerate(run.inputs):
+    for index, values in enumerate(run.inputs[:_INPUTS_SHOWN]):
         if values:
             shown = ", ".join(f"{escape(k)} = {escape(str(v))}" for k, v in values.items())
             blocks.append(context(truncate(f"Input {index + 1}: {shown}", 2900)))
+    if len(run.inputs) > _INPUTS_SHOWN:
+        blocks.append(context(f"…and {len(run.inputs) - _INPUTS_SHOWN} more inputs"))
     blocks.append(context(rating_help(config)))
     text = f"Prompt review: {name} v{version.number} (run #{run.id})"
-    return Message(text=text, blocks=blocks[:BLOCKS_PER_MESSAGE])
+    return Message(text=text, blocks=blocks)
+
+
+def held_run(run: Run, estimate: float, ceiling: float) -> Message:
+    """The question asked before a run that may cost more than the ceiling."""
+    text = (
+        f"Run #{run.id} ({escape(run.version.title)}) may cost up to"
+        f" {format_cost(estimate)}, over the {format_cost(ceiling)} ceiling. Run it anyway?"
+    )
+    buttons = [
+        {
+            "type": "button",
+            "action_id": "run_confirm",
+            "text": {"type": "plain_text", "text": "Run it"},
+            "style": "primary",
+            "value": str(run.id),
+        },
+        {
+            "type": "button",
+            "action_id": "run_cancel",
+            "text": {"type": "plain_text", "text": "Cancel"},
+            "value": str(run.id),
+        },
+    ]
+    return Message(text, [section(text), {"type": "actions", "elements": buttons}])
+
+
+def input_heading(run: Run, index: int) -> str:
+    values = run.inputs[index]
+    shown = ", ".join(f"{escape(k)} = {escape(str(v))}" for k, v in values.items())
+    return truncate(f"*Input {index + 1}* — {shown}", 2900)
 
 
 def _input_note(run: Run, candidate: Candidate) -> str:
@@ -124,9 +203,10 @@ def candidate_messages(run: Run, candidate: Candidate, *, reveal: bool = False) 
     ``reveal`` the title names the model and prompt version behind the label."""
     title = f"*Candidate {candidate.label}*{_input_note(run, candidate)}"
     if reveal:
+        number = candidate.version_number or run.version.number
         title += (
             f" — {escape(candidate.model_name)} (`{escape(candidate.model_id)}`),"
-            f" {escape(run.version.prompt_name)} v{run.version.number}"
+            f" {escape(run.version.prompt_name)} v{number}"
         )
     if candidate.error is not None:
         text = f"Candidate {candidate.label}: no answer ({candidate.error})"
@@ -146,6 +226,10 @@ def candidate_messages(run: Run, candidate: Candidate, *, reveal: bool = False) 
         messages.append(Message(escape(fallback), blocks))
     if candidate.finish_reason == "length":
         messages[-1].blocks.append(context("_The model stopped at its max_tokens limit._"))
+    if candidate.cached:
+        messages[-1].blocks.append(
+            context("_Reused from the cache: an identical earlier call; no cost, no wait._")
+        )
     return messages
 
 

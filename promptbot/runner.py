@@ -11,15 +11,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import replace
 from typing import Protocol
 
 from promptbot.config import AppConfig
+from promptbot.costs import cache_key, call_cost, estimated_cost
 from promptbot.domain import Candidate, Completion, Run
 from promptbot.errors import PromptbotError
-from promptbot.providers import ChatModel, ModelFactory, build_messages
-from promptbot.render import Message, candidate_messages, notice, thread_parent
+from promptbot.providers import ChatModel, Messages, ModelFactory, build_messages
+from promptbot.render import Message, candidate_messages, input_heading, notice, thread_parent
 from promptbot.templates import parse_template
 from storage import Store
+from storage.cache import AnswerCache
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +64,7 @@ class Runner:
         self.store = store
         self.config = config
         self.publisher = publisher
+        self._cache = AnswerCache(store)
         # Built up front: a client's first construction (TLS context and all) costs
         # hundreds of milliseconds that would otherwise land on the first run.
         self._models: dict[str, ChatModel] = {m.name: model_factory(m) for m in config.models}
@@ -127,17 +131,31 @@ class Runner:
         # Calls start before the parent is posted: the run's wall time is the slowest call.
         calls = {c.id: self._start_call(run, c) for c in candidates if c.status == "pending"}
         if run.thread_ts is None:
-            ts, permalink = self.publisher.post_parent(run.channel, thread_parent(run, self.config))
+            ts, permalink = self.publisher.post_parent(run.channel, self._parent_message(run))
             self.store.set_thread(run.id, run.channel, ts, permalink)
             run = self.store.get_run(run_id)
         unposted = 0
+        group = None
         # Post in label order as answers arrive, so the thread reads A, B, C…
         for candidate in candidates:
             if candidate.id in calls:
                 calls[candidate.id].result()
+            if candidate.input_index != group and len(run.inputs) > 1:
+                group = candidate.input_index
+                if candidate.status != "posted":
+                    self._notice(run, input_heading(run, group))
             if not self._post_candidate(run, self.store.get_candidate(candidate.id)):
                 unposted += 1
         self.store.set_run_status(run.id, "failed" if unposted else "done")
+
+    def _parent_message(self, run: Run) -> Message:
+        parent_id = run.version.parent_id
+        candidates = self.store.candidates(run.id)
+        if parent_id is None or not any(c.version_id == parent_id for c in candidates):
+            return thread_parent(run, self.config)
+        previous = self.store.get_run(run.previous_run_id) if run.previous_run_id else None
+        link = previous.permalink if previous else None
+        return thread_parent(run, self.config, self.store.get_version(parent_id), link)
 
     def _start_call(self, run: Run, candidate: Candidate) -> Future[None]:
         pool = self._pools.get(candidate.model_name)
@@ -150,14 +168,49 @@ class Runner:
             return done
         return pool.submit(self._call, run, candidate)
 
+    def messages_for(self, run: Run, candidate: Candidate) -> Messages:
+        version = run.version
+        if candidate.version_id is not None and candidate.version_id != version.id:
+            version = self.store.get_version(candidate.version_id)
+        template = parse_template(version.template, max_bytes=self.config.limits.template_max_bytes)
+        return build_messages(template.render(candidate.variables), version.system_prompt)
+
+    def cached_answer(self, run: Run, candidate: Candidate) -> tuple[str | None, Completion | None]:
+        """(cache key, stored answer): the key is None when this call may not use the cache."""
+        config = self.config.model(candidate.model_name)
+        if not config.caches():
+            return None, None
+        model = self._models[candidate.model_name]
+        key = cache_key(config, model.endpoint, self.messages_for(run, candidate))
+        return key, None if run.fresh else self._cache.get(key)
+
+    def estimate_cost(self, run: Run) -> float:
+        """The most a run may cost: cache hits are free, other calls are priced at their
+        prompt plus a full max_tokens answer."""
+        total = 0.0
+        for candidate in self.store.candidates(run.id):
+            if candidate.model_name not in self._models:
+                continue
+            _, hit = self.cached_answer(run, candidate)
+            if hit is None:
+                config = self.config.model(candidate.model_name)
+                total += estimated_cost(config, self.messages_for(run, candidate))
+        return total
+
     def _call(self, run: Run, candidate: Candidate) -> None:
         try:
-            template = parse_template(
-                run.version.template, max_bytes=self.config.limits.template_max_bytes
-            )
-            prompt = template.render(candidate.variables)
-            model = self._models[candidate.model_name]
-            result = model.complete(build_messages(prompt, run.version.system_prompt))
+            key, result = self.cached_answer(run, candidate)
+            if result is None:
+                config = self.config.model(candidate.model_name)
+                model = self._models[candidate.model_name]
+                result = model.complete(self.messages_for(run, candidate))
+                result = replace(
+                    result, cost=call_cost(config, result.tokens_in, result.tokens_out)
+                )
+                if key is not None:
+                    self._cache.put(key, config.model, result)
+            else:
+                result = replace(result, cost=0.0)  # a cache hit is free
         except PromptbotError as error:
             result = _error(str(error))
         except Exception:

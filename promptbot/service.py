@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from promptbot.commands import check_name
 from promptbot.config import AppConfig
 from promptbot.domain import PlannedCandidate, Run, blind_label
-from promptbot.errors import FieldErrors, TemplateError, UsageError
-from promptbot.reveal import AUTOMATIC, Revealer
+from promptbot.errors import FieldErrors, PermissionDenied, TemplateError, UsageError
+from promptbot.reveal import AUTOMATIC, Revealer, may_manage
 from promptbot.runner import Runner
 from promptbot.templates import parse_template
 from storage import Store
@@ -101,22 +102,33 @@ class ReviewService:
             raise FieldErrors(errors)
         return models, inputs
 
-    def plan(self, models: list[str], inputs: list[dict[str, Any]]) -> list[PlannedCandidate]:
-        """Every model × every input set, shuffled, then labelled A, B, C… in that order,
-        so the label says nothing about the model."""
-        pairs = [(m, i) for i in range(len(inputs)) for m in models]
-        self._rng.shuffle(pairs)
-        return [
-            PlannedCandidate(
-                label=blind_label(slot),
-                slot=slot,
-                model_name=model,
-                model_id=self.config.model(model).model,
-                input_index=index,
-                variables=inputs[index],
-            )
-            for slot, (model, index) in enumerate(pairs)
-        ]
+    def plan(
+        self,
+        models: list[str],
+        inputs: list[dict[str, Any]],
+        versions: Sequence[int | None] = (None,),
+    ) -> list[PlannedCandidate]:
+        """Every version × model for each input set, shuffled within the input, then
+        labelled A, B, C… in that order, so a label says nothing about who wrote it.
+        Inputs stay in order, so the thread groups candidates under their input."""
+        planned: list[PlannedCandidate] = []
+        for index, values in enumerate(inputs):
+            group = [(v, m) for v in versions for m in models]
+            self._rng.shuffle(group)
+            for version_id, model in group:
+                slot = len(planned)
+                planned.append(
+                    PlannedCandidate(
+                        label=blind_label(slot),
+                        slot=slot,
+                        model_name=model,
+                        model_id=self.config.model(model).model,
+                        input_index=index,
+                        variables=values,
+                        version_id=version_id,
+                    )
+                )
+        return planned
 
     def propose(self, proposal: Proposal) -> Run:
         models, inputs = self.validate(proposal)
@@ -130,8 +142,31 @@ class ReviewService:
             inputs=inputs,
             candidates=self.plan(models, inputs),
         )
+        return self.launch(run)
+
+    def launch(self, run: Run) -> Run:
+        """Start a recorded run, or hold it for confirmation when its estimated cost is
+        over the ceiling (the caller then asks the proposer)."""
+        ceiling = self.config.limits.run_cost_ceiling
+        if ceiling is not None and self.runner.estimate_cost(run) > ceiling:
+            self.store.set_run_status(run.id, "held")
+            return self.store.get_run(run.id)
         self.runner.submit(run.id)
         return run
+
+    def confirm(self, run_id: int, user_id: str, go: bool) -> Run:
+        """The proposer (or an admin) answers the cost question of a held run."""
+        run = self.store.get_run(run_id)
+        if not may_manage(run, user_id, self.config):
+            raise PermissionDenied(f"only the proposer of run #{run_id} or an admin can decide")
+        if run.status != "held":
+            raise UsageError(f"run #{run_id} is not waiting for a decision")
+        if go:
+            self.store.set_run_status(run_id, "pending")
+            self.runner.submit(run_id)
+        else:
+            self.store.set_run_status(run_id, "cancelled")
+        return self.store.get_run(run_id)
 
     # -- reviewing ------------------------------------------------------------
 

@@ -128,6 +128,10 @@ class Store:
         models: list[str],
         inputs: list[dict[str, Any]],
         candidates: list[PlannedCandidate],
+        note: str | None = None,
+        parent_id: int | None = None,
+        previous_run_id: int | None = None,
+        status: RunStatus = "pending",
     ) -> Run:
         """Record a proposal (a new version of its prompt), its run and its pending
         candidates in one transaction, so accepted work is never half-recorded."""
@@ -147,38 +151,108 @@ class Store:
                 "SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE prompt_id = ?", [prompt_id]
             ).fetchone()[0]
             version_id = db.execute(
-                "INSERT INTO versions (prompt_id, number, template, system_prompt, author, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [prompt_id, number, template, system_prompt, author, now],
+                "INSERT INTO versions (prompt_id, number, template, system_prompt, author,"
+                " created_at, note, parent_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [prompt_id, number, template, system_prompt, author, now, note, parent_id],
             ).lastrowid
-            run_id = db.execute(
-                "INSERT INTO runs (version_id, status, channel, created_by, created_at, models, inputs)"
-                " VALUES (?, 'pending', ?, ?, ?, ?, ?)",
-                [version_id, channel, author, now, json.dumps(models), json.dumps(inputs)],
-            ).lastrowid
-            db.conn.executemany(
-                "INSERT INTO candidates (run_id, label, slot, model_name, model_id, input_index,"
-                " variables, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending')",
-                [
-                    (
-                        run_id,
-                        c.label,
-                        c.slot,
-                        c.model_name,
-                        c.model_id,
-                        c.input_index,
-                        json.dumps(c.variables),
-                    )
-                    for c in candidates
-                ],
+            assert version_id is not None
+            run_id = self._insert_run(
+                db,
+                version_id,
+                channel=channel,
+                author=author,
+                models=models,
+                inputs=inputs,
+                candidates=candidates,
+                previous_run_id=previous_run_id,
+                status=status,
             )
-        assert run_id is not None
         return self.get_run(run_id)
+
+    def create_rerun(
+        self,
+        version_id: int,
+        *,
+        author: str,
+        channel: str,
+        models: list[str],
+        inputs: list[dict[str, Any]],
+        candidates: list[PlannedCandidate],
+        fresh: bool = False,
+        kind: str = "review",
+        status: RunStatus = "pending",
+    ) -> Run:
+        """A new run of an existing version (a rerun, or a compare thread)."""
+        with self.transaction() as db:
+            run_id = self._insert_run(
+                db,
+                version_id,
+                channel=channel,
+                author=author,
+                models=models,
+                inputs=inputs,
+                candidates=candidates,
+                fresh=fresh,
+                kind=kind,
+                status=status,
+            )
+        return self.get_run(run_id)
+
+    @staticmethod
+    def _insert_run(
+        db: Database,
+        version_id: int,
+        *,
+        channel: str,
+        author: str,
+        models: list[str],
+        inputs: list[dict[str, Any]],
+        candidates: list[PlannedCandidate],
+        previous_run_id: int | None = None,
+        fresh: bool = False,
+        kind: str = "review",
+        status: RunStatus = "pending",
+    ) -> int:
+        run_id = db.execute(
+            "INSERT INTO runs (version_id, status, channel, created_by, created_at, models,"
+            " inputs, previous_run_id, fresh, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                version_id,
+                status,
+                channel,
+                author,
+                utcnow(),
+                json.dumps(models),
+                json.dumps(inputs),
+                previous_run_id,
+                int(fresh),
+                kind,
+            ],
+        ).lastrowid
+        assert run_id is not None
+        db.conn.executemany(
+            "INSERT INTO candidates (run_id, label, slot, model_name, model_id, input_index,"
+            " variables, status, version_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'pending', ?)",
+            [
+                (
+                    run_id,
+                    c.label,
+                    c.slot,
+                    c.model_name,
+                    c.model_id,
+                    c.input_index,
+                    json.dumps(c.variables),
+                    c.version_id,
+                )
+                for c in candidates
+            ],
+        )
+        return run_id
 
     _RUN_SELECT = """
         SELECT runs.*, versions.prompt_id, versions.number, versions.template,
                versions.system_prompt, versions.author, versions.created_at AS version_created_at,
-               prompts.name AS prompt_name
+               versions.note, versions.parent_id, prompts.name AS prompt_name
         FROM runs
         JOIN versions ON versions.id = runs.version_id
         JOIN prompts ON prompts.id = versions.prompt_id
@@ -195,6 +269,8 @@ class Store:
             system_prompt=row["system_prompt"],
             author=row["author"],
             created_at=row["version_created_at"],
+            note=row["note"],
+            parent_id=row["parent_id"],
         )
         return Run(
             id=row["id"],
@@ -210,6 +286,9 @@ class Store:
             closed_at=row["closed_at"],
             closed_by=row["closed_by"],
             revealed_at=row["revealed_at"],
+            fresh=bool(row["fresh"]),
+            previous_run_id=row["previous_run_id"],
+            kind=row["kind"],
         )
 
     def get_run(self, run_id: int) -> Run:
@@ -217,6 +296,80 @@ class Store:
         if not rows:
             raise NotFound(f"no run #{run_id}")
         return self._run_from_row(rows[0])
+
+    # -- versions ---------------------------------------------------------------
+
+    _VERSION_SELECT = """
+        SELECT versions.*, versions.created_at AS version_created_at, prompts.name AS prompt_name
+        FROM versions JOIN prompts ON prompts.id = versions.prompt_id
+        WHERE prompts.deleted_at IS NULL
+    """
+
+    @staticmethod
+    def _version_from_row(row: dict[str, Any]) -> Version:
+        return Version(
+            id=row["id"],
+            prompt_id=row["prompt_id"],
+            prompt_name=row["prompt_name"],
+            number=row["number"],
+            template=row["template"],
+            system_prompt=row["system_prompt"],
+            author=row["author"],
+            created_at=row["version_created_at"],
+            note=row["note"],
+            parent_id=row["parent_id"],
+        )
+
+    def versions(self, prompt_name: str) -> list[Version]:
+        """Every version of a prompt, oldest first; NotFound if there is none."""
+        rows = self.query(
+            self._VERSION_SELECT + " AND prompts.name = ? ORDER BY versions.number", [prompt_name]
+        )
+        if not rows:
+            raise NotFound(f"no prompt named '{prompt_name}'")
+        return [self._version_from_row(row) for row in rows]
+
+    def version(self, prompt_name: str, number: int | None = None) -> Version:
+        """A version by number, or the latest."""
+        versions = self.versions(prompt_name)
+        if number is None:
+            return versions[-1]
+        for version in versions:
+            if version.number == number:
+                return version
+        raise NotFound(f"{prompt_name} has no v{number} (latest is v{versions[-1].number})")
+
+    def get_version(self, version_id: int) -> Version:
+        rows = self.query(self._VERSION_SELECT + " AND versions.id = ?", [version_id])
+        if not rows:
+            raise NotFound(f"no version #{version_id}")
+        return self._version_from_row(rows[0])
+
+    def runs_of_version(self, version_id: int) -> list[Run]:
+        """Runs whose thread shows this version: its own, and those it was a baseline in."""
+        rows = self.query(
+            self._RUN_SELECT + " WHERE runs.deleted_at IS NULL AND (runs.version_id = ? OR"
+            " runs.id IN (SELECT run_id FROM candidates WHERE version_id = ?))"
+            " ORDER BY runs.id",
+            [version_id, version_id],
+        )
+        return [self._run_from_row(row) for row in rows]
+
+    def version_costs(self, version_id: int) -> tuple[int, float]:
+        """(candidates, summed cost) for the answers this version produced."""
+        rows = self.query(
+            "SELECT COUNT(*) AS n, COALESCE(SUM(c.cost), 0) AS cost FROM candidates c"
+            " JOIN runs ON runs.id = c.run_id"
+            " WHERE COALESCE(c.version_id, runs.version_id) = ? AND runs.deleted_at IS NULL",
+            [version_id],
+        )
+        return int(rows[0]["n"]), float(rows[0]["cost"])
+
+    def run_cost(self, run_id: int) -> float:
+        rows = self.query(
+            "SELECT COALESCE(SUM(cost), 0) AS cost FROM candidates WHERE run_id = ?", [run_id]
+        )
+        return float(rows[0]["cost"])
 
     def recent_runs(self, limit: int) -> list[RunSummary]:
         rows = self.query(
@@ -286,14 +439,29 @@ class Store:
             tokens_out=row["tokens_out"],
             latency_ms=row["latency_ms"],
             finish_reason=row["finish_reason"],
+            cached=bool(row["cached"]),
+            cost=row["cost"],
+            version_id=row["version_id"],
+            version_number=row["version_number"],
         )
 
+    # A candidate's version is its own (a baseline) or else its run's.
+    _CANDIDATE_SELECT = """
+        SELECT candidates.*, COALESCE(own.number, run_version.number) AS version_number
+        FROM candidates
+        JOIN runs ON runs.id = candidates.run_id
+        JOIN versions run_version ON run_version.id = runs.version_id
+        LEFT JOIN versions own ON own.id = candidates.version_id
+    """
+
     def candidates(self, run_id: int) -> list[Candidate]:
-        rows = self.query("SELECT * FROM candidates WHERE run_id = ? ORDER BY slot", [run_id])
+        rows = self.query(
+            self._CANDIDATE_SELECT + " WHERE candidates.run_id = ? ORDER BY slot", [run_id]
+        )
         return [self._candidate_from_row(row) for row in rows]
 
     def get_candidate(self, candidate_id: int) -> Candidate:
-        rows = self.query("SELECT * FROM candidates WHERE id = ?", [candidate_id])
+        rows = self.query(self._CANDIDATE_SELECT + " WHERE candidates.id = ?", [candidate_id])
         if not rows:
             raise NotFound(f"no candidate #{candidate_id}")
         return self._candidate_from_row(rows[0])
@@ -302,8 +470,8 @@ class Store:
         with self.transaction() as db:
             db.execute(
                 "UPDATE candidates SET status = 'answered', output = ?, error = ?, tokens_in = ?,"
-                " tokens_out = ?, latency_ms = ?, finish_reason = ?, answered_at = ?"
-                " WHERE id = ? AND status = 'pending'",
+                " tokens_out = ?, latency_ms = ?, finish_reason = ?, answered_at = ?, cached = ?,"
+                " cost = ? WHERE id = ? AND status = 'pending'",
                 [
                     result.output,
                     result.error,
@@ -312,6 +480,8 @@ class Store:
                     result.latency_ms,
                     result.finish_reason,
                     utcnow(),
+                    int(result.cached),
+                    result.cost,
                     candidate_id,
                 ],
             )

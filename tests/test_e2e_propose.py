@@ -11,7 +11,7 @@ def test_propose_by_command_posts_blind_candidates(bot, slack, models):
         models.set_behaviour(f"{name}-id", reply=lambda request: "Hello, Ada")
     status, reply = bot.command("propose greet\nSay hello to {{ who }}\n---\nwho: Ada")
     assert status == 200
-    assert "Proposed *greet* v1" in reply["text"]
+    assert "Started *greet v1*" in reply["text"]
     run = bot.wait_run(1)
     assert run.status == "done"
     parent = slack.find_message("C1", run.thread_ts)

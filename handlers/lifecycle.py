@@ -1,0 +1,143 @@
+"""Revisions, reruns, show and history, and the answer to a run's cost question."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from handlers.invocation import Invocation, Services, Subcommand, reply_later
+from handlers.surface import Surface
+from promptbot.commands import parse_inputs, parse_models_option
+from promptbot.errors import FieldErrors, UsageError
+from promptbot.lifecycle import Lifecycle, Revision, parse_version_ref
+from promptbot.modals import REVISE_CALLBACK, propose_modal, read_propose_submission
+from promptbot.render import Message, escape, held_run
+
+
+def started(run_reply: Any, services: Services) -> Message:
+    """What the proposer is told once a run is recorded: on its way, or a cost question."""
+    run = run_reply
+    ceiling = services.config.limits.run_cost_ceiling
+    if run.status == "held" and ceiling is not None:
+        return held_run(run, services.runner.estimate_cost(run), ceiling)
+    text = (
+        f"Started *{escape(run.version.title)}* (run #{run.id}): the review thread is on its"
+        f" way in <#{run.channel}>."
+    )
+    return Message(text, [])
+
+
+def _name_and_version(args: list[str], usage: str) -> tuple[str, int | None]:
+    if not args or len(args) > 2:
+        raise UsageError(f"usage: {usage}")
+    name, number = parse_version_ref(args[0])
+    if len(args) == 2:
+        name, number = parse_version_ref(f"{args[0]}@{args[1]}")
+    return name, number
+
+
+def lifecycle_feature(services: Services) -> dict[str, Subcommand]:
+    lifecycle = Lifecycle(services.store, services.config, services.review)
+
+    def revise(call: Invocation) -> None:
+        if len(call.parsed.args) != 1:
+            raise UsageError("usage: /prompt revise NAME")
+        version = services.store.version(call.parsed.args[0])
+        runs = services.store.runs_of_version(version.id)
+        last = runs[-1] if runs else None
+        call.ack()
+        call.client.views_open(
+            trigger_id=call.trigger_id,
+            view=propose_modal(
+                services.config,
+                call.channel,
+                revise=version,
+                models=last.models if last else None,
+                inputs=last.inputs if last else None,
+            ),
+        )
+
+    def rerun(call: Invocation) -> None:
+        args, models = parse_models_option(call.parsed.args)
+        fresh = "--fresh" in args
+        args = [a for a in args if a != "--fresh"]
+        usage = "/prompt rerun NAME [vN] [--models a,b] [--fresh]"
+        name, number = _name_and_version(args, usage)
+        run = lifecycle.rerun(
+            name, number, author=call.user, channel=call.channel, models=models, fresh=fresh
+        )
+        message = started(run, services)
+        call.ack(text=message.text, blocks=message.blocks or None)
+
+    def show(call: Invocation) -> None:
+        name, number = _name_and_version(call.parsed.args, "/prompt show NAME [vN]")
+        call.ack(text=f"Looking up {escape(name)}…")
+        reply_later(services, call, "show", lambda: lifecycle.show(name, number))
+
+    def history(call: Invocation) -> None:
+        if len(call.parsed.args) != 1:
+            raise UsageError("usage: /prompt history NAME")
+        name = call.parsed.args[0]
+        call.ack(text=f"Looking up {escape(name)}…")
+        reply_later(services, call, "history", lambda: lifecycle.history(name))
+
+    return {"revise": revise, "rerun": rerun, "show": show, "history": history}
+
+
+def register_lifecycle(app: App, surface: Surface, services: Services) -> None:
+    lifecycle = Lifecycle(services.store, services.config, services.review)
+
+    @surface.view(app, REVISE_CALLBACK)
+    def revise_submitted(
+        ack: Ack, body: dict[str, Any], view: dict[str, Any], client: WebClient
+    ) -> None:
+        values = read_propose_submission(view)
+        if not values["channel"] or not values["prompt"] or not values["parent"]:
+            raise UsageError(
+                "this form lost track of its prompt; open it again with /prompt revise"
+            )
+        try:
+            inputs = parse_inputs(values["variables"])
+        except UsageError as error:
+            raise FieldErrors({"variables": str(error)}) from None
+        user = body["user"]["id"]
+        run = lifecycle.revise(
+            Revision(
+                name=values["prompt"],
+                parent_id=int(values["parent"]),
+                template=values["template"],
+                author=user,
+                channel=values["channel"],
+                system_prompt=values["system_prompt"],
+                note=values["note"],
+                models=values["models"] or None,
+                inputs=inputs,
+            )
+        )
+        ack()
+        tell_proposer(client, values["channel"], user, started(run, services))
+
+    def decide(ack: Ack, body: dict[str, Any], respond: Respond, go: bool) -> None:
+        ack()
+        run_id = int(body["actions"][0]["value"])
+        run = services.review.confirm(run_id, body["user"]["id"], go)
+        outcome = "started: the thread is on its way" if go else "cancelled"
+        respond(replace_original=True, text=f"Run #{run.id} {outcome}.")
+
+    @surface.action(app, "run_confirm")
+    def run_confirm(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        decide(ack, body, respond, go=True)
+
+    @surface.action(app, "run_cancel")
+    def run_cancel(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        decide(ack, body, respond, go=False)
+
+
+def tell_proposer(client: WebClient, channel: str, user: str, message: Message) -> None:
+    """After a modal closes there is no command reply: say it as an ephemeral message."""
+    if message.blocks:
+        client.chat_postEphemeral(
+            channel=channel, user=user, text=message.text, blocks=message.blocks
+        )

@@ -1,0 +1,195 @@
+"""A prompt's life after its first proposal: revisions that meet their parent
+head-to-head, reruns, and what `/prompt show` and `/prompt history` tell."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from promptbot.config import AppConfig
+from promptbot.costs import format_cost
+from promptbot.domain import Run
+from promptbot.errors import FieldErrors, TemplateError, UsageError
+from promptbot.rankings import ScaleStanding, VersionStanding, standings
+from promptbot.render import Message, code_block, context, escape, header, section, truncate
+from promptbot.service import Proposal, ReviewService
+from promptbot.templates import parse_template
+from storage import Store
+from storage.evidence import load_evidence
+
+
+@dataclass(frozen=True)
+class Revision:
+    name: str
+    parent_id: int
+    template: str
+    author: str
+    channel: str
+    system_prompt: str | None = None
+    note: str | None = None
+    models: list[str] | None = None
+    inputs: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Lifecycle:
+    def __init__(self, store: Store, config: AppConfig, review: ReviewService) -> None:
+        self.store = store
+        self.config = config
+        self.review = review
+
+    def revise(self, revision: Revision) -> Run:
+        """Version N+1, run in one thread with its parent as a blind baseline on the
+        same models and inputs, so every revision is a head-to-head."""
+        parent = self.store.get_version(revision.parent_id)
+        models, inputs = self.review.validate(
+            Proposal(
+                name=revision.name,
+                template=revision.template,
+                author=revision.author,
+                channel=revision.channel,
+                system_prompt=revision.system_prompt,
+                models=revision.models,
+                inputs=revision.inputs,
+            )
+        )
+        try:
+            baseline = parse_template(parent.template)
+            for values in inputs:
+                baseline.render(values)
+        except TemplateError as error:
+            raise FieldErrors(
+                {
+                    "variables": f"v{parent.number}, the baseline, cannot run on these inputs: {error}"
+                }
+            ) from None
+        previous = self.store.runs_of_version(parent.id)
+        run = self.store.create_run(
+            prompt_name=revision.name,
+            template=revision.template,
+            system_prompt=revision.system_prompt or None,
+            author=revision.author,
+            channel=self.config.review_channel or revision.channel,
+            models=models,
+            inputs=inputs,
+            candidates=self.review.plan(models, inputs, versions=(None, parent.id)),
+            note=revision.note or None,
+            parent_id=parent.id,
+            previous_run_id=previous[-1].id if previous else None,
+        )
+        return self.review.launch(run)
+
+    def rerun(
+        self,
+        name: str,
+        number: int | None,
+        *,
+        author: str,
+        channel: str,
+        models: list[str] | None = None,
+        inputs: list[dict[str, Any]] | None = None,
+        fresh: bool = False,
+    ) -> Run:
+        version = self.store.version(name, number)
+        earlier = self.store.runs_of_version(version.id)
+        if inputs is None:
+            inputs = earlier[-1].inputs if earlier else [{}]
+        if models is None:
+            models = earlier[-1].models if earlier else self.config.proposal_models()
+        models, inputs = self.review.validate(
+            Proposal(
+                name=name,
+                template=version.template,
+                author=author,
+                channel=channel,
+                models=models,
+                inputs=inputs,
+            )
+        )
+        run = self.store.create_rerun(
+            version.id,
+            author=author,
+            channel=self.config.review_channel or channel,
+            models=models,
+            inputs=inputs,
+            candidates=self.review.plan(models, inputs),
+            fresh=fresh,
+        )
+        return self.review.launch(run)
+
+    # -- what a prompt has done ------------------------------------------------
+
+    def _standings(self) -> dict[tuple[str, int], VersionStanding]:
+        evidence = load_evidence(self.store, self.config, datetime.now(UTC))
+        counted = [r for r in evidence.ratings if not r.late]
+        return standings(
+            counted, evidence.runs, evidence.scales, min_votes=self.config.digest.min_votes
+        )
+
+    def show(self, name: str, number: int | None = None) -> Message:
+        version = self.store.version(name, number)
+        runs = self.store.runs_of_version(version.id)
+        answers, cost = self.store.version_costs(version.id)
+        standing = self._standings().get((version.prompt_name, version.number))
+        blocks = [
+            header(truncate(version.title, 150)),
+            context(
+                f"by <@{escape(version.author)}> · {escape(version.created_at[:16])}"
+                + (f" · note: {escape(truncate(version.note, 300))}" if version.note else "")
+            ),
+            section("*Template*\n" + code_block(version.template)),
+        ]
+        if version.system_prompt:
+            blocks.append(section("*System prompt*\n" + code_block(version.system_prompt, 1500)))
+        blocks.append(section(f"*Standing*\n{describe_standing(standing)}"))
+        blocks.append(section(f"*Cost*\n{answers} answers, {format_cost(cost)} in all"))
+        lines = [
+            f"• run #{run.id} ({run.status}, {len(run.models)} models)"
+            + (f" — <{run.permalink}|thread>" if run.permalink else "")
+            for run in runs[-15:]
+        ]
+        if len(runs) > 15:
+            lines.insert(0, f"…and {len(runs) - 15} earlier runs")
+        blocks.append(section("*Runs*\n" + ("\n".join(lines) or "none yet")))
+        return Message(f"{escape(version.title)}", blocks)
+
+    def history(self, name: str) -> Message:
+        versions = self.store.versions(name)
+        table = self._standings()
+        lines = []
+        for version in reversed(versions):
+            standing = table.get((version.prompt_name, version.number))
+            note = f" — {escape(truncate(version.note, 120))}" if version.note else ""
+            lines.append(
+                f"• *v{version.number}* by <@{escape(version.author)}>{note}\n"
+                f"   {describe_standing(standing)}"
+            )
+        shown = lines[:40]
+        if len(lines) > 40:
+            shown.append(f"…and {len(lines) - 40} older versions")
+        blocks = [header(truncate(f"{name}: {len(versions)} versions", 150))]
+        blocks += [section("\n".join(shown[i : i + 10])) for i in range(0, len(shown), 10)]
+        return Message(f"History of {escape(name)}", blocks)
+
+
+def _describe_scale(s: ScaleStanding) -> str:
+    if s.binary:
+        return f"approval {s.value:.0%} [{s.low:.0%}–{s.high:.0%}], n = {s.n}"
+    return f"mean {s.value:.2f} [{s.low:.2f}–{s.high:.2f}], n = {s.n}"
+
+
+def describe_standing(standing: VersionStanding | None) -> str:
+    if standing is None or standing.votes == 0:
+        return "no votes yet"
+    parts = [_describe_scale(s) for s in (standing.approval, standing.mean) if s is not None]
+    return " · ".join(parts) or f"{standing.votes} votes"
+
+
+def parse_version_ref(text: str) -> tuple[str, int | None]:
+    """``summary``, ``summary v3`` or ``summary@v3`` → (name, number or None)."""
+    name, _, number = text.partition("@")
+    if not number:
+        return name, None
+    if not number.lstrip("vV").isdigit():
+        raise UsageError(f"'{text}' is not NAME@vN")
+    return name, int(number.lstrip("vV"))
