@@ -88,6 +88,8 @@ class PromptActivity:
     failures: int
     tokens_in: int
     tokens_out: int
+    cost: float
+    cached: int
     mean_latency_ms: float | None
     p95_latency_ms: float | None
     comments: int
@@ -200,6 +202,8 @@ def activity(
                 failures=sum(1 for c in rows_of if c.failed),
                 tokens_in=sum(c.tokens_in or 0 for c in rows_of),
                 tokens_out=sum(c.tokens_out or 0 for c in rows_of),
+                cost=sum(c.cost or 0.0 for c in rows_of),
+                cached=sum(1 for c in rows_of if c.cached),
                 mean_latency_ms=sum(latencies) / len(latencies) if latencies else None,
                 p95_latency_ms=_p95(latencies) if latencies else None,
                 comments=comments.get(prompt, 0),

@@ -35,6 +35,7 @@ from jinja2 import (
 )
 
 from promptbot.config import DigestSettings
+from promptbot.costs import format_cost
 from promptbot.digest import Digest
 from promptbot.errors import ConfigError
 from promptbot.rankings import Rankings
@@ -159,6 +160,7 @@ def _environment(template_dir: str | None) -> Environment:
         ms=_ms,
         day=_day,
         thousands=_thousands,
+        cost=format_cost,
     )
     environment.globals.update(
         {kind: _marker(kind) for kind in ("header", "section", "context", "divider", "fallback")}

@@ -46,6 +46,8 @@ class CandidateRow:
     failed: bool
     created_at: datetime
     permalink: str | None = None
+    cost: float | None = None
+    cached: bool = False
 
 
 @dataclass(frozen=True)

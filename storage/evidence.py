@@ -18,11 +18,14 @@ _RATINGS = (
 _CANDIDATES = """
     SELECT c.id, c.run_id, p.name AS prompt, v.number AS version, c.model_name, c.tokens_in,
            c.tokens_out, c.latency_ms, c.error IS NOT NULL AS failed, runs.created_at,
-           runs.permalink, c.slot, c.input_index, LENGTH(COALESCE(c.output, ''))
+           runs.permalink, c.slot, c.input_index, LENGTH(COALESCE(c.output, '')), c.cost,
+           c.cached
     FROM candidates c
     JOIN runs ON runs.id = c.run_id
-    JOIN versions v ON v.id = runs.version_id
+    -- a baseline candidate belongs to its own version, not to the run's
+    JOIN versions v ON v.id = COALESCE(c.version_id, runs.version_id)
     JOIN prompts p ON p.id = v.prompt_id
+    WHERE runs.deleted_at IS NULL AND p.deleted_at IS NULL
 """
 
 _RUNS = """
@@ -33,7 +36,7 @@ _RUNS = """
     FROM runs
     JOIN versions v ON v.id = runs.version_id
     JOIN prompts p ON p.id = v.prompt_id
-    WHERE runs.created_at < :until
+    WHERE runs.created_at < :until AND runs.deleted_at IS NULL AND p.deleted_at IS NULL
 """
 
 
@@ -53,7 +56,9 @@ def load_evidence(store: Store, config: AppConfig, until: datetime) -> Evidence:
         for candidate_id, user_id, scale, score, rated_at in db.execute(
             _RATINGS.format(table=table), [bound]
         ):
-            c = by_id[candidate_id]
+            c = by_id.get(candidate_id)
+            if c is None:
+                continue  # its run or prompt was deleted
             ratings.append(
                 RatingRow(
                     candidate_id=candidate_id,
@@ -85,6 +90,8 @@ def load_evidence(store: Store, config: AppConfig, until: datetime) -> Evidence:
             failed=bool(row[8]),
             created_at=_time(row[9]),
             permalink=row[10],
+            cost=row[14],
+            cached=bool(row[15]),
         )
         for row in candidate_rows
         if row[9] < bound

@@ -1,0 +1,155 @@
+"""Revisions meet their parent head-to-head; show, history; the cost ceiling."""
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from promptbot.digest import build_digest
+from storage.evidence import load_evidence
+
+from promptbot.terminal import blocks_to_text
+from tests.harness import bot_config, wait_until
+
+
+def revise(bot, slack, name, template, note="shorter", user="U1"):
+    bot.command(f"revise {name}", user=user)
+    view = slack.wait_for(
+        lambda: [
+            c for c in slack.calls_to("views.open") if c.params["view"]["callback_id"] == "revise"
+        ]
+    )[-1].params["view"]
+    blocks = {b["block_id"]: b for b in view["blocks"]}
+    values = {
+        "note": {"note": {"type": "plain_text_input", "value": note}},
+        "template": {"template": {"type": "plain_text_input", "value": template}},
+        "system_prompt": {"system_prompt": {"type": "plain_text_input", "value": None}},
+        "models": {
+            "models": {
+                "type": "multi_static_select",
+                "selected_options": blocks["models"]["element"].get("initial_options", []),
+            }
+        },
+        "variables": {
+            "variables": {
+                "type": "plain_text_input",
+                "value": blocks["variables"]["element"].get("initial_value"),
+            }
+        },
+        "test_set": {"test_set": {"type": "plain_text_input", "value": None}},
+    }
+    return view, bot.submit_view(view, values, user=user)
+
+
+def test_revise_runs_the_parent_blind_in_the_same_thread_with_a_diff(bot, slack, models):
+    bot.command("propose story --models alpha,beta\nTell a story about {{ x }}\n---\nx: cats")
+    first = bot.wait_run(1)
+    view, (status, reply) = revise(bot, slack, "story", "Tell a SHORT story about {{ x }}")
+    assert status == 200 and not reply
+    assert "Tell a story about {{ x }}" == next(
+        b["element"]["initial_value"] for b in view["blocks"] if b["block_id"] == "template"
+    )
+    run = bot.wait_run(2)
+    assert run.version.number == 2 and run.version.note == "shorter"
+    candidates = bot.store.candidates(run.id)
+    assert sorted((c.model_name, c.version_number) for c in candidates) == [
+        ("alpha", 1),
+        ("alpha", 2),
+        ("beta", 1),
+        ("beta", 2),
+    ]
+    prompts_sent = sorted(r.messages[-1]["content"] for r in models.requests[2:])
+    assert prompts_sent == ["Tell a SHORT story about cats"] * 2 + ["Tell a story about cats"] * 2
+    parent = slack.find_message("C1", run.thread_ts)
+    text = json.dumps(parent["blocks"])
+    assert "Revision of v1" in text and first.permalink in text
+    assert "-Tell a story" in text and "+Tell a SHORT story" in text
+    assert len(bot.candidate_posts(run.id)) == 4
+    # The baseline's answers are blind too: no version or model in what was posted.
+    assert "v1" not in json.dumps([p["blocks"] for p in bot.candidate_posts(run.id)])
+
+
+def test_revision_versions_meet_head_to_head_in_the_rankings(bot, slack):
+    bot.command("propose duel --models alpha\nOld {{ x }}\n---\nx: 1")
+    bot.wait_run(1)
+    revise(bot, slack, "duel", "New {{ x }}")
+    run = bot.wait_run(2)
+    by_version = {c.version_number: c for c in bot.store.candidates(run.id)}
+    for i in range(8):
+        for number, emoji in ((2, "+1"), (1, "-1")):
+            (ts,) = bot.store.candidate_message_ts(by_version[number].id)
+            bot.react(ts, emoji, f"U{i}")
+    wait_until(lambda: len(bot.store.ratings()) == 16, what="16 ratings")
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    evidence = load_evidence(bot.store, bot.bot.config, now)
+    assert sorted({(r.version, r.score) for r in evidence.ratings}) == [(1, 0.0), (2, 1.0)]
+    digest = build_digest(evidence, start=now - timedelta(days=7), end=now,
+                          settings=bot.bot.config.digest)  # fmt: skip
+    (report,) = [c for c in digest.champions if c.prompt == "duel"]
+    assert report.champion == 2
+    (challenger,) = report.challengers
+    assert challenger.outcome in ("beat", "lost to")
+    text = blocks_to_text(bot.bot.digests.preview().blocks)
+    assert "duel" in text and "v2" in text
+
+
+def test_show_and_history(bot, slack):
+    bot.command("propose hist --models alpha\nFirst <draft>")
+    bot.wait_run(1)
+    revise(bot, slack, "hist", "Second & better", note="polish")
+    bot.wait_run(2)
+    bot.command("show hist v1", user="UASK")
+    shown = slack.wait_for(lambda: slack.ephemerals(user="UASK"))[0]
+    text = blocks_to_text(shown["blocks"])
+    assert "hist v1" in text and "First <draft>" in text and "run #1" in text
+    assert "&lt;draft&gt;" in json.dumps(shown["blocks"])
+    bot.command("history hist", user="UASK")
+    history = slack.wait_for(
+        lambda: len(slack.ephemerals(user="UASK")) > 1 and slack.ephemerals(user="UASK")
+    )[1]
+    text = blocks_to_text(history["blocks"])
+    assert text.index("v2") < text.index("v1") and "polish" in text
+    _, reply = bot.command("show nothing-here")
+    assert reply["text"] == "Looking up nothing-here…"
+    error = slack.wait_for(
+        lambda: [e for e in slack.ephemerals(user="U1") if "no prompt" in e["text"]]
+    )
+    assert error[0]["text"] == ":warning: no prompt named 'nothing-here'"
+
+
+def test_cost_ceiling_asks_first(running, models, slack):
+    config = bot_config(models)
+    for model in config["models"]:
+        model["price"] = {"input_per_million": 1_000_000, "output_per_million": 1_000_000}
+    config["limits"] = {"run_cost_ceiling": 5}
+    bot = running(config)
+    _, reply = bot.command("propose pricey --models alpha\nHi", user="UPROP")
+    assert "over the $5.00 ceiling" in reply["text"]
+    assert bot.store.get_run(1).status == "held"
+    assert models.requests == []
+    buttons = reply["blocks"][1]["elements"]
+    assert [b["action_id"] for b in buttons] == ["run_confirm", "run_cancel"]
+
+    from promptbot.standins import payloads
+
+    def click(action, user):
+        body = payloads.block_actions_body(
+            action, "1", user_id=user, channel_id="C1", response_url=slack.response_url("held")
+        )
+        return bot.post(body, "application/x-www-form-urlencoded")
+
+    click("run_confirm", "USTRANGER")
+    wait_until(lambda: slack.ephemerals(user="USTRANGER"), what="the refusal")
+    assert bot.store.get_run(1).status == "held"
+    click("run_confirm", "UPROP")
+    assert bot.wait_run(1).status == "done"
+    assert len(models.requests) == 1
+    wait_until(
+        lambda: any("started" in r.body.get("text", "") for r in slack.responses), what="reply"
+    )
+
+    bot.command("propose pricey2 --models alpha\nHi", user="UPROP")
+    body = payloads.block_actions_body(
+        "run_cancel", "2", user_id="UPROP", channel_id="C1", response_url=slack.response_url("c")
+    )
+    bot.post(body, "application/x-www-form-urlencoded")
+    wait_until(lambda: bot.store.get_run(2).status == "cancelled", what="cancel")
+    assert len(models.requests) == 1
