@@ -83,7 +83,27 @@ def lifecycle_feature(services: Services) -> dict[str, Subcommand]:
         call.ack(text=f"Looking up {escape(name)}…")
         reply_later(services, call, "history", lambda: lifecycle.history(name))
 
-    return {"revise": revise, "rerun": rerun, "show": show, "history": history}
+    def compare(call: Invocation) -> None:
+        args, models = parse_models_option(call.parsed.args)
+        if len(args) != 2:
+            raise UsageError("usage: /prompt compare NAME@vA NAME@vB [--models a]")
+        run = lifecycle.compare(
+            parse_version_ref(args[0]),
+            parse_version_ref(args[1]),
+            author=call.user,
+            channel=call.channel,
+            models=models,
+        )
+        message = started(run, services)
+        call.ack(text=message.text, blocks=message.blocks or None)
+
+    return {
+        "revise": revise,
+        "rerun": rerun,
+        "show": show,
+        "history": history,
+        "compare": compare,
+    }
 
 
 def register_lifecycle(app: App, surface: Surface, services: Services) -> None:

@@ -75,6 +75,12 @@ class Candidate:
     cost: float | None = None
     version_id: int | None = None  # set when a baseline version runs in another's thread
     version_number: int | None = None
+    prompt_name: str | None = None
+
+    def written_by(self, run: Run) -> str:
+        """Who wrote it, for a reveal: the model and the prompt version."""
+        prompt = self.prompt_name or run.version.prompt_name
+        return f"{self.model_name}, {prompt} v{self.version_number or run.version.number}"
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Any
 
 from promptbot.config import AppConfig
 from promptbot.costs import format_cost
-from promptbot.domain import Run
+from promptbot.domain import PlannedCandidate, Run
 from promptbot.errors import FieldErrors, TemplateError, UsageError
 from promptbot.rankings import ScaleStanding, VersionStanding, standings
 from promptbot.render import Message, code_block, context, escape, header, section, truncate
@@ -17,6 +17,7 @@ from promptbot.service import Proposal, ReviewService
 from promptbot.templates import parse_template
 from storage import Store
 from storage.evidence import load_evidence
+from storage.pairs import Pairs
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,67 @@ class Lifecycle:
             inputs=inputs,
             candidates=self.review.plan(models, inputs),
             fresh=fresh,
+        )
+        return self.review.launch(run)
+
+    def compare(
+        self,
+        first: tuple[str, int | None],
+        second: tuple[str, int | None],
+        *,
+        author: str,
+        channel: str,
+        models: list[str] | None = None,
+    ) -> Run:
+        """A pairwise thread: for each input (the first version's latest inputs) and
+        model, the two versions' answers side by side, sides drawn at random."""
+        left, right = self.store.version(*first), self.store.version(*second)
+        if left.id == right.id:
+            raise UsageError("compare needs two different versions")
+        earlier = self.store.runs_of_version(left.id)
+        inputs = earlier[-1].inputs if earlier else [{}]
+        models = models or [self.config.proposal_models()[0]]
+        for version in (left, right):
+            self.review.validate(
+                Proposal(
+                    name=version.prompt_name,
+                    template=version.template,
+                    author=author,
+                    channel=channel,
+                    models=models,
+                    inputs=inputs,
+                )
+            )
+        planned: list[PlannedCandidate] = []
+        pairs: list[tuple[int, str, str]] = []
+        for index, values in enumerate(inputs):
+            for model in models:
+                sides = [left.id, right.id]
+                self.review.rng.shuffle(sides)
+                labels: list[str] = []
+                for version_id in sides:
+                    label = f"{len(pairs) + 1}{'LR'[len(labels)]}"
+                    labels.append(label)
+                    planned.append(
+                        PlannedCandidate(
+                            label=label,
+                            slot=len(planned),
+                            model_name=model,
+                            model_id=self.config.model(model).model,
+                            input_index=index,
+                            variables=values,
+                            version_id=version_id,
+                        )
+                    )
+                pairs.append((index, labels[0], labels[1]))
+        run = Pairs(self.store).create_compare_run(
+            left.id,
+            author=author,
+            channel=self.config.review_channel or channel,
+            models=models,
+            inputs=inputs,
+            candidates=planned,
+            pairs=pairs,
         )
         return self.review.launch(run)
 

@@ -161,6 +161,22 @@ def thread_parent(
     return Message(text=text, blocks=blocks)
 
 
+def compare_parent(run: Run, versions: list[Version]) -> Message:
+    titles = " vs ".join(escape(v.title) for v in versions)
+    models = ", ".join(escape(m) for m in run.models)
+    blocks: list[Block] = [
+        header(truncate(f"Compare: {' vs '.join(v.title for v in versions)}", 150)),
+        context(
+            f"Run #{run.id} · by <@{escape(run.created_by)}> · models: {models} · for each"
+            " input, the two versions' answers side by side, sides at random"
+        ),
+    ]
+    for version in versions:
+        blocks.append(section(f"*{escape(version.title)}*\n" + code_block(version.template, 1400)))
+    blocks.append(context(PAIR_HELP))
+    return Message(f"Compare: {titles} (run #{run.id})", blocks)
+
+
 def held_run(run: Run, estimate: float, ceiling: float) -> Message:
     """The question asked before a run that may cost more than the ceiling."""
     text = (
@@ -203,11 +219,7 @@ def candidate_messages(run: Run, candidate: Candidate, *, reveal: bool = False) 
     ``reveal`` the title names the model and prompt version behind the label."""
     title = f"*Candidate {candidate.label}*{_input_note(run, candidate)}"
     if reveal:
-        number = candidate.version_number or run.version.number
-        title += (
-            f" — {escape(candidate.model_name)} (`{escape(candidate.model_id)}`),"
-            f" {escape(run.version.prompt_name)} v{number}"
-        )
+        title += f" — {escape(candidate.written_by(run))} (`{escape(candidate.model_id)}`)"
     if candidate.error is not None:
         text = f"Candidate {candidate.label}: no answer ({candidate.error})"
         return [
@@ -231,6 +243,43 @@ def candidate_messages(run: Run, candidate: Candidate, *, reveal: bool = False) 
             context("_Reused from the cache: an identical earlier call; no cost, no wait._")
         )
     return messages
+
+
+PAIR_HELP = "Vote :a: left is better · :b: right is better · :handshake: tie · :-1: both bad"
+_FIELD = 1900
+
+
+def _side(title: str, candidate: Candidate) -> dict[str, str]:
+    if candidate.error is not None:
+        body = f":warning: No answer: {escape(candidate.error)}"
+    else:
+        output = candidate.output or ""
+        body = escaped_chunks(output, _FIELD)[0] if output.strip() else "_(empty answer)_"
+        if len(escape(output)) > _FIELD:
+            body += "\n_(shortened here; the export has it all)_"
+    return {"type": "mrkdwn", "text": f"*{title}*\n{body}"}
+
+
+def pair_message(
+    run: Run, number: int, left: Candidate, right: Candidate, *, reveal: bool = False
+) -> Message:
+    """Two answers to one input side by side, in random order, for a pairwise vote."""
+
+    def name(side: str, candidate: Candidate) -> str:
+        if not reveal:
+            return side
+        return f"{side} — {escape(candidate.written_by(run))}"
+
+    title = f"*Pair {number}*{_input_note(run, left)}"
+    blocks: list[Block] = [
+        section(title),
+        {
+            "type": "section",
+            "fields": [_side(name("Left", left), left), _side(name("Right", right), right)],
+        },
+        context(PAIR_HELP),
+    ]
+    return Message(f"Pair {number}: which answer is better?", blocks)
 
 
 def notice(text: str) -> Message:

@@ -13,9 +13,10 @@ from datetime import UTC, datetime, timedelta
 from promptbot.config import AppConfig
 from promptbot.domain import Run
 from promptbot.errors import PermissionDenied
-from promptbot.render import candidate_messages, escape, notice
+from promptbot.render import candidate_messages, escape, notice, pair_message
 from promptbot.runner import Publisher, PublishError
 from storage import Store
+from storage.pairs import Pairs
 from storage.store import stamp
 
 logger = logging.getLogger(__name__)
@@ -46,7 +47,9 @@ class Revealer:
         run = self.store.get_run(run_id)
         if run.revealed_at is not None or run.thread_ts is None:
             return
-        for candidate in self.store.candidates(run_id):
+        if run.kind == "compare":
+            self._reveal_pairs(run)
+        for candidate in self.store.candidates(run_id) if run.kind != "compare" else []:
             posted = self.store.candidate_message_ts(candidate.id)
             messages = candidate_messages(run, candidate, reveal=True)
             for ts, message in zip(posted, messages, strict=False):
@@ -58,7 +61,7 @@ class Revealer:
                     )
         who = "automatically" if by == AUTOMATIC else f"by <@{by}>"
         key = ", ".join(
-            f"{c.label} = {escape(c.model_name)}" for c in self.store.candidates(run_id)
+            f"{c.label} = {escape(c.written_by(run))}" for c in self.store.candidates(run_id)
         )
         self.publisher.post_reply(
             run.channel,
@@ -69,6 +72,18 @@ class Revealer:
             ),
         )
         self.store.mark_revealed(run_id)
+
+    def _reveal_pairs(self, run: Run) -> None:
+        for pair in Pairs(self.store).for_run(run.id):
+            if pair.ts is None:
+                continue
+            left = self.store.get_candidate(pair.left_id)
+            right = self.store.get_candidate(pair.right_id)
+            message = pair_message(run, pair.number, left, right, reveal=True)
+            try:
+                self.publisher.update_message(run.channel, pair.ts, message)
+            except PublishError as error:
+                logger.warning("run %s: reveal of pair %s failed: %s", run.id, pair.number, error)
 
     def close_due(self, now: datetime | None = None) -> list[int]:
         """Close the runs past the configured age or vote count; returns their ids."""

@@ -19,10 +19,19 @@ from promptbot.costs import cache_key, call_cost, estimated_cost
 from promptbot.domain import Candidate, Completion, Run
 from promptbot.errors import PromptbotError
 from promptbot.providers import ChatModel, Messages, ModelFactory, build_messages
-from promptbot.render import Message, candidate_messages, input_heading, notice, thread_parent
+from promptbot.render import (
+    Message,
+    candidate_messages,
+    compare_parent,
+    input_heading,
+    notice,
+    pair_message,
+    thread_parent,
+)
 from promptbot.templates import parse_template
 from storage import Store
 from storage.cache import AnswerCache
+from storage.pairs import PAIR_EMOJI, Pairs
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +74,7 @@ class Runner:
         self.config = config
         self.publisher = publisher
         self._cache = AnswerCache(store)
+        self._pairs = Pairs(store)
         # Built up front: a client's first construction (TLS context and all) costs
         # hundreds of milliseconds that would otherwise land on the first run.
         self._models: dict[str, ChatModel] = {m.name: model_factory(m) for m in config.models}
@@ -134,6 +144,10 @@ class Runner:
             ts, permalink = self.publisher.post_parent(run.channel, self._parent_message(run))
             self.store.set_thread(run.id, run.channel, ts, permalink)
             run = self.store.get_run(run_id)
+        if run.kind == "compare":
+            unposted = self._post_pairs(run, calls)
+            self.store.set_run_status(run.id, "failed" if unposted else "done")
+            return
         unposted = 0
         group = None
         # Post in label order as answers arrive, so the thread reads A, B, C…
@@ -149,8 +163,13 @@ class Runner:
         self.store.set_run_status(run.id, "failed" if unposted else "done")
 
     def _parent_message(self, run: Run) -> Message:
-        parent_id = run.version.parent_id
         candidates = self.store.candidates(run.id)
+        if run.kind == "compare":
+            ids = dict.fromkeys(
+                [run.version.id] + [c.version_id or run.version.id for c in candidates]
+            )
+            return compare_parent(run, [self.store.get_version(i) for i in ids])
+        parent_id = run.version.parent_id
         if parent_id is None or not any(c.version_id == parent_id for c in candidates):
             return thread_parent(run, self.config)
         previous = self.store.get_run(run.previous_run_id) if run.previous_run_id else None
@@ -242,9 +261,40 @@ class Runner:
             self._seeding.submit(self._seed, run, posted[-1])
         return True
 
-    def _seed(self, run: Run, ts: str) -> None:
+    def _post_pairs(self, run: Run, calls: dict[int, Future[None]]) -> int:
+        """A compare thread: one message per pair, once both answers are in. Both
+        candidates are claimed before the post, so a crash never posts a pair twice."""
+        assert run.thread_ts is not None
+        unposted = 0
+        for pair in self._pairs.for_run(run.id):
+            for candidate_id in (pair.left_id, pair.right_id):
+                if candidate_id in calls:
+                    calls[candidate_id].result()
+            left = self.store.get_candidate(pair.left_id)
+            right = self.store.get_candidate(pair.right_id)
+            if pair.ts is not None or left.status == "posted":
+                continue
+            if not (self.store.mark_posting(left.id) and self.store.mark_posting(right.id)):
+                unposted += 1
+                continue
+            message = pair_message(run, pair.number, left, right)
+            try:
+                ts = self.publisher.post_reply(run.channel, run.thread_ts, message, left.id)
+            except PublishError as error:
+                logger.error("run %s: pair %s not posted: %s", run.id, pair.number, error)
+                self.store.revert_posting(left.id)
+                self.store.revert_posting(right.id)
+                unposted += 1
+                continue
+            self._pairs.set_message(pair.id, run.channel, ts)
+            self.store.mark_posted(left.id, run.channel, [ts])
+            self.store.mark_posted(right.id, run.channel, [])
+            self._seeding.submit(self._seed, run, ts, list(PAIR_EMOJI))
+        return unposted
+
+    def _seed(self, run: Run, ts: str, emoji: list[str] | None = None) -> None:
         try:
-            self.publisher.add_reactions(run.channel, ts, self.config.seeded_emoji())
+            self.publisher.add_reactions(run.channel, ts, emoji or self.config.seeded_emoji())
         except PublishError as error:
             # The candidate is posted; people can still add the emoji themselves.
             logger.warning("run %s: seeding emoji failed: %s", run.id, error)

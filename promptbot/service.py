@@ -19,6 +19,7 @@ from promptbot.reveal import AUTOMATIC, Revealer, may_manage
 from promptbot.runner import Runner
 from promptbot.templates import parse_template
 from storage import Store
+from storage.pairs import PAIR_EMOJI, Pairs
 from storage.store import RunSummary
 
 logger = logging.getLogger(__name__)
@@ -58,7 +59,8 @@ class ReviewService:
         self.config = config
         self.runner = runner
         self.revealer = revealer
-        self._rng = rng or random.SystemRandom()
+        self._pairs = Pairs(store)
+        self.rng = rng or random.SystemRandom()
 
     # -- proposing ------------------------------------------------------------
 
@@ -114,7 +116,7 @@ class ReviewService:
         planned: list[PlannedCandidate] = []
         for index, values in enumerate(inputs):
             group = [(v, m) for v in versions for m in models]
-            self._rng.shuffle(group)
+            self.rng.shuffle(group)
             for version_id, model in group:
                 slot = len(planned)
                 planned.append(
@@ -182,6 +184,18 @@ class ReviewService:
         event_ts: str,
     ) -> ReactionResult:
         emoji = base_emoji(reaction)
+        pair = self._pairs.find(channel, ts)
+        if pair is not None:
+            if emoji not in PAIR_EMOJI:
+                return "ignored"
+            return self._pairs.apply_reaction(
+                event_id=event_id,
+                pair=pair,
+                user_id=user_id,
+                emoji=emoji,
+                present=added,
+                event_ts=event_ts,
+            )
         on_scale = self.config.scale_of(emoji)
         if on_scale is None:
             return "ignored"

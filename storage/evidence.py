@@ -4,6 +4,9 @@ never their text."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
+
+from sqlite_utils import Database
 
 from promptbot.config import AppConfig
 from promptbot.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
@@ -108,6 +111,7 @@ def load_evidence(store: Store, config: AppConfig, until: datetime) -> Evidence:
         )
         for row in db.execute(_RUNS, {"until": bound}).fetchall()
     ]
+    ratings += _pair_votes(db, by_id, bound)
     archived = {
         row[0] for row in db.execute("SELECT name FROM prompts WHERE archived_at IS NOT NULL")
     }
@@ -127,3 +131,44 @@ def score_summary(store: Store) -> list[dict[str, object]]:
         " JOIN runs ON runs.id = c.run_id JOIN versions v ON v.id = runs.version_id"
         " GROUP BY v.id, r.scale"
     )
+
+
+# A pairwise vote reads as two ratings of the pair on a "pairwise" scale, so the
+# head-to-head rankings take it like any other comparison in one thread.
+PAIRWISE = "pairwise"
+_PAIR_SCORES = {"left": (1.0, 0.0), "right": (0.0, 1.0), "tie": (0.5, 0.5), "both_bad": (0.0, 0.0)}
+_PAIR_VOTES = """
+    SELECT pairs.id, pairs.left_id, pairs.right_id, v.user_id, v.choice, v.late, v.updated_at
+    FROM pair_votes v JOIN pairs ON pairs.id = v.pair_id
+    WHERE v.updated_at < ?
+"""
+
+
+def _pair_votes(db: Database, by_id: dict[int, Any], bound: str) -> list[RatingRow]:
+    rows: list[RatingRow] = []
+    for pair_id, left, right, user_id, choice, late, updated_at in db.execute(_PAIR_VOTES, [bound]):
+        if left not in by_id or right not in by_id:
+            continue  # a deleted run
+        for slot, (candidate_id, score) in enumerate(
+            zip((left, right), _PAIR_SCORES[choice], strict=True)
+        ):
+            c = by_id[candidate_id]
+            rows.append(
+                RatingRow(
+                    candidate_id=candidate_id,
+                    run_id=c[1],
+                    prompt=c[2],
+                    version=c[3],
+                    model=c[4],
+                    slot=slot,
+                    input_index=pair_id,
+                    output_chars=c[13],
+                    user_id=user_id,
+                    scale=PAIRWISE,
+                    score=score,
+                    late=bool(late),
+                    rated_at=datetime.fromisoformat(updated_at),
+                    permalink=c[10],
+                )
+            )
+    return rows

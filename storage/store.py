@@ -373,7 +373,8 @@ class Store:
 
     def recent_runs(self, limit: int) -> list[RunSummary]:
         rows = self.query(
-            self._RUN_SELECT + " ORDER BY runs.id DESC LIMIT ?",
+            self._RUN_SELECT + " WHERE runs.deleted_at IS NULL AND prompts.deleted_at IS NULL"
+            " ORDER BY runs.id DESC LIMIT ?",
             [limit],
         )
         summaries = []
@@ -394,7 +395,8 @@ class Store:
 
     def unfinished_runs(self) -> list[Run]:
         rows = self.query(
-            self._RUN_SELECT + " WHERE runs.status IN ('pending', 'running') ORDER BY runs.id"
+            self._RUN_SELECT + " WHERE runs.status IN ('pending', 'running')"
+            " AND runs.deleted_at IS NULL AND prompts.deleted_at IS NULL ORDER BY runs.id"
         )
         return [self._run_from_row(row) for row in rows]
 
@@ -443,15 +445,18 @@ class Store:
             cost=row["cost"],
             version_id=row["version_id"],
             version_number=row["version_number"],
+            prompt_name=row["prompt_name"],
         )
 
     # A candidate's version is its own (a baseline) or else its run's.
     _CANDIDATE_SELECT = """
-        SELECT candidates.*, COALESCE(own.number, run_version.number) AS version_number
+        SELECT candidates.*, COALESCE(own.number, run_version.number) AS version_number,
+               prompts.name AS prompt_name
         FROM candidates
         JOIN runs ON runs.id = candidates.run_id
         JOIN versions run_version ON run_version.id = runs.version_id
         LEFT JOIN versions own ON own.id = candidates.version_id
+        JOIN prompts ON prompts.id = COALESCE(own.prompt_id, run_version.prompt_id)
     """
 
     def candidates(self, run_id: int) -> list[Candidate]:

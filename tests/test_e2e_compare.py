@@ -1,0 +1,58 @@
+"""Pairwise compare threads: side-by-side answers, votes, and their place in the fit."""
+
+from datetime import UTC, datetime, timedelta
+
+from promptbot.digest import build_digest
+from storage.evidence import load_evidence
+from storage.pairs import Pairs
+from tests.harness import settle, wait_until
+
+
+def test_compare_posts_pairs_and_votes_feed_the_ranking(bot, slack, models):
+    models.set_behaviour("alpha-id", reply=lambda request: request["messages"][-1]["content"])
+    bot.command("propose tone --models alpha\nPolite: {{ x }}\n---\nx: one\n---\nx: two")
+    bot.wait_run(1)
+    bot.command("propose tone --models alpha\nBlunt: {{ x }}\n---\nx: one\n---\nx: two")
+    bot.wait_run(2)
+    _, reply = bot.command("compare tone@v1 tone@v2 --models alpha")
+    assert "run #3" in reply["text"]
+    run = bot.wait_run(3)
+    assert run.kind == "compare"
+    parent = slack.find_message("C1", run.thread_ts)
+    assert parent["text"].startswith("Compare: tone v1 vs tone v2")
+    pairs = Pairs(bot.store).for_run(run.id)
+    assert len(pairs) == 2 and all(p.ts for p in pairs)
+    posts = [slack.find_message("C1", p.ts) for p in pairs]
+    for post in posts:
+        fields = post["blocks"][1]["fields"]
+        assert fields[0]["text"].startswith("*Left*") and fields[1]["text"].startswith("*Right*")
+        texts = {f["text"].split("\n", 1)[1] for f in fields}
+        assert any(t.startswith("Polite") for t in texts) and any(
+            t.startswith("Blunt") for t in texts
+        )
+    slack.wait_for_calls("reactions.add", 8)
+    assert {c.params["name"] for c in slack.calls_to("reactions.add")} >= {"a", "b", "handshake"}
+
+    # Every reviewer prefers the blunt answer, wherever it sits.
+    for pair, post in zip(pairs, posts, strict=True):
+        blunt_left = post["blocks"][1]["fields"][0]["text"].split("\n", 1)[1].startswith("Blunt")
+        for user in ("U1", "U2", "U3", "U4", "U5", "U6"):
+            bot.react(pair.ts, "a" if blunt_left else "b", user)
+    wait_until(lambda: len(Pairs(bot.store).votes(run.id)) == 12, what="12 pair votes")
+    bot.react(pairs[0].ts, "tada", "U7", event_id="Ev-noise")  # not a pair vote
+    settle(bot)
+    assert len(Pairs(bot.store).votes(run.id)) == 12 and not bot.store.event_seen("Ev-noise")
+
+    now = datetime.now(UTC) + timedelta(seconds=1)
+    digest = build_digest(
+        load_evidence(bot.store, bot.bot.config, now),
+        start=now - timedelta(days=7),
+        end=now,
+        settings=bot.bot.config.digest,
+    )
+    (versions,) = [r for r in digest.rankings.versions_by_prompt if r.prompt == "tone"]
+    assert versions.winner == "tone v2"
+
+    bot.command("reveal 3")
+    updates = slack.wait_for_calls("chat.update", 2)
+    assert all("alpha, tone v" in str(u.params["blocks"]) for u in updates)
