@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from handlers import commands, errors, events, views
+from handlers import commands, errors, events, export, test_sets, views
 from handlers.invocation import Services
 from handlers.lifecycle import lifecycle_feature, register_lifecycle
 from handlers.surface import Surface
@@ -33,8 +33,14 @@ def build_bolt_app(
     )
     surface = Surface()
     # Each feature module adds its /prompt subcommands and any listeners of its own.
-    features: list[commands.Feature] = [lifecycle_feature]
+    features: list[commands.Feature] = [
+        lifecycle_feature,
+        test_sets.subcommands,
+        export.subcommands,
+    ]
     commands.register(app, surface, services, features)
+    test_sets.register_views(app, surface, services)
+    export.declare_scopes(surface)
     register_lifecycle(app, surface, services)
     views.register(app, surface, services)
     events.register(app, surface, services.review)

@@ -12,6 +12,8 @@ from typing import Any
 import click
 import yaml
 
+from promptbot.cli_export import export
+from promptbot.cli_inputs import inputs
 from promptbot.config import AppConfig, Environment, load_config
 from promptbot.errors import PromptbotError
 
@@ -140,6 +142,10 @@ def settings() -> None:
     from promptbot.config import settings_markdown
 
     click.echo(settings_markdown(), nl=False)
+
+
+cli.add_command(inputs)
+cli.add_command(export)
 
 
 def main() -> None:

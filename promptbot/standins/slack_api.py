@@ -22,7 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Self, TypeVar, cast
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, quote, urlsplit
 
 from promptbot.standins.blockkit import check_blocks, check_view
 
@@ -428,6 +428,27 @@ class SlackStandIn(LoopbackServer):
         with self._lock:
             return [copy.copy(f) for f in self._files.values()]
 
+    def add_user_file(self, filename: str, content: bytes, *, user: str = "U1") -> JSONDict:
+        """A file as if ``user`` had attached it (to a modal's file_input, say): returns the
+        file object Slack submits, whose ``url_private_download`` serves ``content`` to the
+        bot token and, as Slack does, a sign-in page (HTML, 200) to anything else."""
+        with self._lock:
+            file_id = self._next_id("F")
+            self._files[file_id] = UploadedFile(
+                file_id, filename, len(content), content, filename, completed=True
+            )
+        url = f"{self.root_url}/files-pri/{TEAM_ID}-{file_id}"
+        return {
+            "id": file_id,
+            "name": filename,
+            "title": filename,
+            "filetype": filename.rpartition(".")[2] or "text",
+            "size": len(content),
+            "user": user,
+            "url_private": f"{url}/{quote(filename)}",
+            "url_private_download": f"{url}/download/{quote(filename)}",
+        }
+
     def wait_for_calls(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until ``method`` was called at least ``count`` times; return all its calls."""
 
@@ -460,6 +481,8 @@ class SlackStandIn(LoopbackServer):
                 )
                 self._responses.append(post)
             return HTTPReply.of_text("ok")
+        if path.startswith("/files-pri/"):
+            return self._download(request, path.removeprefix("/files-pri/"))
         if path.startswith("/upload/v1/"):
             with self._lock:
                 upload = self._files.get(path.removeprefix("/upload/v1/"))
@@ -468,6 +491,17 @@ class SlackStandIn(LoopbackServer):
                 upload.content = request.body
             return HTTPReply.of_text(f"OK - {len(request.body)}")
         return HTTPReply.of_text("not found", 404)
+
+    def _download(self, request: HTTPRequest, rest: str) -> HTTPReply:
+        file_id = rest.split("/", 1)[0].removeprefix(f"{TEAM_ID}-")
+        with self._lock:
+            upload = self._files.get(file_id)
+        if upload is None or upload.content is None:
+            return HTTPReply.of_text("file not found", 404)
+        if request.headers.get("authorization") != f"Bearer {self.bot_token}":
+            page = b"<!DOCTYPE html><title>Slack</title><p>Sign in to continue</p>"
+            return HTTPReply(200, page, {"Content-Type": "text/html; charset=utf-8"})
+        return HTTPReply(200, upload.content, {"Content-Type": "application/octet-stream"})
 
     def _handle_api(self, request: HTTPRequest, method: str) -> HTTPReply:
         try:

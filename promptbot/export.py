@@ -1,0 +1,218 @@
+"""The export: runs, candidates, ratings and comments as one file, CSV or JSON.
+
+Four tables do not fit one flat file, so the two formats differ on purpose
+(docs/export.md documents every column):
+
+- JSON holds all four tables, ``{"runs": [...], "candidates": [...], "ratings": [...],
+  "comments": [...]}``, with numbers, booleans and nested values as JSON types.
+- CSV is for spreadsheets and holds one table: a row per rating, joined with its
+  candidate and run, so each row can be read alone. Candidates nobody rated and
+  comments are only in JSON.
+
+The column lists below are the single declaration of the format.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from promptbot.errors import NotFound, UsageError
+from storage import Store
+from storage.export import ExportRows, load_export, prompt_exists
+
+ExportFormat = Literal["csv", "json"]
+FORMATS: tuple[ExportFormat, ...] = ("csv", "json")
+USAGE = "usage: /prompt export [NAME] [csv|json]"
+
+RUN_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "prompt",
+    "version",
+    "kind",
+    "status",
+    "channel",
+    "thread_ts",
+    "permalink",
+    "created_by",
+    "created_at",
+    "finished_at",
+    "closed_at",
+    "revealed_at",
+    "models",
+    "inputs",
+    "test_set",
+)
+CANDIDATE_COLUMNS: tuple[str, ...] = (
+    "candidate_id",
+    "run_id",
+    "prompt",
+    "version",
+    "label",
+    "slot",
+    "model",
+    "model_id",
+    "input_index",
+    "variables",
+    "status",
+    "output",
+    "error",
+    "tokens_in",
+    "tokens_out",
+    "latency_ms",
+    "finish_reason",
+    "cost",
+    "cached",
+    "answered_at",
+    "posted_at",
+)
+RATING_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "candidate_id",
+    "user_id",
+    "scale",
+    "emoji",
+    "score",
+    "late",
+    "rated_at",
+)
+COMMENT_COLUMNS: tuple[str, ...] = ("run_id", "channel", "ts", "user_id", "text", "created_at")
+# The CSV: a rating with the context needed to read it alone.
+CSV_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "candidate_id",
+    "prompt",
+    "version",
+    "label",
+    "model",
+    "input_index",
+    "variables",
+    "output",
+    "tokens_in",
+    "tokens_out",
+    "latency_ms",
+    "cost",
+    "cached",
+    "user_id",
+    "scale",
+    "emoji",
+    "score",
+    "late",
+    "rated_at",
+)
+TABLES: dict[str, tuple[str, ...]] = {
+    "runs": RUN_COLUMNS,
+    "candidates": CANDIDATE_COLUMNS,
+    "ratings": RATING_COLUMNS,
+    "comments": COMMENT_COLUMNS,
+}
+
+# Stored as JSON text or as SQLite's 0/1; exported as what they mean.
+_JSON_TEXT = frozenset({"models", "inputs", "variables"})
+_FLAGS = frozenset({"cached", "late"})
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Export:
+    filename: str
+    title: str
+    content: str
+    counts: dict[str, int]
+
+    @property
+    def summary(self) -> str:
+        return ", ".join(
+            f"{n} {table.removesuffix('s') if n == 1 else table}"
+            for table, n in self.counts.items()
+        )
+
+
+def parse_export_args(args: Sequence[str]) -> tuple[str | None, ExportFormat]:
+    """``[NAME] [csv|json]``: a lone ``csv`` or ``json`` is the format (a prompt named
+    so is exported with ``NAME csv``)."""
+    words = list(args)
+    fmt: ExportFormat = "csv"
+    if words and words[-1].lower() in FORMATS:
+        fmt = "json" if words.pop().lower() == "json" else "csv"
+    if len(words) > 1:
+        raise UsageError(USAGE)
+    return (words[0] if words else None), fmt
+
+
+def check_prompt(store: Store, prompt: str | None) -> None:
+    if prompt is not None and not prompt_exists(store, prompt):
+        raise NotFound(f"no prompt named '{prompt}'")
+
+
+def tables(rows: ExportRows) -> dict[str, list[Record]]:
+    """The four tables with the documented columns, as JSON types."""
+    return {
+        "runs": [_record(row, RUN_COLUMNS) for row in rows.runs],
+        "candidates": [_record(row, CANDIDATE_COLUMNS) for row in rows.candidates],
+        "ratings": [_record(row, RATING_COLUMNS) for row in rows.ratings],
+        "comments": [_record(row, COMMENT_COLUMNS) for row in rows.comments],
+    }
+
+
+def _record(row: Mapping[str, Any], columns: Sequence[str]) -> Record:
+    record: Record = {}
+    for column in columns:
+        value = row[column]
+        if column in _JSON_TEXT and isinstance(value, str):
+            value = json.loads(value)
+        elif column in _FLAGS and value is not None:
+            value = bool(value)
+        record[column] = value
+    return record
+
+
+def rating_rows(data: Mapping[str, list[Record]]) -> list[Record]:
+    """The CSV's table: each rating joined with its candidate (and so its run)."""
+    candidates = {c["candidate_id"]: c for c in data["candidates"]}
+    joined = []
+    for rating in data["ratings"]:
+        context = candidates.get(rating["candidate_id"], {})
+        joined.append({column: rating.get(column, context.get(column)) for column in CSV_COLUMNS})
+    return joined
+
+
+def to_json(data: Mapping[str, list[Record]]) -> str:
+    return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
+
+
+def to_csv(data: Mapping[str, list[Record]]) -> str:
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+    writer.writeheader()
+    for row in rating_rows(data):
+        writer.writerow({column: _csv_cell(value) for column, value in row.items()})
+    return out.getvalue()
+
+
+def _csv_cell(value: Any) -> str:
+    """Written verbatim (no formula guard: it would change values such as ``-1``)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return str(value)
+
+
+def build_export(store: Store, prompt: str | None, fmt: ExportFormat, now: datetime) -> Export:
+    check_prompt(store, prompt)
+    data = tables(load_export(store, prompt))
+    content = to_json(data) if fmt == "json" else to_csv(data)
+    scope = prompt or "all"
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    counts = {table: len(rows) for table, rows in data.items()}
+    title = f"promptbot export: {'all prompts' if prompt is None else prompt} ({fmt.upper()})"
+    return Export(f"promptbot-{scope}-{stamp}.{fmt}", title, content, counts)

@@ -1,0 +1,115 @@
+"""Queries for the export: runs, candidates, ratings and comments as plain rows, named
+as the export names its columns (promptbot/export.py), for every live prompt or one.
+
+Soft-deleted runs and prompts are left out, and so is everything that hangs off them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from storage.store import Store
+
+Row = dict[str, Any]
+
+# The runs an export covers: live runs of live prompts, optionally of one prompt.
+_LIVE_RUNS = """
+    WITH live AS (
+        SELECT runs.id FROM runs
+        JOIN versions ON versions.id = runs.version_id
+        JOIN prompts ON prompts.id = versions.prompt_id
+        WHERE runs.deleted_at IS NULL AND prompts.deleted_at IS NULL
+          AND (:prompt IS NULL OR prompts.name = :prompt)
+    )
+"""
+
+_RUNS = (
+    _LIVE_RUNS
+    + """
+    SELECT runs.id AS run_id, prompts.name AS prompt, versions.number AS version, runs.kind,
+           runs.status, runs.channel, runs.thread_ts, runs.permalink, runs.created_by,
+           runs.created_at, runs.finished_at, runs.closed_at, runs.revealed_at, runs.models,
+           runs.inputs, runs.test_set
+    FROM runs
+    JOIN versions ON versions.id = runs.version_id
+    JOIN prompts ON prompts.id = versions.prompt_id
+    WHERE runs.id IN (SELECT id FROM live)
+    ORDER BY runs.id
+"""
+)
+
+# A candidate may be of another version than its run's (a revision runs against its
+# parent in one thread), so its prompt and version come from its own version when set.
+_CANDIDATES = (
+    _LIVE_RUNS
+    + """
+    SELECT c.id AS candidate_id, c.run_id, prompts.name AS prompt, versions.number AS version,
+           c.label, c.slot, c.model_name AS model, c.model_id, c.input_index, c.variables,
+           c.status, c.output, c.error, c.tokens_in, c.tokens_out, c.latency_ms,
+           c.finish_reason, c.cost, c.cached, c.answered_at, c.posted_at
+    FROM candidates AS c
+    JOIN runs ON runs.id = c.run_id
+    JOIN versions ON versions.id = COALESCE(c.version_id, runs.version_id)
+    JOIN prompts ON prompts.id = versions.prompt_id
+    WHERE c.run_id IN (SELECT id FROM live)
+    ORDER BY c.run_id, c.slot
+"""
+)
+
+# Counted ratings and late ones (after voting closed) in one list, told apart by `late`.
+_RATINGS = (
+    _LIVE_RUNS
+    + """
+    SELECT c.run_id, r.candidate_id, r.user_id, r.scale, r.emoji, r.score, r.late,
+           r.updated_at AS rated_at
+    FROM (
+        SELECT candidate_id, user_id, scale, emoji, score, updated_at, 0 AS late FROM ratings
+        UNION ALL
+        SELECT candidate_id, user_id, scale, emoji, score, updated_at, 1 AS late
+        FROM late_ratings
+    ) AS r
+    JOIN candidates AS c ON c.id = r.candidate_id
+    WHERE c.run_id IN (SELECT id FROM live)
+    ORDER BY c.run_id, r.candidate_id, r.user_id, r.scale, r.late
+"""
+)
+
+_COMMENTS = (
+    _LIVE_RUNS
+    + """
+    SELECT run_id, channel, ts, user_id, text, created_at
+    FROM comments
+    WHERE run_id IN (SELECT id FROM live)
+    ORDER BY run_id, ts
+"""
+)
+
+
+@dataclass(frozen=True)
+class ExportRows:
+    runs: list[Row]
+    candidates: list[Row]
+    ratings: list[Row]
+    comments: list[Row]
+
+
+def prompt_exists(store: Store, name: str) -> bool:
+    rows = store.query("SELECT 1 FROM prompts WHERE name = ? AND deleted_at IS NULL", [name])
+    return bool(rows)
+
+
+def load_export(store: Store, prompt: str | None = None) -> ExportRows:
+    """Everything an export holds, read in one read transaction: with WAL it is one
+    snapshot, so a rating that lands mid-export never points at a missing candidate."""
+    db = store.connection()
+    params = {"prompt": prompt}
+
+    def rows(sql: str) -> list[Row]:
+        return [dict(row) for row in db.query(sql, params)]
+
+    db.execute("BEGIN")  # deferred: takes no write lock
+    try:
+        return ExportRows(rows(_RUNS), rows(_CANDIDATES), rows(_RATINGS), rows(_COMMENTS))
+    finally:
+        db.execute("COMMIT")
