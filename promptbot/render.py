@@ -213,11 +213,25 @@ def _input_note(run: Run, candidate: Candidate) -> str:
     return ""
 
 
-def candidate_messages(run: Run, candidate: Candidate, *, reveal: bool = False) -> list[Message]:
+def opens_input_group(run: Run, candidate: Candidate, candidates: Iterable[Candidate]) -> bool:
+    """Whether this candidate is the first shown for its input (it carries the input's
+    heading, so candidates appear grouped under their input)."""
+    if len(run.inputs) < 2:
+        return False
+    first = min(c.slot for c in candidates if c.input_index == candidate.input_index)
+    return candidate.slot == first
+
+
+def candidate_messages(
+    run: Run, candidate: Candidate, *, reveal: bool = False, heading: bool = False
+) -> list[Message]:
     """One or more messages for a candidate; long outputs are split across sections
     and, past one message's block limit, across several messages (parts). With
-    ``reveal`` the title names the model and prompt version behind the label."""
+    ``reveal`` the title names the model and prompt version behind the label; with
+    ``heading`` it starts with the input the group below answers."""
     title = f"*Candidate {candidate.label}*{_input_note(run, candidate)}"
+    if heading:
+        title = truncate(input_heading(run, candidate.input_index), 1200) + "\n" + title
     if reveal:
         title += f" — {escape(candidate.written_by(run))} (`{escape(candidate.model_id)}`)"
     if candidate.error is not None:

@@ -13,7 +13,13 @@ from datetime import UTC, datetime, timedelta
 from promptbot.config import AppConfig
 from promptbot.domain import Run
 from promptbot.errors import PermissionDenied
-from promptbot.render import candidate_messages, escape, notice, pair_message
+from promptbot.render import (
+    candidate_messages,
+    escape,
+    notice,
+    opens_input_group,
+    pair_message,
+)
 from promptbot.runner import Publisher, PublishError
 from storage import Store
 from storage.pairs import Pairs
@@ -49,9 +55,11 @@ class Revealer:
             return
         if run.kind == "compare":
             self._reveal_pairs(run)
-        for candidate in self.store.candidates(run_id) if run.kind != "compare" else []:
+        candidates = self.store.candidates(run_id) if run.kind != "compare" else []
+        for candidate in candidates:
             posted = self.store.candidate_message_ts(candidate.id)
-            messages = candidate_messages(run, candidate, reveal=True)
+            heading = opens_input_group(run, candidate, candidates)
+            messages = candidate_messages(run, candidate, reveal=True, heading=heading)
             for ts, message in zip(posted, messages, strict=False):
                 try:
                     self.publisher.update_message(run.channel, ts, message)

@@ -23,7 +23,7 @@ from promptbot.render import (
     Message,
     candidate_messages,
     compare_parent,
-    input_heading,
+    opens_input_group,
     notice,
     pair_message,
     thread_parent,
@@ -149,16 +149,12 @@ class Runner:
             self.store.set_run_status(run.id, "failed" if unposted else "done")
             return
         unposted = 0
-        group = None
         # Post in label order as answers arrive, so the thread reads A, B, C…
         for candidate in candidates:
             if candidate.id in calls:
                 calls[candidate.id].result()
-            if candidate.input_index != group and len(run.inputs) > 1:
-                group = candidate.input_index
-                if candidate.status != "posted":
-                    self._notice(run, input_heading(run, group))
-            if not self._post_candidate(run, self.store.get_candidate(candidate.id)):
+            heading = opens_input_group(run, candidate, candidates)
+            if not self._post_candidate(run, self.store.get_candidate(candidate.id), heading):
                 unposted += 1
         self.store.set_run_status(run.id, "failed" if unposted else "done")
 
@@ -237,7 +233,7 @@ class Runner:
             result = _error("the model call failed unexpectedly")
         self.store.record_answer(candidate.id, result)
 
-    def _post_candidate(self, run: Run, candidate: Candidate) -> bool:
+    def _post_candidate(self, run: Run, candidate: Candidate, heading: bool = False) -> bool:
         if candidate.status == "posted":
             return True
         if not self.store.mark_posting(candidate.id):
@@ -245,7 +241,7 @@ class Runner:
         assert run.thread_ts is not None
         posted: list[str] = []
         try:
-            for message in candidate_messages(run, candidate):
+            for message in candidate_messages(run, candidate, heading=heading):
                 posted.append(
                     self.publisher.post_reply(run.channel, run.thread_ts, message, candidate.id)
                 )

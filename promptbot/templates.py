@@ -8,9 +8,10 @@ Templates come from anyone in the workspace, so they render in
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
-from jinja2 import StrictUndefined, TemplateSyntaxError, UndefinedError, meta
+from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
@@ -33,7 +34,7 @@ class PromptTemplate:
         if missing:
             raise TemplateError(f"missing value for template variable: {', '.join(missing)}")
         try:
-            return _environment.from_string(self.source).render(values)
+            return _compiled(self.source).render(values)
         except SecurityError as error:
             raise TemplateError(f"template refused by the sandbox: {error}") from None
         except UndefinedError as error:
@@ -44,7 +45,15 @@ class PromptTemplate:
             raise TemplateError(f"template failed to render: {error}") from None
 
 
+@lru_cache(maxsize=256)
+def _compiled(source: str) -> Template:
+    return _environment.from_string(source)
+
+
+@lru_cache(maxsize=256)
 def parse_template(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PromptTemplate:
+    """Check and parse a template. Cached: a run renders one template for every
+    candidate, and parsing is most of the cost."""
     size = len(source.encode("utf-8"))
     if size > max_bytes:
         raise TemplateError(

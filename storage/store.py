@@ -84,6 +84,9 @@ class Store:
             conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA busy_timeout = 30000")
+            # With WAL, NORMAL never corrupts and survives a crash of the process; only
+            # a power cut may lose the last commits. FULL would fsync every commit.
+            conn.execute("PRAGMA synchronous = NORMAL")
             db = Database(conn)
             self._local.db = db
         return db
