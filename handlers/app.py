@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from handlers import commands, errors, events, export, test_sets, views
+from handlers import admin, commands, errors, events, export, home, reminders, test_sets, views
 from handlers.invocation import Services
 from handlers.lifecycle import lifecycle_feature, register_lifecycle
 from handlers.surface import Surface
@@ -37,8 +37,13 @@ def build_bolt_app(
         lifecycle_feature,
         test_sets.subcommands,
         export.subcommands,
+        admin.subcommands,
+        reminders.subcommands,
     ]
     commands.register(app, surface, services, features)
+    admin.register(app, surface, services)
+    home.register(app, surface, services)
+    reminders.register(app, surface, services)
     test_sets.register_views(app, surface, services)
     export.declare_scopes(surface)
     register_lifecycle(app, surface, services)

@@ -1,0 +1,62 @@
+"""The App Home tab: rebuilt on every ``app_home_opened``, and its two buttons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App
+from slack_sdk import WebClient
+
+from handlers.invocation import Services
+from handlers.surface import Surface
+from promptbot.errors import PromptbotError
+from promptbot.home import (
+    HOME_DIGEST_PREVIEW,
+    HOME_NEW_PROMPT,
+    digest_preview_modal,
+    home_view,
+)
+from promptbot.modals import propose_modal
+from promptbot.render import Message, escape, section
+
+
+def register(app: App, surface: Surface, services: Services) -> None:
+    config = services.config
+
+    @surface.event(app, "app_home_opened")
+    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+        user_id = event.get("user")
+        if not user_id or event.get("tab", "home") != "home":
+            return  # the Messages tab was opened, not Home
+        # The DM channel in the event is where a form opened from Home posts its thread,
+        # unless the team set a review channel.
+        channel = config.review_channel or event.get("channel")
+        view = home_view(services.store, config, user_id, new_prompt_channel=channel)
+        client.views_publish(user_id=user_id, view=view)
+
+    @surface.action(app, HOME_NEW_PROMPT)
+    def new_prompt(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        channel = str(body["actions"][0].get("value") or "")
+        if not channel:
+            opened = client.conversations_open(users=body["user"]["id"])
+            channel = str(opened["channel"]["id"])
+        client.views_open(trigger_id=body["trigger_id"], view=propose_modal(config, channel))
+
+    @surface.action(app, HOME_DIGEST_PREVIEW)
+    def digest_preview(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+        ack()
+        # The trigger expires in about 3 s and a digest can take longer: open a modal
+        # now and fill it in when the digest is ready.
+        opened = client.views_open(trigger_id=body["trigger_id"], view=digest_preview_modal(None))
+        view_id = str(opened["view"]["id"])
+
+        def fill() -> None:
+            try:
+                message = services.digests.preview()
+            except PromptbotError as error:
+                text = f":warning: {escape(str(error))}"
+                message = Message(text, [section(text)])
+            client.views_update(view_id=view_id, view=digest_preview_modal(message))
+
+        services.runner.background(fill, "digest preview for the Home tab")

@@ -1,0 +1,67 @@
+"""``/prompt remind off|on``, and the Slack side of reminder DMs."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from handlers.invocation import Invocation, Services, Subcommand
+from handlers.surface import Surface
+from promptbot.errors import UsageError
+from promptbot.reminders import reminders_on, set_reminders
+from promptbot.render import Message
+from promptbot.runner import PublishError
+
+USAGE = "usage: /prompt remind off|on"
+
+
+class SlackDirectMessenger:
+    """The core's DirectMessenger: open the DM (im:write), then post into it."""
+
+    def __init__(self, client: WebClient) -> None:
+        self.client = client
+
+    def send_dm(self, user_id: str, message: Message) -> None:
+        try:
+            opened = self.client.conversations_open(users=user_id)
+            self.client.chat_postMessage(
+                channel=str(opened["channel"]["id"]),
+                text=message.text,
+                blocks=message.blocks,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
+        except SlackApiError as error:
+            raise PublishError(str(error.response.get("error") or "Slack refused")) from error
+        except (SlackClientError, OSError) as error:
+            raise PublishError(f"Slack unreachable ({type(error).__name__})") from error
+
+
+def subcommands(services: Services) -> dict[str, Subcommand]:
+    store, config = services.store, services.config
+
+    def remind(call: Invocation) -> None:
+        args = [a.lower() for a in call.parsed.args]
+        paused = "" if config.reminders.enabled else " (reminders are not switched on here yet)"
+        if not args:
+            state = "on" if reminders_on(store, call.user) else "off"
+            call.ack(text=f"Your reminders are {state}{paused}. {USAGE.capitalize()}")
+            return
+        if args not in (["on"], ["off"]):
+            raise UsageError(USAGE)
+        on = args == ["on"]
+        set_reminders(store, call.user, on)
+        if on:
+            text = "Reminders are on: you'll get a DM about runs waiting for your vote" + paused
+        else:
+            text = "Reminders are off; `/prompt remind on` brings them back"
+        call.ack(text=text + ".")
+
+    return {"remind": remind}
+
+
+def register(app: App, surface: Surface, services: Services) -> None:
+    # conversations.open needs im:write; declared whether or not reminders are enabled,
+    # because the manifest is generated without app.yaml.
+    surface.needs("im:write")

@@ -1,0 +1,172 @@
+"""The App Home tab: runs waiting for your vote, your proposals with their standing, the
+top of the leaderboard, and buttons for a new prompt and a digest preview.
+
+Standings come from the same evidence and functions as the digest, but without its
+head-to-head bootstrap, so opening the tab stays cheap. Every list is trimmed, so the
+view stays far below the Home tab's 100 blocks however busy the workspace is.
+
+Runs waiting for you are limited to channels where you reviewed or proposed, plus the
+configured review channel: a run in a private channel you never took part in is not
+shown, not even by name.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from promptbot.config import AppConfig
+from promptbot.rankings import VersionStanding, leaderboard, standings
+from promptbot.reminders import run_line, thread_link, waiting_for
+from promptbot.render import Block, Message, context, escape, header, section, truncate
+from storage import Store
+from storage.evidence import load_evidence
+from storage.reminders import Proposal, ReminderStore
+
+HOME_NEW_PROMPT = "home_new_prompt"
+HOME_DIGEST_PREVIEW = "home_digest_preview"
+MAX_WAITING = 15
+MAX_PROPOSALS = 15
+LEADERBOARD_TOP = 5
+HOME_BLOCKS = 100
+MODAL_BLOCKS = 100
+
+Standings = dict[tuple[str, int], VersionStanding]
+
+
+def _divider() -> Block:
+    return {"type": "divider"}
+
+
+def _button(action_id: str, text: str, value: str, primary: bool = False) -> Block:
+    button: Block = {
+        "type": "button",
+        "action_id": action_id,
+        "text": {"type": "plain_text", "text": text},
+        "value": value,
+    }
+    if primary:
+        button["style"] = "primary"
+    return button
+
+
+def _pct(value: float) -> str:
+    return f"{value * 100:.0f}%"
+
+
+def standing_words(standing: VersionStanding | None, rank: int | None, min_votes: int) -> str:
+    if standing is None or (standing.approval is None and standing.mean is None):
+        return "no votes yet"
+    parts = []
+    if rank is not None:
+        parts.append(f"#{rank} on the leaderboard")
+    if standing.approval is not None:
+        a = standing.approval
+        parts.append(f"approval {_pct(a.value)} [{_pct(a.low)}–{_pct(a.high)}], n = {a.n}")
+    if standing.mean is not None:
+        m = standing.mean
+        parts.append(f"mean {m.value:.1f} [{m.low:.1f}–{m.high:.1f}], n = {m.n}")
+    if standing.ranked_by is None:
+        parts.append(f"needs {min_votes} votes to be ranked")
+    return " · ".join(parts)
+
+
+def _more(count: int) -> list[Block]:
+    return [context(f"…and {count} more")] if count > 0 else []
+
+
+def _waiting_blocks(store: Store, config: AppConfig, user_id: str) -> list[Block]:
+    reminders = ReminderStore(store)
+    channels = reminders.channels_of(user_id)
+    if config.review_channel:
+        channels.add(config.review_channel)
+    runs = waiting_for(user_id, reminders.open_runs(), reminders.voters(), channels)
+    runs.sort(key=lambda r: r.id, reverse=True)
+    blocks = [section("*Waiting for your vote*")]
+    if not runs:
+        return [*blocks, context("Nothing right now: every open run has your vote.")]
+    blocks += [section(run_line(run)) for run in runs[:MAX_WAITING]]
+    return blocks + _more(len(runs) - MAX_WAITING)
+
+
+def _proposal_line(
+    proposal: Proposal, table: Standings, ranks: dict[tuple[str, int], int], min_votes: int
+) -> str:
+    key = (proposal.prompt, proposal.version)
+    title = thread_link(proposal.permalink, f"{truncate(proposal.prompt, 80)} v{proposal.version}")
+    if proposal.archived:
+        words = "archived"
+    elif proposal.runs == 0:
+        words = "no runs"
+    else:
+        words = standing_words(table.get(key), ranks.get(key), min_votes)
+    return f"• *{title}* — {words}"
+
+
+def home_view(
+    store: Store,
+    config: AppConfig,
+    user_id: str,
+    *,
+    new_prompt_channel: str | None = None,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """The Home view for ``user_id``. ``new_prompt_channel`` rides on the New prompt
+    button, so the click can open the form at once, within its trigger's 3 seconds."""
+    now = now or datetime.now(UTC)
+    min_votes = config.digest.min_votes
+    evidence = load_evidence(store, config, now)
+    counted = [r for r in evidence.ratings if not r.late]
+    table = standings(counted, evidence.runs, evidence.scales, min_votes=min_votes)
+    board = leaderboard(table.values(), evidence.archived_prompts)
+    ranks = {(row.standing.prompt, row.standing.version): row.rank for row in board}
+
+    blocks: list[Block] = [
+        header("promptbot"),
+        {
+            "type": "actions",
+            "block_id": "home_buttons",
+            "elements": [
+                _button(HOME_NEW_PROMPT, "New prompt", new_prompt_channel or "", primary=True),
+                _button(HOME_DIGEST_PREVIEW, "Digest preview", "preview"),
+            ],
+        },
+        _divider(),
+        *_waiting_blocks(store, config, user_id),
+        _divider(),
+        section("*Your proposals*"),
+    ]
+    proposals = ReminderStore(store).proposals_by(user_id)
+    if not proposals:
+        blocks.append(context("None yet: press *New prompt* or type `/prompt new`."))
+    blocks += [
+        section(_proposal_line(p, table, ranks, min_votes)) for p in proposals[:MAX_PROPOSALS]
+    ]
+    blocks += _more(len(proposals) - MAX_PROPOSALS)
+    blocks += [_divider(), section("*Leaderboard*")]
+    if not board:
+        blocks.append(context(f"No version has {min_votes} votes yet."))
+    for row in board[:LEADERBOARD_TOP]:
+        standing = row.standing
+        name = f"{escape(truncate(standing.prompt, 80))} v{standing.version}"
+        words = standing_words(standing, None, min_votes)
+        blocks.append(section(f"{row.rank}. *{name}* — {words}"))
+    blocks += _more(len(board) - LEADERBOARD_TOP)
+    blocks.append(
+        context("`/prompt leaderboard` shows the whole ranking; `/prompt help` every command.")
+    )
+    return {"type": "home", "blocks": blocks[:HOME_BLOCKS]}
+
+
+def digest_preview_modal(message: Message | None) -> dict[str, Any]:
+    """A modal for the digest preview; ``None`` while it is being worked out."""
+    if message is None:
+        blocks = [section("Working out the digest so far…")]
+    else:
+        blocks = message.blocks[:MODAL_BLOCKS] or [section(message.text)]
+    return {
+        "type": "modal",
+        "title": {"type": "plain_text", "text": "Digest preview"},
+        "close": {"type": "plain_text", "text": "Close"},
+        "blocks": blocks,
+    }
