@@ -30,7 +30,7 @@ def test_compare_posts_pairs_and_votes_feed_the_ranking(bot, slack, models):
         assert any(t.startswith("Polite") for t in texts) and any(
             t.startswith("Blunt") for t in texts
         )
-    slack.wait_for_calls("reactions.add", 8)
+    slack.wait_for_calls("reactions.add", 16)  # 2 × 2 approval seeds, then 2 pairs × 4
     assert {c.params["name"] for c in slack.calls_to("reactions.add")} >= {"a", "b", "handshake"}
 
     # Every reviewer prefers the blunt answer, wherever it sits.
