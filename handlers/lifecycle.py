@@ -63,10 +63,23 @@ def lifecycle_feature(services: Services) -> dict[str, Subcommand]:
         args, models = parse_models_option(call.parsed.args)
         fresh = "--fresh" in args
         args = [a for a in args if a != "--fresh"]
-        usage = "/prompt rerun NAME [vN] [--models a,b] [--fresh]"
+        test_set = None
+        if "--set" in args:
+            at = args.index("--set")
+            if at + 1 >= len(args):
+                raise UsageError("--set needs the name of a test set")
+            test_set = args[at + 1]
+            del args[at : at + 2]
+        usage = "/prompt rerun NAME [vN] [--models a,b] [--set SET] [--fresh]"
         name, number = _name_and_version(args, usage)
         run = lifecycle.rerun(
-            name, number, author=call.user, channel=call.channel, models=models, fresh=fresh
+            name,
+            number,
+            author=call.user,
+            channel=call.channel,
+            models=models,
+            test_set=test_set,
+            fresh=fresh,
         )
         message = started(run, services)
         call.ack(text=message.text, blocks=message.blocks or None)
@@ -134,6 +147,7 @@ def register_lifecycle(app: App, surface: Surface, services: Services) -> None:
                 note=values["note"],
                 models=values["models"] or None,
                 inputs=inputs,
+                save_inputs_as=values["test_set"],
             )
         )
         ack()

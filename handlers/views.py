@@ -40,6 +40,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
                 channel=values["channel"],
                 models=values["models"] or None,
                 inputs=inputs,
+                save_inputs_as=values["test_set"],
             )
         )
         ack()

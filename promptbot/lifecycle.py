@@ -18,6 +18,7 @@ from promptbot.templates import parse_template
 from storage import Store
 from storage.evidence import load_evidence
 from storage.pairs import Pairs
+from storage.test_sets import TestSets
 
 
 @dataclass(frozen=True)
@@ -31,6 +32,7 @@ class Revision:
     note: str | None = None
     models: list[str] | None = None
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    save_inputs_as: str | None = None
 
 
 class Lifecycle:
@@ -43,17 +45,17 @@ class Lifecycle:
         """Version N+1, run in one thread with its parent as a blind baseline on the
         same models and inputs, so every revision is a head-to-head."""
         parent = self.store.get_version(revision.parent_id)
-        models, inputs = self.review.validate(
-            Proposal(
-                name=revision.name,
-                template=revision.template,
-                author=revision.author,
-                channel=revision.channel,
-                system_prompt=revision.system_prompt,
-                models=revision.models,
-                inputs=revision.inputs,
-            )
+        proposal = Proposal(
+            name=revision.name,
+            template=revision.template,
+            author=revision.author,
+            channel=revision.channel,
+            system_prompt=revision.system_prompt,
+            models=revision.models,
+            inputs=revision.inputs,
+            save_inputs_as=revision.save_inputs_as,
         )
+        models, inputs = self.review.validate(proposal)
         try:
             baseline = parse_template(parent.template)
             for values in inputs:
@@ -78,6 +80,7 @@ class Lifecycle:
             parent_id=parent.id,
             previous_run_id=previous[-1].id if previous else None,
         )
+        self.review.save_inputs(proposal)
         return self.review.launch(run)
 
     def rerun(
@@ -88,10 +91,11 @@ class Lifecycle:
         author: str,
         channel: str,
         models: list[str] | None = None,
-        inputs: list[dict[str, Any]] | None = None,
+        test_set: str | None = None,
         fresh: bool = False,
     ) -> Run:
         version = self.store.version(name, number)
+        inputs = TestSets(self.store).get(name, test_set) if test_set else None
         earlier = self.store.runs_of_version(version.id)
         if inputs is None:
             inputs = earlier[-1].inputs if earlier else [{}]

@@ -19,7 +19,9 @@ from promptbot.reveal import AUTOMATIC, Revealer, may_manage
 from promptbot.runner import Runner
 from promptbot.templates import parse_template
 from storage import Store
+from promptbot.test_sets import check_set_name
 from storage.pairs import PAIR_EMOJI, Pairs
+from storage.test_sets import TestSets
 from storage.store import RunSummary
 
 logger = logging.getLogger(__name__)
@@ -36,6 +38,7 @@ class Proposal:
     system_prompt: str | None = None
     models: list[str] | None = None
     inputs: list[dict[str, Any]] = field(default_factory=list)
+    save_inputs_as: str | None = None  # a test set name, from the form
 
 
 def base_emoji(name: str) -> str:
@@ -100,9 +103,21 @@ class ReviewService:
                         where + str(error)
                     )
                     break
+        if proposal.save_inputs_as is not None:
+            try:
+                check_set_name(proposal.save_inputs_as)
+            except UsageError as error:
+                errors["test_set"] = str(error)
+            if not proposal.inputs:
+                errors["test_set"] = "add variable values above to save them as a test set"
         if errors:
             raise FieldErrors(errors)
         return models, inputs
+
+    def save_inputs(self, proposal: Proposal) -> None:
+        if proposal.save_inputs_as:
+            rows = [{k: str(v) for k, v in values.items()} for values in proposal.inputs]
+            TestSets(self.store).save(proposal.name, proposal.save_inputs_as, rows, proposal.author)
 
     def plan(
         self,
@@ -144,6 +159,7 @@ class ReviewService:
             inputs=inputs,
             candidates=self.plan(models, inputs),
         )
+        self.save_inputs(proposal)
         return self.launch(run)
 
     def launch(self, run: Run) -> Run:

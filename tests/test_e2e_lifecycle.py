@@ -4,9 +4,8 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from promptbot.digest import build_digest
-from storage.evidence import load_evidence
-
 from promptbot.terminal import blocks_to_text
+from storage.evidence import load_evidence
 from tests.harness import bot_config, wait_until
 
 
@@ -44,8 +43,9 @@ def test_revise_runs_the_parent_blind_in_the_same_thread_with_a_diff(bot, slack,
     first = bot.wait_run(1)
     view, (status, reply) = revise(bot, slack, "story", "Tell a SHORT story about {{ x }}")
     assert status == 200 and not reply
-    assert "Tell a story about {{ x }}" == next(
-        b["element"]["initial_value"] for b in view["blocks"] if b["block_id"] == "template"
+    assert (
+        next(b["element"]["initial_value"] for b in view["blocks"] if b["block_id"] == "template")
+        == "Tell a story about {{ x }}"
     )
     run = bot.wait_run(2)
     assert run.version.number == 2 and run.version.note == "shorter"
@@ -153,3 +153,41 @@ def test_cost_ceiling_asks_first(running, models, slack):
     bot.post(body, "application/x-www-form-urlencoded")
     wait_until(lambda: bot.store.get_run(2).status == "cancelled", what="cancel")
     assert len(models.requests) == 1
+
+
+def test_form_saves_a_test_set_and_rerun_uses_it(bot, slack, models):
+    bot.command("new")
+    (call,) = slack.wait_for_calls("views.open")
+    view = call.params["view"]
+
+    def submit(set_name):
+        return bot.submit_view(
+            view,
+            {
+                "name": {"name": {"type": "plain_text_input", "value": "sets"}},
+                "template": {"template": {"type": "plain_text_input", "value": "Echo {{ x }}"}},
+                "models": {
+                    "models": {
+                        "type": "multi_static_select",
+                        "selected_options": [{"value": "alpha"}],
+                    }
+                },
+                "variables": {
+                    "variables": {"type": "plain_text_input", "value": "x: 1\n---\nx: 2"}
+                },
+                "test_set": {"test_set": {"type": "plain_text_input", "value": set_name}},
+            },
+        )
+
+    status, reply = submit("bad name!")
+    assert reply["response_action"] == "errors" and "test_set" in reply["errors"]
+    status, reply = submit("golden")
+    assert status == 200 and not reply
+    bot.wait_run(1)
+    bot.command("propose sets --models alpha\nAgain {{ x }}\n---\nx: only")
+    bot.wait_run(2)
+    _, reply = bot.command("rerun sets v2 --set golden")
+    run = bot.wait_run(3)
+    assert run.inputs == [{"x": "1"}, {"x": "2"}]
+    _, reply = bot.command("rerun sets --set missing")
+    assert "missing" in reply["text"] and "golden" in reply["text"]
