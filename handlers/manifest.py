@@ -66,7 +66,8 @@ def build_manifest(
         "features": {
             "app_home": {
                 "home_tab_enabled": "app_home_opened" in surface.events,
-                "messages_tab_enabled": False,
+                # Read-only: reminders and exports arrive as DMs people must be able to read.
+                "messages_tab_enabled": True,
                 "messages_tab_read_only_enabled": True,
             },
             "bot_user": {"display_name": "promptbot", "always_online": True},

@@ -25,10 +25,12 @@ from handlers.app import build_bolt_app
 from handlers.digest_publisher import SlackDigestPublisher
 from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
+from handlers.reminders import SlackDirectMessenger
 from handlers.surface import Surface
 from promptbot.config import AppConfig, Environment
 from promptbot.digests import DigestService
 from promptbot.providers import ModelFactory, openai_factory
+from promptbot.reminders import ReminderJob, schedule_reminders
 from promptbot.reveal import Revealer
 from promptbot.runner import Runner
 from promptbot.schedule import DigestJob, DigestScheduler
@@ -49,6 +51,7 @@ class Bot:
     service: ReviewService
     digests: DigestService
     digest_job: DigestJob
+    reminder_job: ReminderJob
     client: WebClient
     app: App
     surface: Surface
@@ -66,6 +69,7 @@ class Bot:
             coalesce=True,
             max_instances=1,
         )
+        schedule_reminders(self.scheduler.scheduler, self.reminder_job, self.config)
 
     def close(self) -> None:
         if self.scheduler is not None:
@@ -121,7 +125,10 @@ def create_bot(
     )
     if resume:
         runner.resume_unfinished()
-    return Bot(config, store, runner, service, digests, digest_job, client, app, surface)
+    reminder_job = ReminderJob(store, config, SlackDirectMessenger(client))
+    return Bot(
+        config, store, runner, service, digests, digest_job, reminder_job, client, app, surface
+    )
 
 
 def describe_surface() -> Surface:

@@ -48,6 +48,11 @@ class Run:
     fresh: bool = False
     previous_run_id: int | None = None
     kind: str = "review"
+    deleted_at: str | None = None
+
+    @property
+    def deleted(self) -> bool:
+        return self.deleted_at is not None
 
     @property
     def closed(self) -> bool:

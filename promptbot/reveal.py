@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from promptbot.config import AppConfig
 from promptbot.domain import Run
-from promptbot.errors import PermissionDenied
+from promptbot.errors import NotFound, PermissionDenied
 from promptbot.render import (
     candidate_messages,
     escape,
@@ -42,6 +42,8 @@ class Revealer:
 
     def check_may_reveal(self, run_id: int, user_id: str) -> Run:
         run = self.store.get_run(run_id)
+        if run.deleted:
+            raise NotFound(f"run #{run_id} was deleted")
         if not may_manage(run, user_id, self.config):
             raise PermissionDenied(f"only the proposer of run #{run_id} or an admin can reveal it")
         if run.thread_ts is None:
@@ -49,7 +51,7 @@ class Revealer:
         return run
 
     def close_and_reveal(self, run_id: int, by: str) -> None:
-        self.store.close_run(run_id, by)
+        self.store.close_run(run_id, by, reveal=True)
         run = self.store.get_run(run_id)
         if run.revealed_at is not None or run.thread_ts is None:
             return

@@ -242,9 +242,10 @@ class ReviewService:
     def reveal(self, run_id: int, user_id: str) -> Run:
         """Check the user may, then close and reveal in the background."""
         run = self.revealer.check_may_reveal(run_id, user_id)
-        if run.closed:
-            raise UsageError(f"run #{run_id} is already closed")
-        self.store.close_run(run_id, user_id)
+        if run.revealed_at is not None:
+            raise UsageError(f"run #{run_id} is already revealed")
+        # Closed first, before the ack: a rating from now on is late.
+        self.store.close_run(run_id, user_id, reveal=True)
         self.runner.background(
             lambda: self.revealer.close_and_reveal(run_id, user_id), f"revealing run {run_id}"
         )

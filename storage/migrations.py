@@ -157,6 +157,7 @@ def m0003_lifecycle(db: Database) -> None:
         ALTER TABLE runs ADD COLUMN previous_run_id INTEGER REFERENCES runs(id);
         ALTER TABLE runs ADD COLUMN test_set TEXT;
         ALTER TABLE runs ADD COLUMN fresh INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE runs ADD COLUMN reveal_requested INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE candidates ADD COLUMN version_id INTEGER REFERENCES versions(id);
         ALTER TABLE candidates ADD COLUMN cached INTEGER NOT NULL DEFAULT 0;
         ALTER TABLE candidates ADD COLUMN cost REAL;

@@ -150,6 +150,9 @@ class Store:
                 ).lastrowid
             else:
                 prompt_id = prompt["id"]
+                # Proposing a deleted prompt's name again brings the name back; its old
+                # runs stay hidden by their own deleted_at.
+                db.execute("UPDATE prompts SET deleted_at = NULL WHERE id = ?", [prompt_id])
             number = db.execute(
                 "SELECT COALESCE(MAX(number), 0) + 1 FROM versions WHERE prompt_id = ?", [prompt_id]
             ).fetchone()[0]
@@ -292,6 +295,7 @@ class Store:
             fresh=bool(row["fresh"]),
             previous_run_id=row["previous_run_id"],
             kind=row["kind"],
+            deleted_at=row["deleted_at"],
         )
 
     def get_run(self, run_id: int) -> Run:
@@ -671,9 +675,12 @@ class Store:
 
     # -- closing and revealing -------------------------------------------------
 
-    def close_run(self, run_id: int, by: str) -> bool:
-        """Close voting; True only for the call that closed it, so it is revealed once."""
+    def close_run(self, run_id: int, by: str, *, reveal: bool = False) -> bool:
+        """Close voting; True only for the call that closed it. ``reveal`` records that
+        the models are to be shown, so a reveal cut short is finished at start-up."""
         with self.transaction() as db:
+            if reveal:
+                db.execute("UPDATE runs SET reveal_requested = 1 WHERE id = ?", [run_id])
             cursor = db.execute(
                 "UPDATE runs SET closed_at = ?, closed_by = ? WHERE id = ? AND closed_at IS NULL",
                 [utcnow(), by, run_id],
@@ -687,7 +694,7 @@ class Store:
             " LEFT JOIN candidates ON candidates.run_id = runs.id"
             " LEFT JOIN ratings ON ratings.candidate_id = candidates.id"
             " WHERE runs.closed_at IS NULL AND runs.status IN ('done', 'failed')"
-            " GROUP BY runs.id ORDER BY runs.id"
+            " AND runs.deleted_at IS NULL GROUP BY runs.id ORDER BY runs.id"
         )
         return [
             int(row["id"])
@@ -698,8 +705,8 @@ class Store:
 
     def unrevealed_closed_runs(self) -> list[int]:
         rows = self.query(
-            "SELECT id FROM runs WHERE closed_at IS NOT NULL AND revealed_at IS NULL"
-            " AND thread_ts IS NOT NULL ORDER BY id"
+            "SELECT id FROM runs WHERE reveal_requested = 1 AND revealed_at IS NULL"
+            " AND thread_ts IS NOT NULL AND deleted_at IS NULL ORDER BY id"
         )
         return [int(row["id"]) for row in rows]
 

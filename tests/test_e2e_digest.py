@@ -66,3 +66,10 @@ def test_scheduled_digest_is_caught_up_at_start(running, models, slack):
     assert len(posted) == 1
     assert posted[0]["metadata"]["event_type"] == "promptbot_digest"
     assert "Prompt digest" in posted[0]["text"]
+
+
+def test_start_jobs_schedules_reminders_and_closing(running, models):
+    bot = running(bot_config(models, reminders={"enabled": True, "schedule": "0 10 * * 1-5"}))
+    bot.bot.start_jobs()
+    jobs = {job.id for job in bot.bot.scheduler.scheduler.get_jobs()}
+    assert {"digest", "close-runs", "reminders"} <= jobs

@@ -33,7 +33,7 @@ def test_reveal_by_proposer_edits_candidates_and_closes_voting(bot, slack):
     assert [r.user_id for r in bot.store.ratings()] == ["U2"]
     assert [r.user_id for r in bot.store.late_ratings()] == ["U3"]
     _, reply = bot.command("reveal 1", user="UPROP")
-    assert "already closed" in reply["text"]
+    assert "already revealed" in reply["text"]
 
 
 def test_admin_may_reveal_and_bad_ids_are_explained(bot):
@@ -69,3 +69,30 @@ def test_runs_close_after_days(bot):
     assert revealer.close_due(datetime.now(UTC) + timedelta(days=1)) == []
     assert revealer.close_due(datetime.now(UTC) + timedelta(days=8)) == [run.id]
     assert bot.store.get_run(run.id).revealed_at is not None
+
+
+def test_close_without_reveal_stays_blind_until_revealed(bot, slack):
+    bot.command("propose quiet --models alpha,beta\nHi", user="UPROP")
+    run = bot.wait_run(1)
+    _, reply = bot.command("close 1", user="UPROP")
+    wait_until(lambda: bot.store.get_run(run.id).closed, what="closed")
+    revealer = bot.bot.service.revealer
+    revealer.close_due(datetime.now(UTC))
+    settle(bot)
+    assert slack.calls_to("chat.update") == []
+    _, reply = bot.command("reveal 1", user="UPROP")
+    assert "Closing run #1" in reply["text"]
+    slack.wait_for_calls("chat.update", 2)
+
+
+def test_deleted_runs_are_never_revealed(bot, slack):
+    from promptbot.admin import AdminService
+
+    bot.command("propose gone --models alpha\nHi", user="UPROP")
+    run = bot.wait_run(1)
+    admin = AdminService(bot.store, bot.bot.config, bot.bot.runner.publisher)
+    admin.delete("#1", "UPROP")
+    assert bot.bot.service.revealer.close_due(datetime.now(UTC) + timedelta(days=30)) == []
+    _, reply = bot.command("reveal 1", user="UPROP")
+    assert reply["text"] == ":warning: run #1 was deleted"
+    assert bot.store.get_run(run.id).revealed_at is None

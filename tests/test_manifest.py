@@ -53,6 +53,7 @@ def test_malformed_payload_is_a_clear_400(bot):
 def test_scopes_are_least_privilege(bot):
     surface = bot.bot.surface
     assert bot_events(surface) == [
+        "app_home_opened",
         "message.channels",
         "message.groups",
         "reaction_added",
@@ -63,7 +64,10 @@ def test_scopes_are_least_privilege(bot):
         "chat:write",
         "chat:write.public",
         "commands",
+        "files:read",  # test sets uploaded as files
+        "files:write",  # exports
         "groups:history",
+        "im:write",  # reminders and exports by DM
         "reactions:read",
         "reactions:write",
     ]
