@@ -53,6 +53,9 @@ def register(app: App) -> None:
             # Not yet acked: the error is the command's own ephemeral reply.
             _json(response, {"response_type": "ephemeral", "text": text})
         else:
+            if response is not None:
+                # An action or event not yet acked: ack it, and say why in a message.
+                response.status, response.body = 200, ""
             channel, user = _where(body)
             if channel and user:
                 try:

@@ -154,9 +154,10 @@ def register_lifecycle(app: App, surface: Surface, services: Services) -> None:
         tell_proposer(client, values["channel"], user, started(run, services))
 
     def decide(ack: Ack, body: dict[str, Any], respond: Respond, go: bool) -> None:
-        ack()
+        # Decided before the ack: an error raised after ack() races Bolt into a 404.
         run_id = int(body["actions"][0]["value"])
         run = services.review.confirm(run_id, body["user"]["id"], go)
+        ack()
         outcome = "started: the thread is on its way" if go else "cancelled"
         respond(replace_original=True, text=f"Run #{run.id} {outcome}.")
 
