@@ -1,0 +1,151 @@
+"""Candidates: their answers, how far they got towards the thread, and the messages
+that show them."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from promptbot.domain import Candidate, Completion
+from promptbot.errors import NotFound
+from storage.base import StoreBase, utcnow
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    run_id: int
+    candidate_id: int | None
+
+
+class CandidateQueries(StoreBase):
+    # -- candidates -----------------------------------------------------------
+
+    @staticmethod
+    def _candidate_from_row(row: dict[str, Any]) -> Candidate:
+        return Candidate(
+            id=row["id"],
+            run_id=row["run_id"],
+            label=row["label"],
+            slot=row["slot"],
+            model_name=row["model_name"],
+            model_id=row["model_id"],
+            input_index=row["input_index"],
+            variables=json.loads(row["variables"]),
+            status=row["status"],
+            output=row["output"],
+            error=row["error"],
+            tokens_in=row["tokens_in"],
+            tokens_out=row["tokens_out"],
+            latency_ms=row["latency_ms"],
+            finish_reason=row["finish_reason"],
+            cached=bool(row["cached"]),
+            cost=row["cost"],
+            version_id=row["version_id"],
+            version_number=row["version_number"],
+            prompt_name=row["prompt_name"],
+        )
+
+    # A candidate's version is its own (a baseline) or else its run's.
+    _CANDIDATE_SELECT = """
+        SELECT candidates.*, COALESCE(own.number, run_version.number) AS version_number,
+               prompts.name AS prompt_name
+        FROM candidates
+        JOIN runs ON runs.id = candidates.run_id
+        JOIN versions run_version ON run_version.id = runs.version_id
+        LEFT JOIN versions own ON own.id = candidates.version_id
+        JOIN prompts ON prompts.id = COALESCE(own.prompt_id, run_version.prompt_id)
+    """
+
+    def candidates(self, run_id: int) -> list[Candidate]:
+        rows = self.query(
+            self._CANDIDATE_SELECT + " WHERE candidates.run_id = ? ORDER BY slot", [run_id]
+        )
+        return [self._candidate_from_row(row) for row in rows]
+
+    def get_candidate(self, candidate_id: int) -> Candidate:
+        rows = self.query(self._CANDIDATE_SELECT + " WHERE candidates.id = ?", [candidate_id])
+        if not rows:
+            raise NotFound(f"no candidate #{candidate_id}")
+        return self._candidate_from_row(rows[0])
+
+    def record_answer(self, candidate_id: int, result: Completion) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE candidates SET status = 'answered', output = ?, error = ?, tokens_in = ?,"
+                " tokens_out = ?, latency_ms = ?, finish_reason = ?, answered_at = ?, cached = ?,"
+                " cost = ? WHERE id = ? AND status = 'pending'",
+                [
+                    result.output,
+                    result.error,
+                    result.tokens_in,
+                    result.tokens_out,
+                    result.latency_ms,
+                    result.finish_reason,
+                    utcnow(),
+                    int(result.cached),
+                    result.cost,
+                    candidate_id,
+                ],
+            )
+
+    def mark_posting(self, candidate_id: int) -> bool:
+        """Claim a candidate for posting; False if it is already posting or posted.
+        Recorded before the post, so a crash mid-post is never silently reposted."""
+        with self.transaction() as db:
+            cursor = db.execute(
+                "UPDATE candidates SET status = 'posting' WHERE id = ? AND status = 'answered'",
+                [candidate_id],
+            )
+            return cursor.rowcount == 1
+
+    def mark_posted(self, candidate_id: int, channel: str, message_ts: Sequence[str]) -> None:
+        with self.transaction() as db:
+            run_id = db.execute(
+                "SELECT run_id FROM candidates WHERE id = ?", [candidate_id]
+            ).fetchone()[0]
+            db.execute(
+                "UPDATE candidates SET status = 'posted', posted_at = ? WHERE id = ?",
+                [utcnow(), candidate_id],
+            )
+            db.conn.executemany(
+                "INSERT OR IGNORE INTO messages (channel, ts, run_id, candidate_id, part)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [(channel, ts, run_id, candidate_id, part) for part, ts in enumerate(message_ts)],
+            )
+
+    def revert_posting(self, candidate_id: int) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE candidates SET status = 'answered' WHERE id = ? AND status = 'posting'",
+                [candidate_id],
+            )
+
+    def mark_lost(self, candidate_id: int, error: str) -> None:
+        """A post that may or may not have reached Slack: never repost it."""
+        with self.transaction() as db:
+            db.execute(
+                "UPDATE candidates SET status = 'posted', error = COALESCE(error, ?) WHERE id = ?",
+                [error, candidate_id],
+            )
+
+    def candidate_message_ts(self, candidate_id: int) -> list[str]:
+        rows = self.query(
+            "SELECT ts FROM messages WHERE candidate_id = ? ORDER BY part", [candidate_id]
+        )
+        return [row["ts"] for row in rows]
+
+    # -- events: reactions and comments ---------------------------------------
+
+    def find_message(self, channel: str, ts: str) -> MessageRef | None:
+        rows = self.query(
+            "SELECT run_id, candidate_id FROM messages WHERE channel = ? AND ts = ?", [channel, ts]
+        )
+        return MessageRef(rows[0]["run_id"], rows[0]["candidate_id"]) if rows else None
+
+    def find_thread(self, channel: str, thread_ts: str) -> int | None:
+        rows = self.query(
+            "SELECT id FROM runs WHERE channel = ? AND thread_ts = ?", [channel, thread_ts]
+        )
+        return int(rows[0]["id"]) if rows else None
