@@ -16,6 +16,7 @@ from promptbot.cli_export import export
 from promptbot.cli_inputs import inputs
 from promptbot.config import AppConfig, Environment, load_config
 from promptbot.errors import PromptbotError
+from promptbot.shell.cli import shell
 
 
 class CliError(click.ClickException):
@@ -146,6 +147,7 @@ def settings() -> None:
 
 cli.add_command(inputs)
 cli.add_command(export)
+cli.add_command(shell)
 
 
 def main() -> None:
