@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import socket
 import uuid
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ def create_bot(
     model_factory: ModelFactory | None = None,
     verify_requests: bool = True,
     resume: bool = True,
+    rng: random.Random | None = None,
 ) -> Bot:
     """Build the whole bot. Raises ConfigError or StorageError with one line to show."""
     token = environment.require("SLACK_BOT_TOKEN")
@@ -110,7 +112,7 @@ def create_bot(
     client = slack_client(token, environment)
     publisher = SlackPublisher(client)
     runner = Runner(store, config, model_factory or openai_factory(environment), publisher)
-    service = ReviewService(store, config, runner, Revealer(store, config, publisher))
+    service = ReviewService(store, config, runner, Revealer(store, config, publisher), rng)
     digests = DigestService(store, config)
     digest_job = DigestJob(
         DigestLog(store),

@@ -23,8 +23,8 @@ from promptbot.render import (
     Message,
     candidate_messages,
     compare_parent,
-    opens_input_group,
     notice,
+    opens_input_group,
     pair_message,
     thread_parent,
 )

@@ -18,11 +18,11 @@ from promptbot.errors import FieldErrors, PermissionDenied, TemplateError, Usage
 from promptbot.reveal import AUTOMATIC, Revealer, may_manage
 from promptbot.runner import Runner
 from promptbot.templates import parse_template
-from storage import Store
 from promptbot.test_sets import check_set_name
+from storage import Store
 from storage.pairs import PAIR_EMOJI, Pairs
-from storage.test_sets import TestSets
 from storage.store import RunSummary
+from storage.test_sets import TestSets
 
 logger = logging.getLogger(__name__)
 

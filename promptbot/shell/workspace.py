@@ -75,7 +75,10 @@ class Workspace:
             "PROMPTBOT_DB": db_path,
         }
         try:
-            self.bot: Bot = create_bot(config, Environment.capture(source))
+            # A seeded label order makes demos and tests reproducible; all else is as
+            # in production.
+            rng = random.Random(seed) if seed is not None else None
+            self.bot: Bot = create_bot(config, Environment.capture(source), rng=rng)
         except BaseException:
             self.slack.close()
             raise
@@ -83,12 +86,6 @@ class Workspace:
         self.activity.instrument(self.bot.runner)
         listeners = self.bot.app.listener_runner
         listeners.listener_executor = self.activity.wrap(listeners.listener_executor)
-        if seed is not None:
-            # create_bot has no hook for the label shuffle, so the service's generator is
-            # swapped after the fact (named `rng`, or `_rng` in older trees). A seeded
-            # order makes demos and tests reproducible; all else is as in production.
-            name = "rng" if hasattr(self.bot.service, "rng") else "_rng"
-            setattr(self.bot.service, name, random.Random(seed))
         self._responses = 0
 
     @property
