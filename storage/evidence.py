@@ -63,22 +63,7 @@ def load_evidence(store: Store, config: AppConfig, until: datetime) -> Evidence:
             if c is None:
                 continue  # its run or prompt was deleted
             ratings.append(
-                RatingRow(
-                    candidate_id=candidate_id,
-                    run_id=c[1],
-                    prompt=c[2],
-                    version=c[3],
-                    model=c[4],
-                    slot=c[11],
-                    input_index=c[12],
-                    output_chars=c[13],
-                    user_id=user_id,
-                    scale=scale,
-                    score=score,
-                    late=late,
-                    rated_at=datetime.fromisoformat(rated_at),
-                    permalink=c[10],
-                )
+                _rating_row(c, user_id, scale, score, late, rated_at, slot=c[11], group=c[12])
             )
     candidates = [
         CandidateRow(
@@ -152,23 +137,40 @@ def _pair_votes(db: Database, by_id: dict[int, Any], bound: str) -> list[RatingR
         for slot, (candidate_id, score) in enumerate(
             zip((left, right), _PAIR_SCORES[choice], strict=True)
         ):
-            c = by_id[candidate_id]
-            rows.append(
-                RatingRow(
-                    candidate_id=candidate_id,
-                    run_id=c[1],
-                    prompt=c[2],
-                    version=c[3],
-                    model=c[4],
-                    slot=slot,
-                    input_index=pair_id,
-                    output_chars=c[13],
-                    user_id=user_id,
-                    scale=PAIRWISE,
-                    score=score,
-                    late=bool(late),
-                    rated_at=datetime.fromisoformat(updated_at),
-                    permalink=c[10],
-                )
-            )
+            row = _rating_row(
+                by_id[candidate_id], user_id, PAIRWISE, score, bool(late), updated_at,
+                slot=slot, group=pair_id,
+            )  # fmt: skip
+            rows.append(row)
     return rows
+
+
+def _rating_row(
+    candidate: Any,
+    user_id: str,
+    scale: str,
+    score: float,
+    late: bool,
+    rated_at: str,
+    *,
+    slot: int,
+    group: int,
+) -> RatingRow:
+    """A rating joined to its candidate's row from ``_CANDIDATES``. ``group`` is what
+    makes ratings comparable: the input of a review thread, or the pair of a compare."""
+    return RatingRow(
+        candidate_id=candidate[0],
+        run_id=candidate[1],
+        prompt=candidate[2],
+        version=candidate[3],
+        model=candidate[4],
+        slot=slot,
+        input_index=group,
+        output_chars=candidate[13],
+        user_id=user_id,
+        scale=scale,
+        score=score,
+        late=late,
+        rated_at=datetime.fromisoformat(rated_at),
+        permalink=candidate[10],
+    )
