@@ -29,6 +29,14 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
     return channel, user
 
 
+def _on_first_field(body: dict[str, Any], text: str) -> dict[str, str]:
+    """A form error that belongs to no field is shown on the first one: Slack rejects
+    errors for block ids the form does not have."""
+    blocks = (body.get("view") or {}).get("blocks") or []
+    first = next((b.get("block_id") for b in blocks if b.get("type") == "input"), None)
+    return {first: text} if first else {}
+
+
 def _json(response: BoltResponse, payload: dict[str, Any]) -> None:
     response.status = 200
     response.body = json.dumps(payload)
@@ -47,7 +55,7 @@ def register(app: App) -> None:
             logger.error("listener failed", exc_info=error)
             text = f":warning: {UNEXPECTED}"
         if response is not None and body.get("type") == "view_submission":
-            errors = error.errors if isinstance(error, FieldErrors) else {"name": text}
+            errors = error.errors if isinstance(error, FieldErrors) else _on_first_field(body, text)
             _json(response, {"response_action": "errors", "errors": errors})
         elif response is not None and "command" in body:
             # Not yet acked: the error is the command's own ephemeral reply.

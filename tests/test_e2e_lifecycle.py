@@ -191,3 +191,16 @@ def test_form_saves_a_test_set_and_rerun_uses_it(bot, slack, models):
     assert run.inputs == [{"x": "1"}, {"x": "2"}]
     _, reply = bot.command("rerun sets --set missing")
     assert "missing" in reply["text"] and "golden" in reply["text"]
+
+
+def test_a_form_error_without_a_field_lands_on_the_first_field(bot, slack):
+    bot.command("propose lost --models alpha\nHi")
+    bot.wait_run(1)
+    view, _ = revise(bot, slack, "lost", "Hi again")
+    broken = {**view, "private_metadata": "{}"}
+    status, reply = bot.submit_view(
+        broken, {"note": {"note": {"type": "plain_text_input", "value": "x"}}}
+    )
+    assert status == 200 and reply["response_action"] == "errors"
+    assert list(reply["errors"]) == ["note"]
+    assert "open it again with /prompt revise" in reply["errors"]["note"]
