@@ -72,6 +72,15 @@ class Bot:
         )
         schedule_reminders(self.scheduler.scheduler, self.reminder_job, self.config)
 
+    def healthy(self) -> bool:
+        """For /healthz: the database answers."""
+        try:
+            self.store.query("SELECT 1")
+        except Exception:
+            logger.exception("health check failed")
+            return False
+        return True
+
     def close(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown()

@@ -69,20 +69,22 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
         verify_requests=not insecure_skip_verification,
     )
     bot.start_jobs()
-    if app_token:
-        from slack_bolt.adapter.socket_mode import SocketModeHandler
+    try:
+        if app_token:
+            from slack_bolt.adapter.socket_mode import SocketModeHandler
 
-        click.echo("promptbot: Socket Mode", err=True)
-        SocketModeHandler(bot.app, app_token).start()  # type: ignore[no-untyped-call]
-        return
-    import waitress
+            click.echo("promptbot: Socket Mode", err=True)
+            SocketModeHandler(bot.app, app_token).start()  # type: ignore[no-untyped-call]
+            return
+        import waitress
 
-    from handlers.wsgi import make_wsgi_app
+        from handlers.wsgi import make_wsgi_app
 
-    click.echo(f"promptbot: listening on http://{host}:{port}/slack/events", err=True)
-    waitress.serve(
-        make_wsgi_app(bot.app, health=lambda: True), host=host, port=port, threads=threads
-    )
+        click.echo(f"promptbot: listening on http://{host}:{port}/slack/events", err=True)
+        wsgi = make_wsgi_app(bot.app, health=bot.healthy)
+        waitress.serve(wsgi, host=host, port=port, threads=threads)
+    finally:
+        bot.close()
 
 
 @cli.command()

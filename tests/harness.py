@@ -149,7 +149,7 @@ def start_bot(
     )
     bot = create_bot(parse_config(config or bot_config(models)), environment, **create_kwargs)
     server = waitress.create_server(
-        make_wsgi_app(bot.app, health=lambda: True), host="127.0.0.1", port=0, threads=8
+        make_wsgi_app(bot.app, health=bot.healthy), host="127.0.0.1", port=0, threads=8
     )
     stop = threading.Event()
 
