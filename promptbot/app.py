@@ -29,6 +29,7 @@ from handlers.publisher import SlackPublisher
 from handlers.reminders import SlackDirectMessenger
 from handlers.surface import Surface
 from promptbot.config import AppConfig, Environment
+from promptbot.errors import ConfigError
 from promptbot.digests import DigestService
 from promptbot.providers import ModelFactory, openai_factory
 from promptbot.reminders import ReminderJob, schedule_reminders
@@ -115,6 +116,13 @@ def create_bot(
     rng: random.Random | None = None,
 ) -> Bot:
     """Build the whole bot. Raises ConfigError or StorageError with one line to show."""
+    if os.environ.get("SLACK_CLIENT_ID") and os.environ.get("SLACK_CLIENT_SECRET"):
+        # Bolt reads these from the process environment itself and turns into a
+        # multi-workspace OAuth app, which promptbot is not.
+        raise ConfigError(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set: promptbot is a single-workspace"
+            " app and uses SLACK_BOT_TOKEN; unset them"
+        )
     token = environment.require("SLACK_BOT_TOKEN")
     signing_secret = "" if socket_mode else environment.require("SLACK_SIGNING_SECRET")
     store = Store(environment.require("PROMPTBOT_DB"))

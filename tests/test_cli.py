@@ -133,3 +133,18 @@ def test_digest_post_now_and_as_period(tmp_path, slack):
     again = run_cli(["digest", "--post", "--as-period"], env)
     assert "already" in again.output
     assert len(slack.messages("CDIGEST")) == 2
+
+
+def test_oauth_variables_are_refused_in_one_line(tmp_path, monkeypatch):
+    config = tmp_path / "app.yaml"
+    config.write_text("{}\n")
+    monkeypatch.setenv("SLACK_CLIENT_ID", "1.2")
+    monkeypatch.setenv("SLACK_CLIENT_SECRET", "s")
+    env = {
+        "PROMPTBOT_CONFIG": str(config),
+        "SLACK_BOT_TOKEN": "xoxb-1",
+        "SLACK_SIGNING_SECRET": "s",
+    }
+    result = run_cli(["run"], env)
+    assert result.exit_code == 2
+    assert "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are set" in result.output
