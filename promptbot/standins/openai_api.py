@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from promptbot.standins.slack_api import HTTPReply, HTTPRequest, LoopbackServer
+from promptbot.standins.server import HTTPReply, HTTPRequest, LoopbackServer
 
 JSONDict = dict[str, Any]
 Reply = str | Callable[[JSONDict], str]
