@@ -29,8 +29,8 @@ from handlers.publisher import SlackPublisher
 from handlers.reminders import SlackDirectMessenger
 from handlers.surface import Surface
 from promptbot.config import AppConfig, Environment
-from promptbot.errors import ConfigError
 from promptbot.digests import DigestService
+from promptbot.errors import ConfigError
 from promptbot.providers import ModelFactory, openai_factory
 from promptbot.reminders import ReminderJob, schedule_reminders
 from promptbot.reveal import Revealer
