@@ -210,7 +210,8 @@ class Lifecycle:
         blocks.append(section(f"*Standing*\n{describe_standing(standing)}"))
         blocks.append(section(f"*Cost*\n{answers} answers, {format_cost(cost)} in all"))
         lines = [
-            f"• run #{run.id} ({run.status}, {len(run.models)} models)"
+            f"• run #{run.id} ({run.status}, {len(run.models)} models,"
+            f" {format_cost(self.store.run_cost(run.id))})"
             + (f" — <{run.permalink}|thread>" if run.permalink else "")
             for run in runs[-15:]
         ]

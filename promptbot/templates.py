@@ -70,8 +70,3 @@ def parse_template(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Prompt
         ) from None
     variables = tuple(sorted(meta.find_undeclared_variables(tree)))
     return PromptTemplate(source=source, variables=variables)
-
-
-def check_renders(template: PromptTemplate, values: dict[str, Any]) -> str:
-    """Render once up front, so a sandbox refusal is reported before any work is accepted."""
-    return template.render(values)
