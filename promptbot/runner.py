@@ -298,15 +298,28 @@ class Runner:
     def _settle_interrupted_post(self, run: Run, candidate: Candidate) -> None:
         if run.thread_ts is None:
             return
+        pair = next(
+            (p for p in self._pairs.for_run(run.id) if candidate.id in (p.left_id, p.right_id)),
+            None,
+        )
+        # A pair's message carries its left candidate's id, and settles both sides.
+        tagged = pair.left_id if pair is not None else candidate.id
+        together = [pair.left_id, pair.right_id] if pair is not None else [candidate.id]
         try:
-            found = self.publisher.find_candidate_posts(run.channel, run.thread_ts, candidate.id)
+            found = self.publisher.find_candidate_posts(run.channel, run.thread_ts, tagged)
         except PublishError as error:
-            self.store.mark_lost(candidate.id, f"may not have been posted ({error})")
+            for candidate_id in together:
+                self.store.mark_lost(candidate_id, f"may not have been posted ({error})")
             return
-        if found:
-            self.store.mark_posted(candidate.id, run.channel, found)
-        else:
-            self.store.revert_posting(candidate.id)
+        if found and pair is not None:
+            self._pairs.set_message(pair.id, run.channel, found[0])
+        for candidate_id in together:
+            if found:
+                self.store.mark_posted(
+                    candidate_id, run.channel, found if candidate_id == tagged else []
+                )
+            else:
+                self.store.revert_posting(candidate_id)
 
     def _notice(self, run: Run, text: str) -> None:
         if run.thread_ts is None:
