@@ -59,6 +59,9 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
     from promptbot.app import create_bot
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    # Every model request and every scheduler tick at INFO would drown what matters.
+    for chatty in ("httpx", "httpx2", "apscheduler"):
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     environment = Environment.capture()
     config = _config(environment)
     app_token = environment.get("SLACK_APP_TOKEN")
