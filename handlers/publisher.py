@@ -79,6 +79,12 @@ class SlackPublisher:
         except (SlackClientError, OSError) as error:
             raise PublishError(_reason(error)) from error
 
+    def tell(self, channel: str, user: str, text: str) -> None:
+        try:
+            self.client.chat_postEphemeral(channel=channel, user=user, text=text)
+        except (SlackClientError, OSError) as error:
+            raise PublishError(_reason(error)) from error
+
     def find_candidate_posts(self, channel: str, thread_ts: str, candidate_id: int) -> list[str]:
         found: list[str] = []
         try:

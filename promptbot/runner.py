@@ -55,6 +55,10 @@ class Publisher(Protocol):
 
     def update_message(self, channel: str, ts: str, message: Message) -> None: ...
 
+    def tell(self, channel: str, user: str, text: str) -> None:
+        """A message only ``user`` sees, for problems with their own request."""
+        ...
+
     def find_candidate_posts(self, channel: str, thread_ts: str, candidate_id: int) -> list[str]:
         """The ts of replies already posted for a candidate (found by message metadata)."""
         ...
@@ -141,7 +145,14 @@ class Runner:
         # Calls start before the parent is posted: the run's wall time is the slowest call.
         calls = {c.id: self._start_call(run, c) for c in candidates if c.status == "pending"}
         if run.thread_ts is None:
-            ts, permalink = self.publisher.post_parent(run.channel, self._parent_message(run))
+            try:
+                ts, permalink = self.publisher.post_parent(run.channel, self._parent_message(run))
+            except PublishError as error:
+                self._thread_refused(run, error)
+                for call in calls.values():
+                    call.result()  # the answers are kept; only the thread is missing
+                self.store.set_run_status(run.id, "failed")
+                return
             self.store.set_thread(run.id, run.channel, ts, permalink)
             run = self.store.get_run(run_id)
         if run.kind == "compare":
@@ -157,6 +168,22 @@ class Runner:
             if not self._post_candidate(run, self.store.get_candidate(candidate.id), heading):
                 unposted += 1
         self.store.set_run_status(run.id, "failed" if unposted else "done")
+
+    def _thread_refused(self, run: Run, error: PublishError) -> None:
+        logger.error("run %s: the review thread could not be posted: %s", run.id, error)
+        hint = (
+            " Invite the bot to the channel, or check review_channel in app.yaml."
+            if str(error) in ("channel_not_found", "not_in_channel", "is_archived")
+            else ""
+        )
+        try:
+            self.publisher.tell(
+                run.channel,
+                run.created_by,
+                f":warning: Run #{run.id} could not start its review thread here ({error})." + hint,
+            )
+        except PublishError:
+            logger.warning("run %s: could not tell %s either", run.id, run.created_by)
 
     def _parent_message(self, run: Run) -> Message:
         candidates = self.store.candidates(run.id)

@@ -175,3 +175,14 @@ def test_review_channel_from_config(running, models, slack):
     run = bot.wait_run(1)
     assert run.channel == "CREVIEW"
     assert slack.find_message("CREVIEW", run.thread_ts)
+
+
+def test_a_thread_slack_refuses_is_explained_to_the_proposer(bot, slack, models):
+    slack.fail_next("chat.postMessage", error="channel_not_found")
+    bot.command("propose nowhere --models alpha\nHi", user="UPROP")
+    run = bot.wait_run(1)
+    assert run.status == "failed"
+    (told,) = slack.wait_for(lambda: slack.ephemerals(user="UPROP"))
+    assert "could not start its review thread here (channel_not_found)" in told["text"]
+    assert "Invite the bot" in told["text"]
+    assert bot.store.candidates(run.id)[0].output  # the answer is kept
