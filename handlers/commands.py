@@ -96,7 +96,12 @@ def register(app: App, surface: Surface, services: Services, features: list[Feat
     for feature in features:
         subcommands.update(feature(services))
 
-    @surface.command(app, COMMAND, "Propose and review prompts", "help | new | propose NAME | list")
+    @surface.command(
+        app,
+        COMMAND,
+        "Propose and review prompts",
+        "help | new | propose NAME | revise NAME | list | digest | leaderboard",
+    )
     def prompt_command(ack: Ack, command: dict[str, Any], client: WebClient) -> None:
         parsed = parse_command(command.get("text", ""))
         handle = subcommands.get(parsed.name, not_yet)
