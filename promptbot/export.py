@@ -82,6 +82,16 @@ RATING_COLUMNS: tuple[str, ...] = (
     "rated_at",
 )
 COMMENT_COLUMNS: tuple[str, ...] = ("run_id", "channel", "ts", "user_id", "text", "created_at")
+PAIR_VOTE_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "pair_id",
+    "left_candidate_id",
+    "right_candidate_id",
+    "user_id",
+    "choice",
+    "late",
+    "voted_at",
+)
 # The CSV: a rating with the context needed to read it alone.
 CSV_COLUMNS: tuple[str, ...] = (
     "run_id",
@@ -110,6 +120,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "candidates": CANDIDATE_COLUMNS,
     "ratings": RATING_COLUMNS,
     "comments": COMMENT_COLUMNS,
+    "pair_votes": PAIR_VOTE_COLUMNS,
 }
 
 # Stored as JSON text or as SQLite's 0/1; exported as what they mean.
@@ -128,9 +139,11 @@ class Export:
 
     @property
     def summary(self) -> str:
+        # Pair votes exist only where /prompt compare was used: not worth a "0".
+        shown = {t: n for t, n in self.counts.items() if n or t != "pair_votes"}
         return ", ".join(
-            f"{n} {table.removesuffix('s') if n == 1 else table}"
-            for table, n in self.counts.items()
+            f"{n} {(t.removesuffix('s') if n == 1 else t).replace('_', ' ')}"
+            for t, n in shown.items()
         )
 
 
@@ -152,12 +165,13 @@ def check_prompt(store: Store, prompt: str | None) -> None:
 
 
 def tables(rows: ExportRows) -> dict[str, list[Record]]:
-    """The four tables with the documented columns, as JSON types."""
+    """The tables with the documented columns, as JSON types."""
     return {
         "runs": [_record(row, RUN_COLUMNS) for row in rows.runs],
         "candidates": [_record(row, CANDIDATE_COLUMNS) for row in rows.candidates],
         "ratings": [_record(row, RATING_COLUMNS) for row in rows.ratings],
         "comments": [_record(row, COMMENT_COLUMNS) for row in rows.comments],
+        "pair_votes": [_record(row, PAIR_VOTE_COLUMNS) for row in rows.pair_votes],
     }
 
 

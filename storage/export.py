@@ -86,12 +86,27 @@ _COMMENTS = (
 )
 
 
+_PAIR_VOTES = (
+    _LIVE_RUNS
+    + """
+    SELECT pairs.run_id, pairs.id AS pair_id, pairs.left_id AS left_candidate_id,
+           pairs.right_id AS right_candidate_id, v.user_id, v.choice, v.late,
+           v.updated_at AS voted_at
+    FROM pair_votes AS v
+    JOIN pairs ON pairs.id = v.pair_id
+    WHERE pairs.run_id IN (SELECT id FROM live)
+    ORDER BY pairs.run_id, pairs.id, v.user_id
+"""
+)
+
+
 @dataclass(frozen=True)
 class ExportRows:
     runs: list[Row]
     candidates: list[Row]
     ratings: list[Row]
     comments: list[Row]
+    pair_votes: list[Row]
 
 
 def prompt_exists(store: Store, name: str) -> bool:
@@ -110,6 +125,8 @@ def load_export(store: Store, prompt: str | None = None) -> ExportRows:
 
     db.execute("BEGIN")  # deferred: takes no write lock
     try:
-        return ExportRows(rows(_RUNS), rows(_CANDIDATES), rows(_RATINGS), rows(_COMMENTS))
+        return ExportRows(
+            rows(_RUNS), rows(_CANDIDATES), rows(_RATINGS), rows(_COMMENTS), rows(_PAIR_VOTES)
+        )
     finally:
         db.execute("COMMIT")

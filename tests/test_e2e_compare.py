@@ -56,3 +56,26 @@ def test_compare_posts_pairs_and_votes_feed_the_ranking(bot, slack, models):
     bot.command("reveal 3")
     updates = slack.wait_for_calls("chat.update", 2)
     assert all("alpha, tone v" in str(u.params["blocks"]) for u in updates)
+
+
+def test_pair_votes_are_exported(bot, models):
+    import json as json_module
+    from datetime import UTC, datetime
+
+    from promptbot.export import build_export
+
+    bot.command("propose ex --models alpha\nOne")
+    bot.wait_run(1)
+    bot.command("propose ex --models alpha\nTwo")
+    bot.wait_run(2)
+    bot.command("compare ex@v1 ex@v2 --models alpha")
+    run = bot.wait_run(3)
+    (pair,) = Pairs(bot.store).for_run(run.id)
+    bot.react(pair.ts, "handshake", "U9")
+    wait_until(lambda: Pairs(bot.store).votes(run.id), what="the vote")
+    exported = build_export(bot.store, "ex", "json", datetime.now(UTC))
+    votes = json_module.loads(exported.content)["pair_votes"]
+    assert [(v["pair_id"], v["user_id"], v["choice"], v["late"]) for v in votes] == [
+        (pair.id, "U9", "tie", False)
+    ]
+    assert "1 pair vote" in exported.summary
