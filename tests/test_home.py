@@ -3,47 +3,14 @@ runs waiting for you, your proposals, the leaderboard top, and two working butto
 
 import json
 
-from promptbot.domain import PlannedCandidate
 from promptbot.home import HOME_BLOCKS, home_view
 from promptbot.standins import payloads
 from promptbot.standins.blockkit import check_blocks, check_view
 from promptbot.terminal import blocks_to_text
+from tests import factories
 from tests.harness import bot_config, settle, wait_until
 
 APPROVAL = {"+1": 1.0, "-1": 0.0}
-
-
-def posted_run(store, name, author, channel="C1"):
-    run = store.create_run(
-        prompt_name=name,
-        template="Hi",
-        system_prompt=None,
-        author=author,
-        channel=channel,
-        models=["alpha"],
-        inputs=[{}],
-        candidates=[PlannedCandidate("A", 0, "alpha", "alpha-id", 0)],
-    )
-    link = f"https://standin.slack.test/archives/{channel}/p{run.id}"
-    store.set_thread(run.id, channel, f"{run.id}.000001", link)
-    store.set_run_status(run.id, "done")
-    return run
-
-
-def rate(store, run, user, emoji="+1"):
-    (candidate,) = store.candidates(run.id)
-    store.apply_reaction(
-        event_id=f"{run.id}-{user}",
-        channel=run.channel,
-        ts=f"{run.id}.000002",
-        candidate_id=candidate.id,
-        user_id=user,
-        emoji=emoji,
-        scale="approval",
-        present=True,
-        event_ts="1.000001",
-        scale_emoji=APPROVAL,
-    )
 
 
 def open_home(bot, user):
@@ -142,3 +109,10 @@ def test_digest_preview_button_fills_a_modal(bot, slack):
     assert modal["title"]["text"] == "Digest preview"
     assert "Working out" not in text_of(modal)
     assert check_blocks(modal["blocks"], "modal") == []
+
+
+def posted_run(store, name="p", author="UPROP", channel="C1"):
+    return factories.posted_run(store, name, author, channel, model="alpha")
+
+
+rate = factories.rate

@@ -20,6 +20,7 @@ from promptbot.runner import PublishError
 from storage import Store
 from storage.admin import AdminStore
 from storage.reminders import ReminderStore
+from tests import factories
 from tests.harness import bot_config, wait_until
 
 APPROVAL = {"+1": 1.0, "-1": 0.0}
@@ -46,39 +47,6 @@ class Inbox:
 @pytest.fixture
 def store(tmp_path):
     return Store(tmp_path / "r.db")
-
-
-def posted_run(store, name="p", author="UPROP", channel="C1"):
-    run = store.create_run(
-        prompt_name=name,
-        template="Hi",
-        system_prompt=None,
-        author=author,
-        channel=channel,
-        models=["m"],
-        inputs=[{}],
-        candidates=[PlannedCandidate(label, i, "m", "m-id", 0) for i, label in enumerate("AB")],
-    )
-    link = f"https://standin.slack.test/archives/{channel}/p{run.id}?thread_ts=1&cid={channel}"
-    store.set_thread(run.id, channel, f"{run.id}.000001", link)
-    store.set_run_status(run.id, "done")
-    return run
-
-
-def rate(store, run, user, emoji="+1"):
-    candidate = store.candidates(run.id)[0]
-    store.apply_reaction(
-        event_id=f"{run.id}-{user}-{emoji}",
-        channel=run.channel,
-        ts=f"{run.id}.000002",
-        candidate_id=candidate.id,
-        user_id=user,
-        emoji=emoji,
-        scale="approval",
-        present=True,
-        event_ts="1.000001",
-        scale_emoji=APPROVAL,
-    )
 
 
 def comment(store, run, user):
@@ -238,3 +206,10 @@ def test_remind_off_and_on_end_to_end(running, models, slack):
 
     _, reply = bot.command("remind sometimes", user="U2")
     assert reply["text"] == ":warning: usage: /prompt remind off|on"
+
+
+def posted_run(store, name="p", author="UPROP", channel="C1"):
+    return factories.posted_run(store, name, author, channel, labels="AB")
+
+
+rate = factories.rate
