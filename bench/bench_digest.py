@@ -16,8 +16,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from promptbot.config import AppConfig
-from promptbot.digest import build_digest
+from promptbot.config.settings import AppConfig
+from promptbot.digest.assembly import build_digest
 from storage import Store
 from storage.evidence import load_evidence, score_summary
 

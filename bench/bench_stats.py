@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from promptbot.stats import (
+from promptbot.verdicts.stats import (
     BTResult,
     Comparison,
     bradley_terry,

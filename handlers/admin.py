@@ -14,10 +14,10 @@ from slack_bolt import Ack, App, Respond
 
 from handlers.invocation import Invocation, Services, Subcommand
 from handlers.surface import Surface
-from promptbot.admin import DELETE_CANCEL, DELETE_CONFIRM, AdminService, delete_confirmation
-from promptbot.commands import parse_run_id
 from promptbot.errors import UsageError
-from promptbot.render import escape
+from promptbot.prompts.admin import DELETE_CANCEL, DELETE_CONFIRM, AdminService, delete_confirmation
+from promptbot.prompts.commands import parse_run_id
+from promptbot.render.messages import escape
 
 
 def admin_service(services: Services) -> AdminService:

@@ -13,18 +13,18 @@ from slack_sdk import WebClient
 from handlers.invocation import Invocation, Services, Subcommand, reply_later
 from handlers.lifecycle import started
 from handlers.surface import Surface
-from promptbot.commands import (
+from promptbot.digest.service import parse_leaderboard_args
+from promptbot.errors import UsageError
+from promptbot.prompts.commands import (
     help_text,
     parse_command,
     parse_models_option,
     parse_run_id,
     split_propose_body,
 )
-from promptbot.digests import parse_leaderboard_args
-from promptbot.errors import UsageError
-from promptbot.modals import propose_modal
-from promptbot.render import Message, escape, run_list
-from promptbot.service import Proposal
+from promptbot.render.messages import Message, escape, run_list
+from promptbot.render.modals import propose_modal
+from promptbot.review.service import Proposal
 
 COMMAND = "/prompt"
 

@@ -15,7 +15,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from promptbot.errors import FieldErrors, PromptbotError
-from promptbot.render import escape
+from promptbot.render.messages import escape
 
 logger = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from typing import Any
 from slack_bolt import App
 
 from handlers.surface import Surface
-from promptbot.service import ReviewService
+from promptbot.review.service import ReviewService
 
 logger = logging.getLogger(__name__)
 

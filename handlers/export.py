@@ -14,8 +14,8 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 from handlers.invocation import Invocation, Services, Subcommand
 from handlers.surface import Surface
 from promptbot.errors import PromptbotError
-from promptbot.export import build_export, check_prompt, parse_export_args
-from promptbot.render import escape
+from promptbot.prompts.export import build_export, check_prompt, parse_export_args
+from promptbot.render.messages import escape
 
 logger = logging.getLogger(__name__)
 

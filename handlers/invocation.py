@@ -11,13 +11,13 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from handlers.publisher import SlackPublisher
-from promptbot.commands import ParsedCommand
-from promptbot.config import AppConfig
-from promptbot.digests import DigestService
+from promptbot.config.settings import AppConfig
+from promptbot.digest.service import DigestService
 from promptbot.errors import PromptbotError
-from promptbot.render import Message, escape
-from promptbot.runner import Runner
-from promptbot.service import ReviewService
+from promptbot.prompts.commands import ParsedCommand
+from promptbot.render.messages import Message, escape
+from promptbot.review.runner import Runner
+from promptbot.review.service import ReviewService
 from storage import Store
 
 

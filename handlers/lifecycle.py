@@ -9,11 +9,11 @@ from slack_sdk import WebClient
 
 from handlers.invocation import Invocation, Services, Subcommand, reply_later
 from handlers.surface import Surface
-from promptbot.commands import parse_inputs, parse_models_option
 from promptbot.errors import FieldErrors, UsageError
-from promptbot.lifecycle import Lifecycle, Revision, parse_version_ref
-from promptbot.modals import REVISE_CALLBACK, propose_modal, read_propose_submission
-from promptbot.render import Message, escape, held_run
+from promptbot.prompts.commands import parse_inputs, parse_models_option
+from promptbot.prompts.lifecycle import Lifecycle, Revision, parse_version_ref
+from promptbot.render.messages import Message, escape, held_run
+from promptbot.render.modals import REVISE_CALLBACK, propose_modal, read_propose_submission
 
 
 def started(run_reply: Any, services: Services) -> Message:

@@ -20,16 +20,16 @@ from slack_sdk import WebClient
 
 from handlers.invocation import Invocation, Services, Subcommand
 from handlers.surface import Surface
-from promptbot.config import Limits
+from promptbot.config.settings import Limits
 from promptbot.errors import FieldErrors, NotFound, PromptbotError, UsageError
-from promptbot.render import escape
-from promptbot.test_sets import (
+from promptbot.prompts.test_sets import (
     MAX_FILE_BYTES,
     add_test_set,
     check_set_name,
     decode_file,
     template_variables,
 )
+from promptbot.render.messages import escape
 
 CALLBACK = "test_set"
 NAME, FILE, ROWS = "set_name", "file", "rows"

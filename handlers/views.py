@@ -11,10 +11,10 @@ from slack_sdk import WebClient
 from handlers.invocation import Services
 from handlers.lifecycle import started, tell_proposer
 from handlers.surface import Surface
-from promptbot.commands import parse_inputs
 from promptbot.errors import FieldErrors, UsageError
-from promptbot.modals import PROPOSE_CALLBACK, read_propose_submission
-from promptbot.service import Proposal
+from promptbot.prompts.commands import parse_inputs
+from promptbot.render.modals import PROPOSE_CALLBACK, read_propose_submission
+from promptbot.review.service import Proposal
 
 
 def register(app: App, surface: Surface, services: Services) -> None:

@@ -28,15 +28,15 @@ from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
 from handlers.reminders import SlackDirectMessenger
 from handlers.surface import Surface
-from promptbot.config import AppConfig, Environment
-from promptbot.digests import DigestService
+from promptbot.config.settings import AppConfig, Environment
+from promptbot.digest.service import DigestService
 from promptbot.errors import ConfigError
-from promptbot.providers import ModelFactory, openai_factory
-from promptbot.reminders import ReminderJob, schedule_reminders
-from promptbot.reveal import Revealer
-from promptbot.runner import Runner
-from promptbot.schedule import DigestJob, DigestScheduler
-from promptbot.service import ReviewService
+from promptbot.jobs.reminders import ReminderJob, schedule_reminders
+from promptbot.jobs.scheduler import DigestJob, DigestScheduler
+from promptbot.review.providers import ModelFactory, openai_factory
+from promptbot.review.reveal import Revealer
+from promptbot.review.runner import Runner
+from promptbot.review.service import ReviewService
 from storage import Store
 from storage.digest_log import DigestLog
 

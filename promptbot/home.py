@@ -15,10 +15,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from promptbot.config import AppConfig
-from promptbot.rankings import VersionStanding, leaderboard, standings
-from promptbot.reminders import run_line, thread_link, waiting_for
-from promptbot.render import Block, Message, context, escape, header, section, truncate
+from promptbot.config.settings import AppConfig
+from promptbot.jobs.reminders import run_line, thread_link, waiting_for
+from promptbot.render.messages import Block, Message, context, escape, header, section, truncate
+from promptbot.verdicts.standings import VersionStanding, leaderboard, standings
 from storage import Store
 from storage.evidence import load_evidence
 from storage.reminders import Proposal, ReminderStore

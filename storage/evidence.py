@@ -8,8 +8,8 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from promptbot.config import AppConfig
-from promptbot.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
+from promptbot.config.settings import AppConfig
+from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
 from storage.store import Store, stamp
 
 # Ratings are read bare and joined to their candidate in Python: 100k rows of five

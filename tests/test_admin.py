@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 
 import pytest
 
-from promptbot.admin import AdminService, Target
-from promptbot.config import AppConfig
+from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate
 from promptbot.errors import NotFound, PermissionDenied, UsageError
+from promptbot.prompts.admin import AdminService, Target
+from promptbot.render.terminal import blocks_to_text
 from promptbot.standins import payloads
-from promptbot.terminal import blocks_to_text
 from storage import Store
 from storage.admin import AdminStore
 from storage.evidence import load_evidence

@@ -6,7 +6,7 @@ import sys
 import yaml
 from click.testing import CliRunner
 
-from promptbot.cli import cli
+from promptbot.cli.main import cli
 
 
 def run_cli(args, env):
@@ -50,7 +50,7 @@ def test_real_process_prints_no_traceback(tmp_path):
     config = tmp_path / "app.yaml"
     config.write_text("models: [oops\n")
     result = subprocess.run(
-        [sys.executable, "-m", "promptbot.cli", "run"],
+        [sys.executable, "-m", "promptbot.cli.main", "run"],
         env={"PROMPTBOT_CONFIG": str(config), "PATH": "/usr/bin:/bin"},
         capture_output=True,
         text=True,

@@ -1,13 +1,13 @@
 import pytest
 
-from promptbot.commands import (
+from promptbot.errors import UsageError
+from promptbot.prompts.commands import (
     check_name,
     parse_command,
     parse_inputs,
     parse_models_option,
     split_propose_body,
 )
-from promptbot.errors import UsageError
 
 
 def test_parse_propose_with_body():

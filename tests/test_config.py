@@ -1,6 +1,6 @@
 import pytest
 
-from promptbot.config import AppConfig, Environment, load_config, parse_config
+from promptbot.config.settings import AppConfig, Environment, load_config, parse_config
 from promptbot.errors import ConfigError
 
 

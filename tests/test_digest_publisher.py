@@ -7,10 +7,10 @@ import pytest
 from slack_sdk import WebClient
 
 from handlers.digest_publisher import DIGEST_EVENT, SlackDigestPublisher
-from promptbot.config import DigestSettings
-from promptbot.render import Message, section
-from promptbot.runner import PublishError
-from promptbot.schedule import DigestJob, Status
+from promptbot.config.settings import DigestSettings
+from promptbot.jobs.scheduler import DigestJob, Status
+from promptbot.render.messages import Message, section
+from promptbot.review.runner import PublishError
 from storage import Store
 from storage.digest_log import DigestLog
 from tests.harness import TOKEN

@@ -8,12 +8,12 @@ from typing import Any
 
 import pytest
 
-from promptbot.digest import Digest, build_digest
-from promptbot.digest_render import fit_text, render_digest, render_leaderboard, render_template
+from promptbot.digest.assembly import Digest, build_digest
+from promptbot.digest.rendering import fit_text, render_digest, render_leaderboard, render_template
 from promptbot.errors import ConfigError
-from promptbot.evidence import Evidence
-from promptbot.render import Message, escape
+from promptbot.render.messages import Message, escape
 from promptbot.standins.blockkit import check_blocks
+from promptbot.verdicts.evidence import Evidence
 from tests.test_rankings import BEFORE, DURING, END, SCALES, START, Book, settings
 
 HOSTILE = ["<!channel>", "<@U1>", "a & b", "<https://evil|x>", "<!here>", "<!subteam^S1>"]

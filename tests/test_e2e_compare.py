@@ -2,7 +2,7 @@
 
 from datetime import UTC, datetime, timedelta
 
-from promptbot.digest import build_digest
+from promptbot.digest.assembly import build_digest
 from storage.evidence import load_evidence
 from storage.pairs import Pairs
 from tests.harness import settle, wait_until
@@ -62,7 +62,7 @@ def test_pair_votes_are_exported(bot, models):
     import json as json_module
     from datetime import UTC, datetime
 
-    from promptbot.export import build_export
+    from promptbot.prompts.export import build_export
 
     bot.command("propose ex --models alpha\nOne")
     bot.wait_run(1)

@@ -1,6 +1,6 @@
 """Votes → /prompt digest and /prompt leaderboard, over HTTP against the stand-ins."""
 
-from promptbot.terminal import blocks_to_text
+from promptbot.render.terminal import blocks_to_text
 from tests.harness import bot_config, wait_until
 
 

@@ -3,8 +3,8 @@
 import json
 from datetime import UTC, datetime, timedelta
 
-from promptbot.digest import build_digest
-from promptbot.terminal import blocks_to_text
+from promptbot.digest.assembly import build_digest
+from promptbot.render.terminal import blocks_to_text
 from storage.evidence import load_evidence
 from tests.harness import bot_config, wait_until
 

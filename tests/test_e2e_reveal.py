@@ -86,7 +86,7 @@ def test_close_without_reveal_stays_blind_until_revealed(bot, slack):
 
 
 def test_deleted_runs_are_never_revealed(bot, slack):
-    from promptbot.admin import AdminService
+    from promptbot.prompts.admin import AdminService
 
     bot.command("propose gone --models alpha\nHi", user="UPROP")
     run = bot.wait_run(1)

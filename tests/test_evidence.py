@@ -1,6 +1,6 @@
 from datetime import UTC, datetime, timedelta
 
-from promptbot.config import AppConfig
+from promptbot.config.settings import AppConfig
 from promptbot.domain import Completion, PlannedCandidate
 from storage import Store
 from storage.evidence import load_evidence

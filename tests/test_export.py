@@ -10,11 +10,11 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from promptbot import export as export_format
-from promptbot.cli import cli
+from promptbot.cli.main import cli
 from promptbot.domain import Rating
 from promptbot.errors import UsageError
-from promptbot.export import parse_export_args
+from promptbot.prompts import export as export_format
+from promptbot.prompts.export import parse_export_args
 from promptbot.standins import payloads
 from tests.harness import wait_until
 

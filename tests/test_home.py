@@ -4,9 +4,9 @@ runs waiting for you, your proposals, the leaderboard top, and two working butto
 import json
 
 from promptbot.home import HOME_BLOCKS, home_view
+from promptbot.render.terminal import blocks_to_text
 from promptbot.standins import payloads
 from promptbot.standins.blockkit import check_blocks, check_view
-from promptbot.terminal import blocks_to_text
 from tests import factories
 from tests.harness import bot_config, settle, wait_until
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from promptbot.config import DigestSettings
-from promptbot.digest import Digest, Mover, NewChampion, Winner, build_digest
-from promptbot.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
-from promptbot.head_to_head import head_to_head
-from promptbot.rankings import leaderboard, standings
-from promptbot.stats import Comparison
+from promptbot.config.settings import DigestSettings
+from promptbot.digest.assembly import Digest, Mover, NewChampion, Winner, build_digest
+from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
+from promptbot.verdicts.head_to_head import head_to_head
+from promptbot.verdicts.standings import leaderboard, standings
+from promptbot.verdicts.stats import Comparison
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday: the period is one week from here
 END = START + timedelta(days=7)

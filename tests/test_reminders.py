@@ -8,15 +8,15 @@ import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from handlers.reminders import SlackDirectMessenger
-from promptbot.config import AppConfig
+from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate
-from promptbot.reminders import (
+from promptbot.jobs.reminders import (
     ReminderJob,
     reminder_message,
     reminder_trigger,
     schedule_reminders,
 )
-from promptbot.runner import PublishError
+from promptbot.review.runner import PublishError
 from storage import Store
 from storage.admin import AdminStore
 from storage.reminders import ReminderStore

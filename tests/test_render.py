@@ -1,6 +1,6 @@
-from promptbot.config import AppConfig
+from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run, Version, blind_label
-from promptbot.render import candidate_messages, escape, escaped_chunks, thread_parent
+from promptbot.render.messages import candidate_messages, escape, escaped_chunks, thread_parent
 from promptbot.standins.blockkit import check_blocks
 
 

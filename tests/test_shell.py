@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 from rich.console import Console
 
-from promptbot.cli import cli
-from promptbot.config import parse_config
-from promptbot.modals import propose_modal
+from promptbot.cli.main import cli
+from promptbot.config.settings import parse_config
+from promptbot.render.modals import propose_modal
 from promptbot.shell import local_model
 from promptbot.shell.lines import ScriptInput
 from promptbot.shell.models import builtin_config

@@ -1,4 +1,4 @@
-"""Unit tests for promptbot.stats and promptbot.stats_bias: pure functions, synthetic data."""
+"""Unit tests for promptbot.verdicts.stats and promptbot.verdicts.bias: pure functions, synthetic data."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import choix
 import numpy as np
 import pytest
 
-from promptbot import stats
-from promptbot.stats import (
+from promptbot.verdicts import stats
+from promptbot.verdicts.stats import (
     BTEntry,
     Comparison,
     bradley_terry,

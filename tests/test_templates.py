@@ -1,7 +1,7 @@
 import pytest
 
 from promptbot.errors import TemplateError
-from promptbot.templates import parse_template
+from promptbot.review.sandbox import parse_template
 
 
 def test_variables_are_found_and_rendered():

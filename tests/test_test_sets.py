@@ -7,16 +7,16 @@ import pytest
 from click.testing import CliRunner
 
 from handlers.test_sets import _on_slack, download
-from promptbot.cli import cli
+from promptbot.cli.main import cli
 from promptbot.errors import NotFound, UsageError
-from promptbot.standins.blockkit import check_blocks
-from promptbot.test_sets import (
+from promptbot.prompts.test_sets import (
     MAX_FILE_BYTES,
     MAX_REPORTED,
     check_set_name,
     detect_format,
     parse_test_set,
 )
+from promptbot.standins.blockkit import check_blocks
 from storage import Store
 from storage.test_sets import TestSets
 from tests.harness import TOKEN, wait_until

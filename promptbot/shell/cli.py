@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from promptbot.config import AppConfig, Environment, load_config
+from promptbot.config.settings import AppConfig, Environment, load_config
 from promptbot.errors import ConfigError
 from promptbot.shell import local_model
 from promptbot.shell.models import NO_MODEL, builtin_config, has_configured_models

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from promptbot.config import AppConfig, parse_config
+from promptbot.config.settings import AppConfig, parse_config
 from promptbot.shell.local_model import INSTALL
 
 # One small model, sampled two ways, so a proposal has two blind candidates to compare.

@@ -16,8 +16,8 @@ from rich.console import Console
 from rich.emoji import Emoji
 from rich.text import Text
 
+from promptbot.render.terminal import mrkdwn_to_text
 from promptbot.standins.slack_api import WORKSPACE_URL
-from promptbot.terminal import mrkdwn_to_text
 
 JSONDict = dict[str, Any]
 

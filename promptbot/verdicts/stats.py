@@ -1,7 +1,7 @@
 """Honest statistics behind the rankings: intervals, Bradley-Terry strengths, separability.
 
 Pure functions over plain values: no Slack, no SQL, no I/O. The bias and agreement checks
-live in :mod:`promptbot.stats_bias` and are re-exported here, so callers need one import.
+live in :mod:`promptbot.verdicts.bias` and are re-exported here, so callers need one import.
 
 Reading a Bradley-Terry result: strengths are natural-log odds, centred on 0. A gap of 1.0
 between two entries means the first wins about e (2.7) times as often as the second. Two
@@ -22,7 +22,7 @@ from scipy import stats as scipy_stats
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from promptbot.stats_bias import (
+from promptbot.verdicts.bias import (
     Agreement,
     LengthBias,
     PositionBias,

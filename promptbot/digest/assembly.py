@@ -3,7 +3,7 @@
 ``build_digest`` takes every row up to ``end`` (rankings need every vote so far) and reads
 "this period" as timestamps in ``[start, end)``. Late ratings (after a run's voting closed)
 are kept in the evidence but never counted; the digest says how many arrived. Rendering
-lives in :mod:`promptbot.digest_render`; this module is pure (no Slack, no SQL, no I/O).
+lives in :mod:`promptbot.digest.rendering`; this module is pure (no Slack, no SQL, no I/O).
 """
 
 from __future__ import annotations
@@ -16,17 +16,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from promptbot.config import DigestSettings
-from promptbot.evidence import CandidateRow, Evidence, RatingRow, RunRow
-from promptbot.head_to_head import (
+from promptbot.config.settings import DigestSettings
+from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow
+from promptbot.verdicts.head_to_head import (
     ChampionReport,
     HeadToHead,
     Ranking,
     choose_champion,
     head_to_head,
 )
-from promptbot.head_to_head import rank as fit_ranking
-from promptbot.rankings import (
+from promptbot.verdicts.head_to_head import rank as fit_ranking
+from promptbot.verdicts.standings import (
     LeaderboardRow,
     NeedsVotes,
     Rankings,

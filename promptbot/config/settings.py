@@ -136,7 +136,7 @@ class DigestSettings(_Strict):
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from promptbot.periods import crontab_fields  # periods reads these settings
+        from promptbot.jobs.periods import crontab_fields  # periods reads these settings
 
         try:
             crontab_fields(value)

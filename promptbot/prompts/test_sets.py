@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any, Literal
 
-from promptbot.commands import NAME_PATTERN
-from promptbot.config import AppConfig
+from promptbot.config.settings import AppConfig
 from promptbot.errors import UsageError
-from promptbot.templates import parse_template
+from promptbot.prompts.commands import NAME_PATTERN
+from promptbot.review.sandbox import parse_template
 from storage import Store
 from storage.test_sets import TestSets
 
@@ -38,7 +38,7 @@ _EXTENSIONS: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "
 
 
 def check_set_name(name: str) -> str:
-    """Set names follow the rules for prompt names (see promptbot.commands.check_name)."""
+    """Set names follow the rules for prompt names (see promptbot.prompts.commands.check_name)."""
     if not NAME_PATTERN.match(name):
         raise UsageError(
             f"'{_short(name)}' is not a usable test set name: use letters, digits, '-', '_'"

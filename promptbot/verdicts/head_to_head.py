@@ -3,7 +3,7 @@
 A reviewer who rated two candidates for the same input of one run, on the same scale,
 compared them: the higher score wins, equal is a tie. Each ranking (versions of a prompt,
 models overall, models on one prompt, prompts that met) is a Bradley-Terry fit over those
-comparisons (:func:`promptbot.stats.bradley_terry`). Pure functions: no Slack, SQL or I/O.
+comparisons (:func:`promptbot.verdicts.stats.bradley_terry`). Pure functions: no Slack, SQL or I/O.
 """
 
 from __future__ import annotations
@@ -14,11 +14,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from promptbot.evidence import RatingRow
-from promptbot.stats import BTEntry, BTResult, Comparison, bradley_terry, comparisons_from_scores
+from promptbot.verdicts.evidence import RatingRow
+from promptbot.verdicts.stats import (
+    BTEntry,
+    BTResult,
+    Comparison,
+    bradley_terry,
+    comparisons_from_scores,
+)
 
 if TYPE_CHECKING:
-    from promptbot.rankings import VersionStanding
+    from promptbot.verdicts.standings import VersionStanding
 
 VersionKey = tuple[str, int]
 RankingKind = Literal["models", "prompts", "versions", "models_for_prompt"]

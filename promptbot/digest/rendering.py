@@ -1,13 +1,13 @@
 """Render a digest (or a leaderboard) to Block Kit through Jinja2 templates.
 
-Templates live in ``promptbot/templates/``; a team may override any of them from
+Templates live in ``promptbot/digest/templates/``; a team may override any of them from
 ``digest.template_dir`` (searched first). Overrides can also extend the built-in ones as
 ``builtin/<name>``. Templates write mrkdwn text and mark where each block starts with
 ``{{ header() }}``, ``{{ section() }}``, ``{{ context() }}`` or ``{{ divider() }}``;
 ``{{ fallback() }}`` starts the notification text instead of a block.
 
 Escaping: the environment is a plain (non-HTML) one whose ``finalize`` hook passes every
-``{{ expression }}`` through :func:`promptbot.render.escape`, so a prompt named
+``{{ expression }}`` through :func:`promptbot.render.messages.escape`, so a prompt named
 ``<!channel>`` arrives as ``&lt;!channel&gt;``. Text the template itself writes is left
 alone, and so are :class:`Trusted` values: the block markers, and links the ``link``
 filter builds from stored permalinks. Whatever a template produces, the message is cut
@@ -34,12 +34,10 @@ from jinja2 import (
     TemplateSyntaxError,
 )
 
-from promptbot.config import DigestSettings
-from promptbot.costs import format_cost
-from promptbot.digest import Digest
+from promptbot.config.settings import DigestSettings
+from promptbot.digest.assembly import Digest
 from promptbot.errors import ConfigError
-from promptbot.rankings import Rankings
-from promptbot.render import (
+from promptbot.render.messages import (
     BLOCKS_PER_MESSAGE,
     SECTION_TEXT_LIMIT,
     Block,
@@ -49,6 +47,8 @@ from promptbot.render import (
     header,
     section,
 )
+from promptbot.review.costs import format_cost
+from promptbot.verdicts.standings import Rankings
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 HEADER_LIMIT = 150

@@ -1,6 +1,6 @@
 """Posting the digest exactly once per period, and the in-process scheduler.
 
-Which period is due, and when, is decided in ``promptbot.periods``.
+Which period is due, and when, is decided in ``promptbot.jobs.periods``.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
 
-from promptbot.config import DigestSettings
-from promptbot.periods import (
+from promptbot.config.settings import DigestSettings
+from promptbot.jobs.periods import (
     LOOKUP_MARGIN,
     Period,
     cron_trigger,
@@ -26,8 +26,8 @@ from promptbot.periods import (
     latest_due,
     local_time,
 )
-from promptbot.render import Message
-from promptbot.runner import PublishError
+from promptbot.render.messages import Message
+from promptbot.review.runner import PublishError
 from storage.digest_log import DigestLog
 
 logger = logging.getLogger(__name__)

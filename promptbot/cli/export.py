@@ -31,9 +31,9 @@ def export(prompt: str | None, fmt: str, output: Path | None) -> None:
     """Export runs, candidates, ratings and comments, of every prompt or of PROMPT."""
     from datetime import UTC, datetime
 
-    from promptbot.config import Environment
+    from promptbot.config.settings import Environment
     from promptbot.errors import UsageError
-    from promptbot.export import build_export
+    from promptbot.prompts.export import build_export
     from storage import Store
 
     store = Store(Environment.capture().require("PROMPTBOT_DB"))

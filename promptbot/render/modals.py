@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from promptbot.config import AppConfig
+from promptbot.config.settings import AppConfig
 from promptbot.domain import Version
-from promptbot.render import truncate
+from promptbot.render.messages import truncate
 
 PROPOSE_CALLBACK = "propose"
 REVISE_CALLBACK = "revise"

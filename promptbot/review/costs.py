@@ -10,8 +10,8 @@ from __future__ import annotations
 import hashlib
 import json
 
-from promptbot.config import ModelConfig
-from promptbot.providers import Messages
+from promptbot.config.settings import ModelConfig
+from promptbot.review.providers import Messages
 
 # A rough count, good enough to warn before spending: about four characters a token.
 CHARS_PER_TOKEN = 4

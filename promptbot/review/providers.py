@@ -9,7 +9,7 @@ from typing import Protocol
 
 import openai
 
-from promptbot.config import Environment, ModelConfig
+from promptbot.config.settings import Environment, ModelConfig
 from promptbot.domain import Completion
 
 Messages = list[dict[str, str]]

@@ -10,17 +10,17 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, timedelta
 
-from promptbot.config import AppConfig
+from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
 from promptbot.errors import NotFound, PermissionDenied
-from promptbot.render import (
+from promptbot.render.messages import (
     candidate_messages,
     escape,
     notice,
     opens_input_group,
     pair_message,
 )
-from promptbot.runner import Publisher, PublishError
+from promptbot.review.runner import Publisher, PublishError
 from storage import Store
 from storage.pairs import Pairs
 from storage.store import stamp

@@ -7,7 +7,7 @@ Two kinds of evidence, kept apart:
   orders by the interval's lower bound, so 3 votes at 100% rank below 90 votes at 90%.
 * **Head-to-head**: a reviewer who rated two candidates for the same input of one run (on
   the same scale) compared them: the higher score wins, equal is a tie. Bradley-Terry
-  turns those comparisons into strengths with intervals (:mod:`promptbot.head_to_head`).
+  turns those comparisons into strengths with intervals (:mod:`promptbot.verdicts.head_to_head`).
 
 Pure functions over rows: no Slack, no SQL, no I/O. Rows carry ``output_chars`` but never
 an answer's text, so nothing an answer says can change a ranking.
@@ -20,8 +20,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from promptbot.evidence import RatingRow, RunRow, ScaleInfo
-from promptbot.head_to_head import (
+from promptbot.verdicts.evidence import RatingRow, RunRow, ScaleInfo
+from promptbot.verdicts.head_to_head import (
     ChampionReport,
     HeadToHead,
     Ranking,
@@ -32,7 +32,7 @@ from promptbot.head_to_head import (
     item_name,
     rank,
 )
-from promptbot.stats import (
+from promptbot.verdicts.stats import (
     Agreement,
     Comparison,
     LengthBias,

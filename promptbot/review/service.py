@@ -11,14 +11,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from promptbot.commands import check_name
-from promptbot.config import AppConfig
+from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate, Run, blind_label
 from promptbot.errors import FieldErrors, PermissionDenied, TemplateError, UsageError
-from promptbot.reveal import AUTOMATIC, Revealer, may_manage
-from promptbot.runner import Runner
-from promptbot.templates import parse_template
-from promptbot.test_sets import check_set_name
+from promptbot.prompts.commands import check_name
+from promptbot.prompts.test_sets import check_set_name
+from promptbot.review.reveal import AUTOMATIC, Revealer, may_manage
+from promptbot.review.runner import Runner
+from promptbot.review.sandbox import parse_template
 from storage import Store
 from storage.pairs import PAIR_EMOJI, Pairs
 from storage.store import RunSummary

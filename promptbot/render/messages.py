@@ -8,9 +8,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from promptbot.config import AppConfig
-from promptbot.costs import format_cost
+from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run, Version
+from promptbot.review.costs import format_cost
 from storage.store import RunSummary
 
 Block = dict[str, Any]

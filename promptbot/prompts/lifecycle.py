@@ -7,14 +7,22 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from promptbot.config import AppConfig
-from promptbot.costs import format_cost
+from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate, Run
 from promptbot.errors import FieldErrors, TemplateError, UsageError
-from promptbot.rankings import ScaleStanding, VersionStanding, standings
-from promptbot.render import Message, code_block, context, escape, header, section, truncate
-from promptbot.service import Proposal, ReviewService
-from promptbot.templates import parse_template
+from promptbot.render.messages import (
+    Message,
+    code_block,
+    context,
+    escape,
+    header,
+    section,
+    truncate,
+)
+from promptbot.review.costs import format_cost
+from promptbot.review.sandbox import parse_template
+from promptbot.review.service import Proposal, ReviewService
+from promptbot.verdicts.standings import ScaleStanding, VersionStanding, standings
 from storage import Store
 from storage.evidence import load_evidence
 from storage.pairs import Pairs

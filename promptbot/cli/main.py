@@ -12,9 +12,9 @@ from typing import Any
 import click
 import yaml
 
-from promptbot.cli_export import export
-from promptbot.cli_inputs import inputs
-from promptbot.config import AppConfig, Environment, load_config
+from promptbot.cli.export import export
+from promptbot.cli.inputs import inputs
+from promptbot.config.settings import AppConfig, Environment, load_config
 from promptbot.errors import PromptbotError
 from promptbot.shell.cli import shell
 
@@ -114,8 +114,8 @@ def digest(print_: bool, post: bool, as_period: bool) -> None:
     """Show the digest from the database, or post it now."""
     from datetime import UTC, datetime
 
-    from promptbot.digests import DigestService
-    from promptbot.terminal import blocks_to_text
+    from promptbot.digest.service import DigestService
+    from promptbot.render.terminal import blocks_to_text
     from storage import Store
 
     if print_ == post:
@@ -145,7 +145,7 @@ def digest(print_: bool, post: bool, as_period: bool) -> None:
 @cli.command()
 def settings() -> None:
     """Print every app.yaml setting and environment variable as Markdown tables."""
-    from promptbot.config import settings_markdown
+    from promptbot.config.settings import settings_markdown
 
     click.echo(settings_markdown(), nl=False)
 

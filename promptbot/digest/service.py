@@ -7,12 +7,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from promptbot.config import AppConfig
-from promptbot.digest import build_digest
-from promptbot.digest_render import render_digest, render_leaderboard
+from promptbot.config.settings import AppConfig
+from promptbot.digest.assembly import build_digest
+from promptbot.digest.rendering import render_digest, render_leaderboard
 from promptbot.errors import UsageError
-from promptbot.periods import Period, latest_due
-from promptbot.render import Message
+from promptbot.jobs.periods import Period, latest_due
+from promptbot.render.messages import Message
 from storage import Store
 from storage.evidence import load_evidence
 

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
-from promptbot.config import DigestSettings
+from promptbot.config.settings import DigestSettings
 from promptbot.errors import ConfigError
 
 logger = logging.getLogger(__name__)

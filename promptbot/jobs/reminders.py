@@ -23,10 +23,10 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
-from promptbot.config import AppConfig
-from promptbot.periods import crontab_fields
-from promptbot.render import Message, context, escape, section, truncate
-from promptbot.runner import PublishError
+from promptbot.config.settings import AppConfig
+from promptbot.jobs.periods import crontab_fields
+from promptbot.render.messages import Message, context, escape, section, truncate
+from promptbot.review.runner import PublishError
 from storage import Store
 from storage.reminders import OpenRun, ReminderStore
 

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
-from promptbot.config import AppConfig
+from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
 from promptbot.errors import NotFound, PermissionDenied, UsageError
-from promptbot.render import Block, Message, escape, notice, section
-from promptbot.reveal import may_manage
-from promptbot.runner import Publisher, PublishError
+from promptbot.render.messages import Block, Message, escape, notice, section
+from promptbot.review.reveal import may_manage
+from promptbot.review.runner import Publisher, PublishError
 from storage import Store
 from storage.admin import AdminStore, PromptRecord, prompt_target, run_target
 

@@ -14,12 +14,10 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 from typing import Protocol
 
-from promptbot.config import AppConfig
-from promptbot.costs import cache_key, call_cost, estimated_cost
+from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Completion, Run
 from promptbot.errors import PromptbotError
-from promptbot.providers import ChatModel, Messages, ModelFactory, build_messages
-from promptbot.render import (
+from promptbot.render.messages import (
     Message,
     candidate_messages,
     compare_parent,
@@ -28,7 +26,9 @@ from promptbot.render import (
     pair_message,
     thread_parent,
 )
-from promptbot.templates import parse_template
+from promptbot.review.costs import cache_key, call_cost, estimated_cost
+from promptbot.review.providers import ChatModel, Messages, ModelFactory, build_messages
+from promptbot.review.sandbox import parse_template
 from storage import Store
 from storage.cache import AnswerCache
 from storage.pairs import PAIR_EMOJI, Pairs

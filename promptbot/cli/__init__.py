@@ -1,0 +1,1 @@
+"""The command line: `promptbot run`, `manifest`, `digest`, `export`, `inputs`, `shell`."""

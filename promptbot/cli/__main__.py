@@ -1,0 +1,3 @@
+from promptbot.cli.main import main
+
+main()

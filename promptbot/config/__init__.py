@@ -1,0 +1,1 @@
+"""Settings declared once (app.yaml and the environment), loading, and their reference."""

@@ -1,0 +1,1 @@
+"""Scheduled work: digest periods, the digest job, the scheduler, reminders."""

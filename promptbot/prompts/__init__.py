@@ -1,0 +1,1 @@
+"""A prompt's life: the /prompt command language, revisions, test sets, admin, export."""

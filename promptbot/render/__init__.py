@@ -1,0 +1,1 @@
+"""What people see: Block Kit messages and modals, and Block Kit as terminal text."""

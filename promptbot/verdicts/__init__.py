@@ -1,0 +1,1 @@
+"""Honest verdicts: evidence, intervals, Bradley-Terry, standings, head-to-head, bias."""
