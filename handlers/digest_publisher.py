@@ -14,8 +14,8 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from promptbot.errors import PublishError
 from promptbot.render.messages import Message
-from promptbot.review.runner import PublishError
 
 DIGEST_EVENT = "promptbot_digest"
 # A lookup reads at most this many pages of history (200 messages each) before giving

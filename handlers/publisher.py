@@ -5,8 +5,8 @@ from __future__ import annotations
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
+from promptbot.errors import PublishError
 from promptbot.render.messages import Message
-from promptbot.review.runner import PublishError
 
 CANDIDATE_EVENT = "promptbot_candidate"
 

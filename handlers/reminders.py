@@ -8,10 +8,9 @@ from slack_sdk.errors import SlackApiError, SlackClientError
 
 from handlers.invocation import Invocation, Services, Subcommand
 from handlers.surface import Surface
-from promptbot.errors import UsageError
+from promptbot.errors import PublishError, UsageError
 from promptbot.jobs.reminders import reminders_on, set_reminders
 from promptbot.render.messages import Message
-from promptbot.review.runner import PublishError
 
 USAGE = "usage: /prompt remind off|on"
 

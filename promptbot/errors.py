@@ -1,8 +1,23 @@
-"""The one exception tree. Everything a user can cause raises a PromptbotError.
+"""The one exception tree::
 
-Each is translated at one boundary: an ephemeral message from the Slack app's
-``@app.error`` handler, or one line plus exit code 2 from the CLI. The message is
-always a single readable line, safe to show to the person who caused it.
+    Exception
+    ├── PromptbotError        a problem the user can fix; str() is the one line to show
+    │   ├── ConfigError       app.yaml or the environment
+    │   ├── StorageError      the database cannot be opened or migrated
+    │   ├── TemplateError     a prompt template is too large, bad, or short of a value
+    │   ├── UsageError        a command typed in a way we cannot understand
+    │   ├── NotFound          a prompt, version or run that does not exist
+    │   ├── PermissionDenied  only the proposer or an admin may
+    │   └── FieldErrors       errors shown on a modal's fields
+    └── PublishError          Slack refused or could not take a post
+
+A PromptbotError is translated at one boundary: an ephemeral message from the Slack app's
+``@app.error`` handler, or one line plus exit code 2 from the CLI. The message is always a
+single readable line, safe to show to the person who caused it.
+
+PublishError is not a PromptbotError on purpose: nobody who typed a command caused it.
+The Slack adapters in handlers/ raise it; the runner, the reveal and the jobs catch it,
+log it and retry or explain later, so a user's boundary never shows it as their mistake.
 """
 
 from __future__ import annotations
@@ -47,5 +62,5 @@ class FieldErrors(PromptbotError):
         super().__init__("; ".join(errors.values()))
 
 
-class ModelError(PromptbotError):
-    """A model call failed: timeout, HTTP error, or an unusable answer."""
+class PublishError(Exception):
+    """Slack refused or could not take a post; the message is safe to log."""

@@ -8,9 +8,9 @@ from slack_sdk import WebClient
 
 from handlers.digest_publisher import DIGEST_EVENT, SlackDigestPublisher
 from promptbot.config.settings import DigestSettings
+from promptbot.errors import PublishError
 from promptbot.jobs.scheduler import DigestJob, Status
 from promptbot.render.messages import Message, section
-from promptbot.review.runner import PublishError
 from storage import Store
 from storage.digest_log import DigestLog
 from tests.harness import TOKEN

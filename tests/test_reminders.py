@@ -10,13 +10,13 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from handlers.reminders import SlackDirectMessenger
 from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate
+from promptbot.errors import PublishError
 from promptbot.jobs.reminders import (
     ReminderJob,
     reminder_message,
     reminder_trigger,
     schedule_reminders,
 )
-from promptbot.review.runner import PublishError
 from storage import Store
 from storage.admin import AdminStore
 from storage.reminders import ReminderStore

@@ -12,11 +12,10 @@ import time_machine
 from apscheduler.triggers.cron import CronTrigger
 
 from promptbot.config.settings import DigestSettings
-from promptbot.errors import ConfigError
+from promptbot.errors import ConfigError, PublishError
 from promptbot.jobs.periods import Period, cron_trigger, latest_due, period_for
 from promptbot.jobs.scheduler import DigestJob, DigestScheduler, Outcome, Status
 from promptbot.render.messages import Message
-from promptbot.review.runner import PublishError
 from storage import Store
 from storage.digest_log import ChannelPost, DigestLog
 

@@ -24,9 +24,9 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
 from promptbot.config.settings import AppConfig
+from promptbot.errors import PublishError
 from promptbot.jobs.periods import crontab_fields
 from promptbot.render.messages import Message, context, escape, section, truncate
-from promptbot.review.runner import PublishError
 from storage import Store
 from storage.reminders import OpenRun, ReminderStore
 

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from promptbot.config.settings import DigestSettings
+from promptbot.errors import PublishError
 from promptbot.jobs.periods import (
     LOOKUP_MARGIN,
     Period,
@@ -27,7 +28,6 @@ from promptbot.jobs.periods import (
     local_time,
 )
 from promptbot.render.messages import Message
-from promptbot.review.runner import PublishError
 from storage.digest_log import DigestLog
 
 logger = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ from typing import Literal
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
-from promptbot.errors import NotFound, PermissionDenied, UsageError
+from promptbot.errors import NotFound, PermissionDenied, PublishError, UsageError
 from promptbot.render.messages import Block, Message, escape, notice, section
 from promptbot.review.reveal import may_manage
-from promptbot.review.runner import Publisher, PublishError
+from promptbot.review.runner import Publisher
 from storage import Store
 from storage.admin import AdminStore, PromptRecord, prompt_target, run_target
 

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
-from promptbot.errors import NotFound, PermissionDenied
+from promptbot.errors import NotFound, PermissionDenied, PublishError
 from promptbot.render.messages import (
     candidate_messages,
     escape,
@@ -20,7 +20,7 @@ from promptbot.render.messages import (
     opens_input_group,
     pair_message,
 )
-from promptbot.review.runner import Publisher, PublishError
+from promptbot.review.runner import Publisher
 from storage import Store
 from storage.pairs import Pairs
 from storage.store import stamp

@@ -16,7 +16,7 @@ from typing import Protocol
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Completion, Run
-from promptbot.errors import PromptbotError
+from promptbot.errors import PromptbotError, PublishError
 from promptbot.render.messages import (
     Message,
     candidate_messages,
@@ -34,10 +34,6 @@ from storage.cache import AnswerCache
 from storage.pairs import PAIR_EMOJI, Pairs
 
 logger = logging.getLogger(__name__)
-
-
-class PublishError(Exception):
-    """Slack refused or could not take a post; the message is safe to log."""
 
 
 class Publisher(Protocol):
