@@ -9,6 +9,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from promptbot.config.settings import AppConfig
+from promptbot.review.scales import RatingScales
 from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
 from storage.store import Store, stamp
 
@@ -100,9 +101,10 @@ def load_evidence(store: Store, config: AppConfig, until: datetime) -> Evidence:
     archived = {
         row[0] for row in db.execute("SELECT name FROM prompts WHERE archived_at IS NOT NULL")
     }
+    rating = RatingScales(config.scales)
     scales = [
-        ScaleInfo(name, *config.scale_range(name), binary=config.is_binary(name))
-        for name in config.scales
+        ScaleInfo(name, *rating.score_range(name), binary=rating.is_binary(name))
+        for name in rating.names
     ]
     return Evidence(ratings, candidates, runs, scales, archived)
 

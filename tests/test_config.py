@@ -7,9 +7,8 @@ from promptbot.errors import ConfigError
 def test_shipped_app_yaml_is_valid():
     config = load_config("app.yaml")
     assert config.proposal_models() == ["gpt-4o-mini", "llama3-local"]
-    assert config.scale_of("+1") == ("approval", 1)
-    assert config.scale_of("five") == ("stars", 5)
-    assert config.scale_of("tada") is None
+    assert config.scales["approval"].emoji == {"+1": 1, "-1": 0}
+    assert config.scales["stars"].emoji["five"] == 5
 
 
 def test_empty_file_gives_defaults(tmp_path):
@@ -17,7 +16,10 @@ def test_empty_file_gives_defaults(tmp_path):
     path.write_text("")
     config = load_config(path)
     assert config == AppConfig()
-    assert config.seeded_emoji() == ["+1", "-1"]
+    assert [e for scale in config.scales.values() if scale.seed for e in scale.emoji] == [
+        "+1",
+        "-1",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,8 @@
 
 import time
 
+import pytest
+
 from promptbot.standins import payloads
 from tests.harness import SECRET, settle, wait_until
 
@@ -31,10 +33,11 @@ def test_rating_added_changed_removed(bot):
     wait_until(lambda: ratings(bot) == [], what="all removed")
 
 
-def test_skin_tone_counts_as_base_emoji(bot):
+@pytest.mark.parametrize("reaction", ["+1::skin-tone-3", "thumbsup", "thumbsup::skin-tone-5"])
+def test_skin_tones_and_aliases_count_as_the_scale_name(bot, reaction):
     _, posts = posted_run(bot)
-    bot.react(posts[1]["ts"], "+1::skin-tone-3", "U2")
-    wait_until(lambda: ratings(bot) == [("U2", "approval", "+1", 1.0)], what="skin-tone 👍")
+    bot.react(posts[1]["ts"], reaction, "U2")
+    wait_until(lambda: ratings(bot) == [("U2", "approval", "+1", 1.0)], what=reaction)
 
 
 def test_redelivered_event_counts_once(bot):

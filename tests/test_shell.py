@@ -274,3 +274,14 @@ def test_the_local_model_answers_through_the_shell(shell, tmp_path):
         assert candidate.tokens_in and candidate.tokens_in > 0
         assert candidate.tokens_out and candidate.tokens_out > 0
         assert candidate.latency_ms is not None and candidate.latency_ms > 0
+
+
+def test_an_alias_typed_in_the_shell_counts_as_slacks_name(shell, models, tmp_path):
+    output = shell(
+        PROPOSE + "\nreact A :thumbsup:\nreact B :thumbsdown::skin-tone-3:\n", models.base_url
+    )
+
+    assert "hint:" not in output
+    assert "Candidate A  👍 2   👎 1" in output
+    ratings = Store(tmp_path / DB).ratings()
+    assert sorted((r.emoji, r.score) for r in ratings) == [("+1", 1.0), ("-1", 0.0)]

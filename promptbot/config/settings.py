@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from promptbot.errors import ConfigError
+from promptbot.review.scales import canonical_name
 
 # Where each kind of OpenAI-compatible server listens by default.
 PROVIDER_BASE_URLS: dict[str, str | None] = {
@@ -82,7 +83,8 @@ class Scale(_Strict):
     def _not_empty(cls, value: dict[str, float]) -> dict[str, float]:
         if not value:
             raise ValueError("a scale needs at least one emoji")
-        return {name.strip(":"): score for name, score in value.items()}
+        # Slack's canonical names, so `thumbsup` in app.yaml is the `+1` Slack sends.
+        return {canonical_name(name): score for name, score in value.items()}
 
 
 def _default_scales() -> dict[str, Scale]:
@@ -226,24 +228,6 @@ class AppConfig(_Strict):
 
     def proposal_models(self) -> list[str]:
         return list(self.default_models) or [m.name for m in self.models]
-
-    def scale_of(self, emoji: str) -> tuple[str, float] | None:
-        """The (scale, score) an emoji counts for, or None if it is on no scale."""
-        for scale_name, scale in self.scales.items():
-            if emoji in scale.emoji:
-                return scale_name, scale.emoji[emoji]
-        return None
-
-    def scale_range(self, scale: str) -> tuple[float, float]:
-        scores = self.scales[scale].emoji.values()
-        return min(scores), max(scores)
-
-    def is_binary(self, scale: str) -> bool:
-        """An approval-style scale (scores 0 and 1) reads as a share; others as a mean."""
-        return set(self.scales[scale].emoji.values()) <= {0, 1}
-
-    def seeded_emoji(self) -> list[str]:
-        return [e for scale in self.scales.values() if scale.seed for e in scale.emoji]
 
 
 @dataclass(frozen=True)

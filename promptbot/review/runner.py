@@ -29,6 +29,7 @@ from promptbot.render.messages import (
 from promptbot.review.costs import cache_key, call_cost, estimated_cost
 from promptbot.review.providers import ChatModel, Messages, ModelFactory, build_messages
 from promptbot.review.sandbox import parse_template
+from promptbot.review.scales import RatingScales
 from storage import Store
 from storage.cache import AnswerCache
 from storage.pairs import PAIR_EMOJI, Pairs
@@ -276,7 +277,7 @@ class Runner:
                 self.store.revert_posting(candidate.id)
             return False
         self.store.mark_posted(candidate.id, run.channel, posted)
-        if candidate.error is None and self.config.seeded_emoji():
+        if candidate.error is None and RatingScales(self.config.scales).seeded():
             self._seeding.submit(self._seed, run, posted[-1])
         return True
 
@@ -313,7 +314,9 @@ class Runner:
 
     def _seed(self, run: Run, ts: str, emoji: list[str] | None = None) -> None:
         try:
-            self.publisher.add_reactions(run.channel, ts, emoji or self.config.seeded_emoji())
+            self.publisher.add_reactions(
+                run.channel, ts, emoji or RatingScales(self.config.scales).seeded()
+            )
         except PublishError as error:
             # The candidate is posted; people can still add the emoji themselves.
             logger.warning("run %s: seeding emoji failed: %s", run.id, error)

@@ -19,14 +19,13 @@ from promptbot.prompts.test_sets import check_set_name
 from promptbot.review.reveal import AUTOMATIC, Revealer, may_manage
 from promptbot.review.runner import Runner
 from promptbot.review.sandbox import parse_template
+from promptbot.review.scales import RatingScales, canonical_name
 from storage import Store
 from storage.pairs import PAIR_EMOJI, Pairs
 from storage.store import RunSummary
 from storage.test_sets import TestSets
 
 logger = logging.getLogger(__name__)
-
-_SKIN_TONE = "::skin-tone-"
 
 
 @dataclass(frozen=True)
@@ -39,11 +38,6 @@ class Proposal:
     models: list[str] | None = None
     inputs: list[dict[str, Any]] = field(default_factory=list)
     save_inputs_as: str | None = None  # a test set name, from the form
-
-
-def base_emoji(name: str) -> str:
-    """``+1::skin-tone-3`` counts as ``+1``."""
-    return name.split(_SKIN_TONE, 1)[0].strip(":")
 
 
 ReactionResult = Literal["ignored", "duplicate", "stale", "applied"]
@@ -63,6 +57,7 @@ class ReviewService:
         self.runner = runner
         self.revealer = revealer
         self._pairs = Pairs(store)
+        self.scales = RatingScales(config.scales)
         self.rng = rng or random.SystemRandom()
 
     # -- proposing ------------------------------------------------------------
@@ -199,7 +194,7 @@ class ReviewService:
         added: bool,
         event_ts: str,
     ) -> ReactionResult:
-        emoji = base_emoji(reaction)
+        emoji = canonical_name(reaction)
         pair = self._pairs.find(channel, ts)
         if pair is not None:
             if emoji not in PAIR_EMOJI:
@@ -212,13 +207,13 @@ class ReviewService:
                 present=added,
                 event_ts=event_ts,
             )
-        on_scale = self.config.scale_of(emoji)
+        on_scale = self.scales.score(emoji)
         if on_scale is None:
             return "ignored"
         ref = self.store.find_message(channel, ts)
         if ref is None or ref.candidate_id is None:
             return "ignored"
-        scale, _ = on_scale
+        scale = on_scale.scale
         outcome = self.store.apply_reaction(
             event_id=event_id,
             channel=channel,
@@ -229,7 +224,7 @@ class ReviewService:
             scale=scale,
             present=added,
             event_ts=event_ts,
-            scale_emoji=dict(self.config.scales[scale].emoji),
+            scale_emoji=self.scales.emoji(scale),
         )
         enough = self.config.review.close_after_votes
         if outcome == "applied" and enough and self.store.rating_count(ref.run_id) >= enough:

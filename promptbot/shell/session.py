@@ -13,6 +13,7 @@ from rich.text import Text
 
 from promptbot.domain import Run
 from promptbot.errors import PromptbotError
+from promptbot.review.scales import slack_name
 from promptbot.shell import commands as cmd
 from promptbot.shell import render
 from promptbot.shell.feed import Feed
@@ -142,7 +143,8 @@ class Session:
             return None
         return self.store.get_run(self.run_id)
 
-    def react(self, label: str, emoji: str, added: bool) -> None:
+    def react(self, label: str, typed: str, added: bool) -> None:
+        emoji = slack_name(typed)  # Slack sends :thumbsup: as +1, so the shell does too
         run = self._current_run()
         if run is None:
             self.renderer.hint("no thread is open: propose with /prompt propose, or open RUN")

