@@ -35,6 +35,11 @@ class StoreBase:
     def __init__(self, path: str | Path) -> None:
         self.path = str(path)
         self._local = threading.local()
+        # Writers in this process queue here rather than in SQLite's busy handler, which
+        # sleeps in growing steps (up to 100 ms) and wakes late; a thread waiting on
+        # this lock runs as soon as the previous transaction commits. Other processes
+        # on the same file still wait in busy_timeout.
+        self._write_lock = threading.RLock()
         try:
             if self.path != ":memory:":
                 parent = Path(self.path).resolve().parent
@@ -67,14 +72,15 @@ class StoreBase:
         """One write transaction. IMMEDIATE takes the write lock up front, so two
         processes deduping the same event cannot both decide it is new."""
         db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            yield db
-        except BaseException:
-            db.execute("ROLLBACK")
-            raise
-        else:
-            db.execute("COMMIT")
+        with self._write_lock:
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+            except BaseException:
+                db.execute("ROLLBACK")
+                raise
+            else:
+                db.execute("COMMIT")
 
     def connection(self) -> Database:
         """This thread's connection, for read queries elsewhere in storage/."""

@@ -225,3 +225,20 @@ def m0003_lifecycle(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0004_hot_path_indexes")
+def m0004_hot_path_indexes(db: Database) -> None:
+    # Every reaction, comment and restart looks rows up by these columns; without an
+    # index each lookup scans a table that grows with every rating (tests/test_query_plans.py).
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS reactions_present
+            ON reactions (candidate_id, user_id) WHERE present = 1;
+        CREATE INDEX IF NOT EXISTS messages_candidate ON messages (candidate_id, part);
+        CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+        CREATE INDEX IF NOT EXISTS pairs_run ON pairs (run_id);
+        CREATE INDEX IF NOT EXISTS comments_run ON comments (run_id);
+        CREATE INDEX IF NOT EXISTS candidates_version ON candidates (version_id);
+        """
+    )
