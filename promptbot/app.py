@@ -28,7 +28,8 @@ from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
 from handlers.reminders import SlackDirectMessenger
 from handlers.surface import Surface
-from promptbot.config.settings import AppConfig, Environment
+from promptbot.config.environment import Environment
+from promptbot.config.settings import AppConfig
 from promptbot.digest.service import DigestService
 from promptbot.errors import ConfigError
 from promptbot.jobs.reminders import ReminderJob, schedule_reminders

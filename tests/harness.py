@@ -15,7 +15,8 @@ from waitress import wasyncore
 
 from handlers.wsgi import make_wsgi_app
 from promptbot.app import Bot, create_bot
-from promptbot.config.settings import Environment, parse_config
+from promptbot.config.environment import Environment
+from promptbot.config.loading import parse_config
 from promptbot.standins import payloads
 from promptbot.standins.openai_api import OpenAIStandIn
 from promptbot.standins.slack_api import SlackStandIn

@@ -1,6 +1,8 @@
 import pytest
 
-from promptbot.config.settings import AppConfig, Environment, load_config, parse_config
+from promptbot.config.environment import Environment
+from promptbot.config.loading import load_config, parse_config
+from promptbot.config.settings import AppConfig
 from promptbot.errors import ConfigError
 
 

@@ -2,7 +2,8 @@
 
 import pathlib
 
-from promptbot.config.settings import ENVIRONMENT, settings_reference
+from promptbot.config.environment import ENVIRONMENT
+from promptbot.config.reference import settings_reference
 from promptbot.prompts.commands import SUBCOMMANDS
 
 README = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -30,7 +31,7 @@ def test_readme_test_command_is_what_ci_runs():
 
 
 def test_settings_tables_are_the_generated_ones():
-    from promptbot.config.settings import settings_markdown
+    from promptbot.config.reference import settings_markdown
 
     block = README.split("<!-- settings:start")[1].split("<!-- settings:end -->")[0]
     cfg, env = settings_markdown().split("\n\n")

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from rich.console import Console
 
 from promptbot.cli.main import cli
-from promptbot.config.settings import parse_config
+from promptbot.config.loading import parse_config
 from promptbot.render.modals import propose_modal
 from promptbot.shell import local_model
 from promptbot.shell.lines import ScriptInput

@@ -6,7 +6,8 @@ from urllib.parse import parse_qsl
 from slack_bolt.adapter.socket_mode import SocketModeHandler
 
 from promptbot.app import create_bot
-from promptbot.config.settings import Environment, parse_config
+from promptbot.config.environment import Environment
+from promptbot.config.loading import parse_config
 from promptbot.standins import payloads
 from tests.harness import TOKEN, bot_config, wait_until
 from tests.socket_standin import SocketModeStandIn

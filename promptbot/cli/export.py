@@ -31,7 +31,7 @@ def export(prompt: str | None, fmt: str, output: Path | None) -> None:
     """Export runs, candidates, ratings and comments, of every prompt or of PROMPT."""
     from datetime import UTC, datetime
 
-    from promptbot.config.settings import Environment
+    from promptbot.config.environment import Environment
     from promptbot.errors import UsageError
     from promptbot.prompts.export import build_export
     from storage import Store

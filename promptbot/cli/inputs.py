@@ -33,7 +33,8 @@ def inputs() -> None:
 )
 def add(prompt: str, file: Path, set_name: str | None) -> None:
     """Add (or replace) a test set for PROMPT from a CSV or JSONL FILE."""
-    from promptbot.config.settings import Environment, load_config
+    from promptbot.config.environment import Environment
+    from promptbot.config.loading import load_config
     from promptbot.prompts.test_sets import MAX_FILE_BYTES, add_test_set, decode_file
     from storage import Store
 
@@ -57,7 +58,7 @@ def add(prompt: str, file: Path, set_name: str | None) -> None:
 @click.argument("prompt")
 def list_sets(prompt: str) -> None:
     """List PROMPT's test sets with their row counts."""
-    from promptbot.config.settings import Environment
+    from promptbot.config.environment import Environment
     from storage import Store
     from storage.test_sets import TestSets
 

@@ -14,7 +14,9 @@ import yaml
 
 from promptbot.cli.export import export
 from promptbot.cli.inputs import inputs
-from promptbot.config.settings import AppConfig, Environment, load_config
+from promptbot.config.environment import Environment
+from promptbot.config.loading import load_config
+from promptbot.config.settings import AppConfig
 from promptbot.errors import PromptbotError
 from promptbot.shell.cli import shell
 
@@ -145,7 +147,7 @@ def digest(print_: bool, post: bool, as_period: bool) -> None:
 @cli.command()
 def settings() -> None:
     """Print every app.yaml setting and environment variable as Markdown tables."""
-    from promptbot.config.settings import settings_markdown
+    from promptbot.config.reference import settings_markdown
 
     click.echo(settings_markdown(), nl=False)
 

@@ -1,21 +1,18 @@
-"""Settings, declared once: every field has a type, a default and help text.
+"""The app.yaml settings, declared once: every field has a type, a default and help text.
 
-``app.yaml`` holds what a team edits (models, scales, channels); secrets come only
-from the environment (``ENVIRONMENT`` below). ``load_config`` validates the file at
+``app.yaml`` holds what a team edits (models, scales, channels); secrets come only from
+the environment (``config.environment``). ``config.loading`` validates the file at
 start-up and turns any mistake into one ConfigError line naming the field.
 """
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from promptbot.config.crontab import crontab_fields
 from promptbot.errors import ConfigError
 from promptbot.review.scales import canonical_name
 
@@ -138,8 +135,6 @@ class DigestSettings(_Strict):
     @field_validator("schedule")
     @classmethod
     def _valid_cron(cls, value: str) -> str:
-        from promptbot.jobs.periods import crontab_fields  # periods reads these settings
-
         try:
             crontab_fields(value)
         except (ConfigError, ValueError) as error:
@@ -228,136 +223,3 @@ class AppConfig(_Strict):
 
     def proposal_models(self) -> list[str]:
         return list(self.default_models) or [m.name for m in self.models]
-
-
-@dataclass(frozen=True)
-class EnvVar:
-    name: str
-    default: str | None
-    help: str
-    secret: bool = False
-
-
-ENVIRONMENT: tuple[EnvVar, ...] = (
-    EnvVar("SLACK_BOT_TOKEN", None, "Bot token (xoxb-…).", secret=True),
-    EnvVar("SLACK_SIGNING_SECRET", None, "Verifies requests in HTTP mode.", secret=True),
-    EnvVar("SLACK_APP_TOKEN", None, "App token (xapp-…); when set, runs in Socket Mode.", True),
-    EnvVar("SLACK_API_URL", None, "Web API base URL: GovSlack or a local stand-in."),
-    EnvVar("OPENAI_API_KEY", None, "Default API key for models (see api_key_env).", secret=True),
-    EnvVar("OPENAI_BASE_URL", None, "Endpoint for models with provider openai and no base_url."),
-    EnvVar("PROMPTBOT_CONFIG", "./app.yaml", "Path of the configuration file."),
-    EnvVar("PROMPTBOT_DB", "./promptbot.db", "Path of the SQLite database."),
-)
-
-
-@dataclass(frozen=True)
-class Environment:
-    """The environment variables we read, captured once at start-up."""
-
-    values: dict[str, str]
-
-    @classmethod
-    def capture(cls, environ: dict[str, str] | None = None) -> Environment:
-        source = dict(os.environ if environ is None else environ)
-        values = {var.name: source[var.name] for var in ENVIRONMENT if source.get(var.name)}
-        for var in ENVIRONMENT:
-            if var.default is not None:
-                values.setdefault(var.name, var.default)
-        # Model API keys may live in any variable app.yaml names.
-        values.update({k: v for k, v in source.items() if k not in values})
-        return cls(values)
-
-    def get(self, name: str) -> str | None:
-        return self.values.get(name)
-
-    def require(self, name: str) -> str:
-        value = self.values.get(name)
-        if not value:
-            help_text = next((v.help for v in ENVIRONMENT if v.name == name), "")
-            raise ConfigError(f"{name} is not set. {help_text}".strip())
-        return value
-
-
-def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "app.yaml"
-    message = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        message = "is not a known setting"
-    elif first["type"] == "missing":
-        message = "is required"
-    return f"{where}: {message}"
-
-
-def parse_config(data: Any, source: str = "app.yaml") -> AppConfig:
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping of settings at the top level")
-    try:
-        return AppConfig.model_validate(data)
-    except ValidationError as error:
-        raise ConfigError(f"{source}: {_describe(error)}") from None
-
-
-def load_config(path: str | Path) -> AppConfig:
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"config file not found: {path}") from None
-    except OSError as error:
-        raise ConfigError(f"cannot read config file {path}: {error.strerror}") from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        line = f" line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}{line}: {problem}") from None
-    return parse_config(data, source=str(path))
-
-
-def settings_reference() -> list[tuple[str, str, str]]:
-    """(dotted name, default, help) for every app.yaml setting, for the docs and their test."""
-    rows: list[tuple[str, str, str]] = []
-
-    def walk(model: type[BaseModel], prefix: str) -> None:
-        for name, info in model.model_fields.items():
-            dotted = f"{prefix}{name}"
-            annotation = info.annotation
-            nested = _nested_model(annotation)
-            if info.is_required():
-                default = "required"
-            elif info.default_factory is not None and nested is None:
-                default = repr(info.default_factory())  # type: ignore[call-arg]
-            else:
-                default = "" if nested is not None else repr(info.default)
-            rows.append((dotted, default, info.description or ""))
-            if nested is not None:
-                walk(nested, dotted + _SEPARATORS.get(getattr(annotation, "__origin__", None), "."))
-
-    walk(AppConfig, "")
-    return rows
-
-
-def settings_markdown() -> str:
-    """The settings tables of README.md, generated so they cannot drift from the code."""
-    lines = ["| Setting | Default | Meaning |", "|---|---|---|"]
-    for name, default, help_text in settings_reference():
-        shown = default.replace("|", "\\|")
-        lines.append(f"| `{name}` | {shown} | {help_text} |")
-    lines += ["", "| Variable | Default | Meaning |", "|---|---|---|"]
-    lines += [f"| `{v.name}` | {v.default or ''} | {v.help} |" for v in ENVIRONMENT]
-    return "\n".join(lines) + "\n"
-
-
-def _nested_model(annotation: Any) -> type[BaseModel] | None:
-    candidates = [annotation, *getattr(annotation, "__args__", ())]
-    for candidate in candidates:
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
-_SEPARATORS: dict[Any, str] = {list: "[].", dict: ".<name>."}

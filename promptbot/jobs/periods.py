@@ -1,11 +1,8 @@
 """The scheduled digest: when it is due, which period it covers, and posting it
 exactly once per period.
 
-Schedule: ``DigestSettings.schedule`` is a crontab line read in ``DigestSettings.timezone``.
-Day-of-week numbers mean what they mean in cron (0 and 7 = Sunday, 1 = Monday);
-APScheduler 3 reads numbers as 0 = Monday, so they are translated to day names.
-When both day-of-month and day-of-week are restricted, both must match (cron would
-accept either).
+Schedule: ``DigestSettings.schedule`` is a crontab line (read as ``config.crontab``
+says) in ``DigestSettings.timezone``.
 
 Periods: a period is named by its crontab match, the wall-clock time in the zone
 without offset (``"2026-11-23T09:00"``), so it has exactly one key. Its instant:
@@ -32,8 +29,8 @@ from zoneinfo import ZoneInfo
 
 from apscheduler.triggers.cron import CronTrigger
 
+from promptbot.config.crontab import apscheduler_fields
 from promptbot.config.settings import DigestSettings
-from promptbot.errors import ConfigError
 
 logger = logging.getLogger(__name__)
 
@@ -41,66 +38,22 @@ ON_TIME = timedelta(minutes=5)  # a run this late is on time, whatever grace_hou
 LOOKUP_MARGIN = timedelta(hours=1)  # our clock against Slack's, when looking for a post
 _LOOKBACKS = tuple(timedelta(days=d) for d in (0.125, 2, 9, 35, 370, 8 * 366 + 2))
 _DRIFT = timedelta(days=1)  # wall time and instant part by at most one UTC offset change
-_DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
 
 
 # -- the schedule -------------------------------------------------------------------
 
 
-def _day(token: str) -> int:
-    number = {**{str(n): n for n in range(8)}, **{d: n for n, d in enumerate(_DAYS)}}
-    if token.lower() not in number:
-        raise ConfigError(f"digest.schedule: '{token}' is not a day of the week")
-    return number[token.lower()]
-
-
-def _day_of_week(field: str) -> str:
-    """A crontab day-of-week field as APScheduler day names (cron's 0 is Sunday)."""
-    days: set[int] = set()
-    for part in field.split(","):
-        base, slash, step_text = part.partition("/")
-        if slash and not step_text.isdigit():
-            raise ConfigError(f"digest.schedule: bad step in '{part}'")
-        step = int(step_text) if slash else 1
-        if base == "*":
-            low, high = 0, 6
-        elif "-" in base:
-            first, last = base.split("-", 1)
-            low, high = _day(first), _day(last)
-            high = 7 if high == 0 < low else high  # "fri-sun"
-        else:
-            low = _day(base)
-            high = 7 if slash else low
-        if low > high or step < 1:
-            raise ConfigError(f"digest.schedule: bad day-of-week range '{part}'")
-        days.update(day % 7 for day in range(low, high + 1, step))
-    return "*" if len(days) == 7 else ",".join(_DAYS[day] for day in sorted(days))
-
-
-def _fields(schedule: str) -> dict[str, str]:
-    parts = schedule.split()
-    if len(parts) != 5:
-        raise ConfigError(f"digest.schedule: '{schedule}' is not a 5-field crontab line")
-    fields = dict(zip(("minute", "hour", "day", "month"), parts, strict=False))
-    return fields | {"day_of_week": _day_of_week(parts[4])}
-
-
-def crontab_fields(schedule: str) -> dict[str, str]:
-    """Check a crontab line the way the scheduler will read it; its APScheduler fields."""
-    fields = _fields(schedule)
-    CronTrigger(**fields, timezone=UTC)  # raises ValueError on a bad field
-    return fields
-
-
 def cron_trigger(settings: DigestSettings) -> CronTrigger:
     """The APScheduler trigger that wakes the digest up, in the configured zone."""
-    return CronTrigger(**_fields(settings.schedule), timezone=ZoneInfo(settings.timezone))
+    return CronTrigger(
+        **apscheduler_fields(settings.schedule), timezone=ZoneInfo(settings.timezone)
+    )
 
 
 @lru_cache(maxsize=32)
 def _wall_trigger(schedule: str) -> CronTrigger:
     # Crontab matches on a clock without DST: wall times, carried as UTC.
-    return CronTrigger(**_fields(schedule), timezone=UTC)
+    return CronTrigger(**apscheduler_fields(schedule), timezone=UTC)
 
 
 def grace_window(settings: DigestSettings) -> timedelta:

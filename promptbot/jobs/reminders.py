@@ -23,9 +23,9 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 
+from promptbot.config.crontab import crontab_fields
 from promptbot.config.settings import AppConfig
 from promptbot.errors import PublishError
-from promptbot.jobs.periods import crontab_fields
 from promptbot.render.messages import Message, context, escape, section, truncate
 from storage import Store
 from storage.reminders import OpenRun, ReminderStore

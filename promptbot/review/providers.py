@@ -9,7 +9,8 @@ from typing import Protocol
 
 import openai
 
-from promptbot.config.settings import Environment, ModelConfig
+from promptbot.config.environment import Environment
+from promptbot.config.settings import ModelConfig
 from promptbot.domain import Completion
 
 Messages = list[dict[str, str]]

@@ -14,7 +14,9 @@ from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from promptbot.config.settings import AppConfig, Environment, load_config
+from promptbot.config.environment import Environment
+from promptbot.config.loading import load_config
+from promptbot.config.settings import AppConfig
 from promptbot.errors import ConfigError
 from promptbot.shell import local_model
 from promptbot.shell.models import NO_MODEL, builtin_config, has_configured_models

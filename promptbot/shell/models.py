@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from promptbot.config.settings import AppConfig, parse_config
+from promptbot.config.loading import parse_config
+from promptbot.config.settings import AppConfig
 from promptbot.shell.local_model import INSTALL
 
 # One small model, sampled two ways, so a proposal has two blind candidates to compare.

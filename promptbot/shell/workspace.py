@@ -19,7 +19,8 @@ from typing import Any, Literal
 from slack_bolt.request import BoltRequest
 
 from promptbot.app import Bot, create_bot
-from promptbot.config.settings import AppConfig, Environment
+from promptbot.config.environment import Environment
+from promptbot.config.settings import AppConfig
 from promptbot.shell.idle import Activity
 from promptbot.standins import payloads
 from promptbot.standins.slack_api import BOT_NAME, BOT_USER_ID, SlackStandIn
