@@ -2,7 +2,8 @@
 
 import pytest
 
-from promptbot.config.settings import AppConfig, parse_config
+from promptbot.config.loading import parse_config
+from promptbot.config.settings import AppConfig
 from promptbot.errors import ConfigError
 from promptbot.review.scales import RatingScales, ScaleScore, canonical_name, slack_name
 
