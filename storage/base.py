@@ -32,8 +32,13 @@ def utcnow() -> str:
 
 
 class StoreBase:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
+        """``read_only``: for commands that only read (export, digest --print), so a
+        backup can be inspected where nothing may be written. Nothing is migrated then:
+        a database at an older schema is refused in one line."""
         self.path = str(path)
+        self.read_only = read_only
+        self._immutable = False
         self._local = threading.local()
         # Writers in this process queue here rather than in SQLite's busy handler, which
         # sleeps in growing steps (up to 100 ms) and wakes late; a thread waiting on
@@ -45,11 +50,31 @@ class StoreBase:
                 parent = Path(self.path).resolve().parent
                 if not parent.is_dir():
                     raise StorageError(f"cannot open database {self.path}: no such directory")
+                if read_only and not Path(self.path).is_file():
+                    raise StorageError(f"cannot open database {self.path}: no such file")
+            if read_only:
+                self._check_schema()
+                return
             db = self._db()
             db.enable_wal()
             migrations.apply(db)
         except sqlite3.Error as error:
             raise StorageError(f"cannot open database {self.path}: {error}") from None
+
+    def _check_schema(self) -> None:
+        try:
+            pending = migrations.pending(self._db())
+        except sqlite3.OperationalError:
+            # A WAL database in a folder nobody may write to: SQLite cannot make its
+            # shared-memory file, but the file can still be read as it stands.
+            self.close()
+            self._immutable = True
+            pending = migrations.pending(self._db())
+        if pending:
+            raise StorageError(
+                f"database {self.path} is at an older schema (it lacks {pending[0].name});"
+                " it is opened read-only here, so open it once with `promptbot run` to migrate"
+            )
 
     # -- connections and transactions ---------------------------------------
 
@@ -57,7 +82,12 @@ class StoreBase:
         db: Database | None = getattr(self._local, "db", None)
         if db is None:
             # isolation_level=None: we issue BEGIN ourselves, so writes can be IMMEDIATE.
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            conn = sqlite3.connect(
+                self._uri() if self.read_only else self.path,
+                timeout=30,
+                isolation_level=None,
+                uri=self.read_only,
+            )
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA busy_timeout = 30000")
             # With WAL, NORMAL never corrupts and survives a crash of the process; only
@@ -66,6 +96,10 @@ class StoreBase:
             db = Database(conn)
             self._local.db = db
         return db
+
+    def _uri(self) -> str:
+        uri = Path(self.path).resolve().as_uri()
+        return uri + ("?mode=ro&immutable=1" if self._immutable else "?mode=ro")
 
     @contextmanager
     def transaction(self) -> Iterator[Database]:

@@ -36,7 +36,7 @@ def export(prompt: str | None, fmt: str, output: Path | None) -> None:
     from promptbot.prompts.export import build_export
     from storage import Store
 
-    store = Store(Environment.capture().require("PROMPTBOT_DB"))
+    store = Store(Environment.capture().require("PROMPTBOT_DB"), read_only=True)
     result = build_export(store, prompt, "json" if fmt == "json" else "csv", datetime.now(UTC))
     if output is None:
         click.echo(result.content, nl=False)

@@ -125,7 +125,7 @@ def digest(print_: bool, post: bool, as_period: bool) -> None:
     environment = Environment.capture()
     config = _config(environment)
     if print_:
-        store = Store(environment.require("PROMPTBOT_DB"))
+        store = Store(environment.require("PROMPTBOT_DB"), read_only=True)
         message = DigestService(store, config).preview()
         click.echo(blocks_to_text(message.blocks), nl=False)
         return
