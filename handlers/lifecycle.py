@@ -9,6 +9,7 @@ from slack_sdk import WebClient
 
 from handlers.invocation import Invocation, Services, Subcommand, reply_later
 from handlers.surface import Surface
+from promptbot.domain import run_title
 from promptbot.errors import FieldErrors, UsageError
 from promptbot.prompts.commands import parse_inputs, parse_models_option
 from promptbot.prompts.lifecycle import Lifecycle, Revision, parse_version_ref
@@ -22,8 +23,9 @@ def started(run_reply: Any, services: Services) -> Message:
     ceiling = services.config.limits.run_cost_ceiling
     if run.status == "held" and ceiling is not None:
         return held_run(run, services.runner.estimate_cost(run), ceiling)
+    title = run_title(run, services.store.candidates(run.id))
     text = (
-        f"Started *{escape(run.version.title)}* (run #{run.id}): the review thread is on its"
+        f"Started *{escape(title)}* (run #{run.id}): the review thread is on its"
         f" way in <#{run.channel}>."
     )
     return Message(text, [])
@@ -45,8 +47,7 @@ def lifecycle_feature(services: Services) -> dict[str, Subcommand]:
         if len(call.parsed.args) != 1:
             raise UsageError("usage: /prompt revise NAME")
         version = services.store.version(call.parsed.args[0])
-        runs = services.store.runs_of_version(version.id)
-        last = runs[-1] if runs else None
+        last = lifecycle.usual_run(version)
         call.ack()
         call.client.views_open(
             trigger_id=call.trigger_id,

@@ -124,6 +124,24 @@ class Rating:
     score: float
 
 
+def versus(left: tuple[str, int], right: tuple[str, int]) -> str:
+    """A compare's name: ``greet v1 vs v2``, or ``greet v1 vs tone v3`` across prompts."""
+    other = f"v{right[1]}" if right[0] == left[0] else f"{right[0]} v{right[1]}"
+    return f"{left[0]} v{left[1]} vs {other}"
+
+
+def run_title(run: Run, candidates: list[Candidate]) -> str:
+    """What a run is called: its version, or for a compare both versions it sets side by
+    side (the run's own version is the left one of the command)."""
+    if run.kind != "compare":
+        return run.version.title
+    for candidate in candidates:
+        if candidate.version_id not in (None, run.version.id) and candidate.version_number:
+            right = (candidate.prompt_name or run.version.prompt_name, candidate.version_number)
+            return versus((run.version.prompt_name, run.version.number), right)
+    return run.version.title
+
+
 def blind_label(index: int) -> str:
     """A, B, … Z, AA, AB, … — spreadsheet-style, so any number of candidates gets a label."""
     letters = string.ascii_uppercase

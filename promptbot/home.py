@@ -18,6 +18,7 @@ from typing import Any
 from promptbot.config.settings import AppConfig
 from promptbot.jobs.reminders import run_line, thread_link, waiting_for
 from promptbot.render.messages import Block, Message, context, escape, header, section, truncate
+from promptbot.render.words import count
 from promptbot.verdicts.standings import VersionStanding, leaderboard, standings
 from storage import Store
 from storage.evidence import load_evidence
@@ -67,7 +68,7 @@ def standing_words(standing: VersionStanding | None, rank: int | None, min_votes
         m = standing.mean
         parts.append(f"mean {m.value:.1f} [{m.low:.1f}–{m.high:.1f}], n = {m.n}")
     if standing.ranked_by is None:
-        parts.append(f"needs {min_votes} votes to be ranked")
+        parts.append(f"needs {count(min_votes, 'vote')} to be ranked")
     return " · ".join(parts)
 
 
@@ -80,13 +81,32 @@ def _waiting_blocks(store: Store, config: AppConfig, user_id: str) -> list[Block
     channels = reminders.channels_of(user_id)
     if config.review_channel:
         channels.add(config.review_channel)
-    runs = waiting_for(user_id, reminders.open_runs(), reminders.voters(), channels)
+    open_runs = reminders.open_runs()
+    voters = reminders.voters()
+    runs = waiting_for(user_id, open_runs, voters, channels)
     runs.sort(key=lambda r: r.id, reverse=True)
+    # Runs in channels this person never took part in are counted, never named: one of
+    # them may be a private channel they cannot see.
+    elsewhere = len(waiting_for(user_id, open_runs, voters, {r.channel for r in open_runs}))
+    elsewhere -= len(runs)
     blocks = [section("*Waiting for your vote*")]
+    counted = "Counted: open runs in channels where you proposed or reviewed" + (
+        ", and the review channel." if config.review_channel else "."
+    )
+    if elsewhere:
+        counted += (
+            f" Not listed: {count(elsewhere, 'open run')} in other channels; rate one there"
+            " and its channel joins this list."
+        )
     if not runs:
-        return [*blocks, context("Nothing right now: every open run has your vote.")]
+        nothing = (
+            "Nothing right now: every open run counted here has your vote."
+            if open_runs
+            else "Nothing right now: no run is open for votes."
+        )
+        return [*blocks, context(nothing), context(counted)]
     blocks += [section(run_line(run)) for run in runs[:MAX_WAITING]]
-    return blocks + _more(len(runs) - MAX_WAITING)
+    return blocks + _more(len(runs) - MAX_WAITING) + [context(counted)]
 
 
 def _proposal_line(
@@ -145,7 +165,7 @@ def home_view(
     blocks += _more(len(proposals) - MAX_PROPOSALS)
     blocks += [_divider(), section("*Leaderboard*")]
     if not board:
-        blocks.append(context(f"No version has {min_votes} votes yet."))
+        blocks.append(context(f"No version has {count(min_votes, 'vote')} yet."))
     for row in board[:LEADERBOARD_TOP]:
         standing = row.standing
         name = f"{escape(truncate(standing.prompt, 80))} v{standing.version}"

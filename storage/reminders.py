@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
 
+from promptbot.domain import versus
 from storage.store import Store, stamp, utcnow
 
 # Counted votes on a run: ratings of its candidates, plus on-time votes on its pairs.
@@ -25,6 +26,14 @@ _VOTERS = """
 _OPEN_RUNS = """
     SELECT runs.id, runs.channel, runs.permalink, runs.created_by, runs.created_at,
            p.name AS prompt, v.number AS version,
+           -- a compare's other side: the version of a candidate that is not the run's own
+           (SELECT op.name FROM candidates c JOIN versions ov ON ov.id = c.version_id
+              JOIN prompts op ON op.id = ov.prompt_id
+              WHERE runs.kind = 'compare' AND c.run_id = runs.id
+                AND c.version_id != runs.version_id LIMIT 1) AS against_prompt,
+           (SELECT ov.number FROM candidates c JOIN versions ov ON ov.id = c.version_id
+              WHERE runs.kind = 'compare' AND c.run_id = runs.id
+                AND c.version_id != runs.version_id LIMIT 1) AS against_version,
            (SELECT COUNT(*) FROM ratings r JOIN candidates c ON c.id = r.candidate_id
               WHERE c.run_id = runs.id)
            + (SELECT COUNT(*) FROM pair_votes pv JOIN pairs ON pairs.id = pv.pair_id
@@ -60,6 +69,14 @@ class OpenRun:
     prompt: str
     version: int
     votes: int
+    against_prompt: str | None = None  # a compare's other version
+    against_version: int | None = None
+
+    @property
+    def title(self) -> str:
+        if self.against_prompt is None or self.against_version is None:
+            return f"{self.prompt} v{self.version}"
+        return versus((self.prompt, self.version), (self.against_prompt, self.against_version))
 
 
 @dataclass(frozen=True)

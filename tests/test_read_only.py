@@ -78,9 +78,8 @@ def test_a_read_only_store_cannot_write(tmp_path):
     store = Store(path, read_only=True)
 
     assert store.query("SELECT name FROM prompts") == [{"name": "greet"}]
-    with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        with store.transaction() as db:
-            db.execute("DELETE FROM prompts")
+    with pytest.raises(sqlite3.OperationalError, match="readonly"), store.transaction() as db:
+        db.execute("DELETE FROM prompts")
 
 
 def test_an_older_schema_is_refused_in_one_line_and_left_as_it_was(tmp_path):

@@ -294,7 +294,7 @@ def test_cli_adds_and_lists_sets(tmp_path):
     )
     assert result.exit_code == 0, result.output
     result = CliRunner().invoke(cli, ["inputs", "list", "summary"], env=env)
-    assert result.output == "edge\t1 rows\ngolden\t1 rows\n"
+    assert result.output == "edge\t1 row\ngolden\t1 row\n"
 
 
 def test_cli_errors_are_one_line_and_exit_2(tmp_path):

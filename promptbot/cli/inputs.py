@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from promptbot.render.words import count
+
 
 def _author() -> str:
     """Who added a set from a terminal: there is no Slack user, so the login name."""
@@ -67,4 +69,4 @@ def list_sets(prompt: str) -> None:
     if not names:
         click.echo(f"{prompt} has no test sets yet; add one with `promptbot inputs add`.", err=True)
     for name in names:
-        click.echo(f"{name}\t{len(sets.get(prompt, name))} rows")
+        click.echo(f"{name}\t{count(len(sets.get(prompt, name)), 'row')}")

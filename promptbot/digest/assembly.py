@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from promptbot.config.settings import DigestSettings
+from promptbot.render.words import count
 from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow
 from promptbot.verdicts.head_to_head import (
     ChampionReport,
@@ -139,10 +140,6 @@ class Digest:
         return self.rankings.min_votes
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def period_words(start: datetime, end: datetime) -> str:
     """How the digest names its period: a week (give or take a DST shift) or a period."""
     week = abs((end - start) - timedelta(days=7)) <= timedelta(hours=12)
@@ -154,7 +151,7 @@ def late_note(late: int) -> str | None:
         return None
     if late == 1:
         return "1 rating arrived after voting closed; it is kept but not counted."
-    return f"{late} ratings arrived after voting closed; they are kept but not counted."
+    return f"{count(late, 'rating')} arrived after voting closed; they are kept but not counted."
 
 
 def movers(now: Sequence[LeaderboardRow], before: Sequence[LeaderboardRow]) -> tuple[Mover, ...]:
@@ -347,8 +344,8 @@ def _build(
         headline = f"No prompts were proposed or rated {words}."
     else:
         headline = (
-            f"{_plural(len(period_runs), 'run')} posted, {_plural(len(period_counted), 'rating')}"
-            f" from {_plural(reviewers, 'reviewer')}, {_plural(comments, 'comment')} {words}."
+            f"{count(len(period_runs), 'run')} posted, {count(len(period_counted), 'rating')}"
+            f" from {count(reviewers, 'reviewer')}, {count(comments, 'comment')} {words}."
         )
     late = len(period_ratings) - len(period_counted)
     return Digest(

@@ -47,6 +47,7 @@ from promptbot.render.messages import (
     header,
     section,
 )
+from promptbot.render.words import count
 from promptbot.review.costs import format_cost
 from promptbot.verdicts.standings import Rankings
 
@@ -161,6 +162,7 @@ def _environment(template_dir: str | None) -> Environment:
         day=_day,
         thousands=_thousands,
         cost=format_cost,
+        count=count,
     )
     environment.globals.update(
         {kind: _marker(kind) for kind in ("header", "section", "context", "divider", "fallback")}
@@ -236,7 +238,7 @@ def _to_blocks(output: str) -> tuple[str, list[Block]]:
     if len(blocks) > BLOCKS_PER_MESSAGE:
         left_out = len(blocks) - BLOCKS_PER_MESSAGE + 1
         blocks = blocks[: BLOCKS_PER_MESSAGE - 1]
-        blocks.append(context(f"…and {left_out} more sections, left out to fit Slack."))
+        blocks.append(context(f"…and {count(left_out, 'more section')}, left out to fit Slack."))
     if not fallback:
         fallback = next(
             (b["text"]["text"] for b in blocks if b["type"] in ("header", "section")), "Digest"

@@ -27,6 +27,7 @@ from promptbot.config.crontab import crontab_fields
 from promptbot.config.settings import AppConfig
 from promptbot.errors import PublishError
 from promptbot.render.messages import Message, context, escape, section, truncate
+from promptbot.render.words import count
 from storage import Store
 from storage.reminders import OpenRun, ReminderStore
 
@@ -53,25 +54,27 @@ def thread_link(url: str | None, label: str) -> str:
 
 
 def run_line(run: OpenRun, min_votes: int | None = None) -> str:
-    title = thread_link(run.permalink, f"{truncate(run.prompt, 80)} v{run.version}")
-    votes = f"{run.votes} of {min_votes} votes" if min_votes else f"{run.votes} votes so far"
+    title = thread_link(run.permalink, truncate(run.title, 160))
+    votes = (
+        f"{run.votes} of {count(min_votes, 'vote')}"
+        if min_votes
+        else f"{count(run.votes, 'vote')} so far"
+    )
     return f"• {title} — run #{run.id}, {votes}"
 
 
 def reminder_message(runs: list[OpenRun], min_votes: int) -> Message:
     shown = runs[:MAX_RUNS_LISTED]
     lines = [run_line(run, min_votes) for run in shown]
-    count = f"{len(runs)} run{'s' if len(runs) != 1 else ''}"
+    runs_waiting = count(len(runs), "run")
     blocks = [
-        section(f"*{count} waiting for your vote.* Open a thread and rate the candidates:"),
+        section(f"*{runs_waiting} waiting for your vote.* Open a thread and rate the candidates:"),
         section("\n".join(lines)),
     ]
     if len(runs) > len(shown):
         blocks.append(context(f"…and {len(runs) - len(shown)} more"))
     blocks.append(context("`/prompt remind off` stops these reminders; `on` resumes them."))
-    text = f"{count} waiting for your vote: " + ", ".join(
-        f"{escape(r.prompt)} v{r.version}" for r in shown
-    )
+    text = f"{runs_waiting} waiting for your vote: " + ", ".join(escape(r.title) for r in shown)
     return Message(truncate(text, 3000), blocks)
 
 

@@ -18,6 +18,7 @@ from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
 from promptbot.errors import NotFound, PermissionDenied, PublishError, UsageError
 from promptbot.render.messages import Block, Message, escape, notice, section
+from promptbot.render.words import count
 from promptbot.review.reveal import may_manage
 from promptbot.review.runner import Publisher
 from storage import Store
@@ -144,15 +145,15 @@ class AdminService:
             candidates = len(self.store.candidates(run.id))
             description = (
                 f"run #{run.id} of *{escape(run.version.prompt_name)}* v{run.version.number}"
-                f" ({candidates} candidates, {ratings} ratings)"
+                f" ({count(candidates, 'candidate')}, {count(ratings, 'rating')})"
             )
         else:
             prompt = self._live_prompt(target.text)
             self._check_prompt(prompt, user_id, "delete")
             size = self.admin_store.prompt_footprint(prompt.id)
             description = (
-                f"the prompt *{escape(prompt.name)}* ({size.versions} versions,"
-                f" {size.runs} runs, {size.ratings} ratings)"
+                f"the prompt *{escape(prompt.name)}* ({count(size.versions, 'version')},"
+                f" {count(size.runs, 'run')}, {count(size.ratings, 'rating')})"
             )
         return DeleteRequest(target, description)
 

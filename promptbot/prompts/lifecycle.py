@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import PlannedCandidate, Run
+from promptbot.domain import PlannedCandidate, Run, Version
 from promptbot.errors import FieldErrors, TemplateError, UsageError
 from promptbot.render.messages import (
     Message,
@@ -19,6 +19,7 @@ from promptbot.render.messages import (
     section,
     truncate,
 )
+from promptbot.render.words import count
 from promptbot.review.costs import format_cost
 from promptbot.review.sandbox import parse_template
 from promptbot.review.service import Proposal, ReviewService
@@ -104,11 +105,11 @@ class Lifecycle:
     ) -> Run:
         version = self.store.version(name, number)
         inputs = TestSets(self.store).get(name, test_set) if test_set else None
-        earlier = self.store.runs_of_version(version.id)
+        usual = self.usual_run(version)
         if inputs is None:
-            inputs = earlier[-1].inputs if earlier else [{}]
+            inputs = usual.inputs if usual else [{}]
         if models is None:
-            models = earlier[-1].models if earlier else self.config.proposal_models()
+            models = usual.models if usual else self.config.proposal_models()
         models, inputs = self.review.validate(
             Proposal(
                 name=name,
@@ -129,6 +130,16 @@ class Lifecycle:
             fresh=fresh,
         )
         return self.review.launch(run)
+
+    def usual_run(self, version: Version) -> Run | None:
+        """The run whose models and inputs a rerun or a revision starts from: the
+        version's latest run that is not a compare (a compare asks one model), else the
+        prompt's latest such run of any version, else none (the config's defaults)."""
+        for candidate in (version, *reversed(self.store.versions(version.prompt_name))):
+            runs = [r for r in self.store.runs_of_version(candidate.id) if r.kind != "compare"]
+            if runs:
+                return runs[-1]
+        return None
 
     def compare(
         self,
@@ -216,15 +227,15 @@ class Lifecycle:
         if version.system_prompt:
             blocks.append(section("*System prompt*\n" + code_block(version.system_prompt, 1500)))
         blocks.append(section(f"*Standing*\n{describe_standing(standing)}"))
-        blocks.append(section(f"*Cost*\n{answers} answers, {format_cost(cost)} in all"))
+        blocks.append(section(f"*Cost*\n{count(answers, 'answer')}, {format_cost(cost)} in all"))
         lines = [
-            f"• run #{run.id} ({run.status}, {len(run.models)} models,"
+            f"• run #{run.id} ({run.status}, {count(len(run.models), 'model')},"
             f" {format_cost(self.store.run_cost(run.id))})"
             + (f" — <{run.permalink}|thread>" if run.permalink else "")
             for run in runs[-15:]
         ]
         if len(runs) > 15:
-            lines.insert(0, f"…and {len(runs) - 15} earlier runs")
+            lines.insert(0, f"…and {count(len(runs) - 15, 'earlier run')}")
         blocks.append(section("*Runs*\n" + ("\n".join(lines) or "none yet")))
         return Message(f"{escape(version.title)}", blocks)
 
@@ -241,8 +252,8 @@ class Lifecycle:
             )
         shown = lines[:40]
         if len(lines) > 40:
-            shown.append(f"…and {len(lines) - 40} older versions")
-        blocks = [header(truncate(f"{name}: {len(versions)} versions", 150))]
+            shown.append(f"…and {count(len(lines) - 40, 'older version')}")
+        blocks = [header(truncate(f"{name}: {count(len(versions), 'version')}", 150))]
         blocks += [section("\n".join(shown[i : i + 10])) for i in range(0, len(shown), 10)]
         return Message(f"History of {escape(name)}", blocks)
 
@@ -257,7 +268,7 @@ def describe_standing(standing: VersionStanding | None) -> str:
     if standing is None or standing.votes == 0:
         return "no votes yet"
     parts = [_describe_scale(s) for s in (standing.approval, standing.mean) if s is not None]
-    return " · ".join(parts) or f"{standing.votes} votes"
+    return " · ".join(parts) or count(standing.votes, "vote")
 
 
 def parse_version_ref(text: str) -> tuple[str, int | None]:

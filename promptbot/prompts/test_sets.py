@@ -19,6 +19,7 @@ from typing import Any, Literal
 from promptbot.config.settings import AppConfig
 from promptbot.errors import UsageError
 from promptbot.prompts.commands import NAME_PATTERN
+from promptbot.render.words import count
 from promptbot.review.sandbox import parse_template
 from storage import Store
 from storage.test_sets import TestSets
@@ -89,7 +90,7 @@ def parse_test_set(
     _check_columns(columns, variables)
     if len(numbered) > max_rows:
         raise UsageError(
-            f"the test set has {len(numbered)} rows; the limit is {max_rows}"
+            f"the test set has {count(len(numbered), 'row')}; the limit is {max_rows}"
             " (limits.test_set_max_rows)"
         )
     rows: Rows = []
@@ -131,7 +132,9 @@ def _read_csv(text: str) -> tuple[Numbered, list[str], list[Problem]]:
     problems: list[Problem] = []
     for number, record in records[1:]:
         if len(record) > len(header):
-            problems.append((number, f"{len(record)} values for {len(header)} columns"))
+            problems.append(
+                (number, f"{count(len(record), 'value')} for {count(len(header), 'column')}")
+            )
             continue
         numbered.append((number, dict(zip(header, record, strict=False))))
     return numbered, header, problems

@@ -10,6 +10,7 @@ from typing import Any
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run, Version
+from promptbot.render.words import count
 from promptbot.review.costs import format_cost
 from storage.store import RunSummary
 
@@ -126,13 +127,13 @@ def thread_parent(
     name = escape(version.prompt_name)
     models = ", ".join(escape(m) for m in run.models)
     versions = 2 if parent else 1
-    count = len(run.models) * max(1, len(run.inputs)) * versions
+    candidates = len(run.models) * max(1, len(run.inputs)) * versions
     template = escaped_chunks(version.template, SECTION_TEXT_LIMIT - 20)
     blocks: list[Block] = [
         header(f"Prompt review: {truncate(version.prompt_name, 100)} v{version.number}"),
         context(
             f"Run #{run.id} · proposed by <@{escape(run.created_by)}> · models: {models}"
-            f" · {count} blind candidates"
+            f" · {count(candidates, 'blind candidate')}"
         ),
     ]
     if parent is not None:
@@ -155,7 +156,7 @@ def thread_parent(
             shown = ", ".join(f"{escape(k)} = {escape(str(v))}" for k, v in values.items())
             blocks.append(context(truncate(f"Input {index + 1}: {shown}", 2900)))
     if len(run.inputs) > _INPUTS_SHOWN:
-        blocks.append(context(f"…and {len(run.inputs) - _INPUTS_SHOWN} more inputs"))
+        blocks.append(context(f"…and {count(len(run.inputs) - _INPUTS_SHOWN, 'more input')}"))
     blocks.append(context(rating_help(config)))
     text = f"Prompt review: {name} v{version.number} (run #{run.id})"
     return Message(text=text, blocks=blocks)
@@ -312,7 +313,7 @@ def run_list(summaries: list[RunSummary]) -> Message:
             title = f"<{run.permalink}|{title}>"
         lines.append(
             f"• {title} — run #{run.id}, {run.status}, by <@{escape(run.created_by)}>,"
-            f" {summary.candidates} candidates, {summary.ratings} ratings,"
-            f" {summary.comments} comments"
+            f" {count(summary.candidates, 'candidate')}, {count(summary.ratings, 'rating')},"
+            f" {count(summary.comments, 'comment')}"
         )
     return Message("Recent proposals", [section("*Recent proposals*"), section("\n".join(lines))])
