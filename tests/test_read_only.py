@@ -11,25 +11,15 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from promptbot.cli.main import cli
-from promptbot.domain import Completion, PlannedCandidate
 from promptbot.errors import StorageError
 from storage import Store
 from storage.migrations import migrations
+from tests import factories
 
 
 def _filled_db(path):
     store = Store(path)
-    run = store.create_run(
-        prompt_name="greet",
-        template="Hi",
-        system_prompt=None,
-        author="U1",
-        channel="C1",
-        models=["m"],
-        inputs=[{}],
-        candidates=[PlannedCandidate("A", 0, "m", "m", 0)],
-    )
-    store.record_answer(store.candidates(run.id)[0].id, Completion("x", None, 1, 1, 5, "stop"))
+    factories.posted_run(store, "greet")
     store.close()
     return path
 
