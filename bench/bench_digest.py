@@ -18,6 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from promptbot.config.settings import AppConfig
 from promptbot.digest.assembly import build_digest
+from promptbot.review.scales import RatingScales
 from storage import Store
 from storage.evidence import load_evidence, score_summary
 
@@ -128,7 +129,7 @@ def main() -> None:
         sql_seconds = time.perf_counter() - started
 
         started = time.perf_counter()
-        evidence = load_evidence(store, config, end)
+        evidence = load_evidence(store, RatingScales(config.scales), end)
         loaded = time.perf_counter()
         digest = build_digest(
             evidence, start=end - timedelta(days=7), end=end, settings=config.digest

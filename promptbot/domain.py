@@ -151,3 +151,13 @@ def blind_label(index: int) -> str:
         index, remainder = divmod(index - 1, 26)
         label = letters[remainder] + label
     return label
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """A run with its counts, as /prompt list shows it."""
+
+    run: Run
+    candidates: int
+    ratings: int
+    comments: int

@@ -19,6 +19,7 @@ from promptbot.config.settings import AppConfig
 from promptbot.jobs.reminders import run_line, thread_link, waiting_for
 from promptbot.render.messages import Block, Message, context, escape, header, section, truncate
 from promptbot.render.words import count
+from promptbot.review.scales import RatingScales
 from promptbot.verdicts.standings import VersionStanding, leaderboard, standings
 from storage import Store
 from storage.evidence import load_evidence
@@ -135,7 +136,7 @@ def home_view(
     button, so the click can open the form at once, within its trigger's 3 seconds."""
     now = now or datetime.now(UTC)
     min_votes = config.digest.min_votes
-    evidence = load_evidence(store, config, now)
+    evidence = load_evidence(store, RatingScales(config.scales), now)
     counted = [r for r in evidence.ratings if not r.late]
     table = standings(counted, evidence.runs, evidence.scales, min_votes=min_votes)
     board = leaderboard(table.values(), evidence.archived_prompts)

@@ -8,7 +8,6 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from promptbot.config.settings import AppConfig
 from promptbot.review.scales import RatingScales
 from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
 from storage.store import Store, stamp
@@ -48,8 +47,9 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def load_evidence(store: Store, config: AppConfig, until: datetime) -> Evidence:
-    """Every rating, candidate and run recorded before ``until`` (an aware datetime)."""
+def load_evidence(store: Store, scales: RatingScales, until: datetime) -> Evidence:
+    """Every rating, candidate and run recorded before ``until`` (an aware datetime), read
+    on the configured ``scales``."""
     # Stored times are UTC ISO strings, so they compare correctly as text.
     bound = stamp(until)
     db = store.connection()
@@ -101,12 +101,11 @@ def load_evidence(store: Store, config: AppConfig, until: datetime) -> Evidence:
     archived = {
         row[0] for row in db.execute("SELECT name FROM prompts WHERE archived_at IS NOT NULL")
     }
-    rating = RatingScales(config.scales)
-    scales = [
-        ScaleInfo(name, *rating.score_range(name), binary=rating.is_binary(name))
-        for name in rating.names
+    infos = [
+        ScaleInfo(name, *scales.score_range(name), binary=scales.is_binary(name))
+        for name in scales.names
     ]
-    return Evidence(ratings, candidates, runs, scales, archived)
+    return Evidence(ratings, candidates, runs, infos, archived)
 
 
 def score_summary(store: Store) -> list[dict[str, object]]:

@@ -3,22 +3,13 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
 
 from sqlite_utils import Database
 
-from promptbot.domain import PlannedCandidate, Run, RunStatus, Version
+from promptbot.domain import PlannedCandidate, Run, RunStatus, RunSummary, Version
 from promptbot.errors import NotFound
 from storage.base import StoreBase, utcnow
-
-
-@dataclass(frozen=True)
-class RunSummary:
-    run: Run
-    candidates: int
-    ratings: int
-    comments: int
 
 
 class RunQueries(StoreBase):

@@ -6,12 +6,11 @@ from __future__ import annotations
 from storage.base import StoreBase, stamp, utcnow
 from storage.candidates import CandidateQueries, MessageRef
 from storage.reviews import ReactionOutcome, ReviewQueries
-from storage.runs import RunQueries, RunSummary
+from storage.runs import RunQueries
 
 __all__ = [
     "MessageRef",
     "ReactionOutcome",
-    "RunSummary",
     "Store",
     "StoreBase",
     "stamp",

@@ -10,6 +10,7 @@ from promptbot.domain import PlannedCandidate
 from promptbot.errors import NotFound, PermissionDenied, UsageError
 from promptbot.prompts.admin import AdminService, Target
 from promptbot.render.terminal import blocks_to_text
+from promptbot.review.scales import RatingScales
 from promptbot.standins import payloads
 from storage import Store
 from storage.admin import AdminStore
@@ -137,7 +138,7 @@ def test_delete_run_asks_first_cancel_keeps_confirm_deletes(bot, slack):
     assert response(slack, "confirm")["text"].startswith("Deleted run #1 of *doomed* v1")
     _, reply = bot.command("list")
     assert "doomed" not in str(reply)
-    evidence = load_evidence(bot.store, bot.bot.config, datetime.now(UTC))
+    evidence = load_evidence(bot.store, RatingScales(bot.bot.config.scales), datetime.now(UTC))
     assert evidence.runs == [] and evidence.ratings == [] and evidence.candidates == []
     wait_until(
         lambda: any("deleted by <@UPROP>" in t for t in thread_texts(bot, run)),

@@ -3,6 +3,7 @@
 from datetime import UTC, datetime, timedelta
 
 from promptbot.digest.assembly import build_digest
+from promptbot.review.scales import RatingScales
 from storage.evidence import load_evidence
 from storage.pairs import Pairs
 from tests.harness import settle, wait_until
@@ -45,7 +46,7 @@ def test_compare_posts_pairs_and_votes_feed_the_ranking(bot, slack, models):
 
     now = datetime.now(UTC) + timedelta(seconds=1)
     digest = build_digest(
-        load_evidence(bot.store, bot.bot.config, now),
+        load_evidence(bot.store, RatingScales(bot.bot.config.scales), now),
         start=now - timedelta(days=7),
         end=now,
         settings=bot.bot.config.digest,

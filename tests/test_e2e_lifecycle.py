@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 from promptbot.digest.assembly import build_digest
 from promptbot.render.terminal import blocks_to_text
+from promptbot.review.scales import RatingScales
 from storage.evidence import load_evidence
 from tests.harness import bot_config, wait_until
 
@@ -79,7 +80,7 @@ def test_revision_versions_meet_head_to_head_in_the_rankings(bot, slack):
             bot.react(ts, emoji, f"U{i}")
     wait_until(lambda: len(bot.store.ratings()) == 16, what="16 ratings")
     now = datetime.now(UTC) + timedelta(seconds=1)
-    evidence = load_evidence(bot.store, bot.bot.config, now)
+    evidence = load_evidence(bot.store, RatingScales(bot.bot.config.scales), now)
     assert sorted({(r.version, r.score) for r in evidence.ratings}) == [(1, 0.0), (2, 1.0)]
     digest = build_digest(evidence, start=now - timedelta(days=7), end=now,
                           settings=bot.bot.config.digest)  # fmt: skip

@@ -2,6 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Completion, PlannedCandidate
+from promptbot.review.scales import RatingScales
 from storage import Store
 from storage.evidence import load_evidence
 
@@ -45,7 +46,9 @@ def test_evidence_rows_and_late_ratings(tmp_path):
     assert [r.emoji for r in store.ratings()] == ["+1"]
     assert [(r.user_id, r.emoji) for r in store.late_ratings()] == [("U2", "-1"), ("U3", "+1")]
 
-    evidence = load_evidence(store, AppConfig(), datetime.now(UTC) + timedelta(seconds=5))
+    evidence = load_evidence(
+        store, RatingScales(AppConfig().scales), datetime.now(UTC) + timedelta(seconds=5)
+    )
     counted = [r for r in evidence.ratings if not r.late]
     assert [(r.user_id, r.score, r.output_chars, r.model) for r in counted] == [("U2", 1.0, 4, "a")]
     assert sorted((r.user_id, r.score) for r in evidence.ratings if r.late) == [
@@ -57,5 +60,5 @@ def test_evidence_rows_and_late_ratings(tmp_path):
         (run.id, True, "https://x/p1")
     ]
     assert {s.name: s.binary for s in evidence.scales} == {"approval": True, "stars": False}
-    past = load_evidence(store, AppConfig(), datetime(2000, 1, 1, tzinfo=UTC))
+    past = load_evidence(store, RatingScales(AppConfig().scales), datetime(2000, 1, 1, tzinfo=UTC))
     assert past.ratings == [] and past.runs == []

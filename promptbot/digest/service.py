@@ -13,6 +13,7 @@ from promptbot.digest.rendering import render_digest, render_leaderboard
 from promptbot.errors import UsageError
 from promptbot.jobs.periods import Period, latest_due
 from promptbot.render.messages import Message
+from promptbot.review.scales import RatingScales
 from storage import Store
 from storage.evidence import load_evidence
 
@@ -52,7 +53,7 @@ class DigestService:
         self.clock = clock
 
     def compose(self, period: Period) -> Message:
-        evidence = load_evidence(self.store, self.config, period.end)
+        evidence = load_evidence(self.store, RatingScales(self.config.scales), period.end)
         digest = build_digest(
             evidence, start=period.start, end=period.end, settings=self.config.digest
         )
@@ -72,7 +73,7 @@ class DigestService:
         self, kind: LeaderboardKind, window: str, now: datetime | None = None
     ) -> Message:
         now = now or self.clock()
-        evidence = load_evidence(self.store, self.config, now)
+        evidence = load_evidence(self.store, RatingScales(self.config.scales), now)
         span = WINDOWS[window]
         start = now - span if span else _EPOCH
         if span:

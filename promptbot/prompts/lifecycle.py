@@ -22,6 +22,7 @@ from promptbot.render.messages import (
 from promptbot.render.words import count
 from promptbot.review.costs import format_cost
 from promptbot.review.sandbox import parse_template
+from promptbot.review.scales import RatingScales
 from promptbot.review.service import Proposal, ReviewService
 from promptbot.verdicts.standings import ScaleStanding, VersionStanding, standings
 from storage import Store
@@ -205,7 +206,7 @@ class Lifecycle:
     # -- what a prompt has done ------------------------------------------------
 
     def _standings(self) -> dict[tuple[str, int], VersionStanding]:
-        evidence = load_evidence(self.store, self.config, datetime.now(UTC))
+        evidence = load_evidence(self.store, RatingScales(self.config.scales), datetime.now(UTC))
         counted = [r for r in evidence.ratings if not r.late]
         return standings(
             counted, evidence.runs, evidence.scales, min_votes=self.config.digest.min_votes

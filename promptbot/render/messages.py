@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import Candidate, Run, Version
+from promptbot.domain import Candidate, Run, RunSummary, Version
 from promptbot.render.words import count
 from promptbot.review.costs import format_cost
-from storage.store import RunSummary
 
 Block = dict[str, Any]
 

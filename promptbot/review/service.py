@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import PlannedCandidate, Run, blind_label
+from promptbot.domain import PlannedCandidate, Run, RunSummary, blind_label
 from promptbot.errors import FieldErrors, PermissionDenied, TemplateError, UsageError
 from promptbot.prompts.commands import check_name
 from promptbot.prompts.test_sets import check_set_name
@@ -22,7 +22,6 @@ from promptbot.review.sandbox import parse_template
 from promptbot.review.scales import RatingScales, canonical_name
 from storage import Store
 from storage.pairs import PAIR_EMOJI, Pairs
-from storage.store import RunSummary
 from storage.test_sets import TestSets
 
 logger = logging.getLogger(__name__)
