@@ -2,15 +2,34 @@
 
 from __future__ import annotations
 
+import logging
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
 
-from handlers import admin, commands, errors, events, export, home, reminders, test_sets, views
+from handlers import (
+    admin,
+    commands,
+    errors,
+    events,
+    export,
+    home,
+    install,
+    reminders,
+    test_sets,
+    views,
+)
 from handlers.invocation import Services
 from handlers.lifecycle import lifecycle_feature, register_lifecycle
 from handlers.surface import Surface
+
+
+def _quiet_token_warning(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and warns on every start
+    that it is unused beside our client, which carries that same token."""
+    return "`token` will be unused" not in record.getMessage()
+
 
 # Listeners only parse, record and ack; model work runs on the runner's own pools.
 LISTENER_THREADS = 16
@@ -24,8 +43,11 @@ def build_bolt_app(
     verify_requests: bool = True,
     token_verification: bool = True,
 ) -> tuple[App, Surface]:
+    logging.getLogger("slack_bolt.App").addFilter(_quiet_token_warning)
     app = App(
         client=client,
+        # Unmatched requests go to errors.py, which answers 200 (Bolt would say 404).
+        raise_error_for_unhandled_request=True,
         signing_secret=signing_secret,
         request_verification_enabled=verify_requests,
         token_verification_enabled=token_verification,
@@ -49,5 +71,6 @@ def build_bolt_app(
     register_lifecycle(app, surface, services)
     views.register(app, surface, services)
     events.register(app, surface, services.review)
+    install.register(app, surface, services)
     errors.register(app)
     return app, surface

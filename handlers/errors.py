@@ -2,6 +2,11 @@
 
 A PromptbotError becomes one ephemeral line (or errors on a modal's fields); any
 other exception is logged with its traceback and the user gets a short apology.
+
+A verified request no listener wants (``view_closed``, ``team_access_revoked``, an event
+type Slack adds next year) is answered 200, not Bolt's 404: Slack counts non-2xx answers
+as failed deliveries, retries them, and turns off the app's events above 95% failures.
+A Web API call refused because the token is dead is one warning, not a traceback.
 """
 
 from __future__ import annotations
@@ -11,9 +16,11 @@ import logging
 from typing import Any
 
 from slack_bolt import App, BoltResponse
+from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
+from handlers.install import token_error
 from promptbot.errors import FieldErrors, PromptbotError
 from promptbot.render.messages import escape
 
@@ -27,6 +34,15 @@ def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
     user = body.get("user_id") or (body.get("user") or {}).get("id")
     channel = body.get("channel_id") or (body.get("channel") or {}).get("id")
     return channel, user
+
+
+def _kind(body: dict[str, Any]) -> str:
+    """``event_callback/app_home_opened``, ``view_closed``, ``/prompt``…: for the log."""
+    if "command" in body:
+        return str(body["command"])
+    event = body.get("event") or {}
+    kind = str(body.get("type", "request"))
+    return f"{kind}/{event.get('type')}" if event else kind
 
 
 def _on_first_field(body: dict[str, Any], text: str) -> dict[str, str]:
@@ -48,6 +64,18 @@ def register(app: App) -> None:
     def translate_error(
         error: Exception, body: dict[str, Any], response: BoltResponse | None, client: WebClient
     ) -> None:
+        if isinstance(error, BoltUnhandledRequestError):
+            logger.debug("nothing listens for %s; answered 200", _kind(body))
+            if response is not None:
+                response.status, response.body = 200, ""
+            return
+        if code := token_error(error):
+            logger.warning(
+                "Slack refused the bot's token (%s) while handling %s", code, _kind(body)
+            )
+            if response is not None and response.status >= 400:
+                response.status, response.body = 200, ""
+            return
         if isinstance(error, PromptbotError):
             logger.info("refused: %s", error)
             text = f":warning: {escape(str(error))}"

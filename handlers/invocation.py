@@ -14,6 +14,7 @@ from handlers.publisher import SlackPublisher
 from promptbot.config.settings import AppConfig
 from promptbot.digest.service import DigestService
 from promptbot.errors import PromptbotError
+from promptbot.jobs.install import Install
 from promptbot.prompts.commands import ParsedCommand
 from promptbot.render.messages import Message, escape
 from promptbot.review.runner import Runner
@@ -32,6 +33,7 @@ class Services:
     review: ReviewService
     digests: DigestService
     publisher: SlackPublisher
+    install: Install
 
 
 @dataclass

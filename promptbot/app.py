@@ -24,6 +24,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from handlers.app import build_bolt_app
 from handlers.digest_publisher import SlackDigestPublisher
+from handlers.install import check_token
 from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
 from handlers.reminders import SlackDirectMessenger
@@ -32,6 +33,7 @@ from promptbot.config.environment import Environment
 from promptbot.config.settings import AppConfig
 from promptbot.digest.service import DigestService
 from promptbot.errors import ConfigError
+from promptbot.jobs.install import Install
 from promptbot.jobs.reminders import ReminderJob, schedule_reminders
 from promptbot.jobs.scheduler import DigestJob, DigestScheduler
 from promptbot.review.providers import ModelFactory, openai_factory
@@ -40,6 +42,7 @@ from promptbot.review.runner import Runner
 from promptbot.review.service import ReviewService
 from storage import Store
 from storage.digest_log import DigestLog
+from storage.install import InstallState
 
 logger = logging.getLogger(__name__)
 
@@ -58,6 +61,7 @@ class Bot:
     client: WebClient
     app: App
     surface: Surface
+    install: Install
     scheduler: DigestScheduler | None = field(default=None)
 
     def start_jobs(self) -> None:
@@ -73,6 +77,7 @@ class Bot:
             max_instances=1,
         )
         schedule_reminders(self.scheduler.scheduler, self.reminder_job, self.config)
+        self.install.on_revoked(self.scheduler.scheduler.pause)
 
     def healthy(self) -> bool:
         """For /healthz: the database answers."""
@@ -128,6 +133,9 @@ def create_bot(
     signing_secret = "" if socket_mode else environment.require("SLACK_SIGNING_SECRET")
     store = Store(environment.require("PROMPTBOT_DB"))
     client = slack_client(token, environment)
+    check_token(client)
+    install = Install(InstallState(store))
+    install.started()
     publisher = SlackPublisher(client)
     runner = Runner(store, config, model_factory or openai_factory(environment), publisher)
     service = ReviewService(store, config, runner, Revealer(store, config, publisher), rng)
@@ -139,7 +147,7 @@ def create_bot(
         config.digest,
         process_owner(),
     )
-    services = Services(store, config, runner, service, digests, publisher)
+    services = Services(store, config, runner, service, digests, publisher, install)
     app, surface = build_bolt_app(
         services, client, signing_secret=signing_secret, verify_requests=verify_requests
     )
@@ -147,7 +155,17 @@ def create_bot(
         runner.resume_unfinished()
     reminder_job = ReminderJob(store, config, SlackDirectMessenger(client))
     return Bot(
-        config, store, runner, service, digests, digest_job, reminder_job, client, app, surface
+        config,
+        store,
+        runner,
+        service,
+        digests,
+        digest_job,
+        reminder_job,
+        client,
+        app,
+        surface,
+        install,
     )
 
 
@@ -159,7 +177,15 @@ def describe_surface() -> Surface:
     publisher = SlackPublisher(client)
     runner = Runner(store, config, openai_factory(Environment({})), publisher)
     review = ReviewService(store, config, runner, Revealer(store, config, publisher))
-    services = Services(store, config, runner, review, DigestService(store, config), publisher)
+    services = Services(
+        store,
+        config,
+        runner,
+        review,
+        DigestService(store, config),
+        publisher,
+        Install(InstallState(store)),
+    )
     _, surface = build_bolt_app(
         services,
         client,

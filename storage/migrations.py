@@ -242,3 +242,18 @@ def m0004_hot_path_indexes(db: Database) -> None:
         CREATE INDEX IF NOT EXISTS candidates_version ON candidates (version_id);
         """
     )
+
+
+@migrations(name="0005_install_state")
+def m0005_install_state(db: Database) -> None:
+    # One row: whether Slack has taken the bot's access away (uninstall, revoked token).
+    db.executescript(
+        """
+        CREATE TABLE install_state (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            revoked_at TEXT,
+            reason TEXT,
+            restored_at TEXT
+        );
+        """
+    )

@@ -1,0 +1,73 @@
+"""The install's lifecycle as Slack tells it: the token checked at start-up, and the
+events that say the bot's access is gone (``app_uninstalled``, ``tokens_revoked``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import App
+from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
+
+from handlers.invocation import Services
+from handlers.surface import Surface
+from promptbot.errors import ConfigError
+
+logger = logging.getLogger(__name__)
+_quiet = logging.getLogger(f"{__name__}.auth_test")
+_quiet.setLevel(logging.CRITICAL)
+
+# Web API errors that mean the token no longer works, whatever the call: not a bug of
+# ours, so they are one warning, never a traceback.
+TOKEN_ERRORS = frozenset(
+    {"token_revoked", "token_expired", "account_inactive", "invalid_auth", "not_authed"}
+)
+
+
+def token_error(error: BaseException) -> str | None:
+    """The Slack error code when ``error`` says the token is dead, else None."""
+    if isinstance(error, SlackApiError):
+        code = str(error.response.get("error", ""))
+        return code if code in TOKEN_ERRORS else None
+    return None
+
+
+def check_token(client: WebClient) -> None:
+    """Ask Slack who the token belongs to; a refusal or no answer is one ConfigError line."""
+    probe = WebClient(
+        token=client.token,
+        base_url=client.base_url,
+        timeout=client.timeout,
+        ssl=client.ssl,
+        proxy=client.proxy,
+        retry_handlers=client.retry_handlers,
+        # slack_sdk logs each failed attempt at ERROR; the ConfigError below says it once.
+        logger=_quiet,
+    )
+    try:
+        probe.auth_test()
+    except SlackApiError as error:
+        code = str(error.response.get("error", "unknown"))
+        if code in TOKEN_ERRORS:
+            raise ConfigError(
+                f"Slack refused SLACK_BOT_TOKEN ({code}): the app was uninstalled or the"
+                " token revoked or mistyped; reinstall the app and set its Bot User OAuth Token"
+            ) from None
+        raise ConfigError(f"Slack's auth.test failed ({code}) for SLACK_BOT_TOKEN") from None
+    except (SlackClientError, OSError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise ConfigError(f"cannot reach Slack at {client.base_url}: {reason}") from None
+
+
+def register(app: App, surface: Surface, services: Services) -> None:
+    # Slack sends both when an app is uninstalled; either alone means no more access.
+    @surface.event(app, "app_uninstalled")
+    def app_uninstalled(body: dict[str, Any]) -> None:
+        services.install.revoke("app_uninstalled")
+
+    @surface.event(app, "tokens_revoked")
+    def tokens_revoked(event: dict[str, Any]) -> None:
+        # Only the bot token matters; a revoked user token (we hold none) changes nothing.
+        if (event.get("tokens") or {}).get("bot"):
+            services.install.revoke("tokens_revoked")
