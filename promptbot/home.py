@@ -13,17 +13,21 @@ shown, not even by name.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptbot.config.settings import AppConfig
 from promptbot.jobs.reminders import run_line, thread_link, waiting_for
 from promptbot.render.messages import Block, Message, context, escape, header, section, truncate
 from promptbot.render.words import count
 from promptbot.review.scales import RatingScales
-from promptbot.verdicts.standings import VersionStanding, leaderboard, standings
 from storage import Store
 from storage.evidence import load_evidence
 from storage.reminders import Proposal, ReminderStore
+
+if TYPE_CHECKING:
+    from promptbot.verdicts.standings import VersionStanding
+
+    Standings = dict[tuple[str, int], VersionStanding]
 
 HOME_NEW_PROMPT = "home_new_prompt"
 HOME_DIGEST_PREVIEW = "home_digest_preview"
@@ -32,8 +36,6 @@ MAX_PROPOSALS = 15
 LEADERBOARD_TOP = 5
 HOME_BLOCKS = 100
 MODAL_BLOCKS = 100
-
-Standings = dict[tuple[str, int], VersionStanding]
 
 
 def _divider() -> Block:
@@ -134,6 +136,10 @@ def home_view(
 ) -> dict[str, Any]:
     """The Home view for ``user_id``. ``new_prompt_channel`` rides on the New prompt
     button, so the click can open the form at once, within its trigger's 3 seconds."""
+    # Deferred: the statistics stack (numpy, scipy) loads when the tab is first
+    # opened, not at start-up (tests/test_startup.py).
+    from promptbot.verdicts.standings import leaderboard, standings
+
     now = now or datetime.now(UTC)
     min_votes = config.digest.min_votes
     evidence = load_evidence(store, RatingScales(config.scales), now)

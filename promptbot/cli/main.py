@@ -7,7 +7,7 @@ UsageError path), never a traceback.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import yaml
@@ -15,10 +15,11 @@ import yaml
 from promptbot.cli.export import export
 from promptbot.cli.inputs import inputs
 from promptbot.config.environment import Environment
-from promptbot.config.loading import load_config
-from promptbot.config.settings import AppConfig
 from promptbot.errors import PromptbotError
 from promptbot.shell.cli import shell
+
+if TYPE_CHECKING:
+    from promptbot.config.settings import AppConfig
 
 
 class CliError(click.ClickException):
@@ -29,6 +30,10 @@ class CliError(click.ClickException):
 
 
 def _config(environment: Environment) -> AppConfig:
+    # Loaded with the first command that needs it: `promptbot --help` need not build the
+    # settings models (tests/test_startup.py).
+    from promptbot.config.loading import load_config
+
     return load_config(environment.require("PROMPTBOT_CONFIG"))
 
 

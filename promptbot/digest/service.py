@@ -1,5 +1,10 @@
 """The digest and leaderboards on demand and on schedule: load the evidence, compute,
-render. Free of Slack; the handlers and the CLI decide where the message goes."""
+render. Free of Slack; the handlers and the CLI decide where the message goes.
+
+The computing and rendering modules are imported by the methods that use them: they
+bring numpy, scipy and choix, which should load with the first digest, not at the
+bot's start-up (tests/test_startup.py).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from promptbot.config.settings import AppConfig
-from promptbot.digest.assembly import build_digest
-from promptbot.digest.rendering import render_digest, render_leaderboard
 from promptbot.errors import UsageError
 from promptbot.jobs.periods import Period, latest_due
 from promptbot.render.messages import Message
@@ -53,6 +56,9 @@ class DigestService:
         self.clock = clock
 
     def compose(self, period: Period) -> Message:
+        from promptbot.digest.assembly import build_digest
+        from promptbot.digest.rendering import render_digest
+
         evidence = load_evidence(self.store, RatingScales(self.config.scales), period.end)
         digest = build_digest(
             evidence, start=period.start, end=period.end, settings=self.config.digest
@@ -72,6 +78,9 @@ class DigestService:
     def leaderboard(
         self, kind: LeaderboardKind, window: str, now: datetime | None = None
     ) -> Message:
+        from promptbot.digest.assembly import build_digest
+        from promptbot.digest.rendering import render_leaderboard
+
         now = now or self.clock()
         evidence = load_evidence(self.store, RatingScales(self.config.scales), now)
         span = WINDOWS[window]

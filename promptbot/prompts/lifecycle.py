@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate, Run, Version
@@ -24,11 +24,13 @@ from promptbot.review.costs import format_cost
 from promptbot.review.sandbox import parse_template
 from promptbot.review.scales import RatingScales
 from promptbot.review.service import Proposal, ReviewService
-from promptbot.verdicts.standings import ScaleStanding, VersionStanding, standings
 from storage import Store
 from storage.evidence import load_evidence
 from storage.pairs import Pairs
 from storage.test_sets import TestSets
+
+if TYPE_CHECKING:
+    from promptbot.verdicts.standings import ScaleStanding, VersionStanding
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,9 @@ class Lifecycle:
     # -- what a prompt has done ------------------------------------------------
 
     def _standings(self) -> dict[tuple[str, int], VersionStanding]:
+        # Deferred: the statistics stack loads on first use, not at start-up.
+        from promptbot.verdicts.standings import standings
+
         evidence = load_evidence(self.store, RatingScales(self.config.scales), datetime.now(UTC))
         counted = [r for r in evidence.ratings if not r.late]
         return standings(

@@ -1,17 +1,23 @@
 """Model calls behind one small interface. HTTP lives only in here, inside the
-official openai client, which any OpenAI-compatible endpoint speaks."""
+official openai client, which any OpenAI-compatible endpoint speaks.
+
+The openai package is imported with the first call, not with this module: it takes
+about a third of a second and tens of megabytes, which a bot that is only storing
+ratings should not pay at start-up (tests/test_startup.py)."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
-from typing import Protocol
-
-import openai
+from typing import TYPE_CHECKING, Protocol
 
 from promptbot.config.environment import Environment
 from promptbot.config.settings import ModelConfig
 from promptbot.domain import Completion
+
+if TYPE_CHECKING:
+    import openai
 
 Messages = list[dict[str, str]]
 
@@ -38,18 +44,30 @@ class OpenAIChatModel:
         self.config = config
         self.endpoint = config.resolved_base_url(environment.values)
         # Local servers (Ollama, llama.cpp…) need no key, but the client insists on one.
-        api_key = environment.get(config.api_key_env) or "not-needed"
-        self._client = openai.OpenAI(
-            api_key=api_key,
-            base_url=self.endpoint,
-            timeout=config.timeout,
-            max_retries=config.max_retries,
-        )
+        self._api_key = environment.get(config.api_key_env) or "not-needed"
+        self._client: openai.OpenAI | None = None
+        self._client_lock = threading.Lock()
+
+    def _openai_client(self) -> openai.OpenAI:
+        with self._client_lock:
+            if self._client is None:
+                import openai
+
+                self._client = openai.OpenAI(
+                    api_key=self._api_key,
+                    base_url=self.endpoint,
+                    timeout=self.config.timeout,
+                    max_retries=self.config.max_retries,
+                )
+            return self._client
 
     def complete(self, messages: Messages) -> Completion:
+        client = self._openai_client()
+        import openai  # loaded by the client above; its errors are caught below
+
         started = time.monotonic()
         try:
-            response = self._client.chat.completions.create(
+            response = client.chat.completions.create(
                 model=self.config.model,
                 messages=messages,  # type: ignore[arg-type]
                 temperature=self.config.params.temperature,

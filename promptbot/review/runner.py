@@ -76,8 +76,7 @@ class Runner:
         self.publisher = publisher
         self._cache = AnswerCache(store)
         self._pairs = Pairs(store)
-        # Built up front: a client's first construction (TLS context and all) costs
-        # hundreds of milliseconds that would otherwise land on the first run.
+        # Cheap to build: each model opens its HTTP client with its first call.
         self._models: dict[str, ChatModel] = {m.name: model_factory(m) for m in config.models}
         self._pools = {
             m.name: ThreadPoolExecutor(m.max_concurrency, thread_name_prefix=f"model-{m.name}")

@@ -15,14 +15,13 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from promptbot.config.environment import Environment
-from promptbot.config.loading import load_config
-from promptbot.config.settings import AppConfig
 from promptbot.errors import ConfigError
 from promptbot.shell import local_model
-from promptbot.shell.models import NO_MODEL, builtin_config, has_configured_models
 
 if TYPE_CHECKING:
     from rich.console import Console
+
+    from promptbot.config.settings import AppConfig
 
 # Transcripts (scripts, pipes, the README) are laid out at a fixed width, so they
 # come out the same on every machine.
@@ -32,6 +31,11 @@ TRANSCRIPT_WIDTH = 100
 def _models(
     stack: ExitStack, status: Console, *, model_url: str | None, force_local: bool
 ) -> AppConfig:
+    # Loaded here, not with the module: `promptbot --help` need not build the settings
+    # models (tests/test_startup.py).
+    from promptbot.config.loading import load_config
+    from promptbot.shell.models import NO_MODEL, builtin_config, has_configured_models
+
     if model_url:
         return builtin_config(model_url)
     environ = Environment.capture()

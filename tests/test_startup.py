@@ -1,0 +1,78 @@
+"""A light start-up: the statistics stack and the model client load when first needed.
+
+numpy, scipy, choix and krippendorff are for the digest and standings; openai is for
+model calls. A bot that starts, serves /healthz and stores ratings needs none of them,
+and `promptbot --help` needs not even the settings models. Each check runs in a fresh
+interpreter, since this test process has long loaded them all.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HEAVY = ["numpy", "scipy", "choix", "krippendorff", "openai"]
+
+_REPORT = "import json, sys; print(json.dumps(sorted(set(sys.modules) & set(sys.argv[1:]))))"
+
+
+def loaded_after(code: str, modules: list[str]) -> list[str]:
+    """Which of ``modules`` a fresh interpreter has loaded after running ``code``."""
+    result = subprocess.run(
+        [sys.executable, "-c", code + "\n" + _REPORT, *modules],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return list(json.loads(result.stdout.strip().splitlines()[-1]))
+
+
+def test_importing_the_app_factory_loads_no_statistics_or_model_client() -> None:
+    assert loaded_after("import promptbot.app, handlers.wsgi", HEAVY) == []
+
+
+def test_help_loads_neither_statistics_nor_settings() -> None:
+    code = (
+        "import sys, contextlib, io\n"
+        "sys.argv = ['promptbot', '--help']\n"
+        "from promptbot.cli.main import cli\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:\n"
+        "    cli()\n"
+        "assert 'Usage' in out.getvalue()\n"
+    )
+    assert loaded_after(code, [*HEAVY, "pydantic", "slack_bolt"]) == []
+
+
+_SERVE_AND_RATE = """
+import tempfile
+from pathlib import Path
+from promptbot.standins.openai_api import OpenAIStandIn
+from promptbot.standins.slack_api import SlackStandIn
+from tests.factories import posted_run
+from tests.harness import TOKEN, start_bot, wait_until
+
+with SlackStandIn(bot_token=TOKEN) as slack, OpenAIStandIn() as models:
+    bot = start_bot(Path(tempfile.mkdtemp()), slack, models)
+    run = posted_run(bot.store, channel="C1", labels="AB")
+    candidate = bot.store.candidates(run.id)[0]
+    bot.store.mark_posted(candidate.id, "C1", ["1700000000.000100"])
+    assert bot.react("1700000000.000100", "+1", "U2") == 200
+    wait_until(lambda: bot.store.ratings(run.id), what="the rating")
+    {after}
+    bot.close()
+"""
+
+
+def test_a_serving_bot_stores_ratings_without_them() -> None:
+    assert loaded_after(_SERVE_AND_RATE.format(after="pass"), HEAVY) == []
+
+
+def test_the_digest_loads_the_statistics_when_asked() -> None:
+    """The other side: they are deferred, not gone."""
+    code = _SERVE_AND_RATE.format(after="assert bot.bot.digests.preview().blocks")
+    assert loaded_after(code, ["numpy", "scipy", "choix"]) == ["choix", "numpy", "scipy"]
