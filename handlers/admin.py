@@ -12,7 +12,8 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from handlers.invocation import Invocation, Services, Subcommand
+from handlers.invocation import Invocation, Services
+from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.errors import UsageError
 from promptbot.prompts.admin import DELETE_CANCEL, DELETE_CONFIRM, AdminService, delete_confirmation
@@ -32,28 +33,51 @@ def _one_argument(call: Invocation, usage: str) -> str:
     return call.parsed.args[0]
 
 
-def subcommands(services: Services) -> dict[str, Subcommand]:
-    admin = admin_service(services)
+SUBCOMMANDS = Subcommands()
 
-    def close(call: Invocation) -> None:
-        run = admin.close(parse_run_id(call.parsed.args, "/prompt close RUN"), call.user)
-        call.ack(
-            text=f"Closed voting on run #{run.id} ({escape(run.version.prompt_name)}"
-            f" v{run.version.number}); the models stay hidden until `/prompt reveal {run.id}`."
-        )
 
-    def archive(call: Invocation) -> None:
-        prompt = admin.archive(_one_argument(call, "/prompt archive NAME"), call.user)
-        call.ack(
-            text=f"Archived *{escape(prompt.name)}*: it is off the leaderboard; its history stays."
-        )
+@SUBCOMMANDS.add(
+    "close",
+    "RUN",
+    help="close voting on a run without revealing it (proposer or admin).",
+    doc="Closes voting on a run without revealing it (the proposer or an admin only).",
+)
+def close(call: Invocation) -> None:
+    admin = admin_service(call.services)
+    run = admin.close(parse_run_id(call.parsed.args, "/prompt close RUN"), call.user)
+    call.ack(
+        text=f"Closed voting on run #{run.id} ({escape(run.version.prompt_name)}"
+        f" v{run.version.number}); the models stay hidden until `/prompt reveal {run.id}`."
+    )
 
-    def delete(call: Invocation) -> None:
-        target = _one_argument(call, "/prompt delete NAME or /prompt delete #RUN")
-        question = delete_confirmation(admin.request_delete(target, call.user))
-        call.ack(text=question.text, blocks=question.blocks)
 
-    return {"close": close, "archive": archive, "delete": delete}
+@SUBCOMMANDS.add(
+    "archive",
+    "NAME",
+    help="take a prompt off the leaderboard; its history stays (proposer or admin).",
+    doc="Takes a prompt off the leaderboard; its history stays (the proposer or an admin only).",
+)
+def archive(call: Invocation) -> None:
+    admin = admin_service(call.services)
+    prompt = admin.archive(_one_argument(call, "/prompt archive NAME"), call.user)
+    call.ack(
+        text=f"Archived *{escape(prompt.name)}*: it is off the leaderboard; its history stays."
+    )
+
+
+@SUBCOMMANDS.add(
+    "delete",
+    "NAME",
+    "#RUN",
+    help="delete after you confirm (proposer or admin); the audit record stays.",
+    doc="Deletes a prompt or run after you confirm with a button (the proposer or an admin"
+    " only); the audit record of who did what stays.",
+)
+def delete(call: Invocation) -> None:
+    admin = admin_service(call.services)
+    target = _one_argument(call, "/prompt delete NAME or /prompt delete #RUN")
+    question = delete_confirmation(admin.request_delete(target, call.user))
+    call.ack(text=question.text, blocks=question.blocks)
 
 
 def register(app: App, surface: Surface, services: Services) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
@@ -16,12 +17,12 @@ from handlers import (
     export,
     home,
     install,
+    lifecycle,
     reminders,
     test_sets,
     views,
 )
 from handlers.invocation import Services
-from handlers.lifecycle import lifecycle_feature, register_lifecycle
 from handlers.surface import Surface
 
 
@@ -33,6 +34,22 @@ def _quiet_token_warning(record: logging.LogRecord) -> bool:
 
 # Listeners only parse, record and ack; model work runs on the runner's own pools.
 LISTENER_THREADS = 16
+
+# Every listener module, each with register(app, surface, services). Their /prompt
+# subcommands are joined in handlers/commands.py.
+LISTENERS: tuple[Callable[[App, Surface, Services], None], ...] = (
+    commands.register,
+    admin.register,
+    home.register,
+    reminders.register,
+    test_sets.register,
+    export.register,
+    lifecycle.register,
+    views.register,
+    events.register,
+    install.register,
+    errors.register,
+)
 
 
 def build_bolt_app(
@@ -54,23 +71,6 @@ def build_bolt_app(
         listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
     )
     surface = Surface()
-    # Each feature module adds its /prompt subcommands and any listeners of its own.
-    features: list[commands.Feature] = [
-        lifecycle_feature,
-        test_sets.subcommands,
-        export.subcommands,
-        admin.subcommands,
-        reminders.subcommands,
-    ]
-    commands.register(app, surface, services, features)
-    admin.register(app, surface, services)
-    home.register(app, surface, services)
-    reminders.register(app, surface, services)
-    test_sets.register_views(app, surface, services)
-    export.declare_scopes(surface)
-    register_lifecycle(app, surface, services)
-    views.register(app, surface, services)
-    events.register(app, surface, services.review)
-    install.register(app, surface, services)
-    errors.register(app)
+    for register in LISTENERS:
+        register(app, surface, services)
     return app, surface

@@ -21,6 +21,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from handlers.install import token_error
+from handlers.invocation import Services
+from handlers.surface import Surface
 from promptbot.errors import FieldErrors, PromptbotError
 from promptbot.render.messages import escape
 
@@ -59,7 +61,7 @@ def _json(response: BoltResponse, payload: dict[str, Any]) -> None:
     response.headers["content-type"] = ["application/json;charset=utf-8"]
 
 
-def register(app: App) -> None:
+def register(app: App, surface: Surface, services: Services) -> None:
     @app.error
     def translate_error(
         error: Exception, body: dict[str, Any], response: BoltResponse | None, client: WebClient

@@ -8,13 +8,15 @@ from typing import Any
 
 from slack_bolt import App
 
+from handlers.invocation import Services
 from handlers.surface import Surface
-from promptbot.review.service import ReviewService
 
 logger = logging.getLogger(__name__)
 
 
-def register(app: App, surface: Surface, service: ReviewService) -> None:
+def register(app: App, surface: Surface, services: Services) -> None:
+    service = services.review
+
     def on_reaction(body: dict[str, Any], event: dict[str, Any], added: bool) -> None:
         item = event.get("item") or {}
         if item.get("type") != "message" or not body.get("event_id"):

@@ -9,9 +9,11 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
+from slack_bolt import App
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from handlers.invocation import Invocation, Services, Subcommand
+from handlers.invocation import Invocation, Services
+from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.errors import PromptbotError
 from promptbot.prompts.export import build_export, check_prompt, parse_export_args
@@ -20,40 +22,47 @@ from promptbot.render.messages import escape
 logger = logging.getLogger(__name__)
 
 
-def declare_scopes(surface: Surface) -> None:
+def register(app: App, surface: Surface, services: Services) -> None:
     # files:write to upload, im:write to open the DM it is uploaded to.
     surface.needs("files:write", "im:write")
 
 
-def subcommands(services: Services) -> dict[str, Subcommand]:
-    def export(call: Invocation) -> None:
-        prompt, fmt = parse_export_args(call.parsed.args)
-        check_prompt(services.store, prompt)  # an unknown name is the command's own reply
-        call.ack(text="Preparing your export… it will arrive in a direct message from me.")
+SUBCOMMANDS = Subcommands()
 
-        def tell(text: str) -> None:
-            call.client.chat_postEphemeral(channel=call.channel, user=call.user, text=text)
 
-        def send() -> None:
-            try:
-                result = build_export(services.store, prompt, fmt, datetime.now(UTC))
-                dm = call.client.conversations_open(users=call.user)["channel"]["id"]
-                call.client.files_upload_v2(
-                    channel=dm,
-                    filename=result.filename,
-                    content=result.content,
-                    title=result.title,
-                    initial_comment=f"Your export: {result.summary}."
-                    " Column meanings: docs/export.md in the promptbot repository.",
-                )
-            except PromptbotError as error:
-                tell(f":warning: {escape(str(error))}")
-            except (SlackClientError, OSError) as error:
-                logger.exception("export for %s could not be sent", call.user)
-                reason = error.response.get("error") if isinstance(error, SlackApiError) else None
-                why = escape(str(reason or "Slack unreachable"))
-                tell(f":warning: Your export could not be sent ({why}).")
+@SUBCOMMANDS.add(
+    "export",
+    "[NAME] [csv|json]",
+    help="runs, candidates, ratings and comments as a file, sent to you.",
+    doc="Runs, candidates, ratings and comments as a file, sent to you (also `promptbot export`).",
+)
+def export(call: Invocation) -> None:
+    services = call.services
+    prompt, fmt = parse_export_args(call.parsed.args)
+    check_prompt(services.store, prompt)  # an unknown name is the command's own reply
+    call.ack(text="Preparing your export… it will arrive in a direct message from me.")
 
-        services.runner.background(send, "export")
+    def tell(text: str) -> None:
+        call.client.chat_postEphemeral(channel=call.channel, user=call.user, text=text)
 
-    return {"export": export}
+    def send() -> None:
+        try:
+            result = build_export(services.store, prompt, fmt, datetime.now(UTC))
+            dm = call.client.conversations_open(users=call.user)["channel"]["id"]
+            call.client.files_upload_v2(
+                channel=dm,
+                filename=result.filename,
+                content=result.content,
+                title=result.title,
+                initial_comment=f"Your export: {result.summary}."
+                " Column meanings: docs/export.md in the promptbot repository.",
+            )
+        except PromptbotError as error:
+            tell(f":warning: {escape(str(error))}")
+        except (SlackClientError, OSError) as error:
+            logger.exception("export for %s could not be sent", call.user)
+            reason = error.response.get("error") if isinstance(error, SlackApiError) else None
+            why = escape(str(reason or "Slack unreachable"))
+            tell(f":warning: Your export could not be sent ({why}).")
+
+    services.runner.background(send, "export")

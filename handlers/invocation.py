@@ -38,12 +38,14 @@ class Services:
 
 @dataclass
 class Invocation:
-    """One /prompt command: what was typed, by whom, where, and how to answer."""
+    """One /prompt command: what was typed, by whom, where, how to answer, and the core
+    to answer with."""
 
     parsed: ParsedCommand
     command: dict[str, Any]
     ack: Ack
     client: WebClient
+    services: Services
 
     @property
     def user(self) -> str:
@@ -58,12 +60,7 @@ class Invocation:
         return str(self.command["trigger_id"])
 
 
-Subcommand = Callable[[Invocation], None]
-
-
-def reply_later(
-    services: Services, call: Invocation, what: str, make: Callable[[], Message]
-) -> None:
+def reply_later(call: Invocation, what: str, make: Callable[[], Message]) -> None:
     """Build a reply off the listener thread and send it to the caller alone."""
 
     def task() -> None:
@@ -75,4 +72,4 @@ def reply_later(
             channel=call.channel, user=call.user, text=message.text, blocks=message.blocks
         )
 
-    services.runner.background(task, what)
+    call.services.runner.background(task, what)

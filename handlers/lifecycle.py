@@ -7,7 +7,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from handlers.invocation import Invocation, Services, Subcommand, reply_later
+from handlers.invocation import Invocation, Services, reply_later
+from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.domain import run_title
 from promptbot.errors import FieldErrors, UsageError
@@ -40,88 +41,126 @@ def _name_and_version(args: list[str], usage: str) -> tuple[str, int | None]:
     return name, number
 
 
-def lifecycle_feature(services: Services) -> dict[str, Subcommand]:
-    lifecycle = Lifecycle(services.store, services.config, services.review)
-
-    def revise(call: Invocation) -> None:
-        if len(call.parsed.args) != 1:
-            raise UsageError("usage: /prompt revise NAME")
-        version = services.store.version(call.parsed.args[0])
-        last = lifecycle.usual_run(version)
-        call.ack()
-        call.client.views_open(
-            trigger_id=call.trigger_id,
-            view=propose_modal(
-                services.config,
-                call.channel,
-                revise=version,
-                models=last.models if last else None,
-                inputs=last.inputs if last else None,
-            ),
-        )
-
-    def rerun(call: Invocation) -> None:
-        args, models = parse_models_option(call.parsed.args)
-        fresh = "--fresh" in args
-        args = [a for a in args if a != "--fresh"]
-        test_set = None
-        if "--set" in args:
-            at = args.index("--set")
-            if at + 1 >= len(args):
-                raise UsageError("--set needs the name of a test set")
-            test_set = args[at + 1]
-            del args[at : at + 2]
-        usage = "/prompt rerun NAME [vN] [--models a,b] [--set SET] [--fresh]"
-        name, number = _name_and_version(args, usage)
-        run = lifecycle.rerun(
-            name,
-            number,
-            author=call.user,
-            channel=call.channel,
-            models=models,
-            test_set=test_set,
-            fresh=fresh,
-        )
-        message = started(run, services)
-        call.ack(text=message.text, blocks=message.blocks or None)
-
-    def show(call: Invocation) -> None:
-        name, number = _name_and_version(call.parsed.args, "/prompt show NAME [vN]")
-        call.ack(text=f"Looking up {escape(name)}…")
-        reply_later(services, call, "show", lambda: lifecycle.show(name, number))
-
-    def history(call: Invocation) -> None:
-        if len(call.parsed.args) != 1:
-            raise UsageError("usage: /prompt history NAME")
-        name = call.parsed.args[0]
-        call.ack(text=f"Looking up {escape(name)}…")
-        reply_later(services, call, "history", lambda: lifecycle.history(name))
-
-    def compare(call: Invocation) -> None:
-        args, models = parse_models_option(call.parsed.args)
-        if len(args) != 2:
-            raise UsageError("usage: /prompt compare NAME@vA NAME@vB [--models a]")
-        run = lifecycle.compare(
-            parse_version_ref(args[0]),
-            parse_version_ref(args[1]),
-            author=call.user,
-            channel=call.channel,
-            models=models,
-        )
-        message = started(run, services)
-        call.ack(text=message.text, blocks=message.blocks or None)
-
-    return {
-        "revise": revise,
-        "rerun": rerun,
-        "show": show,
-        "history": history,
-        "compare": compare,
-    }
+def lifecycle(services: Services) -> Lifecycle:
+    return Lifecycle(services.store, services.config, services.review)
 
 
-def register_lifecycle(app: App, surface: Surface, services: Services) -> None:
-    lifecycle = Lifecycle(services.store, services.config, services.review)
+SUBCOMMANDS = Subcommands()
+
+
+@SUBCOMMANDS.add(
+    "revise",
+    "NAME",
+    help="the form, prefilled with the latest version; the new version runs head-to-head"
+    " against its parent in one thread.",
+    doc="Opens the form prefilled with the latest version; submitting creates the next version"
+    " (with an optional change note) and runs it head-to-head against its parent, blind, in"
+    " one thread that shows the diff.",
+    hinted=True,
+)
+def revise(call: Invocation) -> None:
+    if len(call.parsed.args) != 1:
+        raise UsageError("usage: /prompt revise NAME")
+    services = call.services
+    version = services.store.version(call.parsed.args[0])
+    last = lifecycle(services).usual_run(version)
+    call.ack()
+    call.client.views_open(
+        trigger_id=call.trigger_id,
+        view=propose_modal(
+            services.config,
+            call.channel,
+            revise=version,
+            models=last.models if last else None,
+            inputs=last.inputs if last else None,
+        ),
+    )
+
+
+@SUBCOMMANDS.add(
+    "rerun",
+    "NAME [vN] [--models a,b] [--set SET] [--fresh]",
+    help="run a version again (`--fresh` skips the cache).",
+    doc="Runs a version again; identical calls come from the cache unless `--fresh`.",
+)
+def rerun(call: Invocation) -> None:
+    args, models = parse_models_option(call.parsed.args)
+    fresh = "--fresh" in args
+    args = [a for a in args if a != "--fresh"]
+    test_set = None
+    if "--set" in args:
+        at = args.index("--set")
+        if at + 1 >= len(args):
+            raise UsageError("--set needs the name of a test set")
+        test_set = args[at + 1]
+        del args[at : at + 2]
+    usage = "/prompt rerun NAME [vN] [--models a,b] [--set SET] [--fresh]"
+    name, number = _name_and_version(args, usage)
+    run = lifecycle(call.services).rerun(
+        name,
+        number,
+        author=call.user,
+        channel=call.channel,
+        models=models,
+        test_set=test_set,
+        fresh=fresh,
+    )
+    message = started(run, call.services)
+    call.ack(text=message.text, blocks=message.blocks or None)
+
+
+@SUBCOMMANDS.add(
+    "show",
+    "NAME [vN]",
+    help="a version's text, author, runs, cost and standing.",
+    doc="A version's text, author, runs, cost and current standing, visible only to you.",
+)
+def show(call: Invocation) -> None:
+    name, number = _name_and_version(call.parsed.args, "/prompt show NAME [vN]")
+    call.ack(text=f"Looking up {escape(name)}…")
+    found = lifecycle(call.services)
+    reply_later(call, "show", lambda: found.show(name, number))
+
+
+@SUBCOMMANDS.add(
+    "history",
+    "NAME",
+    help="every version of a prompt with its score.",
+    doc="Every version of a prompt with its score.",
+)
+def history(call: Invocation) -> None:
+    if len(call.parsed.args) != 1:
+        raise UsageError("usage: /prompt history NAME")
+    name = call.parsed.args[0]
+    call.ack(text=f"Looking up {escape(name)}…")
+    found = lifecycle(call.services)
+    reply_later(call, "history", lambda: found.history(name))
+
+
+@SUBCOMMANDS.add(
+    "compare",
+    "NAME@vA NAME@vB",
+    help="a pairwise thread: vote :a: :b: :handshake: (tie) or :-1: (both bad) for each input.",
+    doc="A pairwise thread: for each input two answers side by side in random order; vote :a:"
+    " / :b: / :handshake: (tie) / :-1: (both bad). These feed the head-to-head rankings.",
+)
+def compare(call: Invocation) -> None:
+    args, models = parse_models_option(call.parsed.args)
+    if len(args) != 2:
+        raise UsageError("usage: /prompt compare NAME@vA NAME@vB [--models a]")
+    run = lifecycle(call.services).compare(
+        parse_version_ref(args[0]),
+        parse_version_ref(args[1]),
+        author=call.user,
+        channel=call.channel,
+        models=models,
+    )
+    message = started(run, call.services)
+    call.ack(text=message.text, blocks=message.blocks or None)
+
+
+def register(app: App, surface: Surface, services: Services) -> None:
+    revisions = lifecycle(services)
 
     @surface.view(app, REVISE_CALLBACK)
     def revise_submitted(
@@ -137,7 +176,7 @@ def register_lifecycle(app: App, surface: Surface, services: Services) -> None:
         except UsageError as error:
             raise FieldErrors({"variables": str(error)}) from None
         user = body["user"]["id"]
-        run = lifecycle.revise(
+        run = revisions.revise(
             Revision(
                 name=values["prompt"],
                 parent_id=int(values["parent"]),

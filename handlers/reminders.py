@@ -6,7 +6,8 @@ from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 
-from handlers.invocation import Invocation, Services, Subcommand
+from handlers.invocation import Invocation, Services
+from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.errors import PublishError, UsageError
 from promptbot.jobs.reminders import reminders_on, set_reminders
@@ -37,27 +38,32 @@ class SlackDirectMessenger:
             raise PublishError(f"Slack unreachable ({type(error).__name__})") from error
 
 
-def subcommands(services: Services) -> dict[str, Subcommand]:
-    store, config = services.store, services.config
+SUBCOMMANDS = Subcommands()
 
-    def remind(call: Invocation) -> None:
-        args = [a.lower() for a in call.parsed.args]
-        paused = "" if config.reminders.enabled else " (reminders are not switched on here yet)"
-        if not args:
-            state = "on" if reminders_on(store, call.user) else "off"
-            call.ack(text=f"Your reminders are {state}{paused}. {USAGE.capitalize()}")
-            return
-        if args not in (["on"], ["off"]):
-            raise UsageError(USAGE)
-        on = args == ["on"]
-        set_reminders(store, call.user, on)
-        if on:
-            text = "Reminders are on: you'll get a DM about runs waiting for your vote" + paused
-        else:
-            text = "Reminders are off; `/prompt remind on` brings them back"
-        call.ack(text=text + ".")
 
-    return {"remind": remind}
+@SUBCOMMANDS.add(
+    "remind",
+    "off|on",
+    help="stop or resume reminders about runs waiting for you.",
+    doc="Stops or resumes the reminder DMs about runs waiting for your vote.",
+)
+def remind(call: Invocation) -> None:
+    store, config = call.services.store, call.services.config
+    args = [a.lower() for a in call.parsed.args]
+    paused = "" if config.reminders.enabled else " (reminders are not switched on here yet)"
+    if not args:
+        state = "on" if reminders_on(store, call.user) else "off"
+        call.ack(text=f"Your reminders are {state}{paused}. {USAGE.capitalize()}")
+        return
+    if args not in (["on"], ["off"]):
+        raise UsageError(USAGE)
+    on = args == ["on"]
+    set_reminders(store, call.user, on)
+    if on:
+        text = "Reminders are on: you'll get a DM about runs waiting for your vote" + paused
+    else:
+        text = "Reminders are off; `/prompt remind on` brings them back"
+    call.ack(text=text + ".")
 
 
 def register(app: App, surface: Surface, services: Services) -> None:

@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from handlers.invocation import Invocation, Services, Subcommand
+from handlers.invocation import Invocation, Services
+from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.config.settings import Limits
 from promptbot.errors import FieldErrors, NotFound, PromptbotError, UsageError
@@ -40,18 +41,26 @@ _CHUNK = 64 * 1024
 T = TypeVar("T")
 
 
-def subcommands(services: Services) -> dict[str, Subcommand]:
-    def inputs(call: Invocation) -> None:
-        if len(call.parsed.args) != 1:
-            raise UsageError("usage: /prompt inputs NAME")
-        prompt = call.parsed.args[0]
-        # Checked before the modal opens: an unknown prompt is the command's own reply.
-        variables = template_variables(services.store, prompt)
-        call.ack()
-        modal = test_set_modal(prompt, variables, call.channel, services.config.limits)
-        call.client.views_open(trigger_id=call.trigger_id, view=modal)
+SUBCOMMANDS = Subcommands()
 
-    return {"inputs": inputs}
+
+@SUBCOMMANDS.add(
+    "inputs",
+    "NAME",
+    help="add a named test set (CSV or JSONL) for a prompt.",
+    doc="Adds a named test set (CSV or JSONL; columns must match the template's variables;"
+    " bad rows are reported by number). Also `promptbot inputs add NAME FILE`.",
+)
+def inputs(call: Invocation) -> None:
+    if len(call.parsed.args) != 1:
+        raise UsageError("usage: /prompt inputs NAME")
+    prompt = call.parsed.args[0]
+    services = call.services
+    # Checked before the modal opens: an unknown prompt is the command's own reply.
+    variables = template_variables(services.store, prompt)
+    call.ack()
+    modal = test_set_modal(prompt, variables, call.channel, services.config.limits)
+    call.client.views_open(trigger_id=call.trigger_id, view=modal)
 
 
 def test_set_modal(
@@ -112,7 +121,7 @@ def test_set_modal(
     }
 
 
-def register_views(app: App, surface: Surface, services: Services) -> None:
+def register(app: App, surface: Surface, services: Services) -> None:
     # files:read lets the bot download what was attached to the modal's file_input.
     surface.needs("files:read")
 

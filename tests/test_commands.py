@@ -1,5 +1,7 @@
 import pytest
 
+from handlers.commands import SUBCOMMANDS
+from handlers.subcommands import Subcommands
 from promptbot.errors import UsageError
 from promptbot.prompts.commands import (
     check_name,
@@ -11,7 +13,9 @@ from promptbot.prompts.commands import (
 
 
 def test_parse_propose_with_body():
-    parsed = parse_command("propose summary --models a,b\nSummarise {{ text }}\n---\ntext: hi")
+    parsed = parse_command(
+        "propose summary --models a,b\nSummarise {{ text }}\n---\ntext: hi", SUBCOMMANDS.names
+    )
     assert parsed.name == "propose"
     assert parsed.args == ["summary", "--models", "a,b"]
     assert parse_models_option(parsed.args) == (["summary"], ["a", "b"])
@@ -19,9 +23,9 @@ def test_parse_propose_with_body():
 
 
 def test_unknown_and_empty_become_help():
-    assert parse_command("frobnicate now").name == "help"
-    assert parse_command("frobnicate now").args == ["frobnicate"]
-    assert parse_command("   ").name == "help"
+    assert parse_command("frobnicate now", SUBCOMMANDS.names).name == "help"
+    assert parse_command("frobnicate now", SUBCOMMANDS.names).args == ["frobnicate"]
+    assert parse_command("   ", SUBCOMMANDS.names).name == "help"
 
 
 def test_input_sets():
@@ -45,3 +49,21 @@ def test_bad_names(name):
 def test_models_option_needs_a_value():
     with pytest.raises(UsageError):
         parse_models_option(["x", "--models"])
+
+
+def test_a_subcommand_declared_twice_is_refused():
+    first, second = Subcommands(), Subcommands()
+    first.add("list", help="one")(lambda call: None)
+    second.add("list", help="two")(lambda call: None)
+    with pytest.raises(ValueError, match="declared twice"):
+        first + second
+
+
+def test_help_hint_and_shell_come_from_the_declarations():
+    from promptbot.shell.commands import continues
+
+    help_text = SUBCOMMANDS.help_text()
+    assert "`/prompt delete NAME` or `/prompt delete #RUN` — delete after you confirm" in help_text
+    assert "`/prompt remind off|on` — stop or resume" in help_text
+    assert SUBCOMMANDS.usage_hint().startswith("help | new | propose NAME | list | revise NAME")
+    assert continues("/prompt propose summary") and not continues("/prompt show summary")

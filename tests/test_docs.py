@@ -2,9 +2,9 @@
 
 import pathlib
 
+from handlers.commands import SUBCOMMANDS
 from promptbot.config.environment import ENVIRONMENT
 from promptbot.config.reference import settings_reference
-from promptbot.prompts.commands import SUBCOMMANDS
 
 README = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
 
@@ -21,8 +21,14 @@ def test_every_environment_variable_is_documented():
 
 
 def test_every_subcommand_is_documented():
-    for name in SUBCOMMANDS:
+    for subcommand in SUBCOMMANDS:
+        name = subcommand.name
         assert f"`/prompt {name}" in README, f"README does not document /prompt {name}"
+
+
+def test_subcommand_table_is_the_generated_one():
+    block = README.split("<!-- subcommands:start")[1].split("<!-- subcommands:end -->")[0]
+    assert SUBCOMMANDS.markdown() in block, "run `promptbot subcommands` and paste it in README"
 
 
 def test_readme_test_command_is_what_ci_runs():

@@ -157,6 +157,14 @@ def settings() -> None:
     click.echo(settings_markdown(), nl=False)
 
 
+@cli.command()
+def subcommands() -> None:
+    """Print the /prompt subcommands as README's Markdown table."""
+    from handlers.commands import SUBCOMMANDS
+
+    click.echo(SUBCOMMANDS.markdown(), nl=False)
+
+
 cli.add_command(inputs)
 cli.add_command(export)
 cli.add_command(shell)

@@ -1,4 +1,4 @@
-"""The ``/prompt`` command language: the subcommands, their help, and parsing.
+"""The ``/prompt`` command language: parsing what follows ``/prompt``.
 
 Pure text in, a parsed request out; handlers/ turns it into Slack replies.
 """
@@ -6,51 +6,14 @@ Pure text in, a parsed request out; handlers/ turns it into Slack replies.
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from promptbot.errors import UsageError
 
-# One line each; /prompt help shows them all, and a test checks the README has them.
-SUBCOMMANDS: dict[str, str] = {
-    "help": "`/prompt help` — this list.",
-    "new": "`/prompt new` — open a form to propose a prompt.",
-    "propose": (
-        "`/prompt propose NAME [--models a,b]` — then the template on the following lines;"
-        " add `---` and `name: value` lines for each set of variable values."
-    ),
-    "list": "`/prompt list` — recent proposals, with links to their threads.",
-    "reveal": "`/prompt reveal RUN` — close voting on run RUN and show which model wrote what"
-    " (proposer or admin).",
-    "revise": "`/prompt revise NAME` — the form, prefilled with the latest version; the new"
-    " version runs head-to-head against its parent in one thread.",
-    "show": "`/prompt show NAME [vN]` — a version's text, author, runs, cost and standing.",
-    "history": "`/prompt history NAME` — every version of a prompt with its score.",
-    "inputs": "`/prompt inputs NAME` — add a named test set (CSV or JSONL) for a prompt.",
-    "rerun": "`/prompt rerun NAME [vN] [--models a,b] [--set SET] [--fresh]` — run a version"
-    " again (`--fresh` skips the cache).",
-    "compare": "`/prompt compare NAME@vA NAME@vB` — a pairwise thread: vote :a: :b:"
-    " :handshake: (tie) or :-1: (both bad) for each input.",
-    "close": "`/prompt close RUN` — close voting on a run without revealing it"
-    " (proposer or admin).",
-    "archive": "`/prompt archive NAME` — take a prompt off the leaderboard; its history stays"
-    " (proposer or admin).",
-    "delete": "`/prompt delete NAME` or `/prompt delete #RUN` — delete after you confirm"
-    " (proposer or admin); the audit record stays.",
-    "remind": "`/prompt remind off|on` — stop or resume reminders about runs waiting for you.",
-    "export": "`/prompt export [NAME] [csv|json]` — runs, candidates, ratings and comments as a"
-    " file, sent to you.",
-    "digest": "`/prompt digest` — preview the digest so far, just for you.",
-    "leaderboard": "`/prompt leaderboard [prompts|models] [week|month|all]` — the ranking,"
-    " just for you.",
-}
-
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 INPUT_SEPARATOR = "---"
-
-
-def help_text() -> str:
-    return "*promptbot* — team prompt review.\n" + "\n".join(SUBCOMMANDS.values())
 
 
 @dataclass(frozen=True)
@@ -60,15 +23,16 @@ class ParsedCommand:
     body: str = ""
 
 
-def parse_command(text: str) -> ParsedCommand:
+def parse_command(text: str, subcommands: Collection[str]) -> ParsedCommand:
     """Split ``/prompt`` text into the subcommand, the rest of its first line, and the
-    lines after it (a template, for ``propose``). Unknown subcommands become help."""
+    lines after it (a template, for ``propose``). A word not in ``subcommands`` (their
+    names, declared in handlers/) becomes help."""
     first, _, body = text.strip().partition("\n")
     words = first.split()
     if not words:
         return ParsedCommand("help")
     name = words[0].lower()
-    if name not in SUBCOMMANDS:
+    if name not in subcommands:
         return ParsedCommand("help", [name])
     return ParsedCommand(name, words[1:], body)
 

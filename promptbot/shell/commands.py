@@ -10,9 +10,11 @@ import difflib
 import re
 from dataclasses import dataclass
 
+from handlers.commands import SUBCOMMANDS
+
 # Slash commands whose text continues on the following lines (a template, for
 # propose), up to an empty line: in Slack they are one multi-line message.
-MULTILINE_SUBCOMMANDS = frozenset({"propose"})
+MULTILINE_SUBCOMMANDS = SUBCOMMANDS.multiline()
 
 USER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,29}$")
 LABEL = re.compile(r"^(?:candidate[\s_-]*)?([A-Za-z]{1,3})$", re.IGNORECASE)
