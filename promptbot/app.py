@@ -134,63 +134,80 @@ def create_bot(
     store = Store(environment.require("PROMPTBOT_DB"))
     client = slack_client(token, environment)
     check_token(client)
-    install = Install(InstallState(store))
-    install.started()
-    publisher = SlackPublisher(client)
-    runner = Runner(store, config, model_factory or openai_factory(environment), publisher)
-    service = ReviewService(store, config, runner, Revealer(store, config, publisher), rng)
-    digests = DigestService(store, config)
+    services, app, surface = wire(
+        config,
+        store,
+        client,
+        model_factory or openai_factory(environment),
+        signing_secret=signing_secret,
+        verify_requests=verify_requests,
+        rng=rng,
+    )
+    services.install.started()
     digest_job = DigestJob(
         DigestLog(store),
         SlackDigestPublisher(client),
-        digests.compose,
+        services.digests.compose,
         config.digest,
         process_owner(),
     )
-    services = Services(store, config, runner, service, digests, publisher, install)
-    app, surface = build_bolt_app(
-        services, client, signing_secret=signing_secret, verify_requests=verify_requests
-    )
     if resume:
-        runner.resume_unfinished()
+        services.runner.resume_unfinished()
     reminder_job = ReminderJob(store, config, SlackDirectMessenger(client))
     return Bot(
         config,
         store,
-        runner,
-        service,
-        digests,
+        services.runner,
+        services.review,
+        services.digests,
         digest_job,
         reminder_job,
         client,
         app,
         surface,
-        install,
+        services.install,
     )
+
+
+def wire(
+    config: AppConfig,
+    store: Store,
+    client: WebClient,
+    model_factory: ModelFactory,
+    *,
+    signing_secret: str,
+    verify_requests: bool = True,
+    token_verification: bool = True,
+    rng: random.Random | None = None,
+) -> tuple[Services, App, Surface]:
+    """The core objects and the Bolt app around them: built here and only here."""
+    publisher = SlackPublisher(client)
+    runner = Runner(store, config, model_factory, publisher)
+    review = ReviewService(store, config, runner, Revealer(store, config, publisher), rng)
+    install = Install(InstallState(store))
+    services = Services(
+        store, config, runner, review, DigestService(store, config), publisher, install
+    )
+    app, surface = build_bolt_app(
+        services,
+        client,
+        signing_secret=signing_secret,
+        verify_requests=verify_requests,
+        token_verification=token_verification,
+    )
+    return services, app, surface
 
 
 def describe_surface() -> Surface:
     """What the app registers, without a workspace: for the manifest."""
-    config = AppConfig()
     store = Store(":memory:")
-    client = WebClient(token="xoxb-manifest")
-    publisher = SlackPublisher(client)
-    runner = Runner(store, config, openai_factory(Environment({})), publisher)
-    review = ReviewService(store, config, runner, Revealer(store, config, publisher))
-    services = Services(
+    services, _, surface = wire(
+        AppConfig(),
         store,
-        config,
-        runner,
-        review,
-        DigestService(store, config),
-        publisher,
-        Install(InstallState(store)),
-    )
-    _, surface = build_bolt_app(
-        services,
-        client,
+        WebClient(token="xoxb-manifest"),
+        openai_factory(Environment({})),
         signing_secret="manifest",
         token_verification=False,
     )
-    runner.shutdown()
+    services.runner.shutdown()
     return surface
