@@ -31,29 +31,54 @@ def escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def escaped_chunks(text: str, limit: int = _CHUNK) -> list[str]:
-    """Split raw text so each escaped chunk fits ``limit``, preferring line breaks.
+# The longest entity escape() writes; a cut never falls inside one.
+_ENTITY = len("&amp;")
 
-    Splitting before escaping means an entity like ``&amp;`` is never cut in half.
+
+def escaped_chunks(text: str, limit: int = _CHUNK) -> list[str]:
+    """Escape ``text`` and split it into chunks of at most ``limit`` characters,
+    preferring line breaks, then spaces, in each chunk's second half.
+
+    Joined, the chunks are exactly ``escape(text)``; no cut falls inside an entity.
+    The cut works on the escaped text, so every chunk makes progress whatever the
+    input (a line of 3,000 ``<`` once made an earlier version loop forever).
     """
+    if limit < _ENTITY:
+        raise ValueError(f"limit must be at least {_ENTITY}")
+    escaped = escape(text)
     chunks: list[str] = []
-    rest = text
-    while rest:
-        if len(escape(rest)) <= limit:
-            chunks.append(escape(rest))
-            break
-        cut = limit
-        while len(escape(rest[:cut])) > limit:
-            cut -= max(1, (len(escape(rest[:cut])) - limit) // 2)
-        newline = rest.rfind("\n", 0, cut)
-        space = rest.rfind(" ", 0, cut)
-        if newline > cut // 2:
-            cut = newline + 1
-        elif space > cut // 2:
-            cut = space + 1
-        chunks.append(escape(rest[:cut]))
-        rest = rest[cut:]
-    return chunks or [""]
+    start = 0
+    while len(escaped) - start > limit:
+        end = start + limit
+        end = _entity_safe_end(escaped, start, end)
+        half = start + (end - start) // 2
+        newline = escaped.rfind("\n", half, end)
+        space = escaped.rfind(" ", half, end)
+        if newline != -1:
+            end = newline + 1
+        elif space != -1:
+            end = space + 1
+        chunks.append(escaped[start:end])
+        start = end
+    chunks.append(escaped[start:])
+    return chunks
+
+
+def _entity_safe_end(escaped: str, start: int, end: int) -> int:
+    """``end``, moved back to the start of an entity it would cut. In escaped text
+    every ``&`` opens an entity, so an ``&`` with no ``;`` before ``end`` is cut."""
+    amp = escaped.rfind("&", max(start, end - _ENTITY + 1), end)
+    if amp > start and escaped.find(";", amp, end) == -1:
+        return amp
+    return end
+
+
+def clip_escaped(escaped: str, limit: int, marker: str = "…") -> str:
+    """Shorten already-escaped text to ``limit`` characters without cutting an entity."""
+    if len(escaped) <= limit:
+        return escaped
+    end = _entity_safe_end(escaped, 0, limit - len(marker))
+    return escaped[:end] + marker
 
 
 def section(text: str) -> Block:
@@ -96,7 +121,7 @@ def code_block(text: str, limit: int = _CODE_LIMIT) -> str:
     close the fence early."""
     body = escape(text).replace("`", "\u02cb")
     if len(body) > limit:
-        body = body[: limit - 20].rsplit("\n", 1)[0] + "\n… (shortened)"
+        body = clip_escaped(body, limit - 20, "").rsplit("\n", 1)[0] + "\n… (shortened)"
     return f"```{body}```"
 
 
@@ -153,7 +178,7 @@ def thread_parent(
     for index, values in enumerate(run.inputs[:_INPUTS_SHOWN]):
         if values:
             shown = ", ".join(f"{escape(k)} = {escape(str(v))}" for k, v in values.items())
-            blocks.append(context(truncate(f"Input {index + 1}: {shown}", 2900)))
+            blocks.append(context(clip_escaped(f"Input {index + 1}: {shown}", 2900)))
     if len(run.inputs) > _INPUTS_SHOWN:
         blocks.append(context(f"…and {count(len(run.inputs) - _INPUTS_SHOWN, 'more input')}"))
     blocks.append(context(rating_help(config)))
@@ -204,7 +229,7 @@ def held_run(run: Run, estimate: float, ceiling: float) -> Message:
 def input_heading(run: Run, index: int) -> str:
     values = run.inputs[index]
     shown = ", ".join(f"{escape(k)} = {escape(str(v))}" for k, v in values.items())
-    return truncate(f"*Input {index + 1}* — {shown}", 2900)
+    return clip_escaped(f"*Input {index + 1}* — {shown}", 2900)
 
 
 def _input_note(run: Run, candidate: Candidate) -> str:
@@ -231,11 +256,11 @@ def candidate_messages(
     ``heading`` it starts with the input the group below answers."""
     title = f"*Candidate {candidate.label}*{_input_note(run, candidate)}"
     if heading:
-        title = truncate(input_heading(run, candidate.input_index), 1200) + "\n" + title
+        title = clip_escaped(input_heading(run, candidate.input_index), 1200) + "\n" + title
     if reveal:
         title += f" — {escape(candidate.written_by(run))} (`{escape(candidate.model_id)}`)"
     if candidate.error is not None:
-        text = f"Candidate {candidate.label}: no answer ({candidate.error})"
+        text = f"Candidate {candidate.label}: no answer ({escape(candidate.error)})"
         return [
             Message(text, [section(f"{title}\n:warning: No answer: {escape(candidate.error)}")])
         ]
