@@ -26,6 +26,7 @@ from promptbot.render.messages import (
     pair_message,
     thread_parent,
 )
+from promptbot.review.cleaning import clean_completion
 from promptbot.review.costs import cache_key, call_cost, estimated_cost
 from promptbot.review.providers import ChatModel, Messages, ModelFactory, build_messages
 from promptbot.review.sandbox import parse_template
@@ -159,7 +160,7 @@ class Runner:
         # Post in label order as answers arrive, so the thread reads A, B, C…
         for candidate in candidates:
             if candidate.id in calls:
-                calls[candidate.id].result()
+                _wait_logged(calls[candidate.id], candidate)
             heading = opens_input_group(run, candidate, candidates)
             if not self._post_candidate(run, self.store.get_candidate(candidate.id), heading):
                 unposted += 1
@@ -241,7 +242,7 @@ class Runner:
             if result is None:
                 config = self.config.model(candidate.model_name)
                 model = self._models[candidate.model_name]
-                result = model.complete(self.messages_for(run, candidate))
+                result = clean_completion(model.complete(self.messages_for(run, candidate)))
                 result = replace(
                     result, cost=call_cost(config, result.tokens_in, result.tokens_out)
                 )
@@ -254,7 +255,13 @@ class Runner:
         except Exception:
             logger.exception("candidate %s: model call crashed", candidate.id)
             result = _error("the model call failed unexpectedly")
-        self.store.record_answer(candidate.id, result)
+        try:
+            # Cleaned again here: a cache filled before cleaning existed may hold anything.
+            self.store.record_answer(candidate.id, clean_completion(result))
+        except Exception:
+            # This candidate alone fails; the run's other answers still post.
+            logger.exception("candidate %s: the answer could not be stored", candidate.id)
+            self.store.record_answer(candidate.id, _error("the answer could not be stored"))
 
     def _post_candidate(self, run: Run, candidate: Candidate, heading: bool = False) -> bool:
         if candidate.status == "posted":
@@ -264,7 +271,7 @@ class Runner:
         assert run.thread_ts is not None
         posted: list[str] = []
         try:
-            for message in candidate_messages(run, candidate, heading=heading):
+            for message in _renderable(run, candidate, heading):
                 posted.append(
                     self.publisher.post_reply(run.channel, run.thread_ts, message, candidate.id)
                 )
@@ -353,6 +360,25 @@ class Runner:
             self.publisher.post_reply(run.channel, run.thread_ts, notice(text))
         except PublishError as error:
             logger.warning("run %s: notice not posted: %s", run.id, error)
+
+
+def _wait_logged(call: Future[None], candidate: Candidate) -> None:
+    try:
+        call.result()
+    except Exception:
+        # Left unanswered, the candidate is counted unposted; the others go on.
+        logger.exception("candidate %s: recording its answer failed", candidate.id)
+
+
+def _renderable(run: Run, candidate: Candidate, heading: bool) -> list[Message]:
+    """The candidate's messages, or one that says it could not be shown: an answer
+    that breaks rendering fails alone, in its own slot of the thread."""
+    try:
+        return candidate_messages(run, candidate, heading=heading)
+    except Exception:
+        logger.exception("run %s: candidate %s could not be rendered", run.id, candidate.label)
+        failed = replace(candidate, output=None, error="its answer could not be shown in Slack")
+        return candidate_messages(run, failed, heading=heading)
 
 
 def _error(message: str) -> Completion:
