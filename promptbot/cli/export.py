@@ -27,7 +27,13 @@ import click
     default=None,
     help="File to write (default: stdout).",
 )
-def export(prompt: str | None, fmt: str, output: Path | None) -> None:
+@click.option(
+    "--keep-formulas",
+    is_flag=True,
+    help="CSV: write cells starting with = + - @ as they are, without the leading ' that"
+    " stops a spreadsheet running them as formulas.",
+)
+def export(prompt: str | None, fmt: str, output: Path | None, keep_formulas: bool) -> None:
     """Export runs, candidates, ratings and comments, of every prompt or of PROMPT."""
     from datetime import UTC, datetime
 
@@ -37,7 +43,13 @@ def export(prompt: str | None, fmt: str, output: Path | None) -> None:
     from storage import Store
 
     store = Store(Environment.capture().require("PROMPTBOT_DB"), read_only=True)
-    result = build_export(store, prompt, "json" if fmt == "json" else "csv", datetime.now(UTC))
+    result = build_export(
+        store,
+        prompt,
+        "json" if fmt == "json" else "csv",
+        datetime.now(UTC),
+        neutralise_formulas=not keep_formulas,
+    )
     if output is None:
         click.echo(result.content, nl=False)
         return

@@ -17,6 +17,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -201,17 +202,31 @@ def to_json(data: Mapping[str, list[Record]]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
 
 
-def to_csv(data: Mapping[str, list[Record]]) -> str:
+def to_csv(data: Mapping[str, list[Record]], *, neutralise_formulas: bool = True) -> str:
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
     writer.writeheader()
+    guard = neutralise_formula if neutralise_formulas else str
     for row in rating_rows(data):
-        writer.writerow({column: _csv_cell(value) for column, value in row.items()})
+        writer.writerow({column: guard(_csv_cell(value)) for column, value in row.items()})
     return out.getvalue()
 
 
+# OWASP's CSV injection rule: a cell starting with one of these may be run as a formula.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+def neutralise_formula(cell: str) -> str:
+    """A leading ``'`` makes a spreadsheet show the cell as text rather than evaluate
+    it. Plain numbers (scores, ``-1`` the emoji) are left as they are: they read as
+    numbers, never as formulas."""
+    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
+        return "'" + cell
+    return cell
+
+
 def _csv_cell(value: Any) -> str:
-    """Written verbatim (no formula guard: it would change values such as ``-1``)."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -221,10 +236,21 @@ def _csv_cell(value: Any) -> str:
     return str(value)
 
 
-def build_export(store: Store, prompt: str | None, fmt: ExportFormat, now: datetime) -> Export:
+def build_export(
+    store: Store,
+    prompt: str | None,
+    fmt: ExportFormat,
+    now: datetime,
+    *,
+    neutralise_formulas: bool = True,
+) -> Export:
+    """``neutralise_formulas`` applies to CSV only; JSON is never read as formulas."""
     check_prompt(store, prompt)
     data = tables(load_export(store, prompt))
-    content = to_json(data) if fmt == "json" else to_csv(data)
+    if fmt == "json":
+        content = to_json(data)
+    else:
+        content = to_csv(data, neutralise_formulas=neutralise_formulas)
     scope = prompt or "all"
     stamp = now.strftime("%Y%m%d-%H%M%S")
     counts = {table: len(rows) for table, rows in data.items()}
