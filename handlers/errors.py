@@ -29,6 +29,8 @@ from promptbot.render.messages import escape
 logger = logging.getLogger(__name__)
 
 UNEXPECTED = "Something went wrong on our side; it has been logged. Nothing you sent was lost."
+# Set by a global middleware, which Bolt runs only after its signature check passed.
+VERIFIED = "promptbot_verified"
 
 
 def _where(body: dict[str, Any]) -> tuple[str | None, str | None]:
@@ -62,10 +64,26 @@ def _json(response: BoltResponse, payload: dict[str, Any]) -> None:
 
 
 def register(app: App, surface: Surface, services: Services) -> None:
+    @app.middleware
+    def mark_verified(context: dict[str, Any], next: Any) -> None:
+        context[VERIFIED] = True
+        next()
+
     @app.error
     def translate_error(
-        error: Exception, body: dict[str, Any], response: BoltResponse | None, client: WebClient
+        error: Exception,
+        body: dict[str, Any],
+        response: BoltResponse | None,
+        client: WebClient,
+        context: dict[str, Any],
     ) -> None:
+        if not context.get(VERIFIED):
+            # Failed before the signature was checked, or while checking it: nothing in
+            # the body can be trusted, so nobody is answered or messaged on its behalf.
+            logger.warning("refused a request that failed before verification: %r", error)
+            if response is not None:
+                response.status, response.body = 401, '{"error": "invalid request"}'
+            return
         if isinstance(error, BoltUnhandledRequestError):
             logger.debug("nothing listens for %s; answered 200", _kind(body))
             if response is not None:

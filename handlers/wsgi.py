@@ -1,21 +1,83 @@
-"""The HTTP face of the bot: Bolt at POST /slack/events, and GET /healthz."""
+"""The HTTP face of the bot: Bolt at POST /slack/events, and GET /healthz.
+
+Every request to /slack/events passes the guard first (size, signature), and a
+signed command or interaction seen before gets its first answer again."""
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from typing import Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
+from handlers.http_guard import Admitted, Refusal, RequestGuard, is_command_or_interaction
+from storage.seen_requests import StoredAnswer
+
 logger = logging.getLogger(__name__)
 
 StartResponse = Callable[..., Any]
+WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def make_wsgi_app(app: App, health: Callable[[], bool]) -> Callable[..., Iterable[bytes]]:
+def make_wsgi_app(app: App, health: Callable[[], bool], guard: RequestGuard) -> WSGIApp:
     bolt = SlackRequestHandler(app, path="/slack/events")
+
+    def dispatch(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            return bolt(environ, start_response)
+        except Exception:
+            # Bolt can trip over a signed but malformed payload before any
+            # listener runs; answer 400 rather than a 500 with no detail.
+            logger.exception("malformed request to /slack/events")
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"malformed request"]
+
+    def slack_events(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        admitted = guard.admit(environ)
+        if isinstance(admitted, Refusal):
+            start_response(admitted.status, [("Content-Type", "application/json")])
+            return [admitted.body]
+        environ = {
+            **environ,
+            "wsgi.input": io.BytesIO(admitted.body),
+            "CONTENT_LENGTH": str(len(admitted.body)),
+        }
+        if guard.seen is None or not admitted.signature:
+            return dispatch(environ, start_response)
+        if not is_command_or_interaction(admitted.body):
+            return dispatch(environ, start_response)
+        return once(admitted, environ, start_response)
+
+    def once(
+        admitted: Admitted, environ: dict[str, Any], start_response: StartResponse
+    ) -> Iterable[bytes]:
+        assert guard.seen is not None
+        now = int(guard.clock())
+        if not guard.seen.claim(admitted.signature, admitted.timestamp, now):
+            logger.info("a replayed request was answered without acting on it again")
+            answer = guard.seen.answer(admitted.signature)
+            if answer is None:  # the first is still being handled
+                answer = StoredAnswer(200, "text/plain;charset=utf-8", b"")
+            start_response(_status_line(answer.status), [("Content-Type", answer.content_type)])
+            return [answer.body]
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], *args: Any) -> Any:
+            captured["status"], captured["headers"] = status, headers
+            return start_response(status, headers, *args)
+
+        body = b"".join(dispatch(environ, capture))
+        content_type = next(
+            (v for k, v in captured.get("headers", []) if k.lower() == "content-type"),
+            "text/plain;charset=utf-8",
+        )
+        status = int(str(captured.get("status", "200")).split()[0])
+        guard.seen.record_answer(admitted.signature, StoredAnswer(status, content_type, body))
+        return [body]
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -26,16 +88,13 @@ def make_wsgi_app(app: App, health: Callable[[], bool]) -> Callable[..., Iterabl
                 [("Content-Type", "application/json")],
             )
             return [b'{"ok": true}' if ok else b'{"ok": false}']
-        if path == "/slack/events":
-            try:
-                return bolt(environ, start_response)
-            except Exception:
-                # Bolt can trip over a signed but malformed payload before any
-                # listener runs; answer 400 rather than a 500 with no detail.
-                logger.exception("malformed request to /slack/events")
-                start_response("400 Bad Request", [("Content-Type", "text/plain")])
-                return [b"malformed request"]
+        if path == "/slack/events" and environ.get("REQUEST_METHOD") == "POST":
+            return slack_events(environ, start_response)
         start_response("404 Not Found", [("Content-Type", "text/plain")])
         return [b"Not Found"]
 
     return wsgi
+
+
+def _status_line(status: int) -> str:
+    return f"{status} {HTTPStatus(status).phrase}"

@@ -25,6 +25,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 from handlers.app import build_bolt_app
 from handlers.digest_publisher import SlackDigestPublisher
 from handlers.install import check_token
+from handlers.http_guard import RequestGuard
 from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
 from handlers.reminders import SlackDirectMessenger
@@ -43,6 +44,7 @@ from promptbot.review.service import ReviewService
 from storage import Store
 from storage.digest_log import DigestLog
 from storage.install import InstallState
+from storage.seen_requests import SeenRequests
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class Bot:
     app: App
     surface: Surface
     install: Install
+    guard: RequestGuard
     scheduler: DigestScheduler | None = field(default=None)
 
     def start_jobs(self) -> None:
@@ -154,6 +157,12 @@ def create_bot(
     if resume:
         services.runner.resume_unfinished()
     reminder_job = ReminderJob(store, config, SlackDirectMessenger(client))
+    guard = RequestGuard(
+        signing_secret,
+        config.limits.request_max_bytes,
+        SeenRequests(store),
+        verify=verify_requests,
+    )
     return Bot(
         config,
         store,
@@ -166,6 +175,7 @@ def create_bot(
         app,
         surface,
         services.install,
+        guard,
     )
 
 

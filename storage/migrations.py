@@ -257,3 +257,22 @@ def m0005_install_state(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0006_seen_requests")
+def m0006_seen_requests(db: Database) -> None:
+    # Signed slash commands and interactions already acted on, so a replay inside
+    # Slack's 5-minute window is answered without acting twice. Events are deduped
+    # by event_id elsewhere; this is keyed by what every signed request has.
+    db.executescript(
+        """
+        CREATE TABLE seen_requests (
+            signature TEXT PRIMARY KEY,
+            request_ts INTEGER NOT NULL,
+            status INTEGER,
+            content_type TEXT,
+            body BLOB
+        );
+        CREATE INDEX seen_requests_expiry ON seen_requests (request_ts);
+        """
+    )

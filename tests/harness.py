@@ -150,7 +150,11 @@ def start_bot(
     )
     bot = create_bot(parse_config(config or bot_config(models)), environment, **create_kwargs)
     server = waitress.create_server(
-        make_wsgi_app(bot.app, health=bot.healthy), host="127.0.0.1", port=0, threads=8
+        make_wsgi_app(bot.app, health=bot.healthy, guard=bot.guard),
+        host="127.0.0.1",
+        port=0,
+        threads=8,
+        max_request_body_size=bot.config.limits.request_max_bytes,
     )
     stop = threading.Event()
 

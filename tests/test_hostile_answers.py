@@ -25,7 +25,10 @@ def assert_an_ordinary_proposal_completes(bot, models) -> None:
 def test_cleaning_replaces_surrogates_nul_and_controls_only():
     text = "ok\ud800 \x00\x07\x1b[31m\x7f\x85 tab\tline\nreturn\r é 🙂"
     cleaned = clean_model_text(text)
-    assert cleaned == f"ok{REPLACEMENT} {REPLACEMENT * 3}[31m{REPLACEMENT * 2} tab\tline\nreturn\r é 🙂"
+    assert (
+        cleaned
+        == f"ok{REPLACEMENT} {REPLACEMENT * 3}[31m{REPLACEMENT * 2} tab\tline\nreturn\r é 🙂"
+    )
     cleaned.encode("utf-8")
 
 

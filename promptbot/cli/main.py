@@ -64,8 +64,9 @@ def cli() -> None:
 def run(port: int, host: str, threads: int, insecure_skip_verification: bool) -> None:
     """Run the bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on --port."""
     from promptbot.app import create_bot
+    from promptbot.redaction import configure_logging
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    configure_logging()
     # Every model request and every scheduler tick at INFO would drown what matters.
     for chatty in ("httpx", "httpx2", "apscheduler"):
         logging.getLogger(chatty).setLevel(logging.WARNING)
@@ -91,8 +92,15 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
         from handlers.wsgi import make_wsgi_app
 
         click.echo(f"promptbot: listening on http://{host}:{port}/slack/events", err=True)
-        wsgi = make_wsgi_app(bot.app, health=bot.healthy)
-        waitress.serve(wsgi, host=host, port=port, threads=threads)
+        wsgi = make_wsgi_app(bot.app, health=bot.healthy, guard=bot.guard)
+        # waitress accepts 1 GB bodies by default; the guard's limit applies here too.
+        waitress.serve(
+            wsgi,
+            host=host,
+            port=port,
+            threads=threads,
+            max_request_body_size=config.limits.request_max_bytes,
+        )
     finally:
         bot.close()
 

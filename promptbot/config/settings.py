@@ -98,6 +98,17 @@ class Limits(_Strict):
         None, gt=0, description="A run estimated to cost more asks for confirmation first."
     )
     test_set_max_rows: int = Field(200, gt=0, description="Most rows in one test set.")
+    template_render_seconds: float = Field(
+        1.0, gt=0, le=60, description="Longest one template may take to render; past it, refused."
+    )
+    template_output_max_bytes: int = Field(
+        65_536, gt=0, description="Largest rendered template (UTF-8 bytes); past it, refused."
+    )
+    request_max_bytes: int = Field(
+        1_048_576,
+        ge=65_536,
+        description="Largest HTTP request body accepted at /slack/events (larger: 413).",
+    )
 
 
 class DigestSettings(_Strict):
