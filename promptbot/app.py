@@ -24,8 +24,8 @@ from slack_sdk.http_retry.builtin_handlers import (
 
 from handlers.app import build_bolt_app
 from handlers.digest_publisher import SlackDigestPublisher
-from handlers.install import check_token
 from handlers.http_guard import RequestGuard
+from handlers.install import check_token
 from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
 from handlers.reminders import SlackDirectMessenger
