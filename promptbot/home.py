@@ -138,13 +138,15 @@ def home_view(
     button, so the click can open the form at once, within its trigger's 3 seconds."""
     # Deferred: the statistics stack (numpy, scipy) loads when the tab is first
     # opened, not at start-up (tests/test_startup.py).
+    from promptbot.verdicts.judgements import judgements_from_rows
     from promptbot.verdicts.standings import leaderboard, standings
 
     now = now or datetime.now(UTC)
     min_votes = config.digest.min_votes
     evidence = load_evidence(store, RatingScales(config.scales), now)
     counted = [r for r in evidence.ratings if not r.late]
-    table = standings(counted, evidence.runs, evidence.scales, min_votes=min_votes)
+    judged = judgements_from_rows(counted, evidence.scales)
+    table = standings(judged, evidence.runs, evidence.scales, min_votes=min_votes)
     board = leaderboard(table.values(), evidence.archived_prompts)
     ranks = {(row.standing.prompt, row.standing.version): row.rank for row in board}
 

@@ -9,7 +9,14 @@ from typing import Any
 from sqlite_utils import Database
 
 from promptbot.review.scales import RatingScales
-from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
+from promptbot.verdicts.evidence import (
+    PAIRWISE,
+    CandidateRow,
+    Evidence,
+    RatingRow,
+    RunRow,
+    ScaleInfo,
+)
 from storage.store import Store, stamp
 
 # Ratings are read bare and joined to their candidate in Python: 100k rows of five
@@ -119,9 +126,8 @@ def score_summary(store: Store) -> list[dict[str, object]]:
     )
 
 
-# A pairwise vote reads as two ratings of the pair on a "pairwise" scale, so the
+# A pairwise vote reads as two ratings of the pair on the pairwise scale, so the
 # head-to-head rankings take it like any other comparison in one thread.
-PAIRWISE = "pairwise"
 _PAIR_SCORES = {"left": (1.0, 0.0), "right": (0.0, 1.0), "tie": (0.5, 0.5), "both_bad": (0.0, 0.0)}
 _PAIR_VOTES = """
     SELECT pairs.id, pairs.left_id, pairs.right_id, v.user_id, v.choice, v.late, v.updated_at

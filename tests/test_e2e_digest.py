@@ -73,3 +73,43 @@ def test_start_jobs_schedules_reminders_and_closing(running, models):
     bot.bot.start_jobs()
     jobs = {job.id for job in bot.bot.scheduler.scheduler.get_jobs()}
     assert {"digest", "close-runs", "reminders"} <= jobs
+
+
+def react_all(bot, candidate, reactions):
+    """reactions: (user, emoji) pairs on one candidate's message."""
+    (ts,) = bot.store.candidate_message_ts(candidate.id)
+    for user, emoji in reactions:
+        bot.react(ts, emoji, user)
+
+
+def test_five_five_star_votes_do_not_beat_ninety_of_a_hundred_approvals(bot, slack):
+    bot.command("propose fives --models alpha\nHi")
+    (fives,) = bot.store.candidates(bot.wait_run(1).id)
+    bot.command("propose nineties --models alpha\nHi")
+    (nineties,) = bot.store.candidates(bot.wait_run(2).id)
+    react_all(bot, fives, [(f"S{i}", "five") for i in range(5)])
+    react_all(bot, nineties, [(f"A{i}", "+1" if i < 90 else "-1") for i in range(100)])
+    wait_until(lambda: len(bot.store.ratings()) == 105, what="105 ratings", timeout=20)
+
+    bot.command("leaderboard", user="UASK")
+    text, _ = ephemeral_text(slack, "UASK")
+    ranked = [line for line in text.splitlines() if line.lstrip()[:3] in ("1. ", "2. ")]
+    assert "nineties v1" in ranked[0] and "approval 90% [83%–94%], n = 100" in ranked[0]
+    assert "fives v1" in ranked[1] and "mean 5.0 [" in ranked[1]
+    assert "mean 5.0 [5.0–5.0]" not in text  # five identical votes are not certainty
+
+
+def test_a_review_on_both_scales_is_one_comparison(bot, slack):
+    bot.command("propose duel --models alpha,beta\nHi")
+    candidates = {c.model_name: c for c in bot.store.candidates(bot.wait_run(1).id)}
+    reviewers = [f"U{i}" for i in range(6)]
+    react_all(bot, candidates["alpha"], [(u, e) for u in reviewers for e in ("+1", "five")])
+    react_all(bot, candidates["beta"], [(u, e) for u in reviewers for e in ("-1", "two")])
+    wait_until(lambda: len(bot.store.ratings()) == 24, what="24 ratings")
+
+    bot.command("digest", user="UASK")
+    text, _ = ephemeral_text(slack, "UASK")
+    models = text.split("Models overall", 1)[1]
+    alpha = next(line for line in models.splitlines() if "alpha" in line)
+    assert "· 6 comparisons ·" in alpha  # six reviewers, each counted once
+    assert "score 56% [" in text and "n = 12 (approval 50%, n = 12; mean 3.5, n = 12)" in text

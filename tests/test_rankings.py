@@ -12,10 +12,11 @@ import pytest
 
 from promptbot.config.settings import DigestSettings
 from promptbot.digest.assembly import Digest, Mover, NewChampion, Winner, build_digest
+from promptbot.verdicts.bradley_terry import ComparisonSet
 from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
 from promptbot.verdicts.head_to_head import head_to_head
+from promptbot.verdicts.judgements import Judgements, judgements_from_rows
 from promptbot.verdicts.standings import leaderboard, standings
-from promptbot.verdicts.stats import Comparison
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday: the period is one week from here
 END = START + timedelta(days=7)
@@ -121,6 +122,20 @@ class Book:
         )
 
 
+def judged(rows: list[RatingRow]) -> Judgements:
+    return judgements_from_rows(rows, SCALES)
+
+
+def outcomes(found: ComparisonSet) -> dict[tuple[str, str, float], int]:
+    """Comparisons as counts of (first item, second item, outcome), names in order."""
+    counted: dict[tuple[str, str, float], int] = {}
+    for a, b, outcome in zip(found.a, found.b, found.outcome, strict=True):
+        x, y = found.items[a], found.items[b]
+        key = (x, y, float(outcome)) if x < y else (y, x, 1.0 - float(outcome))
+        counted[key] = counted.get(key, 0) + 1
+    return counted
+
+
 def digest_of(book: Book, archived: set[str] | None = None, **overrides: object) -> Digest:
     return build_digest(
         book.evidence(archived), start=START, end=END, settings=settings(**overrides), now=END
@@ -152,11 +167,11 @@ def test_graded_scale_ranks_when_approval_lacks_votes() -> None:
     (stars,) = book.run("stars-only", 1)
     for i, score in enumerate([4, 5, 4, 5, 4, 5]):
         book.rate(stars, f"U{i}", score, scale="stars")
-    table = standings(book.ratings, book.runs, SCALES, min_votes=5)
+    table = standings(judged(book.ratings), book.runs, SCALES, min_votes=5)
     standing = table[("stars-only", 1)]
     assert standing.approval is None
     assert standing.mean is not None and standing.mean.value == pytest.approx(4.5)
-    assert standing.ranked_by is standing.mean
+    assert standing.ranked_by is standing.score
     assert 0.0 < standing.mean.norm_low < (4.5 - 1) / 4 < standing.mean.norm_high <= 1.0
 
 
@@ -197,26 +212,27 @@ def test_versions_meeting_in_a_thread_produce_comparisons() -> None:
     for user, scores in {"U1": (1, 1, 0, 0), "U2": (1, 0, 1, 0)}.items():
         for candidate, score in zip((v2_m1, v2_m2, v1_m1, v1_m2), scores, strict=True):
             book.rate(candidate, user, score)
-    found = head_to_head(book.ratings, set())
+    found = head_to_head(judged(book.ratings), set())
     # Versions compare on their mean in the group: U1 prefers v2 (1 vs 0), U2 ties (.5 each).
-    assert found.versions["summary"] == {
-        Comparison("summary v1", "summary v2", 0.0): 1,
-        Comparison("summary v1", "summary v2", 0.5): 1,
+    assert outcomes(found.versions["summary"]) == {
+        ("summary v1", "summary v2", 0.0): 1,
+        ("summary v1", "summary v2", 0.5): 1,
     }
     # Models compare within one version only: four groups (2 reviewers x 2 versions).
-    assert sum(found.models.values()) == 4
-    assert found.models[Comparison("m1", "m2", 1.0)] == 2  # U2 on v2 and on v1
-    assert not found.prompts
+    assert len(found.models) == 4
+    assert outcomes(found.models)[("m1", "m2", 1.0)] == 2  # U2 on v2 and on v1
+    assert not len(found.prompts)
 
 
-def test_a_rating_after_the_split_only_changes_the_later_comparisons() -> None:
+def test_a_rating_after_the_start_only_changes_the_later_comparisons() -> None:
     book = Book()
     new, old = book.run("p", 2, carry=1)
     book.rate(new, "U1", 1.0, at=BEFORE)
     book.rate(old, "U1", 0.0, at=DURING)
-    found = head_to_head(book.ratings, set(), split=START)
-    assert found.versions["p"] == {Comparison("p v1", "p v2", 0.0): 1}
-    assert not found.versions_before.get("p")
+    found = head_to_head(judged(book.ratings), set())
+    assert outcomes(found.versions["p"]) == {("p v1", "p v2", 0.0): 1}
+    earlier = head_to_head(judged([r for r in book.ratings if r.rated_at < START]), set())
+    assert not earlier.versions.get("p")
 
 
 def test_prompts_that_meet_in_one_run_are_ranked_head_to_head() -> None:
@@ -346,17 +362,20 @@ def test_late_ratings_are_kept_but_not_counted() -> None:
 
 def test_strong_slot_a_effect_is_flagged() -> None:
     book = Book()
-    for i in range(30):
-        a, b = book.run(f"p{i}", 1, ("m1", "m2"))
+    for _ in range(15):
+        a, b = book.run("p", 1, ("m1", "m2"))
         book.rate(a, "U1", 1.0)  # whatever the model, slot A wins
         book.rate(b, "U1", 0.0)
-        b2, a2 = book.run(f"q{i}", 1, ("m2", "m1"))
+        b2, a2 = book.run("p", 1, ("m2", "m1"))
         book.rate(b2, "U1", 1.0)
         book.rate(a2, "U1", 0.0)
     digest = digest_of(book)
     bias = digest.rankings.biases.position
     assert bias.matters
-    assert bias.plain_words.startswith("Position bias matters: answers in slot A")
+    assert bias.plain_words.startswith(
+        "Position bias matters: the same model and prompt version scores 100 points higher"
+        " in slot A than in slot B"
+    )
     assert bias.plain_words in digest.notes
 
 
@@ -468,6 +487,70 @@ def test_leaderboard_of_standings_skips_unranked_versions() -> None:
     book = Book()
     (a,) = book.run("a", 1)
     book.votes(a, 4, 0)
-    table = standings(book.ratings, book.runs, SCALES, min_votes=5)
+    table = standings(judged(book.ratings), book.runs, SCALES, min_votes=5)
     assert leaderboard(table.values(), set()) == ()
     assert table[("a", 1)].ranked_by is None and table[("a", 1)].votes == 4
+
+
+# --- issue 10: one judgement counts once; intervals never collapse ------------------------
+
+
+def test_five_five_star_votes_do_not_beat_ninety_percent_approval() -> None:
+    book = Book()
+    (stars,) = book.run("stars", 1)
+    (approved,) = book.run("approved", 1)
+    for i in range(5):
+        book.rate(stars, f"S{i}", 5.0, scale="stars")
+    book.votes(approved, 90, 10)
+    table = standings(judged(book.ratings), book.runs, SCALES, min_votes=5)
+    five = table[("stars", 1)]
+    assert five.mean is not None and five.mean.value == 5.0
+    assert five.mean.low < 5.0  # identical votes, yet the interval reflects how few
+    assert five.score is not None and five.score.norm_low < 0.6 < five.score.norm_high
+    board = leaderboard(table.values(), set())
+    assert [row.item for row in board] == ["approved v1", "stars v1"]
+
+
+def test_a_judgement_on_both_scales_is_one_comparison() -> None:
+    book = Book()
+    a, b = book.run("p", 1, ("m1", "m2"))
+    book.rate(a, "U1", 1.0)
+    book.rate(a, "U1", 5.0, scale="stars")
+    book.rate(b, "U1", 0.0)
+    book.rate(b, "U1", 2.0, scale="stars")
+    table = judged(book.ratings)
+    assert len(table) == 2  # one judgement per candidate
+    assert table.score.tolist() == [1.0, 0.125]  # mean of 👍 (1) and 5 stars (1); 👎 (0), 2 stars
+    found = head_to_head(table, set())
+    assert outcomes(found.models) == {("m1", "m2", 1.0): 1}
+    standing = standings(table, book.runs, SCALES, min_votes=1)[("p", 1)]
+    assert standing.votes == 2
+    assert standing.approval is not None and standing.approval.n == 2
+    assert standing.mean is not None and standing.mean.n == 2
+
+
+def test_scales_combine_in_a_judgement_before_comparing() -> None:
+    # 👍 alone (1.0) against 👍 with 3 stars (0.75): the first wins, once.
+    book = Book()
+    a, b = book.run("p", 1, ("m1", "m2"))
+    book.rate(a, "U1", 1.0)
+    book.rate(b, "U1", 1.0)
+    book.rate(b, "U1", 3.0, scale="stars")
+    found = head_to_head(judged(book.ratings), set())
+    assert outcomes(found.models) == {("m1", "m2", 1.0): 1}
+
+
+def test_slot_confounded_with_a_weak_model_is_not_position_bias() -> None:
+    # The weak model sat in slot A in 7 runs of 8. Each model scores the same wherever it
+    # sits: 3 of 10 approvals for the weak one, 8 of 10 for the strong one.
+    book = Book()
+    for run in range(8):
+        models = ("weak", "strong") if run < 7 else ("strong", "weak")
+        for candidate in book.run("p", 1, models):
+            ups = 3 if candidate.model == "weak" else 8
+            book.votes(candidate, ups, 10 - ups)
+    bias = digest_of(book).rankings.biases.position
+    assert bias.slots[0].mean_score < 0.4 < 0.7 < bias.slots[1].mean_score  # raw: A looks bad
+    assert bias.p_value is not None and bias.p_value > 0.3
+    assert not bias.matters
+    assert bias.plain_words.startswith("No meaningful position bias")

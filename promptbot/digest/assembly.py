@@ -18,21 +18,17 @@ from datetime import datetime, timedelta
 
 from promptbot.config.settings import DigestSettings
 from promptbot.render.words import count
+from promptbot.verdicts.bradley_terry import ComparisonSet
+from promptbot.verdicts.champions import ChampionReport, choose_champion
 from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow
-from promptbot.verdicts.head_to_head import (
-    ChampionReport,
-    HeadToHead,
-    Ranking,
-    choose_champion,
-    head_to_head,
-)
+from promptbot.verdicts.head_to_head import Ranking, head_to_head
 from promptbot.verdicts.head_to_head import rank as fit_ranking
+from promptbot.verdicts.judgements import judgements_from_rows
+from promptbot.verdicts.rankings import Rankings, compute_rankings
 from promptbot.verdicts.standings import (
     LeaderboardRow,
     NeedsVotes,
-    Rankings,
     VersionStanding,
-    compute_rankings,
     leaderboard,
     leaderboard_winner,
     standings,
@@ -223,7 +219,7 @@ def _winners(rankings: Rankings) -> tuple[Winner, ...]:
 def _new_champions(
     rankings: Rankings,
     previous: dict[tuple[str, int], VersionStanding],
-    found: HeadToHead,
+    versions_before: dict[str, ComparisonSet],
     active: set[str],
     settings: DigestSettings,
 ) -> tuple[NewChampion, ...]:
@@ -238,12 +234,13 @@ def _new_champions(
         if report.prompt not in active or report.champion is None:
             continue
         versions = by_prompt.get(report.prompt, [])
-        before = found.versions_before.get(report.prompt)
+        before = versions_before.get(report.prompt)
+        now = rankings.versions_of(report.prompt)
         ranking = None
-        if sum(1 for s in versions if s.ranked_by is not None) < 2 or not before:
+        if sum(1 for s in versions if s.ranked_by is not None) < 2 or before is None:
             pass  # at most one candidate for champion, or nothing head-to-head: no fit needed
-        elif before == found.versions.get(report.prompt):
-            ranking = rankings.versions_of(report.prompt)
+        elif now is not None and before.fingerprint() == now.comparisons.fingerprint():
+            ranking = now
         else:
             ranking = fit_ranking(
                 "versions",
@@ -310,26 +307,26 @@ def _build(
     ratings = [r for r in evidence.ratings if r.rated_at < end]
     counted = [r for r in ratings if not r.late]
     runs = [r for r in evidence.runs if r.created_at < end]
-    found = head_to_head(counted, archived, split=start)
+    table = judgements_from_rows(counted, evidence.scales)
     rankings = compute_rankings(
-        counted,
+        table,
         runs,
         evidence.scales,
         archived,
         min_votes=settings.min_votes,
         rounds=settings.bootstrap_rounds,
         seed=settings.seed,
-        found=found,
     )
 
-    before = [r for r in counted if r.rated_at < start]
+    # What the evidence said at the start: judgements from the ratings before it.
+    before = judgements_from_rows([r for r in counted if r.rated_at < start], evidence.scales)
     previous = standings(
         before,
         [r for r in runs if r.created_at < start],
         evidence.scales,
         min_votes=settings.min_votes,
-        superset={(s.prompt, s.version): s for s in rankings.standings},
     )
+    versions_before = head_to_head(before, archived).versions
     period_ratings = [r for r in ratings if r.rated_at >= start]
     period_counted = [r for r in period_ratings if not r.late]
     period_runs = [r for r in runs if r.created_at >= start]
@@ -357,7 +354,7 @@ def _build(
         headline=headline,
         rankings=rankings,
         winners=_winners(rankings),
-        new_champions=_new_champions(rankings, previous, found, active, settings),
+        new_champions=_new_champions(rankings, previous, versions_before, active, settings),
         movers=movers(rankings.leaderboard, leaderboard(previous.values(), archived)),
         not_separable=_unresolved(rankings),
         activity=activity(period_candidates, period_runs, period_counted),

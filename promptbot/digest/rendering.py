@@ -49,7 +49,7 @@ from promptbot.render.messages import (
 )
 from promptbot.render.words import count
 from promptbot.review.costs import format_cost
-from promptbot.verdicts.standings import Rankings
+from promptbot.verdicts.rankings import Rankings
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")
 HEADER_LIMIT = 150

@@ -209,12 +209,16 @@ class Lifecycle:
 
     def _standings(self) -> dict[tuple[str, int], VersionStanding]:
         # Deferred: the statistics stack loads on first use, not at start-up.
+        from promptbot.verdicts.judgements import judgements_from_rows
         from promptbot.verdicts.standings import standings
 
         evidence = load_evidence(self.store, RatingScales(self.config.scales), datetime.now(UTC))
         counted = [r for r in evidence.ratings if not r.late]
         return standings(
-            counted, evidence.runs, evidence.scales, min_votes=self.config.digest.min_votes
+            judgements_from_rows(counted, evidence.scales),
+            evidence.runs,
+            evidence.scales,
+            min_votes=self.config.digest.min_votes,
         )
 
     def show(self, name: str, number: int | None = None) -> Message:

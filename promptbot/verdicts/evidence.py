@@ -10,6 +10,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import NamedTuple
 
+PAIRWISE = "pairwise"
+"""The scale of compare-pair votes: each vote reads as a rating of both answers of the pair."""
+
 
 class RatingRow(NamedTuple):
     """One reviewer's current rating of one candidate on one scale. A NamedTuple, not a

@@ -1,75 +1,39 @@
-"""Rankings from evidence rows: absolute standings, head-to-head rankings, champions, biases.
+"""Absolute standings: how each prompt version scores on its own, and the leaderboard.
 
-Two kinds of evidence, kept apart:
+A version's standing is the mean of its judgements (one per reviewer and candidate, on
+0..1: :mod:`promptbot.verdicts.judgements`) with the Wilson 95% interval described in
+:mod:`promptbot.verdicts.intervals`. Approval and stars share that one footing, so the
+leaderboard can order every version by its lower bound: three votes at 100% do not beat
+ninety at 90%, and neither do five votes of 5 stars. The approval share and the star
+mean are shown beside it, each with the same kind of interval.
 
-* **Absolute standing** of each prompt version: its approval share (👍 over 👍+👎) with a
-  Wilson 95% interval, and its mean on the graded scale with a t interval. The leaderboard
-  orders by the interval's lower bound, so 3 votes at 100% rank below 90 votes at 90%.
-* **Head-to-head**: a reviewer who rated two candidates for the same input of one run (on
-  the same scale) compared them: the higher score wins, equal is a tie. Bradley-Terry
-  turns those comparisons into strengths with intervals (:mod:`promptbot.verdicts.head_to_head`).
-
-Pure functions over rows: no Slack, no SQL, no I/O. Rows carry ``output_chars`` but never
-an answer's text, so nothing an answer says can change a ranking.
+Pure functions: no Slack, no SQL, no I/O.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
-from promptbot.verdicts.evidence import RatingRow, RunRow, ScaleInfo
-from promptbot.verdicts.head_to_head import (
-    ChampionReport,
-    HeadToHead,
-    Ranking,
-    RankingKind,
-    VersionKey,
-    choose_champion,
-    head_to_head,
-    item_name,
-    rank,
-)
-from promptbot.verdicts.stats import (
-    Agreement,
-    Comparison,
-    LengthBias,
-    PositionBias,
-    length_bias,
-    mean_interval,
-    position_bias,
-    rank_ub,
-    reviewer_agreement,
-    wilson_interval,
-)
+import numpy as np
 
-__all__ = ["ChampionReport", "Ranking", "item_name"]
+from promptbot.verdicts.evidence import RunRow, ScaleInfo
+from promptbot.verdicts.head_to_head import VersionKey, item_name
+from promptbot.verdicts.intervals import rank_ub, wilson_interval
+from promptbot.verdicts.judgements import Judgements
 
+SCORE = "score"
+"""The name of the combined 0..1 standing (the mean judgement)."""
 _LINKS_KEPT = 3
-
-
-def scale_table(scales: Sequence[ScaleInfo], rows: Sequence[RatingRow]) -> dict[str, ScaleInfo]:
-    """The configured scales, plus any scale the rows use that config no longer lists
-    (its range read from the rows)."""
-    table = {scale.name: scale for scale in scales}
-    for name in sorted({row.scale for row in rows} - table.keys()):
-        seen = [row.score for row in rows if row.scale == name]
-        table[name] = ScaleInfo(name, min(seen), max(seen), set(seen) <= {0.0, 1.0})
-    return table
-
-
-def normalise(score: float, scale: ScaleInfo) -> float:
-    """A score on 0..1: the scale's lowest score is 0, its highest 1."""
-    span = scale.high - scale.low
-    return (score - scale.low) / span if span > 0 else 0.0
 
 
 @dataclass(frozen=True, slots=True)
 class ScaleStanding:
-    """One version's standing on one scale. ``value`` is the approval share (binary
-    scale) or the mean score; ``norm_*`` are the same on 0..1, for ordering."""
+    """One version's standing on one scale (or on the combined score). ``value`` is the
+    share (binary scale), the mean score (graded) or the mean judgement (combined);
+    ``norm_*`` are the interval on 0..1."""
 
     scale: str
     binary: bool
@@ -81,16 +45,35 @@ class ScaleStanding:
     norm_high: float
 
 
+def share_standing(name: str, total: float, n: int, scale: ScaleInfo | None) -> ScaleStanding:
+    """The standing of ``n`` 0..1 scores summing to ``total``, shown on ``scale`` (None:
+    on 0..1 as a share)."""
+    norm_low, norm_high = wilson_interval(min(max(total, 0.0), n), n)
+    share = total / n
+    if scale is None or scale.binary:
+        return ScaleStanding(name, True, n, share, norm_low, norm_high, norm_low, norm_high)
+    span = scale.high - scale.low
+
+    def back(x: float) -> float:
+        return scale.low + x * span
+
+    return ScaleStanding(
+        name, False, n, back(share), back(norm_low), back(norm_high), norm_low, norm_high
+    )
+
+
 @dataclass(frozen=True)
 class VersionStanding:
-    """Absolute standing of one prompt version, from counted (on-time) ratings.
+    """Absolute standing of one prompt version, from counted (on-time) judgements.
 
-    ``ranked_by`` is the standing the leaderboard orders on: approval when it has at
-    least ``min_votes`` votes, else the graded mean when that has; None: needs votes.
+    ``score`` is the combined standing the leaderboard orders on; ``approval`` and
+    ``mean`` are the first binary and first graded scale, for display. ``ranked_by`` is
+    ``score`` once it has ``min_votes`` judgements; None: needs votes.
     """
 
     prompt: str
     version: int
+    score: ScaleStanding | None
     approval: ScaleStanding | None
     mean: ScaleStanding | None
     votes: int
@@ -104,43 +87,15 @@ class VersionStanding:
         return item_name(self.prompt, self.version)
 
 
-def _scale_standing(
-    scores: list[float], scale: ScaleInfo, known: ScaleStanding | None = None
-) -> ScaleStanding | None:
-    n = len(scores)
-    if n == 0:
-        return None
-    if known is not None and known.scale == scale.name and known.n == n:
-        return known
-    if scale.binary:
-        middle = (scale.low + scale.high) / 2
-        approvals = sum(1 for score in scores if score > middle)
-        low, high = wilson_interval(approvals, n)
-        value = approvals / n
-        return ScaleStanding(scale.name, True, n, value, low, high, low, high)
-    value, low, high = mean_interval(scores, lo=scale.low, hi=scale.high)
-    norm_low, norm_high = normalise(low, scale), normalise(high, scale)
-    return ScaleStanding(scale.name, False, n, value, low, high, norm_low, norm_high)
-
-
 def standings(
-    rows: Sequence[RatingRow],
-    runs: Sequence[RunRow],
-    scales: Sequence[ScaleInfo],
-    *,
-    min_votes: int,
-    superset: Mapping[VersionKey, VersionStanding] | None = None,
+    table: Judgements, runs: Sequence[RunRow], scales: Sequence[ScaleInfo], *, min_votes: int
 ) -> dict[VersionKey, VersionStanding]:
-    """Every version that has a run or a counted rating. Approval is read from the first
-    binary scale, the mean from the first graded one (in ``scales`` order).
-
-    ``superset`` may hold standings computed from these rows plus later ones (the same
-    evidence at a later time): a scale with as many scores there as here has the same
-    scores, so its interval is reused rather than computed again.
-    """
-    table = scale_table(scales, rows)
-    approval_scale = next((s for s in table.values() if s.binary), None)
-    graded_scale = next((s for s in table.values() if not s.binary), None)
+    """Every version that has a run or a counted judgement (compare votes left out: they
+    say which answer of a pair is better, not how good either is)."""
+    rated = table.rated
+    known = {s.name: s for s in scales}
+    approval_scale = next((s for s in scales if s.binary), None)
+    graded_scale = next((s for s in scales if not s.binary), None)
     links: dict[VersionKey, list[str]] = defaultdict(list)
     run_count: Counter[VersionKey] = Counter()
     last: dict[VersionKey, datetime] = {}
@@ -150,43 +105,69 @@ def standings(
         last.setdefault(key, run.created_at)
         if run.permalink and run.permalink not in links[key] and len(links[key]) < _LINKS_KEPT:
             links[key].append(run.permalink)
-    rated: dict[VersionKey, list[RatingRow]] = defaultdict(list)
-    for row in rows:
-        rated[(row.prompt, row.version)].append(row)
+
+    sums: dict[VersionKey, tuple[int, float, float]] = {}
+    per_scale: dict[tuple[VersionKey, str], tuple[int, float]] = {}
+    rated_runs: dict[VersionKey, set[int]] = defaultdict(set)
+    if len(rated):
+        keys, version_code = np.unique(
+            np.stack([rated.prompt, rated.version], axis=1), axis=0, return_inverse=True
+        )
+        version_code = version_code.reshape(-1)
+        k = len(keys)
+        judged = np.bincount(version_code, minlength=k)
+        total = np.bincount(version_code, rated.score, k)
+        newest = np.full(k, -np.inf)
+        np.maximum.at(newest, version_code, rated.rated_at)
+        for i, (p, v) in enumerate(keys):
+            sums[(rated.prompts[p], int(v))] = (int(judged[i]), float(total[i]), float(newest[i]))
+        for name, values in rated.scale_scores.items():
+            used = ~np.isnan(values)
+            used_count = np.bincount(version_code[used], minlength=k)
+            value_sum = np.bincount(version_code[used], values[used], k)
+            for i, (p, v) in enumerate(keys):
+                if used_count[i]:
+                    per_scale[((rated.prompts[p], int(v)), name)] = (
+                        int(used_count[i]),
+                        float(value_sum[i]),
+                    )
+        for run_id, p, v in zip(
+            rated.run.tolist(), rated.prompt.tolist(), rated.version.tolist(), strict=True
+        ):
+            rated_runs[(rated.prompts[p], v)].add(run_id)
+
+    def on_scale(key: VersionKey, scale: ScaleInfo | None) -> ScaleStanding | None:
+        if scale is None or (key, scale.name) not in per_scale:
+            return None
+        count, value_sum = per_scale[(key, scale.name)]
+        span = (scale.high - scale.low) or 1.0
+        return share_standing(
+            scale.name, (value_sum - count * scale.low) / span, count, known.get(scale.name)
+        )
 
     result: dict[VersionKey, VersionStanding] = {}
-    for key in sorted(run_count.keys() | rated.keys()):
-        mine = rated.get(key, [])
-        later = superset.get(key) if superset is not None else None
-        approval = mean = None
-        if approval_scale is not None:
-            scores = [r.score for r in mine if r.scale == approval_scale.name]
-            known = later.approval if later is not None else None
-            approval = _scale_standing(scores, approval_scale, known)
-        if graded_scale is not None:
-            scores = [r.score for r in mine if r.scale == graded_scale.name]
-            known = later.mean if later is not None else None
-            mean = _scale_standing(scores, graded_scale, known)
-        ranked_by = next((s for s in (approval, mean) if s is not None and s.n >= min_votes), None)
-        if mine:
-            newest = max(r.rated_at for r in mine)
-            last[key] = max(last.get(key, newest), newest)
+    for key in sorted(run_count.keys() | sums.keys()):
+        count, total_score, newest_at = sums.get(key, (0, 0.0, -np.inf))
+        score = share_standing(SCORE, total_score, count, None) if count else None
+        if count:
+            newest_time = datetime.fromtimestamp(newest_at, UTC)
+            last[key] = max(last.get(key, newest_time), newest_time)
             kept = links[key]
-            for row in mine:
-                if len(kept) >= _LINKS_KEPT:
-                    break
-                if row.permalink and row.permalink not in kept:
-                    kept.append(row.permalink)
+            for run_id in sorted(rated_runs[key]):
+                link = table.permalinks.get(run_id)
+                if len(kept) < _LINKS_KEPT and link and link not in kept:
+                    kept.append(link)
         result[key] = VersionStanding(
             prompt=key[0],
             version=key[1],
-            approval=approval,
-            mean=mean,
-            votes=len(mine),
+            score=score,
+            approval=on_scale(key, approval_scale),
+            mean=on_scale(key, graded_scale),
+            votes=count,
             runs=run_count[key],
             permalinks=tuple(links.get(key, ())),
             last_activity=last.get(key),
-            ranked_by=ranked_by,
+            ranked_by=score if score is not None and score.n >= min_votes else None,
         )
     return result
 
@@ -254,125 +235,3 @@ def needs_votes(versions: Iterable[VersionStanding], archived: set[str]) -> tupl
     )
     waiting = dated + [s for s in waiting if s.last_activity is None]
     return tuple(NeedsVotes(s.prompt, s.version, s.votes, s.permalinks) for s in waiting)
-
-
-@dataclass(frozen=True)
-class Biases:
-    """Checks on the reviewers: position bias (by display slot), length bias (output
-    characters against the normalised score) and agreement (the scale with most overlap)."""
-
-    position: PositionBias
-    length: LengthBias
-    agreement: Agreement
-    agreement_scale: str | None
-    agreement_by_scale: tuple[tuple[str, Agreement], ...]
-
-    @property
-    def plain_words(self) -> tuple[str, ...]:
-        return (self.position.plain_words, self.length.plain_words, self.agreement.plain_words)
-
-
-def bias_checks(rows: Sequence[RatingRow], scales: Sequence[ScaleInfo]) -> Biases:
-    table = scale_table(scales, rows)
-    low = {name: s.low for name, s in table.items()}
-    # A scale with one score has no span: every score on it normalises to 0.
-    span = {name: (s.high - s.low) or 1.0 for name, s in table.items()}
-    scores = [(r.score - low[r.scale]) / span[r.scale] for r in rows]
-    slots = list(zip([r.slot for r in rows], scores, strict=True))
-    lengths = list(zip([r.output_chars for r in rows], scores, strict=True))
-    by_scale = {
-        name: [(r.user_id, str(r.candidate_id), r.score) for r in rows if r.scale == name]
-        for name in table
-    }
-    agreements = tuple(
-        (name, reviewer_agreement(by_scale[name], "nominal" if info.binary else "ordinal"))
-        for name, info in table.items()
-        if by_scale[name]
-    )
-    if agreements:
-        scale, agreement = max(agreements, key=lambda pair: pair[1].n_items)
-    else:
-        scale, agreement = None, reviewer_agreement([])
-    return Biases(position_bias(slots), length_bias(lengths), agreement, scale, agreements)
-
-
-@dataclass(frozen=True)
-class Rankings:
-    """Everything the evidence says so far. Archived prompts are left off the leaderboard,
-    the champions and the prompt rankings; their votes still count towards models."""
-
-    standings: tuple[VersionStanding, ...]
-    leaderboard: tuple[LeaderboardRow, ...]
-    models: Ranking
-    prompts: Ranking
-    versions_by_prompt: tuple[Ranking, ...]
-    models_by_prompt: tuple[Ranking, ...]
-    champions: tuple[ChampionReport, ...]
-    needs_votes: tuple[NeedsVotes, ...]
-    biases: Biases
-    min_votes: int
-
-    @property
-    def all_rankings(self) -> tuple[Ranking, ...]:
-        return (self.models, self.prompts, *self.versions_by_prompt, *self.models_by_prompt)
-
-    def versions_of(self, prompt: str) -> Ranking | None:
-        return next((r for r in self.versions_by_prompt if r.prompt == prompt), None)
-
-
-def compute_rankings(
-    rows: Sequence[RatingRow],
-    runs: Sequence[RunRow],
-    scales: Sequence[ScaleInfo],
-    archived: set[str],
-    *,
-    min_votes: int,
-    rounds: int,
-    seed: int,
-    found: HeadToHead | None = None,
-) -> Rankings:
-    """Rankings from counted ratings only: leave late ratings out before calling.
-    ``found`` is ``head_to_head(rows, archived)`` when the caller already has it."""
-    table = standings(rows, runs, scales, min_votes=min_votes)
-    if found is None:
-        found = head_to_head(rows, archived)
-
-    def fit(kind: RankingKind, prompt: str | None, tally: Counter[Comparison]) -> Ranking:
-        return rank(kind, prompt, tally, min_votes=min_votes, rounds=rounds, seed=seed)
-
-    versions = tuple(fit("versions", p, t) for p, t in sorted(found.versions.items()) if t)
-    by_prompt = tuple(
-        fit("models_for_prompt", p, t) for p, t in sorted(found.models_by_prompt.items()) if t
-    )
-    return Rankings(
-        standings=tuple(table.values()),
-        leaderboard=leaderboard(table.values(), archived),
-        models=fit("models", None, found.models),
-        prompts=fit("prompts", None, found.prompts),
-        versions_by_prompt=versions,
-        models_by_prompt=by_prompt,
-        champions=champions(table.values(), versions, archived),
-        needs_votes=needs_votes(table.values(), archived),
-        biases=bias_checks(rows, scales),
-        min_votes=min_votes,
-    )
-
-
-def champions(
-    versions: Iterable[VersionStanding], rankings: Iterable[Ranking], archived: set[str]
-) -> tuple[ChampionReport, ...]:
-    """One report per live prompt, the most recently active prompt first."""
-    by_prompt: dict[str, list[VersionStanding]] = defaultdict(list)
-    for standing in versions:
-        if standing.prompt not in archived:
-            by_prompt[standing.prompt].append(standing)
-    ranking_of = {r.prompt: r for r in rankings}
-
-    def recency(prompt: str) -> tuple[float, str]:
-        times = [s.last_activity.timestamp() for s in by_prompt[prompt] if s.last_activity]
-        return (-max(times, default=float("-inf")), prompt)
-
-    return tuple(
-        choose_champion(prompt, by_prompt[prompt], ranking_of.get(prompt))
-        for prompt in sorted(by_prompt, key=recency)
-    )

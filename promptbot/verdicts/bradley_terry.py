@@ -1,0 +1,336 @@
+"""Bradley-Terry strengths with intervals that follow the unit of independence.
+
+Strengths are regularised log-odds centred on 0, fitted by choix's I-LSR. They order the
+entries; with few votes the regularisation pulls them towards 0, so a gap in strength is
+not read as a ratio of wins. What the digest states is what the intervals support: two
+entries whose 95% intervals overlap are "not yet separable".
+
+Intervals come from a cluster bootstrap: the comparisons one reviewer made in one thread
+(all M(M-1)/2 of them when they rated M answers) move together, because they share that
+reviewer's mood and reading of the thread. Each round gives every reviewer-thread a
+Gamma(1) weight (the Bayesian bootstrap; it has the variance of resampling with
+replacement without its ties), and every observed pair two pseudo-comparisons, one won
+by each side, with Gamma(0.5) weights (the Jeffreys prior): a 1-0 or 3-0 record then
+never resamples into a zero-width interval, while a large record barely notices them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import choix
+import numpy as np
+from numpy.typing import NDArray
+from scipy import sparse
+from scipy import stats as scipy_stats
+from scipy.sparse.csgraph import connected_components
+
+from promptbot.verdicts.intervals import rank_ub
+
+FloatArray = NDArray[np.float64]
+IntArray = NDArray[np.int64]
+
+# choix's regularisation: every pair of items gets a small virtual transition rate, so
+# perfect separation (10-0) and items in disconnected groups give finite strengths.
+_ALPHA = 0.01
+_PSEUDO_SHAPE = 0.5
+_TOL = 1e-8  # choix's default
+_MAX_ITER = 10_000
+# Rounds are drawn in chunks so that the weight matrix stays small at any size.
+_WEIGHTS_PER_CHUNK = 2_000_000
+
+
+@dataclass(frozen=True, eq=False)
+class ComparisonSet:
+    """Comparisons as arrays: item ``a[i]`` met ``b[i]`` with ``outcome[i]`` (1.0: a won,
+    0.0: b won, 0.5: a tie) in reviewer-thread ``cluster[i]``. ``items`` names the codes."""
+
+    items: tuple[str, ...]
+    a: IntArray
+    b: IntArray
+    outcome: FloatArray
+    cluster: IntArray
+
+    def __len__(self) -> int:
+        return len(self.a)
+
+    @classmethod
+    def of(
+        cls, rows: Sequence[tuple[str, str, float] | tuple[str, str, float, int]]
+    ) -> ComparisonSet:
+        """From (a, b, outcome[, cluster]) tuples; without a cluster each comparison is its
+        own."""
+        items = tuple(sorted({r[0] for r in rows} | {r[1] for r in rows}))
+        index = {item: i for i, item in enumerate(items)}
+        for row in rows:
+            if row[0] == row[1]:
+                raise ValueError(f"an item cannot be compared with itself: {row[0]!r}")
+            if row[2] not in (0.0, 0.5, 1.0):
+                raise ValueError(f"outcome must be 0.0, 0.5 or 1.0, got {row[2]}")
+        return cls(
+            items,
+            np.array([index[r[0]] for r in rows], dtype=np.int64),
+            np.array([index[r[1]] for r in rows], dtype=np.int64),
+            np.array([r[2] for r in rows], dtype=np.float64),
+            np.array([r[3] if len(r) > 3 else i for i, r in enumerate(rows)], dtype=np.int64),  # type: ignore[misc]
+        )
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, ComparisonSet):
+            return NotImplemented
+        return self.fingerprint() == other.fingerprint()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def fingerprint(self) -> tuple[tuple[str, ...], bytes]:
+        """Equal for two sets with the same comparisons in any order (same fit, same seed)."""
+        order = np.lexsort((self.cluster, self.outcome, self.b, self.a))
+        stacked = np.stack(
+            [self.a[order], self.b[order], self.outcome[order] * 2, self.cluster[order]]
+        )
+        return self.items, stacked.astype(np.int64).tobytes()
+
+
+@dataclass(frozen=True, slots=True)
+class BTEntry:
+    """One item's Bradley-Terry strength with its bootstrap 95% interval.
+
+    ``wins`` counts decisive wins only; ``ties`` is counted separately (each worth half).
+    """
+
+    item: str
+    strength: float
+    low: float
+    high: float
+    rank_ub: int
+    n_comparisons: int
+    wins: int
+    ties: int
+
+
+def separable(x: BTEntry, y: BTEntry) -> bool:
+    """True when the two 95% intervals do not overlap, so one is really ahead."""
+    return x.low > y.high or y.low > x.high
+
+
+@dataclass(frozen=True)
+class BTResult:
+    """Entries best first, and every pair of items the data cannot yet tell apart."""
+
+    entries: tuple[BTEntry, ...]
+    not_separable: tuple[tuple[str, str], ...]
+    rounds: int
+    seed: int
+
+    @property
+    def winner(self) -> str | None:
+        """The top item, only if it is separable from every other item; else None."""
+        if len(self.entries) < 2:
+            return None
+        top = self.entries[0].item
+        if any(top in pair for pair in self.not_separable):
+            return None
+        return top
+
+
+def _fit(wins: FloatArray) -> FloatArray:
+    """Centred log-strengths fitted by choix's I-LSR on a (weighted) win matrix."""
+    return choix.ilsr_pairwise_dense(wins, alpha=_ALPHA, max_iter=_MAX_ITER, tol=_TOL)
+
+
+# Why the bootstrap does not call choix once per round: a choix call costs ~50 µs of
+# Python and LAPACK overhead per I-LSR iteration whatever the matrix size, so 200 refits
+# of a 5-item group took ~60 ms. `_refit_stack` is choix.lsr_pairwise_dense's update,
+# line for line, run on all rounds at once with numpy's stacked solver.
+# tests/test_bradley_terry.py checks it against choix's output.
+def _lsr_step(wins: FloatArray, params: FloatArray) -> FloatArray:
+    """One I-LSR update for a stack of win matrices (shape (rounds, k, k))."""
+    k = wins.shape[-1]
+    weights = np.exp(params - params.mean(axis=-1, keepdims=True))
+    weights *= k / weights.sum(axis=-1, keepdims=True)
+    # Rate of the chain from i to j: alpha + (times j beat i) / (w_i + w_j).
+    rates = _ALPHA + np.swapaxes(wins, -1, -2) / (weights[..., :, None] + weights[..., None, :])
+    diagonal = np.arange(k)
+    rates[..., diagonal, diagonal] -= rates.sum(axis=-1)
+    # Stationary distribution: pi @ generator = 0, with the last equation replaced by
+    # sum(pi) = 1 (unique, since alpha > 0 links every pair).
+    system = np.swapaxes(rates, -1, -2).copy()
+    system[..., -1, :] = 1.0
+    target = np.zeros((*wins.shape[:-1], 1))
+    target[..., -1, 0] = 1.0
+    log_pi = np.log(np.linalg.solve(system, target)[..., 0])
+    result: FloatArray = log_pi - log_pi.mean(axis=-1, keepdims=True)
+    return result
+
+
+def _refit_stack(wins: FloatArray, initial: FloatArray) -> FloatArray:
+    """choix.ilsr_pairwise_dense for every matrix of the stack, started from ``initial``."""
+    params = np.broadcast_to(initial, wins.shape[:-1]).copy()
+    active = np.arange(len(params))
+    for _ in range(_MAX_ITER):
+        updated = _lsr_step(wins[active], params[active])
+        # choix's NormOfDifferenceTest: stop once the L1 change is at most tol per item.
+        done = np.abs(updated - params[active]).sum(axis=-1) <= _TOL * wins.shape[-1]
+        params[active] = updated
+        active = active[~done]
+        if active.size == 0:
+            return params
+    raise RuntimeError(f"Bradley-Terry refits did not converge in {_MAX_ITER} iterations")
+
+
+@dataclass(frozen=True)
+class _Table:
+    """The comparisons on the k items that took part, as win credits per cluster."""
+
+    items: list[str]
+    credits: sparse.csr_matrix  # (clusters + pseudo, k * k): wins of i over j
+    shapes: FloatArray  # Gamma shape of each row's bootstrap weight
+    observed: FloatArray  # (k, k) win matrix of the data
+    lo: IntArray  # observed pairs, lo < hi
+    hi: IntArray
+    n_comparisons: FloatArray
+    wins: FloatArray
+    ties: FloatArray
+    clusters: int  # reviewer-threads
+
+
+def _tabulate(found: ComparisonSet) -> _Table:
+    used = np.unique(np.concatenate([found.a, found.b]))
+    names = [found.items[i] for i in used]
+    order = np.argsort(names, kind="stable")
+    items = [names[i] for i in order]
+    k = len(items)
+    position = np.empty(len(found.items), dtype=np.int64)
+    position[used[order]] = np.arange(k)
+    a, b = position[found.a], position[found.b]
+    outcome = found.outcome
+    _, cluster = np.unique(found.cluster, return_inverse=True)
+    n_clusters = int(cluster.max()) + 1 if len(cluster) else 0
+
+    # A tie adds half a win to each side: two ties weigh exactly as much as one win each
+    # way, which is what "ties count half" means.
+    rows = np.concatenate([cluster, cluster])
+    columns = np.concatenate([a * k + b, b * k + a])
+    values = np.concatenate([outcome, 1.0 - outcome])
+    pair_code = np.unique(np.minimum(a, b) * k + np.maximum(a, b))
+    lo, hi = pair_code // k, pair_code % k
+    pseudo = np.arange(len(pair_code))
+    rows = np.concatenate([rows, n_clusters + 2 * pseudo, n_clusters + 2 * pseudo + 1])
+    columns = np.concatenate([columns, lo * k + hi, hi * k + lo])
+    values = np.concatenate([values, np.ones(2 * len(pair_code))])
+    n_rows = n_clusters + 2 * len(pair_code)
+    credits = sparse.csr_matrix((values, (rows, columns)), shape=(n_rows, k * k))
+    shapes = np.concatenate([np.ones(n_clusters), np.full(2 * len(pair_code), _PSEUDO_SHAPE)])
+    observed = np.zeros(k * k)
+    np.add.at(observed, columns[: 2 * len(a)], values[: 2 * len(a)])
+    decisive = outcome != 0.5
+    winner = np.where(outcome == 1.0, a, b)
+    return _Table(
+        items=items,
+        credits=credits,
+        shapes=shapes,
+        observed=observed.reshape(k, k),
+        lo=lo,
+        hi=hi,
+        n_comparisons=(np.bincount(a, minlength=k) + np.bincount(b, minlength=k)).astype(
+            np.float64
+        ),
+        wins=np.bincount(winner[decisive], minlength=k).astype(np.float64),
+        ties=(
+            np.bincount(a[~decisive], minlength=k) + np.bincount(b[~decisive], minlength=k)
+        ).astype(np.float64),
+        clusters=n_clusters,
+    )
+
+
+def _bootstrap(table: _Table, point: FloatArray, rounds: int, seed: int) -> FloatArray:
+    """Strengths refitted on ``rounds`` reweightings of the reviewer-threads."""
+    rng = np.random.default_rng(seed)
+    k = len(table.items)
+    chunk = max(1, min(rounds, _WEIGHTS_PER_CHUNK // max(1, len(table.shapes))))
+    samples = []
+    for start in range(0, rounds, chunk):
+        size = min(chunk, rounds - start)
+        weights = rng.gamma(table.shapes, size=(size, len(table.shapes)))
+        wins = np.asarray((table.credits.T @ weights.T).T).reshape(size, k, k)
+        samples.append(_refit_stack(wins, point))
+    return np.concatenate(samples)
+
+
+def _small_sample_factor(clusters: int) -> float:
+    if clusters < 2:
+        return 1.0  # the pseudo-comparisons already make the interval as wide as it gets
+    t = float(scipy_stats.t.ppf(0.975, clusters - 1))
+    return math.sqrt(clusters / (clusters - 1)) * t / float(scipy_stats.norm.ppf(0.975))
+
+
+def _components(table: _Table) -> IntArray:
+    k = len(table.items)
+    graph = sparse.coo_matrix((np.ones(len(table.lo)), (table.lo, table.hi)), shape=(k, k))
+    _, labels = connected_components(graph, directed=False)
+    return np.asarray(labels, dtype=np.int64)
+
+
+def bradley_terry(
+    found: ComparisonSet,
+    *,
+    rounds: int = 200,
+    seed: int = 0,
+    min_comparisons: int = 0,
+) -> BTResult:
+    """Bradley-Terry strengths with cluster-bootstrap intervals, Rank (UB), separability.
+
+    The same comparisons (in any order) and seed give the same result. An item with fewer
+    than ``min_comparisons`` comparisons gets the widest interval of the set, so it is
+    never separable from anything and no winner is declared while it is in the running.
+    Items in groups that were never compared with each other are never separable either.
+    """
+    if rounds < 1:
+        raise ValueError(f"rounds must be at least 1, got {rounds}")
+    if len(found) == 0:
+        return BTResult(entries=(), not_separable=(), rounds=rounds, seed=seed)
+    table = _tabulate(found)
+    k = len(table.items)
+    point = _fit(table.observed)
+    low, middle, high = np.quantile(
+        _bootstrap(table, point, rounds, seed), [0.025, 0.5, 0.975], axis=0
+    )
+    # With G reviewer-threads the bootstrap's spread is sqrt((G - 1) / G) of the truth's,
+    # and a 95% interval from G units wants Student's t with G - 1 degrees of freedom,
+    # not the normal's 1.96: widen both sides about the point by that much.
+    widen = _small_sample_factor(table.clusters)
+    low, high = middle - widen * (middle - low), middle + widen * (high - middle)
+
+    too_few = table.n_comparisons < max(min_comparisons, 1)
+    low[too_few] = min(low.min(), point.min())
+    high[too_few] = max(high.max(), point.max())
+
+    components = _components(table)
+    ranks = rank_ub(list(zip(low.tolist(), high.tolist(), strict=True)), components.tolist())
+    order = np.lexsort((np.arange(k), -point))
+    entries = tuple(
+        BTEntry(
+            item=table.items[i],
+            strength=float(point[i]),
+            low=float(low[i]),
+            high=float(high[i]),
+            rank_ub=ranks[i],
+            n_comparisons=int(table.n_comparisons[i]),
+            wins=int(table.wins[i]),
+            ties=int(table.ties[i]),
+        )
+        for i in order
+    )
+    labels = components[order]
+    low_s, high_s = low[order], high[order]
+    overlap = (low_s[:, np.newaxis] <= high_s[np.newaxis, :]) & (
+        low_s[np.newaxis, :] <= high_s[:, np.newaxis]
+    )
+    unknown = overlap | (labels[:, np.newaxis] != labels[np.newaxis, :])
+    first, second = np.nonzero(np.triu(unknown, k=1))
+    not_separable = tuple(
+        (entries[i].item, entries[j].item) for i, j in zip(first, second, strict=True)
+    )
+    return BTResult(entries=entries, not_separable=not_separable, rounds=rounds, seed=seed)

@@ -1,0 +1,55 @@
+"""Intervals for a version's standing, and what they allow us to say.
+
+Every score is read on one 0..1 footing (see :mod:`promptbot.verdicts.judgements`), and a
+version's standing is the mean of its judgements with a Wilson 95% interval in which the
+mean plays the part of the share. For 👍/👎 that is exactly Wilson's interval for the
+approval share. For stars it is conservative on purpose: a score in 0..1 whose mean is p
+has a variance of at most p(1 - p), the variance of a 👍/👎 vote with that share, so the
+interval is never narrower than the votes justify, and it never collapses: five votes of
+5 stars give [0.57, 1], not [1, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+Z_95 = 1.959963984540054
+
+
+def wilson_interval(successes: float, n: int, z: float = Z_95) -> tuple[float, float]:
+    """Wilson score interval for a proportion (Wilson 1927; Newcombe 1998, method 3).
+
+    ``successes`` may be fractional (the sum of 0..1 scores). ``n == 0`` gives
+    ``(0.0, 1.0)``: with no votes, any rate is possible.
+    """
+    if n < 0 or not 0 <= successes <= n:
+        raise ValueError(f"need 0 <= successes <= n, got {successes}/{n}")
+    if n == 0:
+        return (0.0, 1.0)
+    p = successes / n
+    z2 = z * z
+    denominator = 1.0 + z2 / n
+    centre = (p + z2 / (2 * n)) / denominator
+    half_width = z / denominator * math.sqrt(p * (1.0 - p) / n + z2 / (4 * n * n))
+    return (max(0.0, centre - half_width), min(1.0, centre + half_width))
+
+
+def rank_ub(
+    intervals: Sequence[tuple[float, float]], groups: Sequence[int] | None = None
+) -> list[int]:
+    """Rank (UB) as Chatbot Arena computes it, for (low, high) intervals: 1 + the number of
+    entries whose lower bound is above this entry's upper bound (that are surely better).
+
+    With ``groups`` (connected components of the comparison graph), entries in another
+    group are never counted: without a chain of comparisons nothing is sure.
+    """
+    bounds = np.asarray(intervals, dtype=np.float64).reshape(-1, 2)
+    low, high = bounds[:, 0], bounds[:, 1]
+    surely_better = low[np.newaxis, :] > high[:, np.newaxis]
+    if groups is not None:
+        labels = np.asarray(groups)
+        surely_better &= labels[np.newaxis, :] == labels[:, np.newaxis]
+    return [1 + int(count) for count in surely_better.sum(axis=1)]

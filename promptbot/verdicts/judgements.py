@@ -1,0 +1,169 @@
+"""Judgements: the unit every verdict counts. One judgement is one reviewer's opinion of
+one candidate, however many scales they used to give it.
+
+The combining rule (also in the README, "Rankings and the digest"): each score is first
+read on 0..1, the scale's lowest score being 0 and its highest 1 (👎 0, 👍 1; 1 star 0,
+3 stars 0.5, 5 stars 1). A reviewer's judgement of a candidate is the mean of their 0..1
+scores on the rating scales they used: 👍 alone is 1, 👍 with 3 stars is 0.75. The same
+judgement feeds the leaderboard, the head-to-head comparisons and the bias checks, so
+giving a second scale never counts twice.
+
+A vote on a compare pair (:a:, :b:, tie, both bad) is a judgement of its own, on the
+pairwise scale: it compares only the two answers of that pair.
+
+The table is columnar (numpy arrays, one entry per judgement) so that it can be built
+from rating rows here, or aggregated by the database, and the verdicts never walk
+per-rating objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from promptbot.verdicts.evidence import PAIRWISE, RatingRow, ScaleInfo
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+BoolArray = NDArray[np.bool_]
+
+
+def scale_table(scales: Sequence[ScaleInfo], rows: Sequence[RatingRow]) -> dict[str, ScaleInfo]:
+    """The configured scales, plus any scale the rows use that config no longer lists
+    (its range read from the rows). The pairwise scale is always 0..1."""
+    table = {scale.name: scale for scale in scales}
+    table.setdefault(PAIRWISE, ScaleInfo(PAIRWISE, 0.0, 1.0, False))
+    for name in sorted({row.scale for row in rows} - table.keys()):
+        seen = [row.score for row in rows if row.scale == name]
+        table[name] = ScaleInfo(name, min(seen), max(seen), set(seen) <= {0.0, 1.0})
+    return table
+
+
+def normalise(score: float, scale: ScaleInfo) -> float:
+    """A score on 0..1: the scale's lowest score is 0, its highest 1."""
+    span = scale.high - scale.low
+    return (score - scale.low) / span if span > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class Judgements:
+    """One entry per judgement, in arrays of equal length.
+
+    ``group`` is what makes judgements comparable inside a run: the input of a review
+    thread, or the pair of a compare thread (``pairwise`` True). ``scale_scores`` holds,
+    per rating scale, the raw score the reviewer gave on it (NaN: that scale unused).
+    """
+
+    candidate: IntArray
+    run: IntArray
+    group: IntArray
+    pairwise: BoolArray
+    reviewer: IntArray  # index into reviewers
+    prompt: IntArray  # index into prompts
+    version: IntArray  # version number
+    model: IntArray  # index into models
+    slot: IntArray  # display position: 0 = Candidate A
+    chars: IntArray  # length of the answer
+    score: FloatArray  # the judgement, on 0..1
+    rated_at: FloatArray  # POSIX time of the latest rating in it
+    prompts: tuple[str, ...]
+    models: tuple[str, ...]
+    reviewers: tuple[str, ...]
+    scale_scores: dict[str, FloatArray] = field(default_factory=dict)
+    permalinks: dict[int, str] = field(default_factory=dict)  # run id: thread link
+
+    def __len__(self) -> int:
+        return len(self.score)
+
+    def take(self, mask: BoolArray | IntArray) -> Judgements:
+        """The judgements a boolean mask (or index array) selects."""
+        columns = {
+            name: getattr(self, name)[mask]
+            for name in (
+                "candidate", "run", "group", "pairwise", "reviewer", "prompt", "version",
+                "model", "slot", "chars", "score", "rated_at",
+            )
+        }  # fmt: skip
+        return Judgements(
+            **columns,
+            prompts=self.prompts,
+            models=self.models,
+            reviewers=self.reviewers,
+            scale_scores={name: values[mask] for name, values in self.scale_scores.items()},
+            permalinks=self.permalinks,
+        )
+
+    @property
+    def rated(self) -> Judgements:
+        """The judgements given on rating scales (compare-pair votes left out)."""
+        return self.take(~self.pairwise)
+
+
+def _codes(values: list[str]) -> tuple[tuple[str, ...], IntArray]:
+    names = sorted(set(values))
+    index = {name: i for i, name in enumerate(names)}
+    return tuple(names), np.fromiter((index[v] for v in values), np.int64, len(values))
+
+
+def judgements_from_rows(rows: Sequence[RatingRow], scales: Sequence[ScaleInfo]) -> Judgements:
+    """Combine rating rows into judgements (the rule is in the module docstring)."""
+    table = scale_table(scales, rows)
+    rating_scales = [name for name in table if name != PAIRWISE]
+    slot_of = {name: i for i, name in enumerate(rating_scales)}
+    key_of: dict[tuple[str, int, int, bool], int] = {}
+    first: list[RatingRow] = []
+    totals: list[float] = []
+    counts: list[int] = []
+    latest: list[float] = []
+    raw: list[list[float]] = []
+    for row in rows:
+        pairwise = row.scale == PAIRWISE
+        key = (row.user_id, row.candidate_id, row.input_index if pairwise else -1, pairwise)
+        at = row.rated_at.timestamp()
+        value = normalise(row.score, table[row.scale])
+        i = key_of.get(key)
+        if i is None:
+            key_of[key] = len(first)
+            first.append(row)
+            totals.append(value)
+            counts.append(1)
+            latest.append(at)
+            raw.append([np.nan] * len(rating_scales))
+            i = len(first) - 1
+        else:
+            totals[i] += value
+            counts[i] += 1
+            latest[i] = max(latest[i], at)
+        if not pairwise:
+            raw[i][slot_of[row.scale]] = row.score
+    n = len(first)
+    raw_array = np.array(raw, dtype=np.float64).reshape(n, len(rating_scales))
+    prompts, prompt_codes = _codes([r.prompt for r in first])
+    models, model_codes = _codes([r.model for r in first])
+    reviewers, reviewer_codes = _codes([r.user_id for r in first])
+
+    def column(name: str) -> IntArray:
+        return np.fromiter((getattr(r, name) for r in first), np.int64, n)
+
+    return Judgements(
+        candidate=column("candidate_id"),
+        run=column("run_id"),
+        group=column("input_index"),
+        pairwise=np.fromiter((r.scale == PAIRWISE for r in first), np.bool_, n),
+        reviewer=reviewer_codes,
+        prompt=prompt_codes,
+        version=column("version"),
+        model=model_codes,
+        slot=column("slot"),
+        chars=column("output_chars"),
+        score=np.asarray(totals, dtype=np.float64) / np.maximum(np.asarray(counts), 1),
+        rated_at=np.asarray(latest, dtype=np.float64),
+        prompts=prompts,
+        models=models,
+        reviewers=reviewers,
+        scale_scores={name: raw_array[:, i] for name, i in slot_of.items()},
+        permalinks={r.run_id: r.permalink for r in first if r.permalink},
+    )
