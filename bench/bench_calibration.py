@@ -227,7 +227,7 @@ def power_at_slot_effect(ratings: int, effect: float, sets: int, seed: int) -> t
                                 vote,
                                 False,
                                 T0,
-                            )  # fmt: skip
+                            )
                         )
             table = judgements_from_rows(rows, [APPROVAL])
             fired[size] += bias_checks(table, [APPROVAL]).position.matters
