@@ -154,6 +154,9 @@ def truth(setting: Setting, rng: np.random.Generator) -> np.ndarray:
 
 @dataclass
 class Tally:
+    """Counts over data sets (effects off/on: the slot and length effects are shared by
+    the 4 reviewers of a thread, which reviewer-thread resampling does not see)."""
+
     covered: int = 0
     entries: int = 0
     equal_pairs: int = 0
@@ -236,7 +239,7 @@ def power_at_slot_effect(ratings: int, effect: float, sets: int, seed: int) -> t
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sets", type=int, default=40, help="data sets per setting")
+    parser.add_argument("--sets", type=int, default=80, help="data sets per setting")
     args = parser.parse_args()
     started = time.perf_counter()
     print(
@@ -244,19 +247,19 @@ def main() -> None:
         f" {REVIEWERS_PER_THREAD} reviewers a thread"
     )
     header = (
-        f"{'M':>2} {'rev-thr':>7} {'ties':>5} {'scales':>6} {'effects':>7} | {'cover':>5}"
-        f" {'eq.sep':>6} {'wrong':>6} | {'pos.FA':>6} {'len.FA':>6} | {'pos.pow':>7} {'len.pow':>7}"
+        f"{'M':>2} {'rev-thr':>7} {'ties':>5} {'scales':>6} | effects off: {'cover':>5}"
+        f" {'eq.sep':>6} {'wrong':>6} {'pos.FA':>6} {'len.FA':>6} | effects on: {'cover':>5}"
+        f" {'eq.sep':>6} {'wrong':>6} {'pos.pow':>7} {'len.pow':>7}"
     )
     print(header)
     print("-" * len(header))
-    totals = {"cover": [0, 0], "eqsep": [0, 0], "wrong": [0, 0], "pos": [0, 0], "len": [0, 0]}
-    powers = {"pos": [0, 0], "len": [0, 0]}
+    totals = {effects: Tally() for effects in (False, True)}
     seed = 1
     for m in (2, 3, 4, 6):
         for size in (20, 80):
             for ties in (0.0, 0.2):
                 for both in (False, True):
-                    line = {}
+                    cells = []
                     for effects in (False, True):
                         tally = Tally()
                         for equal in (False, True):
@@ -265,48 +268,56 @@ def main() -> None:
                             for _ in range(args.sets // 2):
                                 seed += 1
                                 one_set(setting, true, seed, tally)
-                        line[effects] = tally
-                    off, on = line[False], line[True]
-                    cover = (off.covered + on.covered) / (off.entries + on.entries)
-                    eqsep = (off.equal_separable + on.equal_separable) / max(
-                        1, off.equal_pairs + on.equal_pairs
-                    )
-                    wrong = (off.wrong + on.wrong) / max(1, off.unequal_pairs + on.unequal_pairs)
+                        total = totals[effects]
+                        for name in vars(tally):
+                            setattr(total, name, getattr(total, name) + getattr(tally, name))
+                        cells.append(
+                            f"{tally.covered / tally.entries:>5.3f}"
+                            f" {tally.equal_separable / max(1, tally.equal_pairs):>6.1%}"
+                            f" {tally.wrong / max(1, tally.unequal_pairs):>6.2%}"
+                            f" {tally.position_alarms / tally.sets:>6.1%}"
+                            f" {tally.length_alarms / tally.sets:>6.1%}"
+                        )
                     print(
-                        f"{m:>2} {size:>7} {ties:>5.0%} {'both' if both else 'one':>6}"
-                        f" {'off/on':>7} | {cover:>5.3f} {eqsep:>6.1%} {wrong:>6.2%} |"
-                        f" {off.position_alarms / off.sets:>6.1%} {off.length_alarms / off.sets:>6.1%} |"
-                        f" {on.position_alarms / on.sets:>7.1%} {on.length_alarms / on.sets:>7.1%}"
-                        f"   (tied pairs {(off.tied + on.tied) / (off.sets + on.sets):.0%})"
+                        f"{m:>2} {size:>7} {ties:>5.0%} {'both' if both else 'one':>6} |"
+                        f"              {cells[0]} |             {cells[1]}"
                     )
-                    for key, (hit, of) in {
-                        "cover": (off.covered + on.covered, off.entries + on.entries),
-                        "eqsep": (
-                            off.equal_separable + on.equal_separable,
-                            off.equal_pairs + on.equal_pairs,
-                        ),
-                        "wrong": (off.wrong + on.wrong, off.unequal_pairs + on.unequal_pairs),
-                        "pos": (off.position_alarms, off.sets),
-                        "len": (off.length_alarms, off.sets),
-                    }.items():
-                        totals[key][0] += hit
-                        totals[key][1] += of
-                    powers["pos"][0] += on.position_alarms
-                    powers["pos"][1] += on.sets
-                    powers["len"][0] += on.length_alarms
-                    powers["len"][1] += on.sets
-    share = {key: hit / max(1, of) for key, (hit, of) in totals.items()}
+    off, on = totals[False], totals[True]
     print()
-    print("figure                                         measured   target")
-    print(f"coverage of the true strengths                 {share['cover']:>8.3f}   0.93-0.97")
-    print(f"false 'separable' among equal entries, per pair {share['eqsep']:>7.1%}   <= 5%")
-    print(f"wrong-direction winners, per pair              {share['wrong']:>8.2%}   <= 0.5%")
-    print(f"position false alarms under no effect          {share['pos']:>8.1%}   <= 6%")
-    print(f"length false alarms under no effect            {share['len']:>8.1%}   <= 6%")
+    print("figure                                          effects off  effects on  target")
+
+    def row(name: str, a: float, b: float, target: str, fmt: str = ".1%") -> None:
+        print(f"{name:<48}{a:>11{fmt}}{b:>12{fmt}}  {target}")
+
+    row(
+        "coverage of the true strengths",
+        off.covered / off.entries,
+        on.covered / on.entries,
+        "0.93-0.97",
+        ".3f",
+    )
+    row(
+        "false 'separable' among equal entries, per pair",
+        off.equal_separable / off.equal_pairs,
+        on.equal_separable / on.equal_pairs,
+        "<= 5%",
+    )
+    row(
+        "wrong-direction winners, per pair",
+        off.wrong / off.unequal_pairs,
+        on.wrong / on.unequal_pairs,
+        "<= 0.5%",
+        ".2%",
+    )
     print(
-        f"power in the grid (slot {SLOT_EFFECT}, length {LENGTH_EFFECT} utility):"
-        f" position {powers['pos'][0] / powers['pos'][1]:.1%},"
-        f" length {powers['len'][0] / powers['len'][1]:.1%}   >= 80%"
+        f"{'position false alarms under no effect':<48}{off.position_alarms / off.sets:>11.1%}{'':>12}  <= 6%"
+    )
+    print(
+        f"{'length false alarms under no effect':<48}{off.length_alarms / off.sets:>11.1%}{'':>12}  <= 6%"
+    )
+    print(
+        f"{'power in the grid (slot ' + str(SLOT_EFFECT) + ', length ' + str(LENGTH_EFFECT) + ' utility)':<48}"
+        f"{'':>11} pos {on.position_alarms / on.sets:.0%}, len {on.length_alarms / on.sets:.0%}  >= 80%"
     )
     for ratings in (200, 400):
         power, false_alarm = power_at_slot_effect(ratings, 0.15, 200, seed=ratings)
