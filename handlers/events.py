@@ -1,5 +1,5 @@
-"""Reactions (ratings) and thread replies (comments). Bolt acks events before
-these run; the store dedupes by event_id, because Slack redelivers."""
+"""Reactions (ratings) and thread replies (comments: posted, edited, deleted). Bolt acks
+events before these run; the store dedupes by event_id, because Slack redelivers."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from slack_bolt import App
 
 from handlers.invocation import Services
 from handlers.surface import Surface
+from promptbot.review.comments import Reply
 
 logger = logging.getLogger(__name__)
 
@@ -41,18 +42,41 @@ def register(app: App, surface: Surface, services: Services) -> None:
         on_reaction(body, event, added=False)
 
     @surface.event(app, "message")
-    def thread_reply(body: dict[str, Any], event: dict[str, Any]) -> None:
-        thread_ts = event.get("thread_ts")
-        is_reply = isinstance(thread_ts, str) and thread_ts != event.get("ts")
-        from_person = not event.get("bot_id") and event.get("subtype") in (None, "thread_broadcast")
-        if not (is_reply and from_person and body.get("event_id")):
+    def thread_message(body: dict[str, Any], event: dict[str, Any]) -> None:
+        event_id = body.get("event_id")
+        if not event_id:
             return
-        assert isinstance(thread_ts, str)
-        service.comment(
-            event_id=body["event_id"],
-            channel=event["channel"],
-            thread_ts=thread_ts,
-            ts=event["ts"],
-            user_id=event["user"],
-            text=event.get("text", ""),
-        )
+        subtype = event.get("subtype")
+        channel = str(event.get("channel", ""))
+        if subtype == "message_changed":
+            message = event.get("message") or {}
+            edited = message.get("edited") or {}
+            if reply := _person_reply(channel, message):
+                edited_ts = str(edited.get("ts") or event.get("event_ts") or event["ts"])
+                service.comments.edit(event_id, reply, edited_ts)
+        elif subtype == "message_deleted":
+            if reply := _person_reply(channel, event.get("previous_message") or {}):
+                service.comments.delete(event_id, reply)
+        elif subtype in _HUMAN_REPLIES and (reply := _person_reply(channel, event)):
+            service.comments.add(event_id, reply)
+
+
+# What people post in a thread; joins, bot messages and the like are not comments.
+_HUMAN_REPLIES = (None, "thread_broadcast", "file_share")
+# What is kept of an attached file: enough to find it in Slack, nothing downloaded.
+_FILE_FIELDS = ("name", "title", "filetype", "mimetype", "permalink")
+
+
+def _person_reply(channel: str, message: dict[str, Any]) -> Reply | None:
+    """A thread reply written by a person, or None (a parent message, a bot's post)."""
+    thread_ts, ts, user = message.get("thread_ts"), message.get("ts"), message.get("user")
+    if not (isinstance(thread_ts, str) and isinstance(ts, str) and thread_ts != ts):
+        return None
+    if message.get("bot_id") or message.get("subtype") not in _HUMAN_REPLIES or not user:
+        return None
+    files = [
+        {key: str(file[key]) for key in _FILE_FIELDS if file.get(key) is not None}
+        for file in message.get("files") or []
+        if isinstance(file, dict)
+    ]
+    return Reply(channel, thread_ts, ts, str(user), str(message.get("text") or ""), files)

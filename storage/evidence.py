@@ -42,7 +42,7 @@ _RUNS = """
     SELECT runs.id, p.name AS prompt, v.number AS version, runs.created_at,
            runs.closed_at IS NOT NULL AS closed, runs.permalink,
            (SELECT COUNT(*) FROM comments WHERE comments.run_id = runs.id
-              AND comments.created_at < :until) AS comments
+              AND comments.created_at < :until AND comments.deleted_at IS NULL) AS comments
     FROM runs
     JOIN versions v ON v.id = runs.version_id
     JOIN prompts p ON p.id = v.prompt_id

@@ -78,9 +78,9 @@ _RATINGS = (
 _COMMENTS = (
     _LIVE_RUNS
     + """
-    SELECT run_id, channel, ts, user_id, text, created_at
+    SELECT run_id, channel, ts, user_id, text, files, created_at, edited_at
     FROM comments
-    WHERE run_id IN (SELECT id FROM live)
+    WHERE run_id IN (SELECT id FROM live) AND deleted_at IS NULL
     ORDER BY run_id, ts
 """
 )

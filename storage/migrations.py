@@ -276,3 +276,28 @@ def m0006_seen_requests(db: Database) -> None:
         CREATE INDEX seen_requests_expiry ON seen_requests (request_ts);
         """
     )
+
+
+@migrations(name="0007_comment_files_edits_deletes")
+def m0007_comment_files_edits_deletes(db: Database) -> None:
+    # Thread replies with files keep the files' names, types and permalinks (JSON, no
+    # download); an edit keeps the text it replaced; a deletion is a mark, not a DELETE,
+    # so a late redelivery of the original reply cannot bring it back.
+    db.executescript(
+        """
+        ALTER TABLE comments ADD COLUMN files TEXT;
+        ALTER TABLE comments ADD COLUMN edited_at TEXT;
+        ALTER TABLE comments ADD COLUMN edited_ts TEXT;
+        ALTER TABLE comments ADD COLUMN deleted_at TEXT;
+        CREATE TABLE comment_edits (
+            channel TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            text TEXT NOT NULL,
+            files TEXT,
+            edited_ts TEXT NOT NULL,
+            replaced_at TEXT NOT NULL,
+            FOREIGN KEY (channel, ts) REFERENCES comments (channel, ts)
+        );
+        CREATE INDEX comment_edits_comment ON comment_edits (channel, ts);
+        """
+    )

@@ -3,6 +3,7 @@ already handled (Slack redelivers)."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -12,6 +13,11 @@ from promptbot.domain import Rating
 from storage.base import StoreBase, utcnow
 
 ReactionOutcome = Literal["duplicate", "stale", "applied"]
+CommentOutcome = Literal["duplicate", "stale", "unchanged", "applied"]
+
+
+def _json(files: list[dict[str, str]] | None) -> str | None:
+    return json.dumps(files, sort_keys=True) if files else None
 
 
 class ReviewQueries(StoreBase):
@@ -88,17 +94,102 @@ class ReviewQueries(StoreBase):
             return "applied"
 
     def add_comment(
-        self, *, event_id: str, channel: str, ts: str, run_id: int, user_id: str, text: str
+        self,
+        *,
+        event_id: str,
+        channel: str,
+        ts: str,
+        run_id: int,
+        user_id: str,
+        text: str,
+        files: list[dict[str, str]] | None = None,
     ) -> bool:
         with self.transaction() as db:
             if not self._claim_event(db, event_id):
                 return False
             cursor = db.execute(
-                "INSERT OR IGNORE INTO comments (channel, ts, run_id, user_id, text, created_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [channel, ts, run_id, user_id, text, utcnow()],
+                "INSERT OR IGNORE INTO comments (channel, ts, run_id, user_id, text, files,"
+                " created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [channel, ts, run_id, user_id, text, _json(files), utcnow()],
             )
             return cursor.rowcount == 1
+
+    def edit_comment(
+        self,
+        *,
+        event_id: str,
+        channel: str,
+        ts: str,
+        run_id: int,
+        user_id: str,
+        text: str,
+        files: list[dict[str, str]] | None,
+        edited_ts: str,
+    ) -> CommentOutcome:
+        """Apply an edit once, newest edit wins, keeping the replaced text. An edit of a
+        reply we never stored (its first delivery lost or late) stores it as edited."""
+        with self.transaction() as db:
+            if not self._claim_event(db, event_id):
+                return "duplicate"
+            row = db.execute(
+                "SELECT text, files, edited_ts, deleted_at FROM comments"
+                " WHERE channel = ? AND ts = ?",
+                [channel, ts],
+            ).fetchone()
+            now = utcnow()
+            if row is None:
+                db.execute(
+                    "INSERT INTO comments (channel, ts, run_id, user_id, text, files, created_at,"
+                    " edited_at, edited_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [channel, ts, run_id, user_id, text, _json(files), now, now, edited_ts],
+                )
+                return "applied"
+            old_text, old_files, last_edit, deleted_at = row
+            if deleted_at is not None or (last_edit and Decimal(last_edit) >= Decimal(edited_ts)):
+                return "stale"
+            if (old_text, old_files) == (text, _json(files)):
+                return "unchanged"  # an unfurl or a reply count changed, not the words
+            db.execute(
+                "INSERT INTO comment_edits (channel, ts, text, files, edited_ts, replaced_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [channel, ts, old_text, old_files, edited_ts, now],
+            )
+            db.execute(
+                "UPDATE comments SET text = ?, files = ?, edited_at = ?, edited_ts = ?"
+                " WHERE channel = ? AND ts = ?",
+                [text, _json(files), now, edited_ts, channel, ts],
+            )
+            return "applied"
+
+    def delete_comment(
+        self, *, event_id: str, channel: str, ts: str, run_id: int, user_id: str
+    ) -> CommentOutcome:
+        """Mark a comment deleted. A deletion that overtakes its reply leaves the mark
+        first, so the late reply cannot bring the comment back."""
+        with self.transaction() as db:
+            if not self._claim_event(db, event_id):
+                return "duplicate"
+            now = utcnow()
+            cursor = db.execute(
+                "UPDATE comments SET deleted_at = ? WHERE channel = ? AND ts = ?"
+                " AND deleted_at IS NULL",
+                [now, channel, ts],
+            )
+            if cursor.rowcount == 0:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO comments (channel, ts, run_id, user_id, text,"
+                    " created_at, deleted_at) VALUES (?, ?, ?, ?, '', ?, ?)",
+                    [channel, ts, run_id, user_id, now, now],
+                )
+            return "applied" if cursor.rowcount == 1 else "stale"
+
+    def comment_edits(self, channel: str, ts: str) -> list[dict[str, Any]]:
+        """A comment's earlier texts, oldest first."""
+        return self.query(
+            "SELECT text, files, edited_ts, replaced_at FROM comment_edits"
+            " WHERE channel = ? AND ts = ? ORDER BY replaced_at, rowid",
+            [channel, ts],
+        )
 
     def ratings(self, run_id: int | None = None) -> list[Rating]:
         sql = "SELECT ratings.* FROM ratings"
@@ -112,8 +203,11 @@ class ReviewQueries(StoreBase):
         ]
 
     def comments(self, run_id: int) -> list[dict[str, Any]]:
+        """A run's comments, deleted ones left out."""
         return self.query(
-            "SELECT user_id, text, ts FROM comments WHERE run_id = ? ORDER BY ts", [run_id]
+            "SELECT user_id, text, ts, files, edited_at FROM comments"
+            " WHERE run_id = ? AND deleted_at IS NULL ORDER BY ts",
+            [run_id],
         )
 
     def late_ratings(self) -> list[Rating]:

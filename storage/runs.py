@@ -287,7 +287,7 @@ class RunQueries(StoreBase):
                     "SELECT (SELECT COUNT(*) FROM candidates WHERE run_id = :r),"
                     " (SELECT COUNT(*) FROM ratings JOIN candidates c ON c.id = ratings.candidate_id"
                     "  WHERE c.run_id = :r),"
-                    " (SELECT COUNT(*) FROM comments WHERE run_id = :r)",
+                    " (SELECT COUNT(*) FROM comments WHERE run_id = :r AND deleted_at IS NULL)",
                     {"r": row["id"]},
                 )
                 .fetchone()

@@ -82,7 +82,16 @@ RATING_COLUMNS: tuple[str, ...] = (
     "late",
     "rated_at",
 )
-COMMENT_COLUMNS: tuple[str, ...] = ("run_id", "channel", "ts", "user_id", "text", "created_at")
+COMMENT_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "channel",
+    "ts",
+    "user_id",
+    "text",
+    "files",
+    "created_at",
+    "edited_at",
+)
 PAIR_VOTE_COLUMNS: tuple[str, ...] = (
     "run_id",
     "pair_id",
@@ -125,7 +134,7 @@ TABLES: dict[str, tuple[str, ...]] = {
 }
 
 # Stored as JSON text or as SQLite's 0/1; exported as what they mean.
-_JSON_TEXT = frozenset({"models", "inputs", "variables"})
+_JSON_TEXT = frozenset({"models", "inputs", "variables", "files"})
 _FLAGS = frozenset({"cached", "late"})
 
 Record = dict[str, Any]

@@ -16,6 +16,7 @@ from promptbot.domain import PlannedCandidate, Run, RunSummary, blind_label
 from promptbot.errors import FieldErrors, PermissionDenied, TemplateError, UsageError
 from promptbot.prompts.commands import check_name
 from promptbot.prompts.test_sets import check_set_name
+from promptbot.review.comments import ThreadComments
 from promptbot.review.reveal import AUTOMATIC, Revealer, may_manage
 from promptbot.review.runner import Runner
 from promptbot.review.sandbox import parse_template
@@ -57,6 +58,7 @@ class ReviewService:
         self.revealer = revealer
         self._pairs = Pairs(store)
         self.scales = RatingScales(config.scales)
+        self.comments = ThreadComments(store)
         self.rng = rng or random.SystemRandom()
 
     # -- proposing ------------------------------------------------------------
@@ -244,16 +246,6 @@ class ReviewService:
             lambda: self.revealer.close_and_reveal(run_id, user_id), f"revealing run {run_id}"
         )
         return run
-
-    def comment(
-        self, *, event_id: str, channel: str, thread_ts: str, ts: str, user_id: str, text: str
-    ) -> bool:
-        run_id = self.store.find_thread(channel, thread_ts)
-        if run_id is None:
-            return False
-        return self.store.add_comment(
-            event_id=event_id, channel=channel, ts=ts, run_id=run_id, user_id=user_id, text=text
-        )
 
     def recent(self) -> list[RunSummary]:
         return self.store.recent_runs(self.config.limits.max_runs_listed)

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
+from dataclasses import dataclass
 from typing import Any, Literal
 from urllib.parse import urlencode
 
@@ -44,9 +45,35 @@ def sign(signing_secret: str, body: str, timestamp: int | None = None) -> dict[s
     return {"X-Slack-Request-Timestamp": str(timestamp), "X-Slack-Signature": f"v0={digest}"}
 
 
-def _user(user_id: str, team_id: str) -> JSONDict:
+@dataclass(frozen=True)
+class Org:
+    """Where a request comes from. ``GRID`` (the default) is Enterprise Grid with the app
+    installed org-wide, people from a Slack Connect partner, in an externally shared
+    channel: the shape with the most fields that are null or foreign, so every test
+    that uses these builders exercises it. ``WORKSPACE`` is a plain single workspace."""
+
+    enterprise_id: str | None
+    enterprise_install: bool
+    user_team_id: str  # the person's own organisation
+    shared_channel: bool
+
+    def enterprise(self) -> JSONDict | None:
+        if self.enterprise_id is None:
+            return None
+        return {"id": self.enterprise_id, "name": "Standin Grid"}
+
+
+GRID = Org(
+    enterprise_id="E0001", enterprise_install=True, user_team_id="T0EXT", shared_channel=True
+)
+WORKSPACE = Org(
+    enterprise_id=None, enterprise_install=False, user_team_id="T0001", shared_channel=False
+)
+
+
+def _user(user_id: str, org: Org) -> JSONDict:
     name = f"user_{user_id.lower()}"
-    return {"id": user_id, "username": name, "name": name, "team_id": team_id}
+    return {"id": user_id, "username": name, "name": name, "team_id": org.user_team_id}
 
 
 def slash_command_body(
@@ -60,6 +87,7 @@ def slash_command_body(
     team_id: str = "T0001",
     user_name: str | None = None,
     api_app_id: str = "A0001",
+    org: Org = GRID,
 ) -> str:
     """A slash command's form body."""
     fields = {
@@ -73,7 +101,12 @@ def slash_command_body(
         "command": command,
         "text": text,
         "api_app_id": api_app_id,
-        "is_enterprise_install": "false",
+        "is_enterprise_install": str(org.enterprise_install).lower(),
+        **(
+            {"enterprise_id": org.enterprise_id, "enterprise_name": "Standin Grid"}
+            if org.enterprise_id
+            else {}
+        ),
         "response_url": response_url or "https://hooks.slack.test/commands/T0001/1/standin",
         "trigger_id": trigger_id or new_trigger_id(),
     }
@@ -104,6 +137,7 @@ def view_submission_body(
     user_id: str,
     team_id: str = "T0001",
     api_app_id: str = "A0001",
+    org: Org = GRID,
 ) -> str:
     """A ``view_submission`` for ``view`` (as passed to views.open, or as it answered) with
     ``values`` as ``state.values``: ``{block_id: {action_id: {"type", "value"...}}}``, where
@@ -130,14 +164,14 @@ def view_submission_body(
     payload = {
         "type": "view_submission",
         "team": {"id": team_id, "domain": "standin"},
-        "user": _user(user_id, team_id),
+        "user": _user(user_id, org),
         "api_app_id": api_app_id,
         "token": "standin-verification-token",
         "trigger_id": new_trigger_id(),
         "view": submitted,
         "response_urls": [],
-        "is_enterprise_install": False,
-        "enterprise": None,
+        "is_enterprise_install": org.enterprise_install,
+        "enterprise": org.enterprise(),
     }
     return _interactive_body(payload)
 
@@ -154,8 +188,11 @@ def block_actions_body(
     response_url: str | None = None,
     team_id: str = "T0001",
     api_app_id: str = "A0001",
+    org: Org = GRID,
 ) -> str:
-    """A button click, on a message (``channel_id``/``message_ts``) or in a ``view``."""
+    """A button click: on a message (``channel_id`` and ``message_ts``), in a ``view``, or
+    on an ephemeral message (``channel_id`` alone), which Slack sends with
+    ``container.is_ephemeral`` and no ``message``: it never stored that message."""
     action = {
         "type": "button",
         "action_id": action_id,
@@ -166,13 +203,13 @@ def block_actions_body(
     }
     payload: JSONDict = {
         "type": "block_actions",
-        "user": _user(user_id, team_id),
+        "user": _user(user_id, org),
         "api_app_id": api_app_id,
         "token": "standin-verification-token",
         "trigger_id": new_trigger_id(),
-        "team": {"id": team_id, "domain": "standin"},
-        "enterprise": None,
-        "is_enterprise_install": False,
+        "team": {"id": team_id, "domain": "standin", "enterprise_id": org.enterprise_id},
+        "enterprise": org.enterprise(),
+        "is_enterprise_install": org.enterprise_install,
         "actions": [action],
         "state": {"values": {}},
     }
@@ -191,6 +228,13 @@ def block_actions_body(
             "is_ephemeral": False,
         }
         payload["message"] = {"type": "message", "ts": message_ts, "user": "UBOT", "text": ""}
+    elif channel_id is not None and view is None:
+        payload["container"] = {
+            "type": "message",
+            "message_ts": new_ts(),
+            "channel_id": channel_id,
+            "is_ephemeral": True,
+        }
     return _interactive_body(payload)
 
 
@@ -201,26 +245,29 @@ def event_body(
     team_id: str = "T0001",
     api_app_id: str = "A0001",
     bot_user_id: str = "UBOT",
+    org: Org = GRID,
 ) -> str:
-    """The Events API JSON envelope around ``event``."""
+    """The Events API JSON envelope around ``event``. An org-wide install's
+    authorization names the enterprise and no team."""
     envelope = {
         "token": "standin-verification-token",
         "team_id": team_id,
         "api_app_id": api_app_id,
         "event": event,
         "type": "event_callback",
+        **({"enterprise_id": org.enterprise_id} if org.enterprise_id else {}),
         "event_id": event_id or _unique("Ev"),
         "event_time": int(time.time()),
         "authorizations": [
             {
-                "enterprise_id": None,
-                "team_id": team_id,
+                "enterprise_id": org.enterprise_id,
+                "team_id": None if org.enterprise_install else team_id,
                 "user_id": bot_user_id,
                 "is_bot": True,
-                "is_enterprise_install": False,
+                "is_enterprise_install": org.enterprise_install,
             }
         ],
-        "is_ext_shared_channel": False,
+        "is_ext_shared_channel": org.shared_channel,
     }
     return json.dumps(envelope)
 
@@ -232,17 +279,21 @@ def reaction_event(
     reaction: str,
     channel: str,
     ts: str,
-    item_user: str = "UBOT",
+    item_user: str | None = None,
     event_ts: str | None = None,
 ) -> JSONDict:
-    return {
+    """Slack leaves ``item_user`` out when the item's author is not visible to the app
+    (Slack Connect), so it is left out unless given."""
+    event: JSONDict = {
         "type": kind,
         "user": user,
         "reaction": reaction,
-        "item_user": item_user,
         "item": {"type": "message", "channel": channel, "ts": ts},
         "event_ts": event_ts or new_ts(),
     }
+    if item_user is not None:
+        event["item_user"] = item_user
+    return event
 
 
 def message_event(

@@ -1,0 +1,72 @@
+"""Comments: what people write in a review thread, kept as Slack shows it now.
+
+A reply is a comment whether it is plain text, also sent to the channel, or carries
+files (their names, types and permalinks are kept; the files are not downloaded). An
+edit replaces the text and keeps the earlier one; a deletion takes the comment out of
+exports and counts. Each Slack event is applied once (Slack redelivers), and replies
+outside review threads are not ours to keep.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from storage import Store
+from storage.reviews import CommentOutcome
+
+
+@dataclass(frozen=True)
+class Reply:
+    channel: str
+    thread_ts: str
+    ts: str
+    user_id: str
+    text: str
+    files: list[dict[str, str]] = field(default_factory=list)
+
+
+class ThreadComments:
+    def __init__(self, store: Store) -> None:
+        self.store = store
+
+    def add(self, event_id: str, reply: Reply) -> bool:
+        run_id = self.store.find_thread(reply.channel, reply.thread_ts)
+        if run_id is None:
+            return False
+        return self.store.add_comment(
+            event_id=event_id,
+            channel=reply.channel,
+            ts=reply.ts,
+            run_id=run_id,
+            user_id=reply.user_id,
+            text=reply.text,
+            files=reply.files,
+        )
+
+    def edit(self, event_id: str, reply: Reply, edited_ts: str) -> CommentOutcome | None:
+        run_id = self.store.find_thread(reply.channel, reply.thread_ts)
+        if run_id is None:
+            return None
+        return self.store.edit_comment(
+            event_id=event_id,
+            channel=reply.channel,
+            ts=reply.ts,
+            run_id=run_id,
+            user_id=reply.user_id,
+            text=reply.text,
+            files=reply.files,
+            edited_ts=edited_ts,
+        )
+
+    def delete(self, event_id: str, reply: Reply) -> CommentOutcome | None:
+        """``reply`` is the deleted message as Slack last showed it."""
+        run_id = self.store.find_thread(reply.channel, reply.thread_ts)
+        if run_id is None:
+            return None
+        return self.store.delete_comment(
+            event_id=event_id,
+            channel=reply.channel,
+            ts=reply.ts,
+            run_id=run_id,
+            user_id=reply.user_id,
+        )
