@@ -42,9 +42,6 @@ from promptbot.review.reveal import Revealer
 from promptbot.review.runner import Runner
 from promptbot.review.service import ReviewService
 from storage import Store
-from storage.digest_log import DigestLog
-from storage.install import InstallState
-from storage.seen_requests import SeenRequests
 
 logger = logging.getLogger(__name__)
 
@@ -148,7 +145,7 @@ def create_bot(
     )
     services.install.started()
     digest_job = DigestJob(
-        DigestLog(store),
+        store.digest_log,
         SlackDigestPublisher(client),
         services.digests.compose,
         config.digest,
@@ -160,7 +157,7 @@ def create_bot(
     guard = RequestGuard(
         signing_secret,
         config.limits.request_max_bytes,
-        SeenRequests(store),
+        store.seen_requests,
         verify=verify_requests,
     )
     return Bot(
@@ -194,7 +191,7 @@ def wire(
     publisher = SlackPublisher(client)
     runner = Runner(store, config, model_factory, publisher)
     review = ReviewService(store, config, runner, Revealer(store, config, publisher), rng)
-    install = Install(InstallState(store))
+    install = Install(store.install)
     services = Services(
         store, config, runner, review, DigestService(store, config), publisher, install
     )

@@ -22,7 +22,7 @@ from promptbot.render.words import count
 from promptbot.review.scales import RatingScales
 from storage import Store
 from storage.evidence import load_evidence
-from storage.reminders import Proposal, ReminderStore
+from storage.reminders import Proposal
 
 if TYPE_CHECKING:
     from promptbot.verdicts.standings import VersionStanding
@@ -80,7 +80,7 @@ def _more(count: int) -> list[Block]:
 
 
 def _waiting_blocks(store: Store, config: AppConfig, user_id: str) -> list[Block]:
-    reminders = ReminderStore(store)
+    reminders = store.reminders
     channels = reminders.channels_of(user_id)
     if config.review_channel:
         channels.add(config.review_channel)
@@ -165,7 +165,7 @@ def home_view(
         _divider(),
         section("*Your proposals*"),
     ]
-    proposals = ReminderStore(store).proposals_by(user_id)
+    proposals = store.reminders.proposals_by(user_id)
     if not proposals:
         blocks.append(context("None yet: press *New prompt* or type `/prompt new`."))
     blocks += [

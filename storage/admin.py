@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.store import Store, utcnow
+from storage.base import StoreBase, utcnow
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ _AUDIT = "INSERT INTO audit (at, user_id, action, target, detail) VALUES (?, ?, 
 
 
 class AdminStore:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBase) -> None:
         self.store = store
 
     # -- reading ------------------------------------------------------------------

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from promptbot.domain import Completion
-from storage.store import Store, utcnow
+from storage.base import StoreBase, utcnow
 
 
 class AnswerCache:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBase) -> None:
         self.store = store
 
     def get(self, key: str) -> Completion | None:

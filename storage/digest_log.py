@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from sqlite_utils import Database
 
-from storage.store import Store
+from storage.base import StoreBase
 
 ClaimResult = Literal["claimed", "posted", "skipped", "held"]
 # What a channel's post needs: "fresh" (never tried), "uncertain" (tried; may have
@@ -70,7 +70,7 @@ class ChannelPost:
 
 
 class DigestLog:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBase) -> None:
         self.store = store
 
     @staticmethod

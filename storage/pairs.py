@@ -8,7 +8,9 @@ from decimal import Decimal
 from typing import Any
 
 from promptbot.domain import PlannedCandidate, Run
-from storage.store import ReactionOutcome, Store, utcnow
+from storage.base import utcnow
+from storage.reviews import ReactionOutcome
+from storage.runs import RunQueries
 
 # The vote each emoji casts on a pair.
 PAIR_EMOJI = {"a": "left", "b": "right", "handshake": "tie", "-1": "both_bad"}
@@ -27,7 +29,7 @@ class Pair:
 
 
 class Pairs:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: RunQueries) -> None:
         self.store = store
 
     def create_compare_run(

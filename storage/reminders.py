@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from promptbot.domain import versus
-from storage.store import Store, stamp, utcnow
+from storage.base import StoreBase, stamp, utcnow
 
 # Counted votes on a run: ratings of its candidates, plus on-time votes on its pairs.
 _VOTERS = """
@@ -92,7 +92,7 @@ class Proposal:
 
 
 class ReminderStore:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBase) -> None:
         self.store = store
 
     def open_runs(self, fewer_votes_than: int | None = None) -> list[OpenRun]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from storage.store import Store
+from storage.base import StoreBase
 
 # Kept a little past Slack's 300 s window, so clock skew cannot reopen a gap.
 KEEP_SECONDS = 360
@@ -20,7 +20,7 @@ class StoredAnswer:
 
 
 class SeenRequests:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBase) -> None:
         self.store = store
 
     def claim(self, signature: str, request_ts: int, now: int) -> bool:

@@ -1,12 +1,24 @@
 """The store owns the database; handlers and jobs never touch tables. Its queries
-are grouped by what they are about, one module each."""
+are grouped by what they are about, one module each: runs, candidates and reviews are
+the Store's own methods; every other subject is an object it hands out, built once
+(``store.pairs``, ``store.test_sets``…)."""
 
 from __future__ import annotations
 
+from functools import cached_property
+
+from storage.admin import AdminStore
 from storage.base import StoreBase, stamp, utcnow
+from storage.cache import AnswerCache
 from storage.candidates import CandidateQueries, MessageRef
+from storage.digest_log import DigestLog
+from storage.install import InstallState
+from storage.pairs import Pairs
+from storage.reminders import ReminderStore
 from storage.reviews import ReactionOutcome, ReviewQueries
 from storage.runs import RunQueries
+from storage.seen_requests import SeenRequests
+from storage.test_sets import TestSets
 
 __all__ = [
     "MessageRef",
@@ -20,3 +32,41 @@ __all__ = [
 
 class Store(RunQueries, CandidateQueries, ReviewQueries):
     """One object for the whole database (see storage/base.py for connections)."""
+
+    # The subject objects hold nothing but the store, so a race that builds one twice
+    # is harmless.
+
+    @cached_property
+    def admin(self) -> AdminStore:
+        """Archives, deletions and their audit trail."""
+        return AdminStore(self)
+
+    @cached_property
+    def answer_cache(self) -> AnswerCache:
+        return AnswerCache(self)
+
+    @cached_property
+    def digest_log(self) -> DigestLog:
+        return DigestLog(self)
+
+    @cached_property
+    def install(self) -> InstallState:
+        return InstallState(self)
+
+    @cached_property
+    def pairs(self) -> Pairs:
+        """Compare runs: pairs of candidates and the votes on them."""
+        return Pairs(self)
+
+    @cached_property
+    def reminders(self) -> ReminderStore:
+        return ReminderStore(self)
+
+    @cached_property
+    def seen_requests(self) -> SeenRequests:
+        """Signed requests already acted on, so a replay is not acted on twice."""
+        return SeenRequests(self)
+
+    @cached_property
+    def test_sets(self) -> TestSets:
+        return TestSets(self)

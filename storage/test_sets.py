@@ -12,14 +12,14 @@ from typing import Any
 from sqlite_utils import Database
 
 from promptbot.errors import NotFound
-from storage.store import Store, utcnow
+from storage.base import StoreBase, utcnow
 
 
 class TestSets:
     # The name starts with "Test": tell pytest it is not a test class when imported.
     __test__ = False
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: StoreBase) -> None:
         self.store = store
 
     def _prompt_id(self, db: Database | None, prompt: str) -> int:

@@ -13,7 +13,6 @@ from promptbot.render.terminal import blocks_to_text
 from promptbot.review.scales import RatingScales
 from promptbot.standins import payloads
 from storage import Store
-from storage.admin import AdminStore
 from storage.evidence import load_evidence
 from tests.harness import bot_config, settle, wait_until
 
@@ -40,7 +39,7 @@ def thread_texts(bot, run):
 
 
 def audit(bot, target=None):
-    return [(e.user_id, e.action, e.target) for e in AdminStore(bot.store).audit(target)]
+    return [(e.user_id, e.action, e.target) for e in bot.store.admin.audit(target)]
 
 
 def test_strangers_are_refused_with_one_line(bot):
@@ -56,7 +55,7 @@ def test_strangers_are_refused_with_one_line(bot):
         assert status == 200
         assert reply == {"response_type": "ephemeral", "text": expected}
     assert bot.store.get_run(run.id).closed_at is None
-    assert AdminStore(bot.store).prompt("mine").archived_at is None
+    assert bot.store.admin.prompt("mine").archived_at is None
     # Refusals are in the audit trail too: who tried what.
     assert audit(bot) == [
         ("USTRANGER", "close-refused", "run:1"),
@@ -155,7 +154,7 @@ def test_confirm_rechecks_permission(bot, slack):
     click(bot, "delete_confirm", "guarded", "USTRANGER")
     found = slack.wait_for(lambda: slack.ephemerals(user="USTRANGER"))
     assert found[0]["text"] == (":warning: only the proposer of guarded or an admin can delete it")
-    assert AdminStore(bot.store).prompt("guarded") is not None
+    assert bot.store.admin.prompt("guarded") is not None
 
 
 def test_admin_deletes_a_prompt_and_its_runs(bot, slack):

@@ -12,7 +12,6 @@ from promptbot.errors import PublishError
 from promptbot.jobs.scheduler import DigestJob, Status
 from promptbot.render.messages import Message, section
 from storage import Store
-from storage.digest_log import DigestLog
 from tests.harness import TOKEN
 
 MONDAY = datetime(2026, 11, 23, 9, tzinfo=UTC)
@@ -31,7 +30,7 @@ def compose(period):
 
 def make_job(store, publisher, owner="bot-1"):
     config = DigestSettings(channels=CHANNELS)
-    return DigestJob(DigestLog(store), publisher, compose, config, owner)
+    return DigestJob(store.digest_log, publisher, compose, config, owner)
 
 
 def test_post_is_tagged_and_found_again(slack, publisher):

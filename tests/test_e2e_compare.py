@@ -5,7 +5,6 @@ from datetime import UTC, datetime, timedelta
 from promptbot.digest.assembly import build_digest
 from promptbot.review.scales import RatingScales
 from storage.evidence import load_evidence
-from storage.pairs import Pairs
 from tests.harness import settle, wait_until
 
 
@@ -21,7 +20,7 @@ def test_compare_posts_pairs_and_votes_feed_the_ranking(bot, slack, models):
     assert run.kind == "compare"
     parent = slack.find_message("C1", run.thread_ts)
     assert parent["text"].startswith("Compare: tone v1 vs tone v2")
-    pairs = Pairs(bot.store).for_run(run.id)
+    pairs = bot.store.pairs.for_run(run.id)
     assert len(pairs) == 2 and all(p.ts for p in pairs)
     posts = [slack.find_message("C1", p.ts) for p in pairs]
     for post in posts:
@@ -39,10 +38,10 @@ def test_compare_posts_pairs_and_votes_feed_the_ranking(bot, slack, models):
         blunt_left = post["blocks"][1]["fields"][0]["text"].split("\n", 1)[1].startswith("Blunt")
         for user in ("U1", "U2", "U3", "U4", "U5", "U6"):
             bot.react(pair.ts, "a" if blunt_left else "b", user)
-    wait_until(lambda: len(Pairs(bot.store).votes(run.id)) == 12, what="12 pair votes")
+    wait_until(lambda: len(bot.store.pairs.votes(run.id)) == 12, what="12 pair votes")
     bot.react(pairs[0].ts, "tada", "U7", event_id="Ev-noise")  # not a pair vote
     settle(bot)
-    assert len(Pairs(bot.store).votes(run.id)) == 12 and not bot.store.event_seen("Ev-noise")
+    assert len(bot.store.pairs.votes(run.id)) == 12 and not bot.store.event_seen("Ev-noise")
 
     now = datetime.now(UTC) + timedelta(seconds=1)
     digest = build_digest(
@@ -71,9 +70,9 @@ def test_pair_votes_are_exported(bot, models):
     bot.wait_run(2)
     bot.command("compare ex@v1 ex@v2 --models alpha")
     run = bot.wait_run(3)
-    (pair,) = Pairs(bot.store).for_run(run.id)
+    (pair,) = bot.store.pairs.for_run(run.id)
     bot.react(pair.ts, "handshake", "U9")
-    wait_until(lambda: Pairs(bot.store).votes(run.id), what="the vote")
+    wait_until(lambda: bot.store.pairs.votes(run.id), what="the vote")
     exported = build_export(bot.store, "ex", "json", datetime.now(UTC))
     votes = json_module.loads(exported.content)["pair_votes"]
     assert [(v["pair_id"], v["user_id"], v["choice"], v["late"]) for v in votes] == [

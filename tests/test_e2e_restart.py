@@ -84,7 +84,6 @@ def test_slack_rate_limit_is_retried_and_posts_once(bot, slack):
 
 
 def test_a_compare_pair_caught_mid_post_is_found_not_reposted(tmp_path, slack, models):
-    from storage.pairs import Pairs
 
     first = start_bot(tmp_path, slack, models)
     first.command("propose pairs --models alpha\nOne")
@@ -93,7 +92,7 @@ def test_a_compare_pair_caught_mid_post_is_found_not_reposted(tmp_path, slack, m
     first.wait_run(2)
     first.command("compare pairs@v1 pairs@v2 --models alpha")
     run = first.wait_run(3)
-    (pair,) = Pairs(first.store).for_run(run.id)
+    (pair,) = first.store.pairs.for_run(run.id)
     # As if the process died after Slack took the post but before it was recorded.
     with first.store.transaction() as db:
         db.execute("UPDATE pairs SET ts = NULL WHERE id = ?", [pair.id])
@@ -104,7 +103,7 @@ def test_a_compare_pair_caught_mid_post_is_found_not_reposted(tmp_path, slack, m
     second = start_bot(tmp_path, slack, models)
     try:
         second.wait_run(run.id)
-        (settled,) = Pairs(second.store).for_run(run.id)
+        (settled,) = second.store.pairs.for_run(run.id)
         assert settled.ts == pair.ts
         posts = [m for m in slack.thread("C1", run.thread_ts) if m["text"].startswith("Pair")]
         assert len(posts) == 1

@@ -15,7 +15,7 @@ from handlers.http_guard import RequestGuard
 from handlers.wsgi import make_wsgi_app
 from promptbot.redaction import redact
 from promptbot.standins import payloads
-from storage.seen_requests import KEEP_SECONDS, SeenRequests
+from storage.seen_requests import KEEP_SECONDS
 from tests.harness import SECRET, settle
 
 FORM = "application/x-www-form-urlencoded"
@@ -264,7 +264,7 @@ def test_a_replayed_modal_submission_acts_once(bot, slack, models):
 
 
 def test_seen_requests_expire_after_the_window(bot):
-    seen = SeenRequests(bot.store)
+    seen = bot.store.seen_requests
     assert seen.claim("v0=a", 1000, now=1000)
     assert not seen.claim("v0=a", 1000, now=1000 + KEEP_SECONDS)
     assert seen.claim("v0=b", 2000, now=2000 + KEEP_SECONDS)  # sweeps the old one

@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 
 from promptbot.standins import payloads
-from storage.install import InstallState
 from tests.harness import TOKEN, settle, start_bot, wait_until
 
 
@@ -94,7 +93,7 @@ def test_uninstall_stops_the_jobs_once_and_a_valid_token_restores(tmp_path, slac
         settle(bot)
     finally:
         bot.close()
-    assert InstallState(bot.store).revoked_reason() == "app_uninstalled"
+    assert bot.store.install.revoked_reason() == "app_uninstalled"
     lines = [r for r in caplog.records if r.name == "promptbot.jobs.install"]
     assert [r.levelname for r in lines] == ["WARNING"]
     assert "scheduled digests and reminders are stopped" in lines[0].getMessage()
@@ -102,7 +101,7 @@ def test_uninstall_stops_the_jobs_once_and_a_valid_token_restores(tmp_path, slac
     again = start_bot(tmp_path, slack, models)
     try:
         again.bot.start_jobs()
-        assert InstallState(again.store).revoked_reason() is None
+        assert again.store.install.revoked_reason() is None
         assert again.bot.scheduler.scheduler.state == STATE_RUNNING
     finally:
         again.close()
@@ -115,7 +114,7 @@ def test_a_revoked_user_token_changes_nothing(bot):
     )
     assert bot.post(body, "application/json")[0] == 200
     settle(bot)
-    assert InstallState(bot.store).revoked_reason() is None
+    assert bot.store.install.revoked_reason() is None
 
 
 def test_a_dead_token_in_a_handler_is_one_warning_not_a_traceback(bot, slack, caplog):

@@ -7,7 +7,6 @@ import re
 from promptbot.jobs.reminders import reminder_message
 from promptbot.render.words import count
 from promptbot.standins import payloads
-from storage.reminders import ReminderStore
 from tests.harness import bot_config, settle, wait_until
 
 # "1 candidates", "1 blind candidates", "1 more inputs": a one, perhaps a word, a plural.
@@ -55,7 +54,7 @@ def test_no_output_says_1_with_a_plural(running, models, slack):
     slack.wait_for_calls("views.publish", 2)
     settle(bot)
     shown = everything_shown(slack) + json.dumps(acks, ensure_ascii=False)
-    reminder = reminder_message(ReminderStore(bot.store).open_runs(), 1)
+    reminder = reminder_message(bot.store.reminders.open_runs(), 1)
     shown += reminder.text + json.dumps(reminder.blocks)
 
     assert plurals_after_one(shown) == []

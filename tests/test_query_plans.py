@@ -20,7 +20,6 @@ import pytest
 
 from promptbot.domain import Completion, PlannedCandidate
 from promptbot.standins import payloads
-from storage.pairs import Pairs
 from tests.harness import settle, wait_until
 
 # Tables whose size does not grow with use; a scan of them costs nothing.
@@ -104,7 +103,7 @@ def test_reaction_and_comment_paths_use_indexes(recorder: Recorder, running, tmp
     bot.wait_run(3)
     posts = bot.candidate_posts(1)
     run = bot.store.get_run(1)
-    (pair,) = Pairs(bot.store).for_run(3)
+    (pair,) = bot.store.pairs.for_run(3)
     assert pair.ts is not None
 
     with recorder.path() as reaction_path:
@@ -124,7 +123,7 @@ def test_reaction_and_comment_paths_use_indexes(recorder: Recorder, running, tmp
         bot.react(pair.ts, "a", "U2", added=False)
         settle(bot)
     assert bot.store.event_seen("Ev-twice")
-    assert len(Pairs(bot.store).votes(3)) == 1
+    assert len(bot.store.pairs.votes(3)) == 1
     assert len(bot.store.ratings(1)) == 3  # U2 on both scales, U3
 
     with recorder.path() as comment_path:

@@ -18,8 +18,6 @@ from promptbot.jobs.reminders import (
     schedule_reminders,
 )
 from storage import Store
-from storage.admin import AdminStore
-from storage.reminders import ReminderStore
 from tests import factories
 from tests.harness import bot_config, wait_until
 
@@ -84,7 +82,7 @@ def test_once_a_day_and_never_about_a_run_already_voted_on(store):
 
     assert job.run(DAY1 + timedelta(hours=5)) == 0  # same day: nothing more
     assert job.run(DAY1 + timedelta(days=1)) == 2  # next day: again
-    assert ReminderStore(store).reminded_on("2026-03-09") == {"U2", "U3"}
+    assert store.reminders.reminded_on("2026-03-09") == {"U2", "U3"}
 
 
 def test_day_is_the_team_calendar_day(store):
@@ -102,8 +100,8 @@ def test_only_open_runs_are_mentioned(store):
     for user in ("U2", "U3", "U4"):
         rate(store, runs[0], user)  # three votes: enough
     store.close_run(runs[1].id, "UPROP")
-    AdminStore(store).delete_run(runs[2].id, "UPROP")
-    AdminStore(store).archive_prompt(AdminStore(store).prompt("archived"), "UPROP")
+    store.admin.delete_run(runs[2].id, "UPROP")
+    store.admin.archive_prompt(store.admin.prompt("archived"), "UPROP")
     unposted = store.create_run(
         prompt_name="unposted",
         template="Hi",
@@ -135,7 +133,7 @@ def test_failed_dm_gives_the_claim_back(store):
     inbox.failures = 1
     job = job_for(store, inbox)
     assert job.run(DAY1) == 0
-    assert ReminderStore(store).reminded_on("2026-03-09") == set()
+    assert store.reminders.reminded_on("2026-03-09") == set()
     assert job.run(DAY1 + timedelta(minutes=10)) == 1
 
 
@@ -144,7 +142,7 @@ def test_a_claim_taken_elsewhere_is_not_sent_twice(tmp_path):
     posted_run(first)
     rate(first, posted_run(first, "other"), "U2")
     second = Store(tmp_path / "shared.db")  # another process on the same database
-    assert ReminderStore(second).claim("U2", "2026-03-09", [1], DAY1)
+    assert second.reminders.claim("U2", "2026-03-09", [1], DAY1)
     inbox = Inbox()
     assert job_for(first, inbox).run(DAY1) == 0
 

@@ -17,7 +17,7 @@ from promptbot.jobs.periods import Period, cron_trigger, latest_due, period_for
 from promptbot.jobs.scheduler import DigestJob, DigestScheduler, Outcome, Status
 from promptbot.render.messages import Message
 from storage import Store
-from storage.digest_log import ChannelPost, DigestLog
+from storage.digest_log import ChannelPost
 
 BERLIN, NEW_YORK = ZoneInfo("Europe/Berlin"), ZoneInfo("America/New_York")
 CHANNELS = ["C1", "C2"]
@@ -86,7 +86,7 @@ def slack():
 
 
 def make_job(store, slack, owner="bot-1", **overrides):
-    return DigestJob(DigestLog(store), slack, compose, settings(**overrides), owner)
+    return DigestJob(store.digest_log, slack, compose, settings(**overrides), owner)
 
 
 # -- the schedule and its periods ------------------------------------------------------
@@ -285,7 +285,7 @@ def test_crash_after_posting_is_found_not_reposted(store, slack):
     slack.crash_after = True
     with pytest.raises(Crash):
         make_job(store, slack).run_due(MONDAY)
-    assert DigestLog(store).posts("2026-11-23T09:00") == [ChannelPost("C1", "posting", None)]
+    assert store.digest_log.posts("2026-11-23T09:00") == [ChannelPost("C1", "posting", None)]
     slack.crash_after = False
     outcome = make_job(store, slack, owner="bot-2").run_due(MONDAY + timedelta(minutes=2))
     assert outcome.status is Status.POSTED
@@ -316,7 +316,7 @@ def test_failed_lookup_never_risks_a_duplicate(store, slack):
 
 
 def test_live_lease_is_respected_and_expired_lease_taken_over(store, slack):
-    log, key = DigestLog(store), "2026-11-23T09:00"
+    log, key = store.digest_log, "2026-11-23T09:00"
     # Another process claimed the period and started on C1, then died without a trace.
     claim, _ = log.claim(key, MONDAY, "dead-bot", MONDAY, MONDAY + timedelta(minutes=5))
     assert claim == "claimed"
@@ -333,7 +333,7 @@ def test_live_lease_is_respected_and_expired_lease_taken_over(store, slack):
 
 
 def test_a_worker_that_loses_its_lease_stops_posting(store, slack):
-    log = DigestLog(store)
+    log = store.digest_log
 
     def slow_compose(period):  # meanwhile, another worker decides the lease has expired
         later = MONDAY + timedelta(hours=1)
@@ -346,7 +346,7 @@ def test_a_worker_that_loses_its_lease_stops_posting(store, slack):
 
 
 def test_an_expired_lease_nobody_took_over_is_still_ours(store, slack):
-    job = DigestJob(DigestLog(store), slack, compose, settings(), "bot-1", lease=timedelta(0))
+    job = DigestJob(store.digest_log, slack, compose, settings(), "bot-1", lease=timedelta(0))
     assert job.run_due(MONDAY).status is Status.POSTED  # slower than its lease: still posts
     assert slack.keys("C1") == slack.keys("C2") == ["2026-11-23T09:00"]
 
@@ -410,7 +410,7 @@ def test_scheduler_catches_up_once_at_start_and_wires_the_cron_trigger(
     store, slack, scheduler_factory
 ):
     config = settings(timezone="Europe/Berlin")
-    job = DigestJob(DigestLog(store), slack, compose, config, "bot-1")
+    job = DigestJob(store.digest_log, slack, compose, config, "bot-1")
     monday = at("2026-11-23T09:00", BERLIN)
     scheduler = scheduler_factory(job, config, clock=lambda: monday + timedelta(hours=3))
     scheduler.start()
@@ -428,7 +428,7 @@ def test_scheduler_catches_up_once_at_start_and_wires_the_cron_trigger(
 
 def test_scheduler_catch_up_outside_grace_posts_nothing(store, slack, scheduler_factory):
     config = settings()
-    job = DigestJob(DigestLog(store), slack, compose, config, "bot-1")
+    job = DigestJob(store.digest_log, slack, compose, config, "bot-1")
     scheduler = scheduler_factory(job, config, clock=lambda: MONDAY + timedelta(hours=13))
     scheduler.start()
     wait_for(lambda: job.log.period("2026-11-23T09:00") is not None)

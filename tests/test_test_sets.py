@@ -18,7 +18,6 @@ from promptbot.prompts.test_sets import (
 )
 from promptbot.standins.blockkit import check_blocks
 from storage import Store
-from storage.test_sets import TestSets
 from tests.harness import TOKEN, wait_until
 
 VARS = ("lang", "text")
@@ -148,7 +147,7 @@ def make_prompt(store, name="summary", template="Say {{ text }} in {{ lang }}"):
 
 def test_store_saves_replaces_lists_and_explains_what_is_missing(tmp_path):
     store = Store(tmp_path / "p.db")
-    sets = TestSets(store)
+    sets = store.test_sets
     with pytest.raises(NotFound, match="no prompt named 'summary'"):
         sets.save("summary", "golden", [{"text": "a"}], "U1")
     make_prompt(store)
@@ -198,7 +197,7 @@ def test_pasted_rows_are_saved_and_confirmed(bot, slack):
     assert "`lang`, `text`" in view["blocks"][0]["text"]["text"]
     status, reply = submit(bot, view, "golden", pasted="text,lang\nhello,en\nsalut,fr\n")
     assert status == 200 and reply is None
-    assert TestSets(bot.store).get("summary", "golden") == [
+    assert bot.store.test_sets.get("summary", "golden") == [
         {"lang": "en", "text": "hello"},
         {"lang": "fr", "text": "salut"},
     ]
@@ -213,7 +212,7 @@ def test_uploaded_file_is_downloaded_with_the_bot_token(bot, slack):
     file = slack.add_user_file("golden.jsonl", ("\ufeff" + content).encode(), user="U2")
     status, reply = submit(bot, view, "golden", file=file)
     assert status == 200 and reply is None, reply
-    assert TestSets(bot.store).get("summary", "golden")[1] == {"lang": "es", "text": "hola"}
+    assert bot.store.test_sets.get("summary", "golden")[1] == {"lang": "es", "text": "hola"}
     assert "files:read" in bot.bot.surface.scopes
 
 
@@ -236,7 +235,7 @@ def test_problems_go_back_onto_the_fields(bot, slack):
     elsewhere = dict(bad, url_private_download="https://evil.example/bad.csv")
     _, reply = submit(bot, view, "golden", file=elsewhere)
     assert reply["errors"] == {"file": "that file is not stored on Slack; attach it again"}
-    assert TestSets(bot.store).names("summary") == []
+    assert bot.store.test_sets.names("summary") == []
 
 
 def test_stand_in_serves_files_only_to_the_bot_token(slack):

@@ -62,9 +62,8 @@ def list_sets(prompt: str) -> None:
     """List PROMPT's test sets with their row counts."""
     from promptbot.config.environment import Environment
     from storage import Store
-    from storage.test_sets import TestSets
 
-    sets = TestSets(Store(Environment.capture().require("PROMPTBOT_DB")))
+    sets = Store(Environment.capture().require("PROMPTBOT_DB")).test_sets
     names = sets.names(prompt)
     if not names:
         click.echo(f"{prompt} has no test sets yet; add one with `promptbot inputs add`.", err=True)

@@ -29,7 +29,7 @@ from promptbot.errors import PublishError
 from promptbot.render.messages import Message, context, escape, section, truncate
 from promptbot.render.words import count
 from storage import Store
-from storage.reminders import OpenRun, ReminderStore
+from storage.reminders import OpenRun
 
 logger = logging.getLogger(__name__)
 
@@ -103,7 +103,7 @@ class ReminderJob:
         messenger: DirectMessenger,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
-        self.reminders = ReminderStore(store)
+        self.reminders = store.reminders
         self.config = config
         self.messenger = messenger
         self.clock = clock
@@ -156,11 +156,11 @@ class ReminderJob:
 
 def set_reminders(store: Store, user_id: str, on: bool) -> bool:
     """Opt a person back in (``on``) or out; True if that changed anything."""
-    return ReminderStore(store).set_opted_out(user_id, not on)
+    return store.reminders.set_opted_out(user_id, not on)
 
 
 def reminders_on(store: Store, user_id: str) -> bool:
-    return user_id not in ReminderStore(store).opted_out()
+    return user_id not in store.reminders.opted_out()
 
 
 def reminder_trigger(config: AppConfig) -> CronTrigger:

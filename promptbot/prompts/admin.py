@@ -22,7 +22,7 @@ from promptbot.render.words import count
 from promptbot.review.reveal import may_manage
 from promptbot.review.runner import Publisher
 from storage import Store
-from storage.admin import AdminStore, PromptRecord, prompt_target, run_target
+from storage.admin import PromptRecord, prompt_target, run_target
 
 logger = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class AdminService:
         self.config = config
         self.publisher = publisher
         self.background = background
-        self.admin_store = AdminStore(store)
+        self.admin_store = store.admin
 
     # -- permissions --------------------------------------------------------------------
 

@@ -26,8 +26,6 @@ from promptbot.review.scales import RatingScales
 from promptbot.review.service import Proposal, ReviewService
 from storage import Store
 from storage.evidence import load_evidence
-from storage.pairs import Pairs
-from storage.test_sets import TestSets
 
 if TYPE_CHECKING:
     from promptbot.verdicts.standings import ScaleStanding, VersionStanding
@@ -107,7 +105,7 @@ class Lifecycle:
         fresh: bool = False,
     ) -> Run:
         version = self.store.version(name, number)
-        inputs = TestSets(self.store).get(name, test_set) if test_set else None
+        inputs = self.store.test_sets.get(name, test_set) if test_set else None
         usual = self.usual_run(version)
         if inputs is None:
             inputs = usual.inputs if usual else [{}]
@@ -194,7 +192,7 @@ class Lifecycle:
                         )
                     )
                 pairs.append((index, labels[0], labels[1]))
-        run = Pairs(self.store).create_compare_run(
+        run = self.store.pairs.create_compare_run(
             left.id,
             author=author,
             channel=self.config.review_channel or channel,

@@ -22,7 +22,6 @@ from promptbot.prompts.commands import NAME_PATTERN
 from promptbot.render.words import count
 from promptbot.review.sandbox import parse_template
 from storage import Store
-from storage.test_sets import TestSets
 
 Format = Literal["csv", "jsonl"]
 Rows = list[dict[str, str]]
@@ -227,7 +226,7 @@ class SavedSet:
 
 def template_variables(store: Store, prompt: str) -> tuple[str, ...]:
     """The variables of the prompt's latest version: what a new set must fill in."""
-    source = TestSets(store).latest_template(prompt)
+    source = store.test_sets.latest_template(prompt)
     # Stored templates were checked when proposed; a later, smaller size limit must
     # not stop anyone from adding inputs to them.
     return parse_template(source, max_bytes=len(source.encode()) + 1).variables
@@ -246,5 +245,5 @@ def add_test_set(
     check_set_name(name)
     variables = template_variables(store, prompt)
     rows = parse_test_set(text, filename, variables, max_rows=config.limits.test_set_max_rows)
-    TestSets(store).save(prompt, name, rows, by)
+    store.test_sets.save(prompt, name, rows, by)
     return SavedSet(prompt, name, len(rows))

@@ -22,7 +22,6 @@ from promptbot.render.messages import (
 )
 from promptbot.review.runner import Publisher
 from storage import Store
-from storage.pairs import Pairs
 from storage.store import stamp
 
 logger = logging.getLogger(__name__)
@@ -84,7 +83,7 @@ class Revealer:
         self.store.mark_revealed(run_id)
 
     def _reveal_pairs(self, run: Run) -> None:
-        for pair in Pairs(self.store).for_run(run.id):
+        for pair in self.store.pairs.for_run(run.id):
             if pair.ts is None:
                 continue
             left = self.store.get_candidate(pair.left_id)

@@ -32,8 +32,7 @@ from promptbot.review.providers import ChatModel, Messages, ModelFactory, build_
 from promptbot.review.sandbox import parse_template
 from promptbot.review.scales import RatingScales
 from storage import Store
-from storage.cache import AnswerCache
-from storage.pairs import PAIR_EMOJI, Pairs
+from storage.pairs import PAIR_EMOJI
 
 logger = logging.getLogger(__name__)
 
@@ -75,8 +74,8 @@ class Runner:
         self.store = store
         self.config = config
         self.publisher = publisher
-        self._cache = AnswerCache(store)
-        self._pairs = Pairs(store)
+        self._cache = store.answer_cache
+        self._pairs = store.pairs
         # Cheap to build: each model opens its HTTP client with its first call.
         self._models: dict[str, ChatModel] = {m.name: model_factory(m) for m in config.models}
         self._pools = {

@@ -22,8 +22,7 @@ from promptbot.review.runner import Runner
 from promptbot.review.sandbox import parse_template
 from promptbot.review.scales import RatingScales, canonical_name
 from storage import Store
-from storage.pairs import PAIR_EMOJI, Pairs
-from storage.test_sets import TestSets
+from storage.pairs import PAIR_EMOJI
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +55,7 @@ class ReviewService:
         self.config = config
         self.runner = runner
         self.revealer = revealer
-        self._pairs = Pairs(store)
+        self._pairs = store.pairs
         self.scales = RatingScales(config.scales)
         self.comments = ThreadComments(store)
         self.rng = rng or random.SystemRandom()
@@ -113,7 +112,7 @@ class ReviewService:
     def save_inputs(self, proposal: Proposal) -> None:
         if proposal.save_inputs_as:
             rows = [{k: str(v) for k, v in values.items()} for values in proposal.inputs]
-            TestSets(self.store).save(proposal.name, proposal.save_inputs_as, rows, proposal.author)
+            self.store.test_sets.save(proposal.name, proposal.save_inputs_as, rows, proposal.author)
 
     def plan(
         self,
