@@ -7,7 +7,12 @@ from handlers.invocation import Invocation
 from handlers.lifecycle import started
 from handlers.subcommands import Subcommands
 from promptbot.errors import UsageError
-from promptbot.prompts.commands import parse_models_option, parse_run_id, split_propose_body
+from promptbot.prompts.commands import (
+    check_name,
+    parse_models_option,
+    parse_run_id,
+    split_propose_body,
+)
 from promptbot.render.messages import run_list
 from promptbot.render.modals import propose_modal
 from promptbot.review.service import Proposal
@@ -41,8 +46,10 @@ def new(call: Invocation) -> None:
 )
 def propose(call: Invocation) -> None:
     args, models = parse_models_option(call.parsed.args)
-    if len(args) != 1:
+    if not args:
         raise UsageError("usage: /prompt propose NAME, then the template on the next lines")
+    if len(args) > 1:  # `propose "bad name!"`: say what a name may be, not just the usage
+        check_name(" ".join(args).strip("\"'“”"))
     template, inputs = split_propose_body(call.parsed.body)
     run = call.services.review.propose(
         Proposal(

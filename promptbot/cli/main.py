@@ -107,11 +107,24 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
 
 @cli.command()
 @click.option("--socket-mode/--http", default=True, show_default=True, help="Connection mode.")
-@click.option("--request-url", default=None, help="Public URL of /slack/events (HTTP mode).")
+@click.option(
+    "--request-url",
+    default=None,
+    help="Public https URL of /slack/events (required with --http, only with --http).",
+)
 def manifest(socket_mode: bool, request_url: str | None) -> None:
     """Print the Slack app manifest (YAML) to create the app from."""
     from handlers.manifest import build_manifest
     from promptbot.app import describe_surface
+
+    if socket_mode and request_url:
+        raise CliError("--request-url is for HTTP mode: add --http, or leave the URL out")
+    if not socket_mode:
+        if not request_url:
+            raise CliError("--http needs --request-url https://your.host/slack/events")
+        scheme, _, rest = request_url.partition("://")
+        if scheme.lower() != "https" or not rest.split("/")[0]:
+            raise CliError(f"--request-url must be an https:// URL, not '{request_url[:80]}'")
 
     data = build_manifest(describe_surface(), socket_mode=socket_mode, request_url=request_url)
     click.echo(yaml.safe_dump(data, sort_keys=False, allow_unicode=True), nl=False)

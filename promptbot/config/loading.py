@@ -14,13 +14,14 @@ from promptbot.errors import ConfigError
 
 def _describe(error: ValidationError) -> str:
     first = error.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "app.yaml"
+    where = ".".join(str(part) for part in first["loc"])
     message = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         message = "is not a known setting"
     elif first["type"] == "missing":
         message = "is required"
-    return f"{where}: {message}"
+    # A check across fields has no location: the source alone says where.
+    return f"{where}: {message}" if where else message
 
 
 def parse_config(data: Any, source: str = "app.yaml") -> AppConfig:

@@ -40,8 +40,8 @@ def parse_command(text: str, subcommands: Collection[str]) -> ParsedCommand:
 def check_name(name: str) -> str:
     if not NAME_PATTERN.match(name):
         raise UsageError(
-            f"'{name[:40]}' is not a usable prompt name: use letters, digits, '-', '_' or '.',"
-            " up to 80 characters"
+            f"'{name[:40]}' is not a usable prompt name: one word of letters, digits, '-',"
+            " '_' or '.', up to 80 characters, starting with a letter or digit"
         )
     return name
 

@@ -1,10 +1,11 @@
-"""The export: runs, candidates, ratings and comments as one file, CSV or JSON.
+"""The export: runs, candidates, ratings, comments and pair votes as one file, CSV or JSON.
 
-Four tables do not fit one flat file, so the two formats differ on purpose
+Five tables do not fit one flat file, so the two formats differ on purpose
 (docs/export.md documents every column):
 
-- JSON holds all four tables, ``{"runs": [...], "candidates": [...], "ratings": [...],
-  "comments": [...]}``, with numbers, booleans and nested values as JSON types.
+- JSON holds all five tables, ``{"runs": [...], "candidates": [...], "ratings": [...],
+  "comments": [...], "pair_votes": [...]}``, with numbers, booleans and nested values as
+  JSON types.
 - CSV is for spreadsheets and holds one table: a row per rating, joined with its
   candidate and run, so each row can be read alone. Candidates nobody rated and
   comments are only in JSON.
