@@ -15,7 +15,7 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltResponse
+from slack_bolt import App, BoltResponse, Respond
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
@@ -28,6 +28,7 @@ from promptbot.render.messages import escape
 
 logger = logging.getLogger(__name__)
 
+NO_ACCESS = "Slack no longer accepts this bot's token: ask a workspace admin to reinstall the app."
 UNEXPECTED = "Something went wrong on our side; it has been logged. Nothing you sent was lost."
 # Set by a global middleware, which Bolt runs only after its signature check passed.
 VERIFIED = "promptbot_verified"
@@ -76,6 +77,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
         response: BoltResponse | None,
         client: WebClient,
         context: dict[str, Any],
+        respond: Respond | None = None,
     ) -> None:
         if not context.get(VERIFIED):
             # Failed before the signature was checked, or while checking it: nothing in
@@ -93,8 +95,18 @@ def register(app: App, surface: Surface, services: Services) -> None:
             logger.warning(
                 "Slack refused the bot's token (%s) while handling %s", code, _kind(body)
             )
+            # Only the request's own answer and its response_url need no token.
+            text = f":warning: {NO_ACCESS}"
+            if response is not None and "command" in body:
+                _json(response, {"response_type": "ephemeral", "text": text})
+                return
             if response is not None and response.status >= 400:
                 response.status, response.body = 200, ""
+            if respond is not None:
+                try:
+                    respond(text=text, response_type="ephemeral")
+                except (SlackClientError, OSError):
+                    logger.warning("could not tell the user the token is dead")
             return
         if isinstance(error, PromptbotError):
             logger.info("refused: %s", error)

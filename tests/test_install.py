@@ -153,3 +153,19 @@ def test_verified_requests_nobody_listens_for_are_answered_200(bot, caplog):
         )[0]
         == 401
     )
+
+
+def test_a_command_that_meets_a_dead_token_says_so_in_one_line(bot, slack, caplog):
+    slack.fail_next("views.open", error="token_revoked")
+    body = payloads.slash_command_body(
+        "new", user_id="U1", channel_id="C1", response_url=slack.response_url("new")
+    )
+    status, reply = bot.post(body, "application/x-www-form-urlencoded")
+    assert status == 200
+    wait_until(lambda: slack.responses, what="the answer on the response_url")
+    settle(bot)
+    assert not [r for r in caplog.records if r.exc_info]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1 and "token_revoked" in warnings[0]
+    said = json.dumps(reply) + json.dumps([r.body for r in slack.responses])
+    assert "ask a workspace admin to reinstall the app" in said

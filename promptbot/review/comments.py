@@ -10,6 +10,7 @@ outside review threads are not ours to keep.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from storage import Store
 from storage.reviews import CommentOutcome
@@ -29,44 +30,35 @@ class ThreadComments:
     def __init__(self, store: Store) -> None:
         self.store = store
 
-    def add(self, event_id: str, reply: Reply) -> bool:
-        run_id = self.store.find_thread(reply.channel, reply.thread_ts)
-        if run_id is None:
-            return False
-        return self.store.add_comment(
-            event_id=event_id,
-            channel=reply.channel,
-            ts=reply.ts,
-            run_id=run_id,
-            user_id=reply.user_id,
-            text=reply.text,
-            files=reply.files,
-        )
-
-    def edit(self, event_id: str, reply: Reply, edited_ts: str) -> CommentOutcome | None:
+    def _where(self, reply: Reply) -> dict[str, Any] | None:
+        """Which stored comment ``reply`` is, or None outside review threads."""
         run_id = self.store.find_thread(reply.channel, reply.thread_ts)
         if run_id is None:
             return None
+        return {
+            "channel": reply.channel,
+            "ts": reply.ts,
+            "run_id": run_id,
+            "user_id": reply.user_id,
+        }
+
+    def add(self, event_id: str, reply: Reply) -> bool:
+        where = self._where(reply)
+        if where is None:
+            return False
+        return self.store.add_comment(
+            event_id=event_id, text=reply.text, files=reply.files, **where
+        )
+
+    def edit(self, event_id: str, reply: Reply, edited_ts: str) -> CommentOutcome | None:
+        where = self._where(reply)
+        if where is None:
+            return None
         return self.store.edit_comment(
-            event_id=event_id,
-            channel=reply.channel,
-            ts=reply.ts,
-            run_id=run_id,
-            user_id=reply.user_id,
-            text=reply.text,
-            files=reply.files,
-            edited_ts=edited_ts,
+            event_id=event_id, text=reply.text, files=reply.files, edited_ts=edited_ts, **where
         )
 
     def delete(self, event_id: str, reply: Reply) -> CommentOutcome | None:
         """``reply`` is the deleted message as Slack last showed it."""
-        run_id = self.store.find_thread(reply.channel, reply.thread_ts)
-        if run_id is None:
-            return None
-        return self.store.delete_comment(
-            event_id=event_id,
-            channel=reply.channel,
-            ts=reply.ts,
-            run_id=run_id,
-            user_id=reply.user_id,
-        )
+        where = self._where(reply)
+        return None if where is None else self.store.delete_comment(event_id=event_id, **where)
