@@ -283,7 +283,7 @@ def test_payload_is_answered_and_has_its_effect(name, delivery, slack):
     for method, count in expected_calls.items():
         if count:
             wait_until(
-                lambda: [c.method for c in slack.calls[before:]].count(method) >= count,
+                lambda m=method, n=count: [c.method for c in slack.calls[before:]].count(m) >= n,
                 what=method,
             )
     settle(delivery.bot)
