@@ -60,3 +60,12 @@ def test_one_emoji_under_two_names_on_two_scales_is_refused():
                 }
             }
         )
+
+
+def test_the_data_file_read_directly_is_the_packages_own_data():
+    from promptbot.review import scales
+
+    from_file = scales._records_from_file()
+    assert from_file is not None
+    slim = [{"short_name": r["short_name"], "short_names": r["short_names"]} for r in from_file]
+    assert slim == scales._records_from_api()
