@@ -6,13 +6,9 @@ from __future__ import annotations
 from handlers.invocation import Invocation
 from handlers.lifecycle import started
 from handlers.subcommands import Subcommands
+from promptbot.domain import check_name
 from promptbot.errors import UsageError
-from promptbot.prompts.commands import (
-    check_name,
-    parse_models_option,
-    parse_run_id,
-    split_propose_body,
-)
+from promptbot.prompts.commands import parse_models_option, parse_run_id, split_propose_body
 from promptbot.render.messages import run_list
 from promptbot.render.modals import propose_modal
 from promptbot.review.service import Proposal

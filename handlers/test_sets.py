@@ -22,11 +22,11 @@ from handlers.invocation import Invocation, Services
 from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.config.settings import Limits
+from promptbot.domain import check_set_name
 from promptbot.errors import FieldErrors, NotFound, PromptbotError, UsageError
 from promptbot.prompts.test_sets import (
     MAX_FILE_BYTES,
     add_test_set,
-    check_set_name,
     decode_file,
     template_variables,
 )

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import re
 import string
 from dataclasses import dataclass, field
 from typing import Any, Literal
+
+from promptbot.errors import UsageError
 
 # held: waiting for the proposer to confirm its cost; cancelled: they did not.
 RunStatus = Literal["pending", "running", "done", "failed", "held", "cancelled"]
@@ -161,3 +164,33 @@ class RunSummary:
     candidates: int
     ratings: int
     comments: int
+
+
+# -- names: prompts and test sets ----------------------------------------------------
+
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
+
+
+def check_name(name: str) -> str:
+    if not NAME_PATTERN.match(name):
+        raise UsageError(
+            f"'{name[:40]}' is not a usable prompt name: one word of letters, digits, '-',"
+            " '_' or '.', up to 80 characters, starting with a letter or digit"
+        )
+    return name
+
+
+def check_set_name(name: str) -> str:
+    """Set names follow the rules for prompt names (see check_name)."""
+    if not NAME_PATTERN.match(name):
+        raise UsageError(
+            f"'{short_text(name)}' is not a usable test set name: use letters, digits, '-', '_'"
+            " or '.', up to 80 characters"
+        )
+    return name
+
+
+def short_text(text: str) -> str:
+    """One line, at most 40 characters: for quoting names we did not choose."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= 40 else flat[:39] + "…"

@@ -4,6 +4,7 @@ import pytest
 
 from promptbot.standins.openai_api import OpenAIStandIn
 from promptbot.standins.slack_api import SlackStandIn
+from storage import Store
 from tests.harness import TOKEN, start_bot
 
 _ISOLATED_PREFIXES = ("SLACK_", "OPENAI_", "PROMPTBOT_")
@@ -15,6 +16,12 @@ def clean_environ(monkeypatch):
     for name in list(os.environ):
         if name.startswith(_ISOLATED_PREFIXES):
             monkeypatch.delenv(name)
+
+
+@pytest.fixture
+def store(tmp_path):
+    """A migrated database of its own, for tests of the core without the app."""
+    return Store(tmp_path / "t.db")
 
 
 @pytest.fixture

@@ -2,9 +2,9 @@ import pytest
 
 from handlers.commands import SUBCOMMANDS
 from handlers.subcommands import Subcommands
+from promptbot.domain import check_name
 from promptbot.errors import UsageError
 from promptbot.prompts.commands import (
-    check_name,
     parse_command,
     parse_inputs,
     parse_models_option,

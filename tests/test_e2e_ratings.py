@@ -8,7 +8,7 @@ from promptbot.standins import payloads
 from tests.harness import SECRET, settle, wait_until
 
 
-def posted_run(bot, models="alpha,beta"):
+def proposed_run(bot, models="alpha,beta"):
     bot.command(f"propose rate-me --models {models}\nHi")
     run = bot.wait_run(1)
     return run, bot.candidate_posts(run.id)
@@ -19,7 +19,7 @@ def ratings(bot):
 
 
 def test_rating_added_changed_removed(bot):
-    _run, posts = posted_run(bot)
+    _run, posts = proposed_run(bot)
     ts = posts[0]["ts"]
     assert bot.react(ts, "+1", "U2") == 200
     wait_until(lambda: ratings(bot) == [("U2", "approval", "+1", 1.0)], what="a 👍")
@@ -35,13 +35,13 @@ def test_rating_added_changed_removed(bot):
 
 @pytest.mark.parametrize("reaction", ["+1::skin-tone-3", "thumbsup", "thumbsup::skin-tone-5"])
 def test_skin_tones_and_aliases_count_as_the_scale_name(bot, reaction):
-    _, posts = posted_run(bot)
+    _, posts = proposed_run(bot)
     bot.react(posts[1]["ts"], reaction, "U2")
     wait_until(lambda: ratings(bot) == [("U2", "approval", "+1", 1.0)], what=reaction)
 
 
 def test_redelivered_event_counts_once(bot):
-    _, posts = posted_run(bot)
+    _, posts = proposed_run(bot)
     event = payloads.reaction_event(
         "reaction_added", user="U2", reaction="+1", channel="C1", ts=posts[0]["ts"]
     )
@@ -59,7 +59,7 @@ def test_redelivered_event_counts_once(bot):
 
 
 def test_removal_arriving_before_add_leaves_no_vote(bot):
-    _, posts = posted_run(bot)
+    _, posts = proposed_run(bot)
     ts = posts[0]["ts"]
     bot.react(ts, "+1", "U2", added=False, event_ts="1800000000.000002", event_id="Ev-rm")
     wait_until(lambda: bot.store.event_seen("Ev-rm"), what="the removal")
@@ -70,7 +70,7 @@ def test_removal_arriving_before_add_leaves_no_vote(bot):
 
 
 def test_ignored_reactions_are_not_stored(bot):
-    run, posts = posted_run(bot)
+    run, posts = proposed_run(bot)
     bot.react(posts[0]["ts"], "tada", "U2", event_id="Ev-unknown-emoji")
     bot.react(run.thread_ts, "+1", "U2", event_id="Ev-parent")
     bot.react("1234.5678", "+1", "U2", event_id="Ev-elsewhere")
@@ -81,7 +81,7 @@ def test_ignored_reactions_are_not_stored(bot):
 
 
 def test_bad_signatures_are_rejected_and_nothing_stored(bot):
-    _, posts = posted_run(bot)
+    _, posts = proposed_run(bot)
     body = payloads.event_body(
         payloads.reaction_event(
             "reaction_added", user="U2", reaction="+1", channel="C1", ts=posts[0]["ts"]
@@ -112,7 +112,7 @@ def test_bad_signatures_are_rejected_and_nothing_stored(bot):
 
 
 def test_thread_replies_become_comments_once(bot):
-    run, _ = posted_run(bot)
+    run, _ = proposed_run(bot)
     reply = payloads.message_event(
         user="U3",
         text="B reads better",

@@ -4,7 +4,6 @@ respected. The job against a real store, and end to end over the Slack stand-in.
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
 from apscheduler.schedulers.background import BackgroundScheduler
 
 from handlers.reminders import SlackDirectMessenger
@@ -40,11 +39,6 @@ class Inbox:
 
     def to(self, user_id):
         return [m for u, m in self.sent if u == user_id]
-
-
-@pytest.fixture
-def store(tmp_path):
-    return Store(tmp_path / "r.db")
 
 
 def comment(store, run, user):

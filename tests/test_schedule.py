@@ -76,11 +76,6 @@ def compose(period):
 
 
 @pytest.fixture
-def store(tmp_path):
-    return Store(tmp_path / "t.db")
-
-
-@pytest.fixture
 def slack():
     return FakeSlack()
 

@@ -26,7 +26,6 @@ from promptbot.config.loading import parse_config
 from promptbot.standins import payloads
 from promptbot.standins.openai_api import OpenAIStandIn
 from promptbot.standins.slack_api import SlackStandIn
-from storage.install import InstallState
 from tests.factories import posted_run
 from tests.harness import TOKEN, bot_config, start_bot, wait_until
 from tests.socket_standin import SocketModeStandIn
@@ -209,9 +208,9 @@ def check(delivery: Delivery, slack: Any, fixture: dict[str, Any], scene: Scene,
     if "install_revoked" in expect:
         wanted = expect["install_revoked"]
         if wanted:
-            wait_until(lambda: InstallState(bot.store).revoked_reason(), what="the revocation")
+            wait_until(lambda: bot.store.install.revoked_reason(), what="the revocation")
         settle(bot)
-        assert InstallState(bot.store).revoked_reason() == wanted
+        assert bot.store.install.revoked_reason() == wanted
     if "runs" in expect:
         names = {name for name, _ in expect["runs"]}
 
@@ -267,7 +266,7 @@ def test_payload_is_answered_and_has_its_effect(name, delivery, slack):
     if delivery.mode == "socket" and fixture.get("http_only"):
         pytest.skip(fixture["http_only"])
 
-    InstallState(delivery.bot.store).restore()
+    delivery.bot.store.install.restore()
     scene = prepare(
         delivery.bot,
         slack,

@@ -2,6 +2,7 @@ import sqlite3
 import threading
 
 import pytest
+from sqlite_utils import Database
 
 from promptbot.domain import Completion, PlannedCandidate
 from promptbot.errors import StorageError
@@ -10,10 +11,8 @@ from storage.migrations import migrations
 
 APPROVAL = {"+1": 1.0, "-1": 0.0}
 
-
-@pytest.fixture
-def store(tmp_path):
-    return Store(tmp_path / "t.db")
+# Every migration, in order: what a blank database has pending (public API only).
+ALL_MIGRATIONS = [m.name for m in migrations.pending(Database(memory=True))]
 
 
 def make_run(store, n=2):
@@ -35,7 +34,7 @@ def test_blank_database_migrates_once(tmp_path):
     Store(path)  # reopening applies nothing twice
     conn = sqlite3.connect(path)
     names = [r[0] for r in conn.execute("SELECT name FROM _sqlite_migrations")]
-    assert names == [m.name for m in migrations._migrations]
+    assert names == ALL_MIGRATIONS
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -138,7 +137,7 @@ def test_database_at_the_previous_schema_migrates(tmp_path):
     from sqlite_utils import Database
 
     path = tmp_path / "old.db"
-    latest = migrations._migrations[-1].name
+    latest = ALL_MIGRATIONS[-1]
     old = Database(path)
     migrations.apply(old, stop_before=latest)
     old.execute(

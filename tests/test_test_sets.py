@@ -8,14 +8,9 @@ from click.testing import CliRunner
 
 from handlers.test_sets import _on_slack, download
 from promptbot.cli.main import cli
+from promptbot.domain import check_set_name
 from promptbot.errors import NotFound, UsageError
-from promptbot.prompts.test_sets import (
-    MAX_FILE_BYTES,
-    MAX_REPORTED,
-    check_set_name,
-    detect_format,
-    parse_test_set,
-)
+from promptbot.prompts.test_sets import MAX_FILE_BYTES, MAX_REPORTED, detect_format, parse_test_set
 from promptbot.standins.blockkit import check_blocks
 from storage import Store
 from tests.harness import TOKEN, wait_until

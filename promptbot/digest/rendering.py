@@ -47,8 +47,7 @@ from promptbot.render.messages import (
     header,
     section,
 )
-from promptbot.render.words import count
-from promptbot.review.costs import format_cost
+from promptbot.render.words import count, format_cost
 from promptbot.verdicts.rankings import Rankings
 
 TEMPLATE_DIR = Path(__file__).with_name("templates")

@@ -5,14 +5,12 @@ Pure text in, a parsed request out; handlers/ turns it into Slack replies.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
 from promptbot.errors import UsageError
 
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")
 INPUT_SEPARATOR = "---"
 
 
@@ -35,15 +33,6 @@ def parse_command(text: str, subcommands: Collection[str]) -> ParsedCommand:
     if name not in subcommands:
         return ParsedCommand("help", [name])
     return ParsedCommand(name, words[1:], body)
-
-
-def check_name(name: str) -> str:
-    if not NAME_PATTERN.match(name):
-        raise UsageError(
-            f"'{name[:40]}' is not a usable prompt name: one word of letters, digits, '-',"
-            " '_' or '.', up to 80 characters, starting with a letter or digit"
-        )
-    return name
 
 
 def parse_run_id(args: list[str], usage: str) -> int:

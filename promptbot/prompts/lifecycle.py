@@ -19,8 +19,7 @@ from promptbot.render.messages import (
     section,
     truncate,
 )
-from promptbot.render.words import count
-from promptbot.review.costs import format_cost
+from promptbot.render.words import count, format_cost
 from promptbot.review.sandbox import parse_template
 from promptbot.review.scales import RatingScales
 from promptbot.review.service import Proposal, ReviewService

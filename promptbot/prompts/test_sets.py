@@ -17,8 +17,8 @@ from pathlib import PurePath
 from typing import Any, Literal
 
 from promptbot.config.settings import AppConfig
+from promptbot.domain import check_set_name, short_text
 from promptbot.errors import UsageError
-from promptbot.prompts.commands import NAME_PATTERN
 from promptbot.render.words import count
 from promptbot.review.sandbox import parse_template
 from storage import Store
@@ -35,16 +35,6 @@ MAX_REPORTED = 5
 # Larger than any sensible set at the row limit; keeps a stray upload from filling memory.
 MAX_FILE_BYTES = 5_000_000
 _EXTENSIONS: dict[str, Format] = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl"}
-
-
-def check_set_name(name: str) -> str:
-    """Set names follow the rules for prompt names (see promptbot.prompts.commands.check_name)."""
-    if not NAME_PATTERN.match(name):
-        raise UsageError(
-            f"'{_short(name)}' is not a usable test set name: use letters, digits, '-', '_'"
-            " or '.', up to 80 characters"
-        )
-    return name
 
 
 def detect_format(text: str, filename: str | None) -> Format:
@@ -200,14 +190,8 @@ def _describe_problems(problems: list[Problem]) -> str:
     return f"{len(problems)} {noun}: {shown}{suffix}"
 
 
-def _short(text: str) -> str:
-    """One line, at most 40 characters: names come from the file, not from us."""
-    flat = " ".join(text.split())
-    return flat if len(flat) <= 40 else flat[:39] + "…"
-
-
 def _quote(name: str) -> str:
-    return f"'{_short(name)}'"
+    return f"'{short_text(name)}'"
 
 
 # -- the use case: shared by /prompt inputs and `promptbot inputs add` ---------------

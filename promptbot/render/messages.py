@@ -10,8 +10,7 @@ from typing import Any
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run, RunSummary, Version
-from promptbot.render.words import count
-from promptbot.review.costs import format_cost
+from promptbot.render.words import count, format_cost
 
 Block = dict[str, Any]
 

@@ -39,7 +39,3 @@ def cache_key(model: ModelConfig, base_url: str | None, messages: Messages) -> s
         "max_tokens": model.params.max_tokens,
     }
     return hashlib.sha256(json.dumps(identity, sort_keys=True).encode()).hexdigest()
-
-
-def format_cost(amount: float) -> str:
-    return f"${amount:,.4f}" if amount < 1 else f"${amount:,.2f}"

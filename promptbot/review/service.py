@@ -12,10 +12,15 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import PlannedCandidate, Run, RunSummary, blind_label
+from promptbot.domain import (
+    PlannedCandidate,
+    Run,
+    RunSummary,
+    blind_label,
+    check_name,
+    check_set_name,
+)
 from promptbot.errors import FieldErrors, PermissionDenied, TemplateError, UsageError
-from promptbot.prompts.commands import check_name
-from promptbot.prompts.test_sets import check_set_name
 from promptbot.review.comments import ThreadComments
 from promptbot.review.reveal import AUTOMATIC, Revealer, may_manage
 from promptbot.review.runner import Runner
