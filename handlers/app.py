@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 
 from slack_bolt import App
 from slack_sdk import WebClient
@@ -22,8 +21,11 @@ from handlers import (
     test_sets,
     views,
 )
+from handlers.inbox import record_events_first
 from handlers.invocation import Services
+from handlers.listener_pool import ListenerPool
 from handlers.surface import Surface
+from promptbot.jobs.inbox import EventInbox
 
 
 def _quiet_token_warning(record: logging.LogRecord) -> bool:
@@ -59,8 +61,11 @@ def build_bolt_app(
     signing_secret: str,
     verify_requests: bool = True,
     token_verification: bool = True,
+    inbox: EventInbox | None = None,
 ) -> tuple[App, Surface]:
+    """With an ``inbox``, events are recorded in it before they are answered."""
     logging.getLogger("slack_bolt.App").addFilter(_quiet_token_warning)
+    pool = ListenerPool(LISTENER_THREADS, services.store)
     app = App(
         client=client,
         # Unmatched requests go to errors.py, which answers 200 (Bolt would say 404).
@@ -68,8 +73,10 @@ def build_bolt_app(
         signing_secret=signing_secret,
         request_verification_enabled=verify_requests,
         token_verification_enabled=token_verification,
-        listener_executor=ThreadPoolExecutor(LISTENER_THREADS, thread_name_prefix="bolt"),
+        listener_executor=pool,
     )
+    if inbox is not None:
+        record_events_first(app, inbox, pool)
     surface = Surface()
     for register in LISTENERS:
         register(app, surface, services)

@@ -6,7 +6,10 @@ other exception is logged with its traceback and the user gets a short apology.
 A verified request no listener wants (``view_closed``, ``team_access_revoked``, an event
 type Slack adds next year) is answered 200, not Bolt's 404: Slack counts non-2xx answers
 as failed deliveries, retries them, and turns off the app's events above 95% failures.
-A Web API call refused because the token is dead is one warning, not a traceback.
+A Web API call refused because the token is dead is one warning, not a traceback. A
+write the database could not take was rolled back whole, so the user is told that
+nothing was started. An event replayed from the inbox reports its error to the inbox
+worker instead, which retries it or sets it aside.
 """
 
 from __future__ import annotations
@@ -15,21 +18,29 @@ import json
 import logging
 from typing import Any
 
-from slack_bolt import App, BoltResponse, Respond
+from slack_bolt import App, BoltContext, BoltResponse, Respond
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
+from handlers.inbox import REPLAYED, Replay
 from handlers.install import token_error
 from handlers.invocation import Services
 from handlers.surface import Surface
-from promptbot.errors import FieldErrors, PromptbotError
+from promptbot.errors import FieldErrors, PromptbotError, StorageUnavailable
 from promptbot.render.messages import escape
 
 logger = logging.getLogger(__name__)
 
 NO_ACCESS = "Slack no longer accepts this bot's token: ask a workspace admin to reinstall the app."
-UNEXPECTED = "Something went wrong on our side; it has been logged. Nothing you sent was lost."
+# Said without knowing how far the request got, so it promises nothing about that.
+UNEXPECTED = "Something went wrong on our side; it has been logged."
+
+
+def not_recorded(error: StorageUnavailable) -> str:
+    return f"Could not record it: {error.reason}. Nothing was started; try again in a moment."
+
+
 # Set by a global middleware, which Bolt runs only after its signature check passed.
 VERIFIED = "promptbot_verified"
 
@@ -76,7 +87,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
         body: dict[str, Any],
         response: BoltResponse | None,
         client: WebClient,
-        context: dict[str, Any],
+        context: BoltContext,
         respond: Respond | None = None,
     ) -> None:
         if not context.get(VERIFIED):
@@ -108,7 +119,14 @@ def register(app: App, surface: Surface, services: Services) -> None:
                 except (SlackClientError, OSError):
                     logger.warning("could not tell the user the token is dead")
             return
-        if isinstance(error, PromptbotError):
+        replay = context.get(REPLAYED)
+        if isinstance(replay, Replay):
+            replay.error = error
+            return
+        if isinstance(error, StorageUnavailable):
+            logger.warning("not recorded: %s", error.reason)
+            text = f":warning: {not_recorded(error)}"
+        elif isinstance(error, PromptbotError):
             logger.info("refused: %s", error)
             text = f":warning: {escape(str(error))}"
         else:

@@ -15,9 +15,14 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from handlers.http_guard import Admitted, Refusal, RequestGuard, is_command_or_interaction
+from promptbot.errors import StorageUnavailable
 from storage.seen_requests import StoredAnswer
 
 logger = logging.getLogger(__name__)
+
+# The replay record's writes come out of Slack's 3 s too, beside the listener's own
+# (handlers/listener_pool.py): each waits at most this long for the write lock.
+CLAIM_BUDGET = 0.4
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -57,7 +62,14 @@ def make_wsgi_app(app: App, health: Callable[[], bool], guard: RequestGuard) -> 
     ) -> Iterable[bytes]:
         assert guard.seen is not None
         now = int(guard.clock())
-        if not guard.seen.claim(admitted.signature, admitted.timestamp, now):
+        try:
+            claimed = guard.seen.claim(admitted.signature, admitted.timestamp, now, CLAIM_BUDGET)
+        except StorageUnavailable as error:
+            # Slack's 3 s are short: handled without a replay record, the request's own
+            # writes meet the same database and it answers "could not record it".
+            logger.warning("no replay record for a request (%s)", error.reason)
+            return dispatch(environ, start_response)
+        if not claimed:
             logger.info("a replayed request was answered without acting on it again")
             answer = guard.seen.answer(admitted.signature)
             if answer is None:  # the first is still being handled
@@ -76,7 +88,11 @@ def make_wsgi_app(app: App, health: Callable[[], bool], guard: RequestGuard) -> 
             "text/plain;charset=utf-8",
         )
         status = int(str(captured.get("status", "200")).split()[0])
-        guard.seen.record_answer(admitted.signature, StoredAnswer(status, content_type, body))
+        try:
+            answer = StoredAnswer(status, content_type, body)
+            guard.seen.record_answer(admitted.signature, answer, CLAIM_BUDGET)
+        except StorageUnavailable as error:
+            logger.warning("the answer to a request was not kept for replays (%s)", error.reason)
         return [body]
 
     def wsgi(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

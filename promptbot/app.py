@@ -33,7 +33,8 @@ from handlers.surface import Surface
 from promptbot.config.environment import Environment
 from promptbot.config.settings import AppConfig
 from promptbot.digest.service import DigestService
-from promptbot.errors import ConfigError
+from promptbot.errors import ConfigError, StorageError, StorageUnavailable
+from promptbot.jobs.inbox import EventInbox
 from promptbot.jobs.install import Install
 from promptbot.jobs.reminders import ReminderJob, schedule_reminders
 from promptbot.jobs.scheduler import DigestJob, DigestScheduler
@@ -42,6 +43,7 @@ from promptbot.review.reveal import Revealer
 from promptbot.review.runner import Runner
 from promptbot.review.service import ReviewService
 from storage import Store
+from storage.base import LOCK_WAIT_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +64,7 @@ class Bot:
     surface: Surface
     install: Install
     guard: RequestGuard
+    inbox: EventInbox
     scheduler: DigestScheduler | None = field(default=None)
 
     def start_jobs(self) -> None:
@@ -80,9 +83,13 @@ class Bot:
         self.install.on_revoked(self.scheduler.scheduler.pause)
 
     def healthy(self) -> bool:
-        """For /healthz: the database answers."""
+        """For /healthz: the database would take a write now (not read-only, not
+        locked past a second, room on the disk)."""
         try:
-            self.store.query("SELECT 1")
+            self.store.check_writable()
+        except StorageError as error:
+            logger.warning("unhealthy: %s", error)
+            return False
         except Exception:
             logger.exception("health check failed")
             return False
@@ -91,6 +98,7 @@ class Bot:
     def close(self) -> None:
         if self.scheduler is not None:
             self.scheduler.shutdown()
+        self.inbox.shutdown()
         self.runner.shutdown(wait=False)
 
 
@@ -132,6 +140,12 @@ def create_bot(
     token = environment.require("SLACK_BOT_TOKEN")
     signing_secret = "" if socket_mode else environment.require("SLACK_SIGNING_SECRET")
     store = Store(environment.require("PROMPTBOT_DB"))
+    try:
+        # A lock held by another writer is waited out; read-only or full is final.
+        store.check_writable(budget=LOCK_WAIT_SECONDS)
+    except StorageUnavailable as error:
+        raise StorageError(f"cannot write to database {store.path}: {error.reason}") from None
+    inbox = EventInbox(store, config.limits.event_backlog)
     client = slack_client(token, environment)
     check_token(client)
     services, app, surface = wire(
@@ -142,6 +156,7 @@ def create_bot(
         signing_secret=signing_secret,
         verify_requests=verify_requests,
         rng=rng,
+        inbox=inbox,
     )
     services.install.started()
     digest_job = DigestJob(
@@ -153,6 +168,7 @@ def create_bot(
     )
     if resume:
         services.runner.resume_unfinished()
+        inbox.start()
     reminder_job = ReminderJob(store, config, SlackDirectMessenger(client))
     guard = RequestGuard(
         signing_secret,
@@ -173,6 +189,7 @@ def create_bot(
         surface,
         services.install,
         guard,
+        inbox,
     )
 
 
@@ -186,6 +203,7 @@ def wire(
     verify_requests: bool = True,
     token_verification: bool = True,
     rng: random.Random | None = None,
+    inbox: EventInbox | None = None,
 ) -> tuple[Services, App, Surface]:
     """The core objects and the Bolt app around them: built here and only here."""
     publisher = SlackPublisher(client)
@@ -201,6 +219,7 @@ def wire(
         signing_secret=signing_secret,
         verify_requests=verify_requests,
         token_verification=token_verification,
+        inbox=inbox,
     )
     return services, app, surface
 

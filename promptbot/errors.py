@@ -4,6 +4,7 @@
     ├── PromptbotError        a problem the user can fix; str() is the one line to show
     │   ├── ConfigError       app.yaml or the environment
     │   ├── StorageError      the database cannot be opened or migrated
+    │   │   └── StorageUnavailable  a write it cannot take now (locked, full, read-only)
     │   ├── TemplateError     a prompt template is too large, bad, or short of a value
     │   ├── UsageError        a command typed in a way we cannot understand
     │   ├── NotFound          a prompt, version or run that does not exist
@@ -33,6 +34,15 @@ class ConfigError(PromptbotError):
 
 class StorageError(PromptbotError):
     """The database cannot be opened or migrated."""
+
+
+class StorageUnavailable(StorageError):
+    """A write could not be made now (locked past its wait, disk full, read-only), and
+    nothing of it was kept. ``reason`` is a clause: "the disk is full"."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(f"cannot write to the database: {reason}")
 
 
 class TemplateError(PromptbotError):

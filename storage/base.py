@@ -3,12 +3,19 @@ multi-row write in one ``BEGIN IMMEDIATE`` transaction.
 
 Bolt listeners, the run executor and scheduler jobs all run on threads, and a
 SQLite connection must not cross threads, so each thread gets its own.
+
+A write the database cannot take (locked past the wait allowed, disk full, read-only)
+raises StorageUnavailable and leaves nothing behind. Code that must answer Slack in
+time waits for the write lock only as long as its ``budget`` (or the thread's
+``deadline``) allows.
 """
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -17,8 +24,38 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from promptbot.errors import StorageError
+from promptbot.errors import StorageError, StorageUnavailable
 from storage.migrations import migrations
+
+# How long a write waits for another writer's lock when nothing more pressing is
+# waiting on it (a model run, a scheduled job).
+LOCK_WAIT_SECONDS = 30.0
+
+# Below this much free space a write may fail half-way (the WAL grows a page at a
+# time), so the database is reported full before SQLite finds out itself.
+MIN_FREE_BYTES = 1 << 20
+
+# SQLite's primary result codes that mean "not now", as opposed to a bug in our SQL.
+_UNAVAILABLE = {
+    5: "the database is locked by another writer",  # SQLITE_BUSY
+    6: "the database is locked by another writer",  # SQLITE_LOCKED
+    8: "the database is read-only",  # SQLITE_READONLY
+    10: "the disk failed to write",  # SQLITE_IOERR
+    13: "the disk is full",  # SQLITE_FULL
+    14: "the database file cannot be opened",  # SQLITE_CANTOPEN
+}
+
+
+def unavailable(error: BaseException) -> StorageUnavailable | None:
+    """The StorageUnavailable ``error`` is or stands for, or None if it is something
+    else (a bug in our SQL, say): so callers can tell "try again later" from "broken"."""
+    if isinstance(error, StorageUnavailable):
+        return error
+    code = getattr(error, "sqlite_errorcode", None)
+    if not isinstance(error, sqlite3.Error) or not isinstance(code, int):
+        return None
+    reason = _UNAVAILABLE.get(code & 0xFF)
+    return StorageUnavailable(reason) if reason else None
 
 
 def stamp(moment: datetime) -> str:
@@ -89,7 +126,7 @@ class StoreBase:
                 uri=self.read_only,
             )
             conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA busy_timeout = 30000")
+            conn.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT_SECONDS * 1000)}")
             # With WAL, NORMAL never corrupts and survives a crash of the process; only
             # a power cut may lose the last commits. FULL would fsync every commit.
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -102,19 +139,99 @@ class StoreBase:
         return uri + ("?mode=ro&immutable=1" if self._immutable else "?mode=ro")
 
     @contextmanager
-    def transaction(self) -> Iterator[Database]:
+    def transaction(self, budget: float | None = None) -> Iterator[Database]:
         """One write transaction. IMMEDIATE takes the write lock up front, so two
-        processes deduping the same event cannot both decide it is new."""
+        processes deduping the same event cannot both decide it is new.
+
+        ``budget`` caps the seconds spent waiting for that lock. Called inside another
+        transaction on this thread, it becomes a savepoint of that one, so several
+        writes that make one record commit or vanish together."""
         db = self._db()
-        with self._write_lock:
-            db.execute("BEGIN IMMEDIATE")
-            try:
-                yield db
-            except BaseException:
+        depth: int = getattr(self._local, "depth", 0)
+        if depth:
+            yield from self._savepoint(db, depth)
+            return
+        self._begin(db, budget)
+        self._local.depth = 1
+        try:
+            yield db
+            db.execute("COMMIT")
+        except BaseException as error:
+            if db.conn.in_transaction:
                 db.execute("ROLLBACK")
-                raise
-            else:
-                db.execute("COMMIT")
+            translated = unavailable(error)
+            if translated is not None and translated is not error:
+                raise translated from error
+            raise
+        finally:
+            self._local.depth = 0
+            self._write_lock.release()
+
+    def _savepoint(self, db: Database, depth: int) -> Iterator[Database]:
+        db.execute("SAVEPOINT nested")
+        self._local.depth = depth + 1
+        try:
+            yield db
+        except BaseException:
+            db.execute("ROLLBACK TO nested")
+            raise
+        finally:
+            db.execute("RELEASE nested")
+            self._local.depth = depth
+
+    def _begin(self, db: Database, budget: float | None) -> None:
+        """Take this process's write lock, then SQLite's, each within what is left of
+        ``budget`` and of the thread's deadline. Release ``_write_lock`` after."""
+        started = time.monotonic()
+        limit = budget
+        deadline: float | None = getattr(self._local, "deadline", None)
+        if deadline is not None:
+            left = deadline - started
+            limit = left if limit is None else min(limit, left)
+        if not self._write_lock.acquire(timeout=-1 if limit is None else max(0.0, limit)):
+            raise StorageUnavailable(_UNAVAILABLE[5])
+        try:
+            if limit is not None:
+                left = limit - (time.monotonic() - started)
+                db.execute(f"PRAGMA busy_timeout = {max(0, int(left * 1000))}")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                raise (unavailable(error) or error) from error
+            finally:
+                if limit is not None:
+                    db.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT_SECONDS * 1000)}")
+        except BaseException:
+            self._write_lock.release()
+            raise
+
+    @contextmanager
+    def deadline(self, seconds: float) -> Iterator[None]:
+        """Every write on this thread within the block waits for the lock only until
+        ``seconds`` from now: for work that owes someone an answer in time."""
+        previous: float | None = getattr(self._local, "deadline", None)
+        self._local.deadline = time.monotonic() + seconds
+        try:
+            yield
+        finally:
+            self._local.deadline = previous
+
+    def check_writable(self, budget: float = 1.0) -> None:
+        """Raise StorageUnavailable unless a write would succeed now: the file takes
+        writes (a no-op update is refused when it is read-only) and the disk has room."""
+        if self.path != ":memory:":
+            stats = os.statvfs(Path(self.path).resolve().parent)
+            if stats.f_bavail * stats.f_frsize < MIN_FREE_BYTES:
+                raise StorageUnavailable(_UNAVAILABLE[13])
+        db = self._db()
+        self._begin(db, budget)
+        try:
+            db.execute("UPDATE inbox SET id = id WHERE id = -1")
+        except sqlite3.Error as error:
+            raise (unavailable(error) or error) from error
+        finally:
+            db.execute("ROLLBACK")
+            self._write_lock.release()
 
     def connection(self) -> Database:
         """This thread's connection, for read queries elsewhere in storage/."""

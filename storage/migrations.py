@@ -301,3 +301,23 @@ def m0007_comment_files_edits_deletes(db: Database) -> None:
         CREATE INDEX comment_edits_comment ON comment_edits (channel, ts);
         """
     )
+
+
+@migrations(name="0008_event_inbox")
+def m0008_event_inbox(db: Database) -> None:
+    # Every Events API delivery is written here before Slack gets its 200, and
+    # processed from here in arrival order (id); processed rows are kept a day so a
+    # redelivery is recognised without being processed again.
+    db.executescript(
+        """
+        CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            processed_at TEXT,
+            error TEXT
+        );
+        CREATE INDEX inbox_pending ON inbox (id) WHERE processed_at IS NULL;
+        """
+    )

@@ -23,10 +23,11 @@ class SeenRequests:
     def __init__(self, store: StoreBase) -> None:
         self.store = store
 
-    def claim(self, signature: str, request_ts: int, now: int) -> bool:
+    def claim(self, signature: str, request_ts: int, now: int, budget: float | None = None) -> bool:
         """True the first time a signature is seen (the caller acts on it); False for
-        a replay. Expired rows go in the same transaction."""
-        with self.store.transaction() as db:
+        a replay. Expired rows go in the same transaction. ``budget``: the most seconds
+        to wait for the write lock (StorageUnavailable after)."""
+        with self.store.transaction(budget) as db:
             db.execute("DELETE FROM seen_requests WHERE request_ts < ?", [now - KEEP_SECONDS])
             cursor = db.execute(
                 "INSERT OR IGNORE INTO seen_requests (signature, request_ts) VALUES (?, ?)",
@@ -34,8 +35,10 @@ class SeenRequests:
             )
             return cursor.rowcount == 1
 
-    def record_answer(self, signature: str, answer: StoredAnswer) -> None:
-        with self.store.transaction() as db:
+    def record_answer(
+        self, signature: str, answer: StoredAnswer, budget: float | None = None
+    ) -> None:
+        with self.store.transaction(budget) as db:
             db.execute(
                 "UPDATE seen_requests SET status = ?, content_type = ?, body = ?"
                 " WHERE signature = ?",

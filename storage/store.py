@@ -12,6 +12,7 @@ from storage.base import StoreBase, stamp, utcnow
 from storage.cache import AnswerCache
 from storage.candidates import CandidateQueries, MessageRef
 from storage.digest_log import DigestLog
+from storage.inbox import InboxTable
 from storage.install import InstallState
 from storage.pairs import Pairs
 from storage.reminders import ReminderStore
@@ -48,6 +49,11 @@ class Store(RunQueries, CandidateQueries, ReviewQueries):
     @cached_property
     def digest_log(self) -> DigestLog:
         return DigestLog(self)
+
+    @cached_property
+    def inbox(self) -> InboxTable:
+        """Events API deliveries, recorded before they are acknowledged."""
+        return InboxTable(self)
 
     @cached_property
     def install(self) -> InstallState:

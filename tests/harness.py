@@ -4,8 +4,11 @@ port, talking to the Slack and OpenAI stand-ins."""
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,8 +186,22 @@ def wait_until(predicate: Any, timeout: float = 5.0, what: str = "condition") ->
 
 
 def settle(bot: RunningBot) -> None:
-    """Wait until the app's listener pool is idle, so 'nothing happened' can be asserted."""
+    """Wait until the event inbox and the app's listener pool are idle, so 'nothing
+    happened' can be asserted."""
+    assert bot.bot.inbox.wait_idle(5), "the event inbox is still busy"
     executor = bot.bot.app.listener_runner.listener_executor  # type: ignore[attr-defined]
     marker = executor.submit(lambda: None)
     marker.result(timeout=5)
     time.sleep(0.05)
+
+
+@contextmanager
+def write_lock(db_path: Path) -> Iterator[None]:
+    """Another connection holds the database's write lock, as another process would."""
+    conn = sqlite3.connect(db_path, isolation_level=None)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        conn.execute("ROLLBACK")
+        conn.close()

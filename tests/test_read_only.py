@@ -3,7 +3,6 @@ where nothing may be written (a read-only folder, a mounted snapshot)."""
 
 import hashlib
 import shutil
-import sqlite3
 import subprocess
 
 import pytest
@@ -11,7 +10,7 @@ from click.testing import CliRunner
 from sqlite_utils import Database
 
 from promptbot.cli.main import cli
-from promptbot.errors import StorageError
+from promptbot.errors import StorageError, StorageUnavailable
 from storage import Store
 from storage.migrations import migrations
 from tests import factories
@@ -68,7 +67,7 @@ def test_a_read_only_store_cannot_write(tmp_path):
     store = Store(path, read_only=True)
 
     assert store.query("SELECT name FROM prompts") == [{"name": "greet"}]
-    with pytest.raises(sqlite3.OperationalError, match="readonly"), store.transaction() as db:
+    with pytest.raises(StorageUnavailable, match="read-only"), store.transaction() as db:
         db.execute("DELETE FROM prompts")
 
 

@@ -109,6 +109,11 @@ class Limits(_Strict):
         ge=65_536,
         description="Largest HTTP request body accepted at /slack/events (larger: 413).",
     )
+    event_backlog: int = Field(
+        10_000,
+        gt=0,
+        description="Events recorded but not yet processed; past it Slack is asked to retry.",
+    )
 
 
 class DigestSettings(_Strict):

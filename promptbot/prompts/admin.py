@@ -113,9 +113,10 @@ class AdminService:
         self._check_run(run, user_id, "close")
         if run.thread_ts is None:
             raise UsageError(f"run #{run_id} has not been posted yet; try again shortly")
-        if not self.store.close_run(run_id, user_id):
-            raise UsageError(f"run #{run_id} is already closed")
-        self.admin_store.record(user_id, "close", run_target(run_id))
+        with self.store.transaction():  # closed and audited, or neither
+            if not self.store.close_run(run_id, user_id):
+                raise UsageError(f"run #{run_id} is already closed")
+            self.admin_store.record(user_id, "close", run_target(run_id))
         self._notify(
             run,
             f"Voting is closed by <@{escape(user_id)}>; ratings added from now on are kept but"

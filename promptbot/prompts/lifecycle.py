@@ -76,21 +76,25 @@ class Lifecycle:
                 }
             ) from None
         previous = self.store.runs_of_version(parent.id)
-        run = self.store.create_run(
-            prompt_name=revision.name,
-            template=revision.template,
-            system_prompt=revision.system_prompt or None,
-            author=revision.author,
-            channel=self.config.review_channel or revision.channel,
-            models=models,
-            inputs=inputs,
-            candidates=self.review.plan(models, inputs, versions=(None, parent.id)),
-            note=revision.note or None,
-            parent_id=parent.id,
-            previous_run_id=previous[-1].id if previous else None,
-        )
-        self.review.save_inputs(proposal)
-        return self.review.launch(run)
+
+        def record() -> Run:
+            run = self.store.create_run(
+                prompt_name=revision.name,
+                template=revision.template,
+                system_prompt=revision.system_prompt or None,
+                author=revision.author,
+                channel=self.config.review_channel or revision.channel,
+                models=models,
+                inputs=inputs,
+                candidates=self.review.plan(models, inputs, versions=(None, parent.id)),
+                note=revision.note or None,
+                parent_id=parent.id,
+                previous_run_id=previous[-1].id if previous else None,
+            )
+            self.review.save_inputs(proposal)
+            return run
+
+        return self.review.launch(record)
 
     def rerun(
         self,
@@ -120,16 +124,17 @@ class Lifecycle:
                 inputs=inputs,
             )
         )
-        run = self.store.create_rerun(
-            version.id,
-            author=author,
-            channel=self.config.review_channel or channel,
-            models=models,
-            inputs=inputs,
-            candidates=self.review.plan(models, inputs),
-            fresh=fresh,
+        return self.review.launch(
+            lambda: self.store.create_rerun(
+                version.id,
+                author=author,
+                channel=self.config.review_channel or channel,
+                models=models,
+                inputs=inputs,
+                candidates=self.review.plan(models, inputs),
+                fresh=fresh,
+            )
         )
-        return self.review.launch(run)
 
     def usual_run(self, version: Version) -> Run | None:
         """The run whose models and inputs a rerun or a revision starts from: the
@@ -191,16 +196,17 @@ class Lifecycle:
                         )
                     )
                 pairs.append((index, labels[0], labels[1]))
-        run = self.store.pairs.create_compare_run(
-            left.id,
-            author=author,
-            channel=self.config.review_channel or channel,
-            models=models,
-            inputs=inputs,
-            candidates=planned,
-            pairs=pairs,
+        return self.review.launch(
+            lambda: self.store.pairs.create_compare_run(
+                left.id,
+                author=author,
+                channel=self.config.review_channel or channel,
+                models=models,
+                inputs=inputs,
+                candidates=planned,
+                pairs=pairs,
+            )
         )
-        return self.review.launch(run)
 
     # -- what a prompt has done ------------------------------------------------
 

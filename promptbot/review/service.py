@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -149,26 +149,36 @@ class ReviewService:
 
     def propose(self, proposal: Proposal) -> Run:
         models, inputs = self.validate(proposal)
-        run = self.store.create_run(
-            prompt_name=proposal.name,
-            template=proposal.template,
-            system_prompt=proposal.system_prompt or None,
-            author=proposal.author,
-            channel=self.config.review_channel or proposal.channel,
-            models=models,
-            inputs=inputs,
-            candidates=self.plan(models, inputs),
-        )
-        self.save_inputs(proposal)
-        return self.launch(run)
 
-    def launch(self, run: Run) -> Run:
-        """Start a recorded run, or hold it for confirmation when its estimated cost is
-        over the ceiling (the caller then asks the proposer)."""
-        ceiling = self.config.limits.run_cost_ceiling
-        if ceiling is not None and self.runner.estimate_cost(run) > ceiling:
-            self.store.set_run_status(run.id, "held")
-            return self.store.get_run(run.id)
+        def record() -> Run:
+            run = self.store.create_run(
+                prompt_name=proposal.name,
+                template=proposal.template,
+                system_prompt=proposal.system_prompt or None,
+                author=proposal.author,
+                channel=self.config.review_channel or proposal.channel,
+                models=models,
+                inputs=inputs,
+                candidates=self.plan(models, inputs),
+            )
+            self.save_inputs(proposal)
+            return run
+
+        return self.launch(record)
+
+    def launch(self, record: Callable[[], Run]) -> Run:
+        """Record a run, then start it, or hold it for confirmation when its estimated
+        cost is over the ceiling (the caller then asks the proposer).
+
+        Everything ``record`` writes and the hold are one transaction, started only
+        once it has committed: if any write fails, nothing is left that a restart
+        could pick up, so "nothing was started" is true."""
+        with self.store.transaction():
+            run = record()
+            ceiling = self.config.limits.run_cost_ceiling
+            if ceiling is not None and self.runner.estimate_cost(run) > ceiling:
+                self.store.set_run_status(run.id, "held")
+                return self.store.get_run(run.id)
         self.runner.submit(run.id)
         return run
 

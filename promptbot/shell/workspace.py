@@ -85,6 +85,7 @@ class Workspace:
             raise
         self.activity = Activity()
         self.activity.instrument(self.bot.runner)
+        self.activity.instrument(self.bot.inbox)
         listeners = self.bot.app.listener_runner
         listeners.listener_executor = self.activity.wrap(listeners.listener_executor)
         self._responses = 0

@@ -1,0 +1,68 @@
+"""Events are recorded before Bolt answers Slack (HTTP) or acks them (Socket Mode).
+
+A global middleware, placed after Bolt's signature check and its self-event filter,
+writes each Events API delivery to the inbox and answers it at once: 200 once it is
+recorded (or was already), 503 when it could not be, or when the backlog is at its
+bound, so that Slack delivers it again (Socket Mode: no ack, same effect). The
+inbox worker then replays the recorded body through the same Bolt app, marked as a
+replay, and the listeners in handlers/events.py run as they always have.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+
+from handlers.listener_pool import ListenerPool
+from promptbot.errors import StorageUnavailable
+from promptbot.jobs.inbox import EventInbox
+
+logger = logging.getLogger(__name__)
+
+# The context key that marks a request as a replay from the inbox.
+REPLAYED = "promptbot_replayed"
+
+
+@dataclass
+class Replay:
+    """How one replayed event went; the error boundary fills in ``error``."""
+
+    error: Exception | None = None
+
+
+def record_events_first(app: App, inbox: EventInbox, pool: ListenerPool) -> None:
+    @app.middleware
+    def record_event(
+        request: BoltRequest, body: dict[str, Any], context: BoltContext, next: Callable[[], Any]
+    ) -> Any:
+        event_id = body.get("event_id")
+        if body.get("type") != "event_callback" or REPLAYED in context:
+            return next()
+        if not isinstance(event_id, str) or not event_id:
+            return next()
+        try:
+            accepted = inbox.accept(event_id, request.raw_body or json.dumps(body))
+        except StorageUnavailable as error:
+            logger.warning("event %s not recorded, so not acked: %s", event_id, error.reason)
+            return BoltResponse(status=503, body="")
+        if accepted == "full":
+            logger.warning("event %s not acked: %d events wait already", event_id, inbox.backlog)
+            return BoltResponse(status=503, body="")
+        return BoltResponse(status=200, body="")
+
+    def replay(body: str) -> None:
+        outcome = Replay()
+        request = BoltRequest(
+            body=json.loads(body), mode="socket_mode", context={REPLAYED: outcome}
+        )
+        with pool.inline():
+            app.dispatch(request)
+        if outcome.error is not None:
+            raise outcome.error
+
+    inbox.attach(replay)

@@ -1,0 +1,214 @@
+"""An acknowledged event is a recorded event.
+
+Each delivery is written to the inbox table before Slack gets its answer; if the
+write fails, Slack is told so (and retries). One worker thread then processes the
+inbox in arrival order, so the ratings on a candidate change in the order they came.
+Rows left unprocessed by a crash are processed at the next start-up.
+
+Processing is at least once: a crash after an event was handled but before its row
+was marked handles it again, and the handlers' own dedupe by event_id makes that
+harmless. A row whose processing fails for any reason but the database is set aside
+(logged, its error kept) until the next start-up; one that fails because the
+database cannot take writes is retried, in order, once it can.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+from typing import Literal
+
+from storage import Store
+from storage.base import unavailable
+from storage.inbox import InboxRow
+
+logger = logging.getLogger(__name__)
+
+# Slack waits 3 s for the answer; a write that cannot get the lock in 1 s is refused
+# with a 5xx well before that, and Slack delivers it again.
+WRITE_BUDGET_SECONDS = 1.0
+BATCH = 32
+KEEP_PROCESSED = timedelta(days=1)  # Slack's retries end after minutes
+PRUNE_EVERY_SECONDS = 3600.0
+RETRY_FIRST_SECONDS = 0.2
+RETRY_MAX_SECONDS = 30.0
+
+Accepted = Literal["recorded", "duplicate", "full"]
+Process = Callable[[str], None]
+
+
+class EventInbox:
+    def __init__(self, store: Store, max_backlog: int) -> None:
+        self.table = store.inbox
+        self.max_backlog = max_backlog
+        self._lock = threading.Lock()
+        self._backlog = self.table.count_pending()
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="inbox")
+        self._process: Process | None = None
+        self._started = False
+        self._draining = False
+        self._wanted = 0
+        self._stop = threading.Event()
+        # Rows up to this id were tried in this process: a row set aside stays behind it.
+        self._cursor = 0
+        self._pruned_at = 0.0
+
+    @property
+    def backlog(self) -> int:
+        """Events recorded and not yet processed (as this process counts them)."""
+        with self._lock:
+            return self._backlog
+
+    def attach(self, process: Process) -> None:
+        """What processing one recorded body means (the Slack side provides it)."""
+        self._process = process
+
+    def start(self) -> None:
+        """Process what is waiting, then each event as it is accepted."""
+        self._started = True
+        self.wake()
+
+    def accept(self, event_id: str, body: str) -> Accepted:
+        """Record one delivery. Raises StorageUnavailable if it could not be written;
+        "full" means the backlog is at its bound and nothing was written."""
+        with self._lock:
+            if self._backlog >= self.max_backlog:
+                return "full"
+        if not self.table.record(event_id, body, WRITE_BUDGET_SECONDS):
+            return "duplicate"
+        with self._lock:
+            self._backlog += 1
+        self.wake()
+        return "recorded"
+
+    def wake(self) -> None:
+        with self._lock:
+            self._wanted += 1
+            if self._draining or not self._started or self._process is None:
+                return
+            if self._stop.is_set():
+                return
+            self._draining = True
+        self._pool.submit(self._drain)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._draining
+
+    def wait_idle(self, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while not self.idle():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.005)
+        return True
+
+    def shutdown(self) -> None:
+        """Stop after the event in hand; what is left waits for the next start-up."""
+        self._stop.set()
+        self._pool.shutdown(wait=True)
+
+    # -- the worker --------------------------------------------------------------
+
+    def _drain(self) -> None:
+        try:
+            while True:
+                with self._lock:
+                    seen = self._wanted
+                self._process_pending()
+                self._prune_now_and_then()
+                with self._lock:
+                    if self._wanted == seen or self._stop.is_set():
+                        self._draining = False
+                        return
+        except BaseException:
+            with self._lock:
+                self._draining = False
+            logger.exception("the event inbox worker stopped")
+            raise
+
+    def _process_pending(self) -> None:
+        delay = RETRY_FIRST_SECONDS
+        while not self._stop.is_set():
+            rows: list[InboxRow] = []
+            try:
+                rows = self.table.pending(self._cursor, BATCH)
+                refused = self._process_batch(rows)
+            except Exception as error:
+                if unavailable(error) is None:
+                    raise
+                refused = True
+            if not refused and not rows:
+                return
+            if refused:
+                # The database refused: this row is retried, in order, after a pause.
+                self._stop.wait(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+            else:
+                delay = RETRY_FIRST_SECONDS
+
+    def _process_batch(self, rows: list[InboxRow]) -> bool:
+        """Process rows in order; True if the database refused one (it stays next)."""
+        done: list[int] = []
+        refused = False
+        for row in rows:
+            if self._stop.is_set():
+                break
+            outcome = self._handle(row)
+            if outcome == "wait":
+                refused = True
+                break
+            self._cursor = row.id
+            if outcome == "done":
+                done.append(row.id)
+            else:
+                with self._lock:
+                    self._backlog = max(0, self._backlog - 1)
+        self._mark(done)
+        return refused
+
+    def _handle(self, row: InboxRow) -> Literal["done", "aside", "wait"]:
+        assert self._process is not None
+        try:
+            self._process(row.body)
+        except Exception as error:
+            refused = unavailable(error)
+            if refused is not None:
+                logger.warning("event %s waits: %s", row.event_id, refused.reason)
+                return "wait"
+            logger.error("event %s set aside until restart", row.event_id, exc_info=error)
+            try:
+                self.table.note_error(row.id, f"{type(error).__name__}: {error}")
+            except Exception:
+                logger.exception("could not note why event %s failed", row.event_id)
+            return "aside"
+        return "done"
+
+    def _mark(self, ids: list[int]) -> None:
+        if not ids:
+            return
+        with self._lock:
+            self._backlog = max(0, self._backlog - len(ids))
+        try:
+            self.table.mark_processed(ids)
+        except Exception as error:
+            if unavailable(error) is None:
+                raise
+            # Processed but not marked: the next start-up processes them again, and
+            # their event ids make that a no-op.
+            logger.warning("could not mark %d processed events: %s", len(ids), error)
+
+    def _prune_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now - self._pruned_at < PRUNE_EVERY_SECONDS:
+            return
+        self._pruned_at = now
+        try:
+            self.table.prune(KEEP_PROCESSED)
+        except Exception as error:
+            if unavailable(error) is None:
+                raise

@@ -1,0 +1,93 @@
+"""The inbox worker on its own: arrival order, retries when the database refuses,
+set-aside rows retried at the next start-up, and the backlog bound."""
+
+import threading
+
+from promptbot.errors import StorageUnavailable
+from promptbot.jobs.inbox import EventInbox
+from storage import Store
+from tests.harness import wait_until
+
+
+class Processor:
+    """Records what it processed; fails as told, once per body."""
+
+    def __init__(self, fail_once=None):
+        self.seen: list[str] = []
+        self.fail_once = dict(fail_once or {})
+        self.lock = threading.Lock()
+
+    def __call__(self, body):
+        with self.lock:
+            self.seen.append(body)
+            error = self.fail_once.pop(body, None)
+        if error is not None:
+            raise error
+
+
+def started(store, process, max_backlog=100):
+    inbox = EventInbox(store, max_backlog)
+    inbox.attach(process)
+    return inbox
+
+
+def test_events_are_processed_once_in_arrival_order(tmp_path):
+    store = Store(tmp_path / "p.db")
+    process = Processor()
+    inbox = started(store, process)
+    for i in range(40):
+        assert inbox.accept(f"Ev{i}", f"body{i}") == "recorded"
+    assert inbox.accept("Ev3", "body3") == "duplicate"
+    inbox.start()
+    assert inbox.wait_idle(10)
+    assert process.seen == [f"body{i}" for i in range(40)]
+    assert store.query("SELECT COUNT(*) AS n FROM inbox WHERE processed_at IS NULL")[0]["n"] == 0
+    inbox.shutdown()
+
+
+def test_a_refused_write_is_retried_before_the_next_event(tmp_path):
+    store = Store(tmp_path / "p.db")
+    process = Processor({"b": StorageUnavailable("the disk is full")})
+    inbox = started(store, process)
+    for body in "abc":
+        inbox.accept(f"Ev-{body}", body)
+    inbox.start()
+    wait_until(lambda: len(process.seen) == 4, what="the retry")
+    assert inbox.wait_idle(10)
+    assert process.seen == ["a", "b", "b", "c"]
+    inbox.shutdown()
+
+
+def test_a_failing_event_is_set_aside_until_the_next_start(tmp_path):
+    store = Store(tmp_path / "p.db")
+    process = Processor({"b": KeyError("event")})
+    inbox = started(store, process)
+    for body in "abc":
+        inbox.accept(f"Ev-{body}", body)
+    inbox.start()
+    wait_until(lambda: len(process.seen) == 3, what="all three tried")
+    assert inbox.wait_idle(10)
+    assert process.seen == ["a", "b", "c"]
+    row = store.query("SELECT processed_at, error FROM inbox WHERE event_id = 'Ev-b'")[0]
+    assert row["processed_at"] is None and "KeyError" in row["error"]
+    assert inbox.backlog == 0
+    inbox.shutdown()
+
+    again = Processor()
+    restarted = started(Store(tmp_path / "p.db"), again)
+    assert restarted.backlog == 1
+    restarted.start()
+    assert restarted.wait_idle(10)
+    assert again.seen == ["b"]
+    restarted.shutdown()
+
+
+def test_the_backlog_bound_refuses_without_writing(tmp_path):
+    store = Store(tmp_path / "p.db")
+    inbox = started(store, Processor(), max_backlog=2)
+    assert [inbox.accept(f"Ev{i}", "x") for i in range(3)] == ["recorded", "recorded", "full"]
+    assert [r["event_id"] for r in store.query("SELECT event_id FROM inbox")] == ["Ev0", "Ev1"]
+    inbox.start()
+    assert inbox.wait_idle(10)
+    assert inbox.accept("Ev2", "x") == "recorded"
+    inbox.shutdown()
