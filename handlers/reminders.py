@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from slack_bolt import App
-from slack_sdk import WebClient
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from handlers.invocation import Invocation, Services
+from handlers.slack_gateway import SlackGateway
 from handlers.subcommands import Subcommands
 from handlers.surface import Surface
-from promptbot.errors import PublishError, UsageError
+from promptbot.errors import UsageError
 from promptbot.jobs.reminders import reminders_on, set_reminders
 from promptbot.render.messages import Message
 
@@ -19,23 +18,14 @@ USAGE = "usage: /prompt remind off|on"
 class SlackDirectMessenger:
     """The core's DirectMessenger: open the DM (im:write), then post into it."""
 
-    def __init__(self, client: WebClient) -> None:
-        self.client = client
+    def __init__(self, gateway: SlackGateway) -> None:
+        self.gateway = gateway
 
     def send_dm(self, user_id: str, message: Message) -> None:
-        try:
-            opened = self.client.conversations_open(users=user_id)
-            self.client.chat_postMessage(
-                channel=str(opened["channel"]["id"]),
-                text=message.text,
-                blocks=message.blocks,
-                unfurl_links=False,
-                unfurl_media=False,
-            )
-        except SlackApiError as error:
-            raise PublishError(str(error.response.get("error") or "Slack refused")) from error
-        except (SlackClientError, OSError) as error:
-            raise PublishError(f"Slack unreachable ({type(error).__name__})") from error
+        opened = self.gateway.call("conversations_open", users=user_id)
+        self.gateway.post_message(
+            str(opened["channel"]["id"]), text=message.text, blocks=message.blocks
+        )
 
 
 SUBCOMMANDS = Subcommands()

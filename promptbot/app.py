@@ -9,18 +9,12 @@ from __future__ import annotations
 import logging
 import os
 import random
-import socket
-import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt import App
 from slack_sdk import WebClient
-from slack_sdk.http_retry.builtin_handlers import (
-    ConnectionErrorRetryHandler,
-    RateLimitErrorRetryHandler,
-)
 
 from handlers.app import build_bolt_app
 from handlers.digest_publisher import SlackDigestPublisher
@@ -29,6 +23,7 @@ from handlers.install import check_token
 from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
 from handlers.reminders import SlackDirectMessenger
+from handlers.slack_gateway import GatewaySettings, SlackGateway
 from handlers.surface import Surface
 from promptbot.config.environment import Environment
 from promptbot.config.settings import AppConfig
@@ -40,7 +35,7 @@ from promptbot.jobs.reminders import ReminderJob, schedule_reminders
 from promptbot.jobs.scheduler import DigestJob, DigestScheduler
 from promptbot.review.providers import ModelFactory, openai_factory
 from promptbot.review.reveal import Revealer
-from promptbot.review.runner import Runner
+from promptbot.review.runner import Runner, process_owner
 from promptbot.review.service import ReviewService
 from storage import Store
 from storage.base import LOCK_WAIT_SECONDS
@@ -65,6 +60,7 @@ class Bot:
     install: Install
     guard: RequestGuard
     inbox: EventInbox
+    gateway: SlackGateway
     scheduler: DigestScheduler | None = field(default=None)
 
     def start_jobs(self) -> None:
@@ -102,21 +98,24 @@ class Bot:
         self.runner.shutdown(wait=False)
 
 
-def slack_client(token: str, environment: Environment) -> WebClient:
+def slack_client(token: str, environment: Environment, config: AppConfig) -> WebClient:
+    """The Web API client. Retries are the gateway's (handlers/slack_gateway.py), so the
+    client's own are off: one place decides, against one deadline."""
     base_url = environment.get("SLACK_API_URL") or WebClient.BASE_URL
     return WebClient(
         token=token,
         base_url=base_url if base_url.endswith("/") else base_url + "/",
-        retry_handlers=[
-            ConnectionErrorRetryHandler(),
-            RateLimitErrorRetryHandler(max_retry_count=2),
-        ],
+        timeout=int(max(1, config.slack.timeout)),
+        retry_handlers=[],
     )
 
 
-def process_owner() -> str:
-    """Names this process in digest claims, so two bots on one database can tell apart."""
-    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+def slack_gateway(client: WebClient, config: AppConfig) -> SlackGateway:
+    settings = config.slack
+    return SlackGateway(
+        client,
+        GatewaySettings(settings.deadline_seconds, settings.posts_per_second, settings.post_burst),
+    )
 
 
 def create_bot(
@@ -146,13 +145,17 @@ def create_bot(
     except StorageUnavailable as error:
         raise StorageError(f"cannot write to database {store.path}: {error.reason}") from None
     inbox = EventInbox(store, config.limits.event_backlog)
-    client = slack_client(token, environment)
+    client = slack_client(token, environment, config)
     check_token(client)
+    gateway = slack_gateway(client, config)
+    owner = process_owner()
     services, app, surface = wire(
         config,
         store,
         client,
+        gateway,
         model_factory or openai_factory(environment),
+        owner=owner,
         signing_secret=signing_secret,
         verify_requests=verify_requests,
         rng=rng,
@@ -161,15 +164,16 @@ def create_bot(
     services.install.started()
     digest_job = DigestJob(
         store.digest_log,
-        SlackDigestPublisher(client),
+        SlackDigestPublisher(gateway),
         services.digests.compose,
         config.digest,
-        process_owner(),
+        owner,
     )
     if resume:
         services.runner.resume_unfinished()
         inbox.start()
-    reminder_job = ReminderJob(store, config, SlackDirectMessenger(client))
+        services.runner.start()
+    reminder_job = ReminderJob(store, config, SlackDirectMessenger(gateway))
     guard = RequestGuard(
         signing_secret,
         config.limits.request_max_bytes,
@@ -190,6 +194,7 @@ def create_bot(
         services.install,
         guard,
         inbox,
+        gateway,
     )
 
 
@@ -197,8 +202,10 @@ def wire(
     config: AppConfig,
     store: Store,
     client: WebClient,
+    gateway: SlackGateway,
     model_factory: ModelFactory,
     *,
+    owner: str | None = None,
     signing_secret: str,
     verify_requests: bool = True,
     token_verification: bool = True,
@@ -206,8 +213,8 @@ def wire(
     inbox: EventInbox | None = None,
 ) -> tuple[Services, App, Surface]:
     """The core objects and the Bolt app around them: built here and only here."""
-    publisher = SlackPublisher(client)
-    runner = Runner(store, config, model_factory, publisher)
+    publisher = SlackPublisher(gateway)
+    runner = Runner(store, config, model_factory, publisher, owner=owner)
     review = ReviewService(store, config, runner, Revealer(store, config, publisher), rng)
     install = Install(store.install)
     services = Services(
@@ -227,10 +234,12 @@ def wire(
 def describe_surface() -> Surface:
     """What the app registers, without a workspace: for the manifest."""
     store = Store(":memory:")
+    client = WebClient(token="xoxb-manifest")
     services, _, surface = wire(
         AppConfig(),
         store,
-        WebClient(token="xoxb-manifest"),
+        client,
+        SlackGateway(client),
         openai_factory(Environment({})),
         signing_secret="manifest",
         token_verification=False,

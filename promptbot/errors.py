@@ -10,7 +10,8 @@
     │   ├── NotFound          a prompt, version or run that does not exist
     │   ├── PermissionDenied  only the proposer or an admin may
     │   └── FieldErrors       errors shown on a modal's fields
-    └── PublishError          Slack refused or could not take a post
+    └── PublishError          Slack refused a post or a lookup, for good
+        └── SlackUnavailable  Slack said "later" until the deadline: the step waits
 
 A PromptbotError is translated at one boundary: an ephemeral message from the Slack app's
 ``@app.error`` handler, or one line plus exit code 2 from the CLI. The message is always a
@@ -74,3 +75,16 @@ class FieldErrors(PromptbotError):
 
 class PublishError(Exception):
     """Slack refused or could not take a post; the message is safe to log."""
+
+
+class SlackUnavailable(PublishError):
+    """Slack could not be reached, or kept answering "later" (429, ``ratelimited``, 5xx,
+    timeouts, dropped connections) until the gateway's deadline: the step stays pending
+    and is tried again later. ``maybe_posted``: a post may have landed all the same."""
+
+    def __init__(
+        self, reason: str, *, maybe_posted: bool = False, retry_after: float | None = None
+    ) -> None:
+        super().__init__(reason)
+        self.maybe_posted = maybe_posted
+        self.retry_after = retry_after

@@ -321,3 +321,25 @@ def m0008_event_inbox(db: Database) -> None:
         CREATE INDEX inbox_pending ON inbox (id) WHERE processed_at IS NULL;
         """
     )
+
+
+@migrations(name="0009_run_delivery")
+def m0009_run_delivery(db: Database) -> None:
+    """Who is running a run (a lease with an expiry), and each Slack post of a run as
+    a step that can be resumed: pending, posting (outcome unknown), done or failed."""
+    db.executescript(
+        """
+        ALTER TABLE runs ADD COLUMN lease_owner TEXT;
+        ALTER TABLE runs ADD COLUMN lease_until TEXT;
+        ALTER TABLE runs ADD COLUMN response_url TEXT;
+        CREATE TABLE run_steps (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            name TEXT NOT NULL,
+            status TEXT NOT NULL,
+            ts TEXT,
+            error TEXT,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (run_id, name)
+        );
+        """
+    )

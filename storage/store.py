@@ -11,6 +11,7 @@ from storage.admin import AdminStore
 from storage.base import StoreBase, stamp, utcnow
 from storage.cache import AnswerCache
 from storage.candidates import CandidateQueries, MessageRef
+from storage.delivery import DeliveryLog
 from storage.digest_log import DigestLog
 from storage.inbox import InboxTable
 from storage.install import InstallState
@@ -45,6 +46,11 @@ class Store(RunQueries, CandidateQueries, ReviewQueries):
     @cached_property
     def answer_cache(self) -> AnswerCache:
         return AnswerCache(self)
+
+    @cached_property
+    def delivery(self) -> DeliveryLog:
+        """Run leases and each Slack post of a run as a resumable step."""
+        return DeliveryLog(self)
 
     @cached_property
     def digest_log(self) -> DigestLog:

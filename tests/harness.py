@@ -43,6 +43,9 @@ def bot_config(models: OpenAIStandIn, timeout: float = 2, **overrides: Any) -> d
             for name in MODEL_NAMES
         ],
         "admins": ["UADMIN"],
+        # Unpaced: most tests post more than a burst into one channel; the pacing tests
+        # turn it on.
+        "slack": {"posts_per_second": 0},
     }
     data.update(overrides)
     return data

@@ -7,8 +7,9 @@ import pytest
 from slack_sdk import WebClient
 
 from handlers.digest_publisher import DIGEST_EVENT, SlackDigestPublisher
+from handlers.slack_gateway import GatewaySettings, SlackGateway
 from promptbot.config.settings import DigestSettings
-from promptbot.errors import PublishError
+from promptbot.errors import PublishError, SlackUnavailable
 from promptbot.jobs.scheduler import DigestJob, Status
 from promptbot.render.messages import Message, section
 from storage import Store
@@ -21,7 +22,8 @@ CHANNELS = ["C1", "C2"]
 
 @pytest.fixture
 def publisher(slack):
-    return SlackDigestPublisher(WebClient(token=TOKEN, base_url=slack.api_url))
+    client = WebClient(token=TOKEN, base_url=slack.api_url, retry_handlers=[])
+    return SlackDigestPublisher(SlackGateway(client, GatewaySettings(deadline=0)))
 
 
 def compose(period):
@@ -57,8 +59,8 @@ def test_slack_errors_become_publish_errors(slack, publisher):
     with pytest.raises(PublishError, match="not_in_channel"):
         publisher.find_digest("C1", KEY, MONDAY)
     client = WebClient(token=TOKEN, base_url="http://127.0.0.1:9/api/", retry_handlers=[])
-    unreachable = SlackDigestPublisher(client)
-    with pytest.raises(PublishError, match="unreachable"):
+    unreachable = SlackDigestPublisher(SlackGateway(client, GatewaySettings(deadline=0)))
+    with pytest.raises(SlackUnavailable, match="refused"):
         unreachable.post_digest("C1", KEY, Message("x", []))
 
 

@@ -2,6 +2,7 @@
 
 from promptbot.domain import Completion, PlannedCandidate
 from promptbot.render.messages import Message
+from promptbot.review.publishing import candidate_tag, parent_tag
 from tests.harness import start_bot, wait_until
 
 
@@ -23,13 +24,13 @@ def crashed_run(bot):
         ],
     )
     publisher = bot.bot.runner.publisher
-    ts, link = publisher.post_parent("C1", Message("parent", []))
-    store.set_thread(run.id, "C1", ts, link)
+    ts = publisher.post("C1", Message("parent", []), tag=parent_tag(run.id))
+    store.set_thread(run.id, "C1", ts, None)
     a, b, _ = store.candidates(run.id)
     for candidate in (a, b):
         store.record_answer(candidate.id, Completion("answer", None, 1, 1, 3, "stop"))
     assert store.mark_posting(a.id)
-    publisher.post_reply("C1", ts, Message("Candidate A", []), candidate_id=a.id)
+    publisher.post("C1", Message("Candidate A", []), thread_ts=ts, tag=candidate_tag(a.id))
     return store.get_run(run.id)
 
 
@@ -53,7 +54,7 @@ def test_restart_resumes_without_reposting(tmp_path, slack, models):
         second.close()
 
 
-def test_unknowable_post_is_never_repeated(tmp_path, slack, models):
+def test_a_post_whose_lookup_fails_is_looked_for_again_not_repeated(tmp_path, slack, models):
     first = start_bot(tmp_path, slack, models)
     run = crashed_run(first)
     first.close()
@@ -61,13 +62,14 @@ def test_unknowable_post_is_never_repeated(tmp_path, slack, models):
 
     second = start_bot(tmp_path, slack, models)
     try:
-        second.wait_run(run.id)
+        assert second.wait_run(run.id).status == "done"
         a = second.store.candidates(run.id)[0]
-        assert "may not have been posted" in a.error
+        assert a.error is None and a.status == "posted"
         owners = [
             p["metadata"]["event_payload"]["candidate"] for p in second.candidate_posts(run.id)
         ]
         assert owners.count(a.id) == 1
+        assert len(slack.calls_to("conversations.replies")) >= 2  # failed, then looked again
     finally:
         second.close()
 

@@ -4,7 +4,7 @@ that candidate alone while the others post."""
 
 import pytest
 
-from promptbot.review import runner as runner_module
+from promptbot.review import posting as runner_module
 from promptbot.review.cleaning import REPLACEMENT, clean_model_text
 from promptbot.standins.blockkit import check_blocks
 

@@ -178,7 +178,7 @@ def test_remind_off_and_on_end_to_end(running, models, slack):
     (post,) = bot.candidate_posts(1)
     bot.react(post["ts"], "+1", "U2")
     wait_until(lambda: bot.store.ratings(), what="the rating")
-    job = ReminderJob(bot.store, bot.bot.config, SlackDirectMessenger(bot.bot.client))
+    job = ReminderJob(bot.store, bot.bot.config, SlackDirectMessenger(bot.bot.gateway))
 
     _, reply = bot.command("remind off", user="U2")
     assert reply["text"] == "Reminders are off; `/prompt remind on` brings them back."

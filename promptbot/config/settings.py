@@ -184,6 +184,26 @@ class ReminderSettings(_Strict):
         return DigestSettings._valid_cron(value)
 
 
+class SlackSettings(_Strict):
+    timeout: float = Field(30.0, gt=0, description="Seconds one Slack Web API call may take.")
+    deadline_seconds: float = Field(
+        600.0,
+        ge=0,
+        description="How long a post keeps retrying (429, 5xx, timeouts) before it waits"
+        " for the resumer.",
+    )
+    posts_per_second: float = Field(
+        1.0, ge=0, description="Posts per second per channel (Slack's pace; 0: unpaced)."
+    )
+    post_burst: int = Field(3, ge=1, description="Posts a channel may take at once.")
+    resume_every_seconds: float = Field(
+        60.0, gt=0, description="How often runs that Slack held up are tried again."
+    )
+    lease_seconds: float = Field(
+        60.0, gt=0, description="A run's lease: another process may take it over after this."
+    )
+
+
 class AppConfig(_Strict):
     models: list[ModelConfig] = Field(
         default_factory=list, description="The models a prompt can run against."
@@ -210,6 +230,9 @@ class AppConfig(_Strict):
     )
     reminders: ReminderSettings = Field(
         default_factory=ReminderSettings, description="Direct-message nudges to reviewers."
+    )
+    slack: SlackSettings = Field(
+        default_factory=SlackSettings, description="Talking to Slack: retries and pace."
     )
 
     @model_validator(mode="after")

@@ -19,8 +19,8 @@ from promptbot.domain import Run
 from promptbot.errors import NotFound, PermissionDenied, PublishError, UsageError
 from promptbot.render.messages import Block, Message, escape, notice, section
 from promptbot.render.words import count
+from promptbot.review.publishing import Publisher
 from promptbot.review.reveal import may_manage
-from promptbot.review.runner import Publisher
 from storage import Store
 from storage.admin import PromptRecord, prompt_target, run_target
 

@@ -12,15 +12,16 @@ from datetime import UTC, datetime, timedelta
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
-from promptbot.errors import NotFound, PermissionDenied, PublishError
+from promptbot.errors import NotFound, PermissionDenied, PublishError, SlackUnavailable
 from promptbot.render.messages import (
+    Message,
     candidate_messages,
     escape,
     notice,
     opens_input_group,
     pair_message,
 )
-from promptbot.review.runner import Publisher
+from promptbot.review.publishing import Publisher, notice_tag
 from storage import Store
 from storage.store import stamp
 
@@ -62,25 +63,34 @@ class Revealer:
             heading = opens_input_group(run, candidate, candidates)
             messages = candidate_messages(run, candidate, reveal=True, heading=heading)
             for ts, message in zip(posted, messages, strict=False):
-                try:
-                    self.publisher.update_message(run.channel, ts, message)
-                except PublishError as error:
-                    logger.warning(
-                        "run %s: reveal of %s failed: %s", run_id, candidate.label, error
-                    )
+                self._edit(run, ts, message, candidate.label)
         who = "automatically" if by == AUTOMATIC else f"by <@{by}>"
         key = ", ".join(
             f"{c.label} = {escape(c.written_by(run))}" for c in self.store.candidates(run_id)
         )
-        self.publisher.post_reply(
+        # Tagged and looked for first: a reveal cut short is finished again at start-up,
+        # and its notice must not appear twice. An edit that Slack held up past the
+        # gateway's deadline raises SlackUnavailable, so the run is not marked revealed
+        # and the next close check (or start-up) finishes it; edits are idempotent.
+        self.publisher.post(
             run.channel,
-            run.thread_ts,
             notice(
                 f"Voting is closed ({who}); ratings added from now on are kept but not counted."
                 f" Revealed: {key}."
             ),
+            thread_ts=run.thread_ts,
+            tag=notice_tag(run.id, "revealed"),
+            look_first=True,
         )
         self.store.mark_revealed(run_id)
+
+    def _edit(self, run: Run, ts: str, message: Message, what: str) -> None:
+        try:
+            self.publisher.update_message(run.channel, ts, message)
+        except SlackUnavailable:
+            raise
+        except PublishError as error:  # refused (deleted message…): nothing to retry
+            logger.warning("run %s: reveal of %s failed: %s", run.id, what, error)
 
     def _reveal_pairs(self, run: Run) -> None:
         for pair in self.store.pairs.for_run(run.id):
@@ -89,10 +99,7 @@ class Revealer:
             left = self.store.get_candidate(pair.left_id)
             right = self.store.get_candidate(pair.right_id)
             message = pair_message(run, pair.number, left, right, reveal=True)
-            try:
-                self.publisher.update_message(run.channel, pair.ts, message)
-            except PublishError as error:
-                logger.warning("run %s: reveal of pair %s failed: %s", run.id, pair.number, error)
+            self._edit(run, pair.ts, message, f"pair {pair.number}")
 
     def close_due(self, now: datetime | None = None) -> list[int]:
         """Close the runs past the configured age or vote count; returns their ids."""

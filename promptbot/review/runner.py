@@ -1,64 +1,73 @@
-"""Running a proposal: fan the model calls out concurrently, then post each blind
-candidate into the review thread, exactly once.
+"""Running proposals: the model calls fan out on each model's own pool, and the run's
+Slack posts (promptbot/review/posting.py) advance as answers arrive.
 
-Model work never runs on Bolt's listener threads (there are only 5). Each model
-has its own small pool, sized by its ``max_concurrency``, so one slow model cannot
-starve another; a separate pool coordinates runs.
+No run holds a thread while its models think, so nothing but each model's
+``max_concurrency`` and Slack's posting pace limits how many runs are in flight.
+
+One process delivers a run at a time: it takes the run's lease in the database,
+renews it while it works (the heartbeat) and lets it go when the run is finished. A
+keeper thread renews leases, retries runs Slack held up, and takes over runs whose
+holder's lease expired (or whose holder died on this host): that is also how a
+restart resumes. Two bots on one database thus post one parent and call each model
+once per candidate.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
+import socket
+import threading
+import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import replace
-from typing import Protocol
+from dataclasses import dataclass, field
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import Candidate, Completion, Run
-from promptbot.errors import PromptbotError, PublishError
-from promptbot.render.messages import (
-    Message,
-    candidate_messages,
-    compare_parent,
-    notice,
-    opens_input_group,
-    pair_message,
-    thread_parent,
-)
-from promptbot.review.cleaning import clean_completion
-from promptbot.review.costs import cache_key, call_cost, estimated_cost
-from promptbot.review.providers import ChatModel, Messages, ModelFactory, build_messages
-from promptbot.review.sandbox import parse_template
-from promptbot.review.scales import RatingScales
+from promptbot.domain import Run
+from promptbot.review.calls import ModelCalls
+from promptbot.review.posting import Progress, RunPoster
+from promptbot.review.providers import ModelFactory
+from promptbot.review.publishing import Publisher
 from storage import Store
-from storage.pairs import PAIR_EMOJI
 
 logger = logging.getLogger(__name__)
 
+# Threads that post runs' steps and do other Slack work off the listener threads. A
+# thread is held only while it talks to Slack, never while a model thinks.
+POSTING_THREADS = 16
 
-class Publisher(Protocol):
-    """Where runs are posted. The Slack implementation lives in handlers/."""
 
-    def post_parent(self, channel: str, message: Message) -> tuple[str, str | None]:
-        """Post the thread's parent; return its ts and a permalink."""
-        ...
+def process_owner() -> str:
+    """Names this process in leases and digest claims: host, pid, and a nonce."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
-    def post_reply(
-        self, channel: str, thread_ts: str, message: Message, candidate_id: int | None = None
-    ) -> str: ...
 
-    def add_reactions(self, channel: str, ts: str, names: list[str]) -> None: ...
+def is_gone(owner: str) -> bool:
+    """True if ``owner`` was a process on this host that no longer runs."""
+    host, _, rest = owner.partition(":")
+    pid_text = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid_text.isdigit() or int(pid_text) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid_text), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
-    def update_message(self, channel: str, ts: str, message: Message) -> None: ...
 
-    def tell(self, channel: str, user: str, text: str) -> None:
-        """A message only ``user`` sees, for problems with their own request."""
-        ...
-
-    def find_candidate_posts(self, channel: str, thread_ts: str, candidate_id: int) -> list[str]:
-        """The ts of replies already posted for a candidate (found by message metadata)."""
-        ...
+@dataclass
+class _Active:
+    future: Future[None]
+    resumed: bool
+    busy: bool = False
+    again: bool = False
+    stalled_since: float | None = None
+    calls: list[Future[None]] = field(default_factory=list)
 
 
 class Runner:
@@ -69,25 +78,137 @@ class Runner:
         model_factory: ModelFactory,
         publisher: Publisher,
         *,
-        run_workers: int = 4,
+        owner: str | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.publisher = publisher
-        self._cache = store.answer_cache
-        self._pairs = store.pairs
-        # Cheap to build: each model opens its HTTP client with its first call.
-        self._models: dict[str, ChatModel] = {m.name: model_factory(m) for m in config.models}
-        self._pools = {
-            m.name: ThreadPoolExecutor(m.max_concurrency, thread_name_prefix=f"model-{m.name}")
-            for m in config.models
-        }
-        self._runs = ThreadPoolExecutor(run_workers, thread_name_prefix="promptbot-run")
-        # Seeding emoji is off the posting path, so the next candidate is not kept waiting.
-        self._seeding = ThreadPoolExecutor(2, thread_name_prefix="promptbot-seed")
+        self.owner = owner or process_owner()
+        self.calls = ModelCalls(store, config, model_factory)
+        self.poster = RunPoster(store, config, publisher)
+        self.log = store.delivery
+        self._posting = ThreadPoolExecutor(POSTING_THREADS, thread_name_prefix="promptbot-run")
+        self._lock = threading.Lock()
+        self._active: dict[int, _Active] = {}
+        self._stop = threading.Event()
+        self._keeper: threading.Thread | None = None
+
+    @property
+    def _lease_seconds(self) -> float:
+        return self.config.slack.lease_seconds
+
+    # -- starting and resuming runs ---------------------------------------------
 
     def submit(self, run_id: int) -> Future[None]:
-        return self._runs.submit(self._execute_logged, run_id)
+        """Deliver a recorded run; the future is done when it finishes here (at once if
+        another process holds it)."""
+        return self._open(run_id, resumed=False)
+
+    def resume_unfinished(self) -> list[Future[None]]:
+        """Take over every unfinished run nobody live holds: at start-up, and from the
+        keeper. Nothing already posted is posted again."""
+        futures = []
+        for lease in self.log.unfinished():
+            with self._lock:
+                if lease.run_id in self._active:
+                    continue
+            futures.append(self._open(lease.run_id, resumed=True))
+        return futures
+
+    def start(self) -> None:
+        """Start the keeper (heartbeats and the periodic resumer)."""
+        if self._keeper is None:
+            self._keeper = threading.Thread(target=self._keep, name="promptbot-keeper", daemon=True)
+            self._keeper.start()
+
+    def _open(self, run_id: int, *, resumed: bool) -> Future[None]:
+        with self._lock:
+            if run_id in self._active:
+                return self._active[run_id].future
+        holders = [lease.owner for lease in self.log.unfinished() if lease.run_id == run_id]
+        dead = [h for h in holders if h and h != self.owner and is_gone(h)]
+        future: Future[None] = Future()
+        if not self.log.take_lease(run_id, self.owner, self._lease_seconds, from_dead=dead):
+            future.set_result(None)  # finished, or another live process delivers it
+            return future
+        run = self.store.get_run(run_id)
+        active = _Active(future, resumed)
+        with self._lock:
+            self._active[run_id] = active
+        for candidate in self.store.candidates(run_id):
+            if candidate.status == "pending":
+                active.calls.append(self.calls.start(run, candidate, lambda: self._kick(run_id)))
+        self._kick(run_id)
+        return future
+
+    # -- advancing a run as answers arrive ------------------------------------------
+
+    def _kick(self, run_id: int) -> None:
+        """Advance the run on a posting thread; one advance per run at a time, and one
+        more if something happened while it ran."""
+        with self._lock:
+            active = self._active.get(run_id)
+            if active is None:
+                return
+            if active.busy:
+                active.again = True
+                return
+            active.busy = True
+        try:
+            self._posting.submit(self._drive, run_id, active)
+        except RuntimeError:  # shutting down: the next process resumes the run
+            with self._lock:
+                active.busy = False
+
+    def _drive(self, run_id: int, active: _Active) -> None:
+        while True:
+            with self._lock:
+                active.again = False
+            progress: Progress
+            try:
+                progress = self.poster.advance(run_id, resumed=active.resumed)
+            except Exception:
+                logger.exception("run %s failed", run_id)
+                self.poster.crashed(run_id)
+                progress = "finished"
+            with self._lock:
+                if active.again and progress != "finished":
+                    continue
+                active.busy = False
+                active.stalled_since = time.monotonic() if progress == "stalled" else None
+                if progress == "finished":
+                    self._active.pop(run_id, None)
+            break
+        if progress == "finished":
+            self.log.release_lease(run_id, self.owner)
+            active.future.set_result(None)
+
+    def _keep(self) -> None:
+        settings = self.config.slack
+        beat = max(0.05, settings.lease_seconds / 3)
+        last_resume = time.monotonic()
+        while not self._stop.wait(beat):
+            try:
+                with self._lock:
+                    held = list(self._active)
+                lost = set(held) - set(
+                    self.log.renew_leases(self.owner, held, settings.lease_seconds)
+                )
+                for run_id in lost:
+                    logger.warning("run %s: lease lost to another process", run_id)
+                if time.monotonic() - last_resume >= settings.resume_every_seconds:
+                    last_resume = time.monotonic()
+                    with self._lock:
+                        stalled = [r for r, a in self._active.items() if a.stalled_since]
+                    for run_id in stalled:
+                        self._kick(run_id)
+                    self.resume_unfinished()
+            except RuntimeError:  # the pools are shut down: this runner is done
+                return
+            except Exception:
+                logger.exception("the run keeper's round failed; trying again")
+
+    # -- the rest ----------------------------------------------------------------
 
     def background(self, task: Callable[[], None], what: str) -> Future[None]:
         """Slack work that must not hold up an ack (reveals, previews)."""
@@ -98,287 +219,18 @@ class Runner:
             except Exception:
                 logger.exception("%s failed", what)
 
-        return self._runs.submit(logged)
-
-    def shutdown(self, wait: bool = True) -> None:
-        self._runs.shutdown(wait=wait, cancel_futures=not wait)
-        self._seeding.shutdown(wait=wait, cancel_futures=not wait)
-        for pool in self._pools.values():
-            pool.shutdown(wait=wait, cancel_futures=not wait)
-
-    def resume_unfinished(self) -> list[Future[None]]:
-        """After a restart: settle candidates caught mid-post, tell each thread, and
-        carry on. Nothing already posted is posted again."""
-        futures = []
-        for run in self.store.unfinished_runs():
-            for candidate in self.store.candidates(run.id):
-                if candidate.status == "posting":
-                    self._settle_interrupted_post(run, candidate)
-            if run.thread_ts:
-                self._notice(
-                    run, "promptbot restarted while this run was in progress; resuming it."
-                )
-            futures.append(self.submit(run.id))
-        return futures
-
-    # -- the run itself ---------------------------------------------------------
-
-    def _execute_logged(self, run_id: int) -> None:
-        try:
-            self.execute(run_id)
-        except Exception:
-            logger.exception("run %s failed", run_id)
-            self.store.set_run_status(run_id, "failed")
-            run = self.store.get_run(run_id)
-            if run.thread_ts:
-                self._notice(
-                    run, "This run failed on our side; the answers stored so far are kept."
-                )
-
-    def execute(self, run_id: int) -> None:
-        run = self.store.get_run(run_id)
-        candidates = self.store.candidates(run.id)
-        # Calls start before the parent is posted: the run's wall time is the slowest call.
-        calls = {c.id: self._start_call(run, c) for c in candidates if c.status == "pending"}
-        if run.thread_ts is None:
-            try:
-                ts, permalink = self.publisher.post_parent(run.channel, self._parent_message(run))
-            except PublishError as error:
-                self._thread_refused(run, error)
-                for call in calls.values():
-                    call.result()  # the answers are kept; only the thread is missing
-                self.store.set_run_status(run.id, "failed")
-                return
-            self.store.set_thread(run.id, run.channel, ts, permalink)
-            run = self.store.get_run(run_id)
-        if run.kind == "compare":
-            unposted = self._post_pairs(run, calls)
-            self.store.set_run_status(run.id, "failed" if unposted else "done")
-            return
-        unposted = 0
-        # Post in label order as answers arrive, so the thread reads A, B, C…
-        for candidate in candidates:
-            if candidate.id in calls:
-                _wait_logged(calls[candidate.id], candidate)
-            heading = opens_input_group(run, candidate, candidates)
-            if not self._post_candidate(run, self.store.get_candidate(candidate.id), heading):
-                unposted += 1
-        self.store.set_run_status(run.id, "failed" if unposted else "done")
-
-    def _thread_refused(self, run: Run, error: PublishError) -> None:
-        logger.error("run %s: the review thread could not be posted: %s", run.id, error)
-        hint = (
-            " Invite the bot to the channel, or check review_channel in app.yaml."
-            if str(error) in ("channel_not_found", "not_in_channel", "is_archived")
-            else ""
-        )
-        try:
-            self.publisher.tell(
-                run.channel,
-                run.created_by,
-                f":warning: Run #{run.id} could not start its review thread here ({error})." + hint,
-            )
-        except PublishError:
-            logger.warning("run %s: could not tell %s either", run.id, run.created_by)
-
-    def _parent_message(self, run: Run) -> Message:
-        candidates = self.store.candidates(run.id)
-        if run.kind == "compare":
-            ids = dict.fromkeys(
-                [run.version.id] + [c.version_id or run.version.id for c in candidates]
-            )
-            return compare_parent(run, [self.store.get_version(i) for i in ids])
-        parent_id = run.version.parent_id
-        if parent_id is None or not any(c.version_id == parent_id for c in candidates):
-            return thread_parent(run, self.config)
-        previous = self.store.get_run(run.previous_run_id) if run.previous_run_id else None
-        link = previous.permalink if previous else None
-        return thread_parent(run, self.config, self.store.get_version(parent_id), link)
-
-    def _start_call(self, run: Run, candidate: Candidate) -> Future[None]:
-        pool = self._pools.get(candidate.model_name)
-        if pool is None:
-            self.store.record_answer(
-                candidate.id, _error(f"model '{candidate.model_name}' is no longer configured")
-            )
-            done: Future[None] = Future()
-            done.set_result(None)
-            return done
-        return pool.submit(self._call, run, candidate)
-
-    def messages_for(self, run: Run, candidate: Candidate) -> Messages:
-        version = run.version
-        if candidate.version_id is not None and candidate.version_id != version.id:
-            version = self.store.get_version(candidate.version_id)
-        template = parse_template(version.template, max_bytes=self.config.limits.template_max_bytes)
-        return build_messages(template.render(candidate.variables), version.system_prompt)
-
-    def cached_answer(self, run: Run, candidate: Candidate) -> tuple[str | None, Completion | None]:
-        """(cache key, stored answer): the key is None when this call may not use the cache."""
-        config = self.config.model(candidate.model_name)
-        if not config.caches():
-            return None, None
-        model = self._models[candidate.model_name]
-        key = cache_key(config, model.endpoint, self.messages_for(run, candidate))
-        return key, None if run.fresh else self._cache.get(key)
+        return self._posting.submit(logged)
 
     def estimate_cost(self, run: Run) -> float:
-        """The most a run may cost: cache hits are free, other calls are priced at their
-        prompt plus a full max_tokens answer."""
-        total = 0.0
-        for candidate in self.store.candidates(run.id):
-            if candidate.model_name not in self._models:
-                continue
-            _, hit = self.cached_answer(run, candidate)
-            if hit is None:
-                config = self.config.model(candidate.model_name)
-                total += estimated_cost(config, self.messages_for(run, candidate))
-        return total
+        return self.calls.estimate_cost(run)
 
-    def _call(self, run: Run, candidate: Candidate) -> None:
-        try:
-            key, result = self.cached_answer(run, candidate)
-            if result is None:
-                config = self.config.model(candidate.model_name)
-                model = self._models[candidate.model_name]
-                result = clean_completion(model.complete(self.messages_for(run, candidate)))
-                result = replace(
-                    result, cost=call_cost(config, result.tokens_in, result.tokens_out)
-                )
-                if key is not None:
-                    self._cache.put(key, config.model, result)
-            else:
-                result = replace(result, cost=0.0)  # a cache hit is free
-        except PromptbotError as error:
-            result = _error(str(error))
-        except Exception:
-            logger.exception("candidate %s: model call crashed", candidate.id)
-            result = _error("the model call failed unexpectedly")
-        try:
-            # Cleaned again here: a cache filled before cleaning existed may hold anything.
-            self.store.record_answer(candidate.id, clean_completion(result))
-        except Exception:
-            # This candidate alone fails; the run's other answers still post.
-            logger.exception("candidate %s: the answer could not be stored", candidate.id)
-            self.store.record_answer(candidate.id, _error("the answer could not be stored"))
-
-    def _post_candidate(self, run: Run, candidate: Candidate, heading: bool = False) -> bool:
-        if candidate.status == "posted":
-            return True
-        if not self.store.mark_posting(candidate.id):
-            return self.store.get_candidate(candidate.id).status == "posted"
-        assert run.thread_ts is not None
-        posted: list[str] = []
-        try:
-            for message in _renderable(run, candidate, heading):
-                posted.append(
-                    self.publisher.post_reply(run.channel, run.thread_ts, message, candidate.id)
-                )
-        except PublishError as error:
-            logger.error("run %s: candidate %s not posted: %s", run.id, candidate.label, error)
-            if posted:
-                self.store.mark_posted(candidate.id, run.channel, posted)
-            else:
-                self.store.revert_posting(candidate.id)
-            return False
-        self.store.mark_posted(candidate.id, run.channel, posted)
-        if candidate.error is None and RatingScales(self.config.scales).seeded():
-            self._seeding.submit(self._seed, run, posted[-1])
-        return True
-
-    def _post_pairs(self, run: Run, calls: dict[int, Future[None]]) -> int:
-        """A compare thread: one message per pair, once both answers are in. Both
-        candidates are claimed before the post, so a crash never posts a pair twice."""
-        assert run.thread_ts is not None
-        unposted = 0
-        for pair in self._pairs.for_run(run.id):
-            for candidate_id in (pair.left_id, pair.right_id):
-                if candidate_id in calls:
-                    calls[candidate_id].result()
-            left = self.store.get_candidate(pair.left_id)
-            right = self.store.get_candidate(pair.right_id)
-            if pair.ts is not None or left.status == "posted":
-                continue
-            if not (self.store.mark_posting(left.id) and self.store.mark_posting(right.id)):
-                unposted += 1
-                continue
-            message = pair_message(run, pair.number, left, right)
-            try:
-                ts = self.publisher.post_reply(run.channel, run.thread_ts, message, left.id)
-            except PublishError as error:
-                logger.error("run %s: pair %s not posted: %s", run.id, pair.number, error)
-                self.store.revert_posting(left.id)
-                self.store.revert_posting(right.id)
-                unposted += 1
-                continue
-            self._pairs.set_message(pair.id, run.channel, ts)
-            self.store.mark_posted(left.id, run.channel, [ts])
-            self.store.mark_posted(right.id, run.channel, [])
-            self._seeding.submit(self._seed, run, ts, list(PAIR_EMOJI))
-        return unposted
-
-    def _seed(self, run: Run, ts: str, emoji: list[str] | None = None) -> None:
-        try:
-            self.publisher.add_reactions(
-                run.channel, ts, emoji or RatingScales(self.config.scales).seeded()
-            )
-        except PublishError as error:
-            # The candidate is posted; people can still add the emoji themselves.
-            logger.warning("run %s: seeding emoji failed: %s", run.id, error)
-
-    def _settle_interrupted_post(self, run: Run, candidate: Candidate) -> None:
-        if run.thread_ts is None:
-            return
-        pair = next(
-            (p for p in self._pairs.for_run(run.id) if candidate.id in (p.left_id, p.right_id)),
-            None,
-        )
-        # A pair's message carries its left candidate's id, and settles both sides.
-        tagged = pair.left_id if pair is not None else candidate.id
-        together = [pair.left_id, pair.right_id] if pair is not None else [candidate.id]
-        try:
-            found = self.publisher.find_candidate_posts(run.channel, run.thread_ts, tagged)
-        except PublishError as error:
-            for candidate_id in together:
-                self.store.mark_lost(candidate_id, f"may not have been posted ({error})")
-            return
-        if found and pair is not None:
-            self._pairs.set_message(pair.id, run.channel, found[0])
-        for candidate_id in together:
-            if found:
-                self.store.mark_posted(
-                    candidate_id, run.channel, found if candidate_id == tagged else []
-                )
-            else:
-                self.store.revert_posting(candidate_id)
-
-    def _notice(self, run: Run, text: str) -> None:
-        if run.thread_ts is None:
-            return
-        try:
-            self.publisher.post_reply(run.channel, run.thread_ts, notice(text))
-        except PublishError as error:
-            logger.warning("run %s: notice not posted: %s", run.id, error)
-
-
-def _wait_logged(call: Future[None], candidate: Candidate) -> None:
-    try:
-        call.result()
-    except Exception:
-        # Left unanswered, the candidate is counted unposted; the others go on.
-        logger.exception("candidate %s: recording its answer failed", candidate.id)
-
-
-def _renderable(run: Run, candidate: Candidate, heading: bool) -> list[Message]:
-    """The candidate's messages, or one that says it could not be shown: an answer
-    that breaks rendering fails alone, in its own slot of the thread."""
-    try:
-        return candidate_messages(run, candidate, heading=heading)
-    except Exception:
-        logger.exception("run %s: candidate %s could not be rendered", run.id, candidate.label)
-        failed = replace(candidate, output=None, error="its answer could not be shown in Slack")
-        return candidate_messages(run, failed, heading=heading)
-
-
-def _error(message: str) -> Completion:
-    return Completion(None, message, None, None, 0, None)
+    def shutdown(self, wait: bool = True) -> None:
+        self._stop.set()
+        self.calls.shutdown(wait)
+        self._posting.shutdown(wait=wait, cancel_futures=not wait)
+        with self._lock:
+            held = list(self._active)
+            self._active.clear()
+        for run_id in held:  # let a successor take these over at once
+            with contextlib.suppress(Exception):
+                self.log.release_lease(run_id, self.owner)

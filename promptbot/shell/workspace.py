@@ -86,6 +86,7 @@ class Workspace:
         self.activity = Activity()
         self.activity.instrument(self.bot.runner)
         self.activity.instrument(self.bot.inbox)
+        self.activity.instrument(self.bot.runner.calls)  # the per-model pools
         listeners = self.bot.app.listener_runner
         listeners.listener_executor = self.activity.wrap(listeners.listener_executor)
         self._responses = 0

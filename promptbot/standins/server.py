@@ -34,13 +34,21 @@ class HTTPReply:
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
+    delay: float = 0.0  # seconds to wait before answering (a slow server)
+    drop: bool = False  # close the connection instead of answering
 
     @classmethod
     def of_json(
-        cls, data: object, status: int = 200, headers: dict[str, str] | None = None
+        cls,
+        data: object,
+        status: int = 200,
+        headers: dict[str, str] | None = None,
+        *,
+        delay: float = 0.0,
+        drop: bool = False,
     ) -> Self:
         ctype = {"Content-Type": "application/json; charset=utf-8"}
-        return cls(status, json.dumps(data).encode(), ctype | (headers or {}))
+        return cls(status, json.dumps(data).encode(), ctype | (headers or {}), delay, drop)
 
     @classmethod
     def of_text(cls, text: str, status: int = 200) -> Self:
@@ -66,6 +74,11 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # a stand-in bug: answer 500 instead of hanging the client
             logger.exception("%s failed on %s %s", type(owner).__name__, self.command, self.path)
             reply = HTTPReply.of_json({"ok": False, "error": f"standin_bug: {exc!r}"}, 500)
+        if reply.delay:
+            owner._closing.wait(reply.delay)
+        if reply.drop:
+            self.close_connection = True
+            return
         try:
             self.send_response(reply.status)
             for name, value in reply.headers.items():
@@ -86,9 +99,9 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default 5 drops bursts of connections (1 s SYN retry)
 
-    def __init__(self, owner: LoopbackServer) -> None:
+    def __init__(self, owner: LoopbackServer, port: int = 0) -> None:
         self.owner = owner
-        super().__init__(("127.0.0.1", 0), _Handler)
+        super().__init__(("127.0.0.1", port), _Handler)
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         if not isinstance(sys.exc_info()[1], ConnectionError):
@@ -106,12 +119,14 @@ class LoopbackServer:
         self._closing = threading.Event()
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0  # kept across go_offline, so clients find the server again
 
     def start(self) -> Self:
         with self._lock:
             if self._server is None:
                 self._closing.clear()
-                self._server = _Server(self)
+                self._server = _Server(self, self._port)
+                self._port = self._server.server_address[1]
                 self._thread = threading.Thread(
                     target=self._server.serve_forever,
                     kwargs={"poll_interval": 0.05},
@@ -124,9 +139,9 @@ class LoopbackServer:
     @property
     def root_url(self) -> str:
         """``http://127.0.0.1:PORT``, no trailing slash."""
-        if self._server is None:
+        if not self._port:
             raise RuntimeError(f"{type(self).__name__} is not started: call start() or use `with`")
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return f"http://127.0.0.1:{self._port}"
 
     def close(self) -> None:
         """Stop serving; requests still sleeping (see ``_closing``) wake up at once."""
@@ -139,6 +154,15 @@ class LoopbackServer:
             server.server_close()
         if thread is not None:
             thread.join(timeout=5)
+
+    def go_offline(self, seconds: float) -> threading.Timer:
+        """Refuse connections for ``seconds`` (the port is closed), then serve again on
+        the same port. Returns the timer that brings the server back."""
+        self.close()
+        timer = threading.Timer(seconds, self.start)
+        timer.daemon = True
+        timer.start()
+        return timer
 
     def __enter__(self) -> Self:
         return self.start()

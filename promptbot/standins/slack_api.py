@@ -2,10 +2,12 @@
 
 Point the real client at it: ``WebClient(token=..., base_url=standin.api_url)``. It keeps
 messages, threads, reactions, views, DMs and uploaded files, answers with Slack's response
-shapes and error codes, checks Block Kit limits, and can be told to answer 429 or an
-error for the next calls of a method (``fail_next``). Tests poll it with ``wait_for``.
+shapes and error codes, checks Block Kit limits, and misbehaves on request: scripted
+faults per method, a per-channel rate limit (``slack_faults``) and time offline
+(``go_offline``). Tests poll it with ``wait_for``.
 
-By concern: ``slack_records`` (identities, records, errors), ``slack_state`` (the
+By concern: ``slack_records`` (identities, records, errors), ``slack_faults`` (fault
+scripts and the rate limit), ``slack_state`` (the
 workspace's state), ``slack_chat`` (chat, reactions, conversations, users), ``slack_views``
 and ``slack_files`` (the Web API methods); here, the test controls, the state a test reads
 back, and the HTTP entry point.
@@ -21,6 +23,7 @@ from typing import cast
 
 from promptbot.standins.server import HTTPReply, HTTPRequest
 from promptbot.standins.slack_chat import ChatMethods
+from promptbot.standins.slack_faults import FaultControls
 from promptbot.standins.slack_files import FileMethods
 from promptbot.standins.slack_records import (
     BOT_ID,
@@ -31,7 +34,6 @@ from promptbot.standins.slack_records import (
     Call,
     JSONDict,
     ResponsePost,
-    ScriptedFailure,
     SlackError,
     UploadedFile,
     parse_params,
@@ -52,20 +54,10 @@ __all__ = [
 ]
 
 
-class SlackStandIn(ChatMethods, ViewMethods, FileMethods):
+class SlackStandIn(FaultControls, ChatMethods, ViewMethods, FileMethods):
     """The Slack Web API, with state. See the module docstring; state helpers copy."""
 
     # -- test controls
-
-    def fail_next(
-        self, method: str, times: int = 1, retry_after: int = 1, error: str | None = None
-    ) -> None:
-        """Make the next ``times`` calls of ``method`` answer 429 (``Retry-After``), or
-        ``{"ok": false, "error": error}`` when ``error`` is given. They change nothing."""
-        with self._lock:
-            self._failures.setdefault(method, []).extend(
-                [ScriptedFailure(retry_after, error)] * times
-            )
 
     def add_user_message(
         self, channel: str, text: str, *, user: str, thread_ts: str | None = None
@@ -205,16 +197,10 @@ class SlackStandIn(ChatMethods, ViewMethods, FileMethods):
         with self._lock:
             call = Call(method, params, request.headers, time.time())
             self._calls.append(call)
-            failures = self._failures.get(method)
             if expected is not None and token != expected:
                 result: JSONDict = {"ok": False, "error": "invalid_auth"}
-            elif failures and failures[0].error is None:
-                call.rate_limited, call.error = True, "ratelimited"
-                retry_after = str(failures.pop(0).retry_after)
-                body = {"ok": False, "error": "ratelimited"}
-                return HTTPReply.of_json(body, 429, {"Retry-After": retry_after})
-            elif failures:
-                result = {"ok": False, "error": failures.pop(0).error}
+            elif (scripted := self._scripted(method, params, call)) is not None:
+                return scripted
             else:
                 result = self._dispatch(method, params)
             call.error = None if result["ok"] else str(result["error"])

@@ -61,10 +61,14 @@ class ResponsePost:
 
 @dataclass
 class ScriptedFailure:
-    """One answer queued by ``fail_next``: a 429 when ``error`` is None."""
+    """One answer queued by ``fail_next``: a 429 unless told otherwise."""
 
     retry_after: int
-    error: str | None
+    error: str | None  # answer HTTP 200 {"ok": false, "error": error}
+    status: int | None = None  # answer this HTTP status (a 5xx) with a plain body
+    drop: bool = False  # close the connection without an answer
+    delay: float = 0.0  # answer this late (longer than the client's timeout, say)
+    apply: bool = False  # carry the call out first (for drop and delay: "it did post")
 
 
 class SlackError(Exception):

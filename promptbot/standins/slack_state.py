@@ -129,14 +129,15 @@ class SlackState(LoopbackServer):
         self._messages.setdefault(channel, []).append(message)
         return message
 
-    def _public(self, message: JSONDict) -> JSONDict:
-        """A stored message in the shape the Web API answers with."""
+    def _public(self, message: JSONDict, *, metadata: bool = True) -> JSONDict:
+        """A stored message in the shape the Web API answers with. Reading methods
+        include message metadata only when asked (``include_all_metadata``), as Slack."""
         out: JSONDict = {"type": "message", "ts": message["ts"], "text": message["text"]}
         out |= {"user": message["user"], "team": TEAM_ID}
         if message["bot_id"]:
             out |= {"bot_id": message["bot_id"], "app_id": APP_ID}
         for key in ("blocks", "thread_ts", "metadata"):
-            if message[key] is not None:
+            if message[key] is not None and (metadata or key != "metadata"):
                 out[key] = message[key]
         if message["reactions"]:
             out["reactions"] = [
