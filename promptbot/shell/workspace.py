@@ -87,6 +87,9 @@ class Workspace:
         self.activity.instrument(self.bot.runner)
         self.activity.instrument(self.bot.inbox)
         self.activity.instrument(self.bot.runner.calls)  # the per-model pools
+        # Events left by an earlier session were being processed before the inbox's pool
+        # was counted: let that finish, so every later drain is counted.
+        self.bot.inbox.wait_idle(30)
         listeners = self.bot.app.listener_runner
         listeners.listener_executor = self.activity.wrap(listeners.listener_executor)
         self._responses = 0
