@@ -4,11 +4,16 @@ events that say the bot's access is gone (``app_uninstalled``, ``tokens_revoked`
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
+from slack_sdk.http_retry.handler import RetryHandler
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.http_retry.state import RetryState
 
 from handlers.invocation import Services
 from handlers.surface import Surface
@@ -31,6 +36,35 @@ def token_error(error: BaseException) -> str | None:
         code = str(error.response.get("error", ""))
         return code if code in TOKEN_ERRORS else None
     return None
+
+
+class DeadTokenWatch(RetryHandler):
+    """Sees every Web API answer (slack_sdk hands each one to the retry handlers) and
+    never retries: the first ``token_revoked``/``invalid_auth``… any call meets tells
+    ``on_dead`` once, so the scheduled jobs stop even when the uninstall event never
+    arrived (a Socket Mode connection is closed by the uninstall itself)."""
+
+    def __init__(self, on_dead: Callable[[str], object]) -> None:
+        super().__init__(max_retry_count=1)
+        self._on_dead = on_dead
+
+    def _can_retry(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        body = response.body if response is not None else None
+        code = body.get("error") if isinstance(body, dict) and body.get("ok") is False else None
+        if code in TOKEN_ERRORS:
+            try:
+                self._on_dead(str(code))
+            except Exception:
+                # Never let bookkeeping break the call the caller is waiting on.
+                logger.exception("recording the dead token failed")
+        return False
 
 
 def check_token(client: WebClient) -> None:

@@ -19,7 +19,7 @@ from slack_sdk import WebClient
 from handlers.app import build_bolt_app
 from handlers.digest_publisher import SlackDigestPublisher
 from handlers.http_guard import RequestGuard
-from handlers.install import check_token
+from handlers.install import DeadTokenWatch, check_token
 from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
 from handlers.reminders import SlackDirectMessenger
@@ -162,6 +162,7 @@ def create_bot(
         inbox=inbox,
     )
     services.install.started()
+    client.retry_handlers.append(DeadTokenWatch(services.install.revoke))
     digest_job = DigestJob(
         store.digest_log,
         SlackDigestPublisher(gateway),

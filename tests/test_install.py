@@ -127,8 +127,24 @@ def test_a_dead_token_in_a_handler_is_one_warning_not_a_traceback(bot, slack, ca
         )
         settle(bot)
         assert not [r for r in caplog.records if r.exc_info], code
-        (line,) = [r for r in caplog.records if r.levelno >= logging.WARNING]
-        assert code in line.getMessage()
+        (line,) = [r for r in caplog.records if r.name == "handlers.errors"]
+        assert line.levelname == "WARNING" and code in line.getMessage()
+
+
+def test_the_first_call_that_meets_a_dead_token_stops_the_jobs(running, slack, caplog):
+    # The uninstall event may never come (it closes a Socket Mode connection itself):
+    # the first Web API answer saying the token is dead is enough.
+    bot = running()
+    bot.bot.start_jobs()
+    scheduler = bot.bot.scheduler.scheduler
+    slack.fail_next("views.publish", times=3, error="token_revoked")
+    for _ in range(3):
+        assert bot.event(payloads.app_home_opened_event("U1")) == 200
+    wait_until(lambda: scheduler.state == STATE_PAUSED, what="the jobs paused")
+    settle(bot)
+    assert bot.store.install.revoked_reason() == "token_revoked"
+    stopped = [r for r in caplog.records if r.name == "promptbot.jobs.install"]
+    assert len(stopped) == 1
 
 
 def test_verified_requests_nobody_listens_for_are_answered_200(bot, caplog):
@@ -165,7 +181,7 @@ def test_a_command_that_meets_a_dead_token_says_so_in_one_line(bot, slack, caplo
     wait_until(lambda: slack.responses, what="the answer on the response_url")
     settle(bot)
     assert not [r for r in caplog.records if r.exc_info]
-    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    warnings = [r.getMessage() for r in caplog.records if r.name == "handlers.errors"]
     assert len(warnings) == 1 and "token_revoked" in warnings[0]
     said = json.dumps(reply) + json.dumps([r.body for r in slack.responses])
     assert "ask a workspace admin to reinstall the app" in said

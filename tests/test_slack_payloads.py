@@ -110,6 +110,7 @@ class Delivery:
     bot: Bot
     mode: str
     send: Any  # (kind, payload) -> (status, answer)
+    slack: Any
 
 
 @contextmanager
@@ -125,7 +126,7 @@ def over_http(tmp_path: pathlib.Path, slack: Any, models: Any) -> Iterator[Deliv
             return status, {"text": text}
 
     try:
-        yield Delivery(running.bot, "http", send)
+        yield Delivery(running.bot, "http", send, slack)
     finally:
         running.close()
 
@@ -155,7 +156,7 @@ def over_socket(tmp_path: pathlib.Path, slack: Any, models: Any) -> Iterator[Del
         return 200, ack.get("payload")
 
     try:
-        yield Delivery(bot, "socket", send)
+        yield Delivery(bot, "socket", send, slack)
     finally:
         handler.client.auto_reconnect_enabled = False
         socket.close()
@@ -224,6 +225,15 @@ def check(delivery: Delivery, slack: Any, fixture: dict[str, Any], scene: Scene,
 
         wait_until(runs, what="the run")
         assert runs() == expect["runs"]
+        # Posted in full before the next fixture counts its own Slack calls.
+        wait_until(
+            lambda: all(
+                s.run.status in ("done", "failed")
+                for s in bot.store.recent_runs(50)
+                if s.run.version.prompt_name in names
+            ),
+            what="the run posted",
+        )
     if expect.get("run_deleted"):
         assert scene.run_id is not None
         run_id = scene.run_id
@@ -239,25 +249,25 @@ def check(delivery: Delivery, slack: Any, fixture: dict[str, Any], scene: Scene,
         assert reply == expect["http_body"]
 
 
-@pytest.fixture(scope="module")
-def standins() -> Iterator[tuple[SlackStandIn, OpenAIStandIn]]:
-    with SlackStandIn(bot_token=TOKEN) as slack, OpenAIStandIn() as models:
-        yield slack, models
-
-
 @pytest.fixture(scope="module", params=["http", "socket"])
-def delivery(request, tmp_path_factory, standins):
+def delivery(request, tmp_path_factory):
     """One bot per way of delivery for the whole module (a Socket Mode connection takes
-    a second to open and close); each fixture gets its own run, and the checks look at
-    that run, the calls it caused, and an install made live again before each."""
+    a second to open and close), each with its own stand-ins; each fixture gets its own
+    run, and the checks look at that run, the calls it caused, and an install made live
+    again before each."""
     opener = over_http if request.param == "http" else over_socket
-    with opener(tmp_path_factory.mktemp(request.param), *standins) as opened:
+    folder = tmp_path_factory.mktemp(request.param)
+    with (
+        SlackStandIn(bot_token=TOKEN) as slack,
+        OpenAIStandIn() as models,
+        opener(folder, slack, models) as opened,
+    ):
         yield opened
 
 
 @pytest.fixture
-def slack(standins):
-    return standins[0]
+def slack(delivery):
+    return delivery.slack
 
 
 @pytest.mark.parametrize("name", NAMES)
