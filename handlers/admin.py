@@ -18,7 +18,7 @@ from handlers.surface import Surface
 from promptbot.errors import UsageError
 from promptbot.prompts.admin import DELETE_CANCEL, DELETE_CONFIRM, AdminService, delete_confirmation
 from promptbot.prompts.commands import parse_run_id
-from promptbot.render.messages import escape
+from promptbot.render.blocks import escape
 
 
 def admin_service(services: Services) -> AdminService:

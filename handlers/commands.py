@@ -13,12 +13,12 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from handlers import admin, digest, export, lifecycle, reminders, review, test_sets
+from handlers import admin, digest, export, lifecycle, proposals, reminders, test_sets
 from handlers.invocation import Invocation, Services
 from handlers.subcommands import COMMAND, Subcommands
 from handlers.surface import Surface
 from promptbot.prompts.commands import parse_command
-from promptbot.render.messages import escape
+from promptbot.render.blocks import escape
 
 HELP = Subcommands()
 
@@ -37,7 +37,7 @@ def show_help(call: Invocation) -> None:
 
 SUBCOMMANDS = (
     HELP
-    + review.SUBCOMMANDS
+    + proposals.SUBCOMMANDS
     + lifecycle.SUBCOMMANDS
     + test_sets.SUBCOMMANDS
     + export.SUBCOMMANDS

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from handlers.slack_gateway import SlackGateway
-from promptbot.render.messages import Message
+from promptbot.render.blocks import Message
 
 DIGEST_EVENT = "promptbot_digest"
 

@@ -28,7 +28,7 @@ from handlers.install import token_error
 from handlers.invocation import Services
 from handlers.surface import Surface
 from promptbot.errors import FieldErrors, PromptbotError, StorageUnavailable
-from promptbot.render.messages import escape
+from promptbot.render.blocks import escape
 
 logger = logging.getLogger(__name__)
 

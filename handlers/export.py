@@ -17,7 +17,7 @@ from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.errors import PromptbotError
 from promptbot.prompts.export import build_export, check_prompt, parse_export_args
-from promptbot.render.messages import escape
+from promptbot.render.blocks import escape
 
 logger = logging.getLogger(__name__)
 

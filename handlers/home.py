@@ -16,8 +16,8 @@ from promptbot.home import (
     digest_preview_modal,
     home_view,
 )
-from promptbot.render.messages import Message, escape, section
-from promptbot.render.modals import propose_modal
+from promptbot.render.blocks import Message, escape, section
+from promptbot.render.forms import propose_modal
 
 
 def register(app: App, surface: Surface, services: Services) -> None:

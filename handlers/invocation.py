@@ -16,7 +16,7 @@ from promptbot.digest.service import DigestService
 from promptbot.errors import PromptbotError
 from promptbot.jobs.install import Install
 from promptbot.prompts.commands import ParsedCommand
-from promptbot.render.messages import Message, escape
+from promptbot.render.blocks import Message, escape
 from promptbot.review.runner import Runner
 from promptbot.review.service import ReviewService
 from storage import Store

@@ -14,8 +14,9 @@ from promptbot.domain import run_title
 from promptbot.errors import FieldErrors, UsageError
 from promptbot.prompts.commands import parse_inputs, parse_models_option
 from promptbot.prompts.lifecycle import Lifecycle, Revision, parse_version_ref
-from promptbot.render.messages import Message, escape, held_run
-from promptbot.render.modals import REVISE_CALLBACK, propose_modal, read_propose_submission
+from promptbot.render.blocks import Message, escape
+from promptbot.render.forms import REVISE_CALLBACK, propose_modal, read_propose_submission
+from promptbot.render.messages import held_run
 
 
 def started(run_reply: Any, services: Services) -> Message:

@@ -6,7 +6,7 @@ import logging
 
 from handlers.slack_gateway import SlackGateway
 from promptbot.errors import PublishError
-from promptbot.render.messages import Message
+from promptbot.render.blocks import Message
 from promptbot.review.publishing import Tag
 
 logger = logging.getLogger(__name__)

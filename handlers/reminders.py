@@ -10,7 +10,7 @@ from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.errors import UsageError
 from promptbot.jobs.reminders import reminders_on, set_reminders
-from promptbot.render.messages import Message
+from promptbot.render.blocks import Message
 
 USAGE = "usage: /prompt remind off|on"
 

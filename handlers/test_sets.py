@@ -30,7 +30,7 @@ from promptbot.prompts.test_sets import (
     decode_file,
     template_variables,
 )
-from promptbot.render.messages import escape
+from promptbot.render.blocks import escape
 
 CALLBACK = "test_set"
 NAME, FILE, ROWS = "set_name", "file", "rows"

@@ -13,7 +13,7 @@ from handlers.lifecycle import started, tell_proposer
 from handlers.surface import Surface
 from promptbot.errors import FieldErrors, UsageError
 from promptbot.prompts.commands import parse_inputs
-from promptbot.render.modals import PROPOSE_CALLBACK, read_propose_submission
+from promptbot.render.forms import PROPOSE_CALLBACK, read_propose_submission
 from promptbot.review.service import Proposal
 
 

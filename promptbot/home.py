@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from promptbot.config.settings import AppConfig
 from promptbot.jobs.reminders import run_line, thread_link, waiting_for
-from promptbot.render.messages import Block, Message, context, escape, header, section, truncate
+from promptbot.render.blocks import Block, Message, context, escape, header, section, truncate
 from promptbot.render.words import count
 from promptbot.review.scales import RatingScales
 from storage import Store

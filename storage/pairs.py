@@ -9,7 +9,7 @@ from typing import Any
 
 from promptbot.domain import PlannedCandidate, Run
 from storage.base import utcnow
-from storage.reviews import ReactionOutcome
+from storage.feedback import ReactionOutcome
 from storage.runs import RunQueries
 
 # The vote each emoji casts on a pair.

@@ -1,6 +1,6 @@
-"""The store owns the database; handlers and jobs never touch tables. Its queries
-are grouped by what they are about, one module each: runs, candidates and reviews are
-the Store's own methods; every other subject is an object it hands out, built once
+"""The store owns the database; handlers and jobs never touch tables. Its queries are
+grouped by what they are about, one module each: runs, versions, candidates and feedback
+are the Store's own methods; every other subject is an object it hands out, built once
 (``store.pairs``, ``store.test_sets``…)."""
 
 from __future__ import annotations
@@ -13,14 +13,15 @@ from storage.cache import AnswerCache
 from storage.candidates import CandidateQueries, MessageRef
 from storage.delivery import DeliveryLog
 from storage.digest_log import DigestLog
+from storage.feedback import ReactionOutcome, ReviewQueries
 from storage.inbox import InboxTable
 from storage.install import InstallState
 from storage.pairs import Pairs
 from storage.reminders import ReminderStore
-from storage.reviews import ReactionOutcome, ReviewQueries
 from storage.runs import RunQueries
 from storage.seen_requests import SeenRequests
 from storage.test_sets import TestSets
+from storage.versions import VersionQueries
 
 __all__ = [
     "MessageRef",
@@ -32,7 +33,7 @@ __all__ = [
 ]
 
 
-class Store(RunQueries, CandidateQueries, ReviewQueries):
+class Store(RunQueries, VersionQueries, CandidateQueries, ReviewQueries):
     """One object for the whole database (see storage/base.py for connections)."""
 
     # The subject objects hold nothing but the store, so a race that builds one twice

@@ -11,7 +11,7 @@ from handlers.slack_gateway import GatewaySettings, SlackGateway
 from promptbot.config.settings import DigestSettings
 from promptbot.errors import PublishError, SlackUnavailable
 from promptbot.jobs.scheduler import DigestJob, Status
-from promptbot.render.messages import Message, section
+from promptbot.render.blocks import Message, section
 from storage import Store
 from tests.harness import TOKEN
 

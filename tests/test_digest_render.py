@@ -11,7 +11,7 @@ import pytest
 from promptbot.digest.assembly import Digest, build_digest
 from promptbot.digest.rendering import fit_text, render_digest, render_leaderboard, render_template
 from promptbot.errors import ConfigError
-from promptbot.render.messages import Message, escape
+from promptbot.render.blocks import Message, escape
 from promptbot.standins.blockkit import check_blocks
 from promptbot.verdicts.evidence import Evidence
 from tests.test_rankings import BEFORE, DURING, END, SCALES, START, Book, settings

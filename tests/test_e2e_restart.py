@@ -1,7 +1,7 @@
 """A restart with an unfinished run resumes it; nothing is posted twice."""
 
 from promptbot.domain import Completion, PlannedCandidate
-from promptbot.render.messages import Message
+from promptbot.render.blocks import Message
 from promptbot.review.publishing import candidate_tag, parent_tag
 from tests.harness import start_bot, wait_until
 

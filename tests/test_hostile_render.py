@@ -7,14 +7,8 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from promptbot.render.messages import (
-    candidate_messages,
-    clip_escaped,
-    code_block,
-    escape,
-    escaped_chunks,
-    pair_message,
-)
+from promptbot.render.blocks import clip_escaped, code_block, escape, escaped_chunks
+from promptbot.render.messages import candidate_messages, pair_message
 from promptbot.standins.blockkit import check_blocks
 from tests.test_render import make_candidate, make_run
 

@@ -1,6 +1,7 @@
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run, Version, blind_label
-from promptbot.render.messages import candidate_messages, escape, escaped_chunks, thread_parent
+from promptbot.render.blocks import escape, escaped_chunks
+from promptbot.render.messages import candidate_messages, thread_parent
 from promptbot.standins.blockkit import check_blocks
 
 

@@ -15,7 +15,7 @@ from promptbot.config.settings import DigestSettings
 from promptbot.errors import ConfigError, PublishError
 from promptbot.jobs.periods import Period, cron_trigger, latest_due, period_for
 from promptbot.jobs.scheduler import DigestJob, DigestScheduler, Outcome, Status
-from promptbot.render.messages import Message
+from promptbot.render.blocks import Message
 from storage import Store
 from storage.digest_log import ChannelPost
 

@@ -15,7 +15,7 @@ from rich.console import Console
 
 from promptbot.cli.main import cli
 from promptbot.config.loading import parse_config
-from promptbot.render.modals import propose_modal
+from promptbot.render.forms import propose_modal
 from promptbot.shell import local_model
 from promptbot.shell.lines import ScriptInput
 from promptbot.shell.models import builtin_config

@@ -7,7 +7,7 @@ Templates live in ``promptbot/digest/templates/``; a team may override any of th
 ``{{ fallback() }}`` starts the notification text instead of a block.
 
 Escaping: the environment is a plain (non-HTML) one whose ``finalize`` hook passes every
-``{{ expression }}`` through :func:`promptbot.render.messages.escape`, so a prompt named
+``{{ expression }}`` through :func:`promptbot.render.blocks.escape`, so a prompt named
 ``<!channel>`` arrives as ``&lt;!channel&gt;``. Text the template itself writes is left
 alone, and so are :class:`Trusted` values: the block markers, and links the ``link``
 filter builds from stored permalinks. Whatever a template produces, the message is cut
@@ -37,7 +37,7 @@ from jinja2 import (
 from promptbot.config.settings import DigestSettings
 from promptbot.digest.assembly import Digest
 from promptbot.errors import ConfigError
-from promptbot.render.messages import (
+from promptbot.render.blocks import (
     BLOCKS_PER_MESSAGE,
     SECTION_TEXT_LIMIT,
     Block,

@@ -15,7 +15,7 @@ from typing import Literal
 from promptbot.config.settings import AppConfig
 from promptbot.errors import UsageError
 from promptbot.jobs.periods import Period, latest_due
-from promptbot.render.messages import Message
+from promptbot.render.blocks import Message
 from promptbot.review.scales import RatingScales
 from storage import Store
 from storage.evidence import load_evidence

@@ -27,7 +27,7 @@ from promptbot.jobs.periods import (
     latest_due,
     local_time,
 )
-from promptbot.render.messages import Message
+from promptbot.render.blocks import Message
 from storage.digest_log import DigestLog
 
 logger = logging.getLogger(__name__)

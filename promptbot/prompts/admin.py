@@ -17,7 +17,8 @@ from typing import Literal
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
 from promptbot.errors import NotFound, PermissionDenied, PublishError, UsageError
-from promptbot.render.messages import Block, Message, escape, notice, section
+from promptbot.render.blocks import Block, Message, escape, section
+from promptbot.render.messages import notice
 from promptbot.render.words import count
 from promptbot.review.publishing import Publisher
 from promptbot.review.reveal import may_manage

@@ -10,15 +10,7 @@ from typing import TYPE_CHECKING, Any
 from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate, Run, Version
 from promptbot.errors import FieldErrors, TemplateError, UsageError
-from promptbot.render.messages import (
-    Message,
-    code_block,
-    context,
-    escape,
-    header,
-    section,
-    truncate,
-)
+from promptbot.render.blocks import Message, code_block, context, escape, header, section, truncate
 from promptbot.render.words import count, format_cost
 from promptbot.review.sandbox import parse_template
 from promptbot.review.scales import RatingScales

@@ -1,105 +1,28 @@
-"""Rendering to Block Kit: what the bot posts, within Slack's limits, with all
-text we did not write escaped."""
+"""Run messages: what the bot posts about a run (its thread's parent, candidates, pairs,
+the cost question, the run list), built from render.blocks."""
 
 from __future__ import annotations
 
 import difflib
 from collections.abc import Iterable
-from dataclasses import dataclass
-from typing import Any
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run, RunSummary, Version
+from promptbot.render.blocks import (
+    SECTION_TEXT_LIMIT,
+    SECTIONS_PER_MESSAGE,
+    Block,
+    Message,
+    clip_escaped,
+    code_block,
+    context,
+    escape,
+    escaped_chunks,
+    header,
+    section,
+    truncate,
+)
 from promptbot.render.words import count, format_cost
-
-Block = dict[str, Any]
-
-SECTION_TEXT_LIMIT = 3000
-BLOCKS_PER_MESSAGE = 50
-# Leave room in each section for formatting we add around the text.
-_CHUNK = 2800
-_SECTIONS_PER_MESSAGE = 45
-
-
-def escape(text: str) -> str:
-    """Escape Slack's mrkdwn control characters; ``&`` first so nothing is escaped twice.
-
-    Untrusted text (model output, prompt text, names) must pass through here, so
-    ``<!channel>``, ``<@U123>`` and ``<https://evil|harmless>`` arrive as plain text.
-    """
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-# The longest entity escape() writes; a cut never falls inside one.
-_ENTITY = len("&amp;")
-
-
-def escaped_chunks(text: str, limit: int = _CHUNK) -> list[str]:
-    """Escape ``text`` and split it into chunks of at most ``limit`` characters,
-    preferring line breaks, then spaces, in each chunk's second half.
-
-    Joined, the chunks are exactly ``escape(text)``; no cut falls inside an entity.
-    The cut works on the escaped text, so every chunk makes progress whatever the
-    input (a line of 3,000 ``<`` once made an earlier version loop forever).
-    """
-    if limit < _ENTITY:
-        raise ValueError(f"limit must be at least {_ENTITY}")
-    escaped = escape(text)
-    chunks: list[str] = []
-    start = 0
-    while len(escaped) - start > limit:
-        end = start + limit
-        end = _entity_safe_end(escaped, start, end)
-        half = start + (end - start) // 2
-        newline = escaped.rfind("\n", half, end)
-        space = escaped.rfind(" ", half, end)
-        if newline != -1:
-            end = newline + 1
-        elif space != -1:
-            end = space + 1
-        chunks.append(escaped[start:end])
-        start = end
-    chunks.append(escaped[start:])
-    return chunks
-
-
-def _entity_safe_end(escaped: str, start: int, end: int) -> int:
-    """``end``, moved back to the start of an entity it would cut. In escaped text
-    every ``&`` opens an entity, so an ``&`` with no ``;`` before ``end`` is cut."""
-    amp = escaped.rfind("&", max(start, end - _ENTITY + 1), end)
-    if amp > start and escaped.find(";", amp, end) == -1:
-        return amp
-    return end
-
-
-def clip_escaped(escaped: str, limit: int, marker: str = "…") -> str:
-    """Shorten already-escaped text to ``limit`` characters without cutting an entity."""
-    if len(escaped) <= limit:
-        return escaped
-    end = _entity_safe_end(escaped, 0, limit - len(marker))
-    return escaped[:end] + marker
-
-
-def section(text: str) -> Block:
-    return {"type": "section", "text": {"type": "mrkdwn", "text": text}}
-
-
-def context(text: str) -> Block:
-    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text}]}
-
-
-def header(text: str) -> Block:
-    return {"type": "header", "text": {"type": "plain_text", "text": text[:150], "emoji": True}}
-
-
-def truncate(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-@dataclass(frozen=True)
-class Message:
-    text: str
-    blocks: list[Block]
 
 
 def _emoji_list(names: Iterable[str]) -> str:
@@ -111,17 +34,7 @@ def rating_help(config: AppConfig) -> str:
     return "Rate each candidate with emoji — " + "; ".join(parts) + ". Discuss in this thread."
 
 
-_CODE_LIMIT = 2800
 _INPUTS_SHOWN = 20
-
-
-def code_block(text: str, limit: int = _CODE_LIMIT) -> str:
-    """Escaped text in a fence. Backticks become a look-alike so the text cannot
-    close the fence early."""
-    body = escape(text).replace("`", "\u02cb")
-    if len(body) > limit:
-        body = clip_escaped(body, limit - 20, "").rsplit("\n", 1)[0] + "\n… (shortened)"
-    return f"```{body}```"
 
 
 def template_diff(old: Version, new: Version) -> str:
@@ -266,7 +179,7 @@ def candidate_messages(
     output = candidate.output or ""
     chunks = escaped_chunks(output) if output.strip() else ["_(empty answer)_"]
     groups = [
-        chunks[i : i + _SECTIONS_PER_MESSAGE] for i in range(0, len(chunks), _SECTIONS_PER_MESSAGE)
+        chunks[i : i + SECTIONS_PER_MESSAGE] for i in range(0, len(chunks), SECTIONS_PER_MESSAGE)
     ]
     messages = []
     for number, group in enumerate(groups, start=1):

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from storage import Store
-from storage.reviews import CommentOutcome
+from storage.feedback import CommentOutcome
 
 
 @dataclass(frozen=True)

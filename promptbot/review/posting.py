@@ -18,8 +18,8 @@ from typing import Literal
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run
 from promptbot.errors import PublishError, SlackUnavailable
+from promptbot.render.blocks import Message
 from promptbot.render.messages import (
-    Message,
     candidate_messages,
     compare_parent,
     notice,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from promptbot.render.messages import Message
+from promptbot.render.blocks import Message
 
 RUN_EVENT = "promptbot_run"
 CANDIDATE_EVENT = "promptbot_candidate"

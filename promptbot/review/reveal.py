@@ -13,14 +13,8 @@ from datetime import UTC, datetime, timedelta
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
 from promptbot.errors import NotFound, PermissionDenied, PublishError, SlackUnavailable
-from promptbot.render.messages import (
-    Message,
-    candidate_messages,
-    escape,
-    notice,
-    opens_input_group,
-    pair_message,
-)
+from promptbot.render.blocks import Message, escape
+from promptbot.render.messages import candidate_messages, notice, opens_input_group, pair_message
 from promptbot.review.publishing import Publisher, notice_tag
 from storage import Store
 from storage.store import stamp

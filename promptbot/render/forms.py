@@ -8,7 +8,7 @@ from typing import Any
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Version
-from promptbot.render.messages import truncate
+from promptbot.render.blocks import truncate
 
 PROPOSE_CALLBACK = "propose"
 REVISE_CALLBACK = "revise"

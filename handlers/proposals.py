@@ -9,8 +9,8 @@ from handlers.subcommands import Subcommands
 from promptbot.domain import check_name
 from promptbot.errors import UsageError
 from promptbot.prompts.commands import parse_models_option, parse_run_id, split_propose_body
+from promptbot.render.forms import propose_modal
 from promptbot.render.messages import run_list
-from promptbot.render.modals import propose_modal
 from promptbot.review.service import Proposal
 
 SUBCOMMANDS = Subcommands()
