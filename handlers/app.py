@@ -38,8 +38,10 @@ def _quiet_token_warning(record: logging.LogRecord) -> bool:
 LISTENER_THREADS = 16
 
 # Every listener module, each with register(app, surface, services). Their /prompt
-# subcommands are joined in handlers/commands.py.
+# subcommands are joined in handlers/commands.py. Bolt tries listeners in this order
+# on every request, so events (reactions are most of the traffic) come first.
 LISTENERS: tuple[Callable[[App, Surface, Services], None], ...] = (
+    events.register,
     commands.register,
     admin.register,
     home.register,
@@ -48,7 +50,6 @@ LISTENERS: tuple[Callable[[App, Surface, Services], None], ...] = (
     export.register,
     lifecycle.register,
     views.register,
-    events.register,
     install.register,
     errors.register,
 )

@@ -244,4 +244,8 @@ class StoreBase:
             self._local.db = None
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        return list(self._db().query(sql, params))
+        # On the connection itself: sqlite-utils 4 wraps each query() in a SAVEPOINT
+        # and its RELEASE, three statements (and a transaction) for every read.
+        cursor = self._db().conn.execute(sql, params)
+        keys = [column[0] for column in cursor.description]
+        return [dict(zip(keys, row, strict=True)) for row in cursor]

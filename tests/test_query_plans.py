@@ -130,10 +130,12 @@ def test_reaction_and_comment_paths_use_indexes(recorder: Recorder, running, tmp
         bot.react(pair.ts, "a", "U2")
         bot.react(pair.ts, "b", "U2")
         bot.react(pair.ts, "a", "U2", added=False)
+        wait_until(
+            lambda: len(bot.store.pairs.votes(3)) == 1 and len(bot.store.ratings(1)) == 3,
+            what="the pair vote, and ratings by U2 on both scales and by U3",
+        )
         settle(bot)
     assert bot.store.event_seen("Ev-twice")
-    assert len(bot.store.pairs.votes(3)) == 1
-    assert len(bot.store.ratings(1)) == 3  # U2 on both scales, U3
 
     with recorder.path() as comment_path:
         event = payloads.message_event(
@@ -144,8 +146,7 @@ def test_reaction_and_comment_paths_use_indexes(recorder: Recorder, running, tmp
             thread_ts=run.thread_ts,
         )
         bot.event(event)
-        settle(bot)
-    assert bot.store.comments(1)
+        wait_until(lambda: bot.store.comments(1), what="the comment")
 
     db = tmp_path / "promptbot.db"
     assert any("FROM reactions" in s for s in reaction_path)

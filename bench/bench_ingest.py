@@ -1,0 +1,205 @@
+"""Ratings stored per second by the real `promptbot run` (HTTP mode, waitress), at 0,
+100k and 1M past reactions, beside bare Bolt with no-op listeners and bare waitress
+(same WSGI server and thread count). Prints; asserts nothing.
+
+16 clients, each on one kept-alive connection, send signed `reaction_added` events
+(👍 by a new reviewer on a candidate of an open run) for a fixed time. For promptbot
+the stored rate is counted in the database: new rows in `reactions`, from the first
+send until the last one is stored (Bolt acks before its listener runs, so the store
+may finish after the last ack). For the references, every ack is "stored". Ack
+latency p50/p99 is from the clients.
+
+Targets: stored/s at 1M ≥ 0.9× empty; promptbot stored/s ≥ 0.8× bare Bolt's.
+
+Run: .venv/bin/python bench/bench_ingest.py [--seconds 6] [--sizes 0,100000,1000000]
+Seeded databases are cached under $TMPDIR/promptbot-bench (a million takes ~15 s once).
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import sqlite3
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.processes import SECRET, TOKEN, Server, start_promptbot, start_reference
+from bench.seed import CHANNEL, candidate_ts, open_candidates, seeded_db
+from promptbot.standins import payloads
+from promptbot.standins.slack_api import SlackStandIn
+
+CLIENTS = 16
+SETTLE_LIMIT = 60.0  # seconds to wait for the store to catch up after the last ack
+
+
+@dataclass
+class Result:
+    name: str
+    acked: int
+    stored: int
+    seconds: float  # first send → last ack (references) or last row stored (promptbot)
+    latencies_ms: list[float]
+    cpu_seconds: float  # the server's, over the measurement
+
+    @property
+    def cpu_ms_per_event(self) -> float:
+        return 1000 * self.cpu_seconds / self.acked
+
+    @property
+    def stored_per_s(self) -> float:
+        return self.stored / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def signed_requests(client: int, count: int) -> list[tuple[str, dict[str, str]]]:
+    """Events ready to send: a new reviewer each, round the open candidates."""
+    candidates = open_candidates()
+    requests = []
+    for i in range(count):
+        candidate = candidates[(client * 7919 + i * 13) % len(candidates)]
+        event = payloads.reaction_event(
+            "reaction_added",
+            user=f"ULOAD{client}x{i}",
+            reaction="+1",
+            channel=CHANNEL,
+            ts=candidate_ts(candidate),
+        )
+        body = payloads.event_body(event)
+        headers = {"Content-Type": "application/json", **payloads.sign(SECRET, body)}
+        requests.append((body, headers))
+    return requests
+
+
+def load(server: Server, seconds: float, per_client: int) -> tuple[float, float, list[float]]:
+    """Send from CLIENTS kept-alive connections for ``seconds``; (start, last ack, latencies)."""
+    prepared = [signed_requests(c, per_client) for c in range(CLIENTS)]
+    latencies: list[list[float]] = [[] for _ in range(CLIENTS)]
+    last_ack = [0.0] * CLIENTS
+    barrier = threading.Barrier(CLIENTS + 1)
+    started = [0.0]
+
+    def client(index: int) -> None:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        barrier.wait()
+        deadline = started[0] + seconds
+        for body, headers in prepared[index]:
+            sent = time.perf_counter()
+            if sent >= deadline:
+                break
+            conn.request("POST", "/slack/events", body=body, headers=headers)
+            response = conn.getresponse()
+            response.read()
+            acked = time.perf_counter()
+            if response.status != 200:
+                raise RuntimeError(f"{server.name} answered {response.status}")
+            latencies[index].append((acked - sent) * 1000)
+            last_ack[index] = acked
+        conn.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    started[0] = time.perf_counter()
+    barrier.wait()
+    for thread in threads:
+        thread.join()
+    return started[0], max(last_ack), [ms for per in latencies for ms in per]
+
+
+def reaction_rows(db: Path) -> int:
+    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+    try:
+        return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM reactions").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def measure_reference(kind: str, directory: Path, slack: SlackStandIn, args: argparse.Namespace):
+    server = start_reference(kind, directory, slack.api_url)
+    try:
+        time.sleep(0.5)
+        cpu = server.cpu_seconds()
+        start, last, latencies = load(server, args.seconds, args.per_client)
+        cpu = server.cpu_seconds() - cpu
+    finally:
+        server.stop()
+    name = "bare waitress" if kind == "waitress" else "bare Bolt"
+    return Result(name, len(latencies), len(latencies), last - start, latencies, cpu)
+
+
+def measure_promptbot(past: int, directory: Path, slack: SlackStandIn, args: argparse.Namespace):
+    db = seeded_db(past, directory / f"ingest-{past}.db")
+    before = reaction_rows(db)
+    server = start_promptbot(directory, db, slack.api_url, log_name=f"bot-{past}")
+    try:
+        time.sleep(1.0)  # start-up jobs (resume, the close check) out of the way
+        cpu = server.cpu_seconds()
+        start, _, latencies = load(server, args.seconds, args.per_client)
+        stored, stored_at = reaction_rows(db) - before, time.perf_counter()
+        deadline = stored_at + SETTLE_LIMIT
+        while stored < len(latencies) and time.perf_counter() < deadline:
+            time.sleep(0.02)
+            now_stored = reaction_rows(db) - before
+            if now_stored != stored:
+                stored, stored_at = now_stored, time.perf_counter()
+        cpu = server.cpu_seconds() - cpu
+    finally:
+        server.stop()
+    db.unlink()
+    name = f"promptbot, {past:,} past"
+    return Result(name, len(latencies), stored, stored_at - start, latencies, cpu)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=6.0)
+    parser.add_argument("--sizes", default="0,100000,1000000")
+    parser.add_argument("--per-client", type=int, default=2500, help="events prepared per client")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    for size in sizes:  # generate (or find) the data first, outside any measurement
+        with tempfile.TemporaryDirectory() as tmp:
+            seeded_db(size, Path(tmp) / "warm.db")
+    results: list[Result] = []
+    with tempfile.TemporaryDirectory() as tmp, SlackStandIn(bot_token=TOKEN) as slack:
+        directory = Path(tmp)
+        results.append(measure_reference("waitress", directory, slack, args))
+        results.append(measure_reference("bolt", directory, slack, args))
+        for size in sizes:
+            results.append(measure_promptbot(size, directory, slack, args))
+
+    print(f"reaction events, {CLIENTS} kept-alive clients, {args.seconds:g} s of load each:")
+    for r in results:
+        print(
+            f"  {r.name:24s} acked {r.acked:6d} · stored {r.stored:6d} in {r.seconds:5.2f} s"
+            f" = {r.stored_per_s:6.0f}/s · ack p50 {statistics.median(r.latencies_ms):5.1f} ms"
+            f" p99 {r.percentile(0.99):6.1f} ms · server CPU {r.cpu_ms_per_event:.2f} ms/event"
+        )
+    by_name = {r.name: r for r in results}
+    bolt = by_name["bare Bolt"].stored_per_s
+    bots = [r for r in results if r.name.startswith("promptbot")]
+    for r in bots:
+        print(f"  ratio {r.name} / bare Bolt: {r.stored_per_s / bolt:.2f} (target ≥ 0.8)")
+    if len(bots) > 1:
+        empty, largest = bots[0], bots[-1]
+        print(
+            f"  ratio {largest.name} / {empty.name}:"
+            f" {largest.stored_per_s / empty.stored_per_s:.2f} (target ≥ 0.9)"
+        )
+    lost = [r.name for r in bots if r.stored < r.acked]
+    if lost:
+        print(f"  NOT ALL STORED within {SETTLE_LIMIT:g} s: {', '.join(lost)}")
+
+
+if __name__ == "__main__":
+    main()
