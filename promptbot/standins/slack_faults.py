@@ -39,14 +39,17 @@ class FaultControls(SlackState):
         drop: bool = False,
         delay: float = 0.0,
         apply: bool = False,
+        after: int = 0,
     ) -> None:
         """Script the next ``times`` answers of ``method``: a 429 (``Retry-After``) by
         default; ``error``: HTTP 200 with ok false; ``status``: that HTTP status;
         ``drop``: no answer, the connection closes; ``delay``: answer this many seconds
-        late. Only ``apply=True`` calls change anything (with ``drop`` or ``delay``)."""
+        late. Only ``apply=True`` calls change anything (with ``drop`` or ``delay``).
+        ``after``: let that many calls through first."""
         failure = ScriptedFailure(retry_after, error, status, drop, delay, apply)
+        passing = ScriptedFailure(0, None, passes=True)
         with self._lock:
-            self._failures.setdefault(method, []).extend([failure] * times)
+            self._failures.setdefault(method, []).extend([passing] * after + [failure] * times)
 
     def rate_limit(self, per_second: float | None, burst: int = 3) -> None:
         """Answer 429 to posts beyond ``per_second`` per channel after a ``burst``
@@ -67,8 +70,10 @@ class FaultControls(SlackState):
     def _scripted(self, method: str, params: JSONDict, call: Call) -> HTTPReply | None:
         """The scripted answer for this call, if any (None: answer normally)."""
         failures = self._failures.get(method)
-        if failures:
+        if failures and not failures[0].passes:
             return self._fault(method, params, call, failures.pop(0))
+        if failures:
+            failures.pop(0)
         if self._limit is not None and method in PACED_METHODS:
             return self._over_pace(str(params.get("channel") or ""), call)
         return None

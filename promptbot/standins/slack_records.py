@@ -69,6 +69,7 @@ class ScriptedFailure:
     drop: bool = False  # close the connection without an answer
     delay: float = 0.0  # answer this late (longer than the client's timeout, say)
     apply: bool = False  # carry the call out first (for drop and delay: "it did post")
+    passes: bool = False  # not a fault: answer this call normally
 
 
 class SlackError(Exception):
