@@ -38,6 +38,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from promptbot.verdicts import bradley_terry as bt
+from promptbot.verdicts import ilsr
 from promptbot.verdicts.evidence import RatingRow, ScaleInfo
 from promptbot.verdicts.head_to_head import head_to_head, rank
 from promptbot.verdicts.judgements import judgements_from_rows
@@ -148,7 +149,7 @@ def truth(setting: Setting, rng: np.random.Generator) -> np.ndarray:
                 wins[i, j] = (block[:, i] < block[:, j]).sum() + 0.5 * (
                     block[:, i] == block[:, j]
                 ).sum()
-    strengths: np.ndarray = bt._fit(wins)
+    strengths: np.ndarray = ilsr.fit(wins)
     return strengths
 
 

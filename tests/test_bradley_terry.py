@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from promptbot.verdicts import bradley_terry as bt
+from promptbot.verdicts import ilsr
 from promptbot.verdicts.bradley_terry import BTEntry, ComparisonSet, bradley_terry, separable
 
 # Five items, log-strengths 0.7 apart, centred.
@@ -145,9 +146,9 @@ def test_batched_refit_matches_choix() -> None:
     wins[:, np.arange(4), np.arange(4)] = 0.0
     wins[0, 0, :] = 0.0  # item 0 never wins: perfect separation
     start = np.array([0.3, -0.1, 0.0, -0.2])
-    batched = bt._refit_stack(wins, start)
+    batched = ilsr.refit_stack(wins, start)
     for matrix, fitted in zip(wins, batched, strict=True):
-        expected = choix.ilsr_pairwise_dense(matrix, alpha=bt._ALPHA, tol=1e-10)
+        expected = choix.ilsr_pairwise_dense(matrix, alpha=ilsr.ALPHA, tol=1e-10)
         assert fitted == pytest.approx(expected, abs=1e-6)
 
 

@@ -20,24 +20,20 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import choix
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 from scipy import stats as scipy_stats
 from scipy.sparse.csgraph import connected_components
 
+from promptbot.verdicts.ilsr import fit as _fit
+from promptbot.verdicts.ilsr import refit_stack as _refit_stack
 from promptbot.verdicts.intervals import rank_ub
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 
-# choix's regularisation: every pair of items gets a small virtual transition rate, so
-# perfect separation (10-0) and items in disconnected groups give finite strengths.
-_ALPHA = 0.01
 _PSEUDO_SHAPE = 0.5
-_TOL = 1e-8  # choix's default
-_MAX_ITER = 10_000
 # Rounds are drawn in chunks so that the weight matrix stays small at any size.
 _WEIGHTS_PER_CHUNK = 2_000_000
 
@@ -133,51 +129,6 @@ class BTResult:
         if any(top in pair for pair in self.not_separable):
             return None
         return top
-
-
-def _fit(wins: FloatArray) -> FloatArray:
-    """Centred log-strengths fitted by choix's I-LSR on a (weighted) win matrix."""
-    return choix.ilsr_pairwise_dense(wins, alpha=_ALPHA, max_iter=_MAX_ITER, tol=_TOL)
-
-
-# Why the bootstrap does not call choix once per round: a choix call costs ~50 µs of
-# Python and LAPACK overhead per I-LSR iteration whatever the matrix size, so 200 refits
-# of a 5-item group took ~60 ms. `_refit_stack` is choix.lsr_pairwise_dense's update,
-# line for line, run on all rounds at once with numpy's stacked solver.
-# tests/test_bradley_terry.py checks it against choix's output.
-def _lsr_step(wins: FloatArray, params: FloatArray) -> FloatArray:
-    """One I-LSR update for a stack of win matrices (shape (rounds, k, k))."""
-    k = wins.shape[-1]
-    weights = np.exp(params - params.mean(axis=-1, keepdims=True))
-    weights *= k / weights.sum(axis=-1, keepdims=True)
-    # Rate of the chain from i to j: alpha + (times j beat i) / (w_i + w_j).
-    rates = _ALPHA + np.swapaxes(wins, -1, -2) / (weights[..., :, None] + weights[..., None, :])
-    diagonal = np.arange(k)
-    rates[..., diagonal, diagonal] -= rates.sum(axis=-1)
-    # Stationary distribution: pi @ generator = 0, with the last equation replaced by
-    # sum(pi) = 1 (unique, since alpha > 0 links every pair).
-    system = np.swapaxes(rates, -1, -2).copy()
-    system[..., -1, :] = 1.0
-    target = np.zeros((*wins.shape[:-1], 1))
-    target[..., -1, 0] = 1.0
-    log_pi = np.log(np.linalg.solve(system, target)[..., 0])
-    result: FloatArray = log_pi - log_pi.mean(axis=-1, keepdims=True)
-    return result
-
-
-def _refit_stack(wins: FloatArray, initial: FloatArray) -> FloatArray:
-    """choix.ilsr_pairwise_dense for every matrix of the stack, started from ``initial``."""
-    params = np.broadcast_to(initial, wins.shape[:-1]).copy()
-    active = np.arange(len(params))
-    for _ in range(_MAX_ITER):
-        updated = _lsr_step(wins[active], params[active])
-        # choix's NormOfDifferenceTest: stop once the L1 change is at most tol per item.
-        done = np.abs(updated - params[active]).sum(axis=-1) <= _TOL * wins.shape[-1]
-        params[active] = updated
-        active = active[~done]
-        if active.size == 0:
-            return params
-    raise RuntimeError(f"Bradley-Terry refits did not converge in {_MAX_ITER} iterations")
 
 
 @dataclass(frozen=True)
