@@ -1,152 +1,190 @@
-"""Digest computation at scale: 100k ratings, 10k candidates, 500 prompt versions,
-200 bootstrap rounds. Prints the time beside a plain SQL aggregate over the same data.
-Target: under 2 s. Prints; asserts nothing.
+"""`promptbot digest --print` at 10k, 100k and 1M ratings, beside a plain SQL aggregate.
 
-Run: .venv/bin/python bench/bench_digest.py
+Each size is a database of prompts (100 × 5 versions), runs of 5 blind candidates from 8
+models, and reviewers who rate every candidate of a run on one or both scales (10
+ratings per candidate: 1M ratings is 100k candidates). Both measurements are separate
+processes, timed from start to exit, with their peak RSS (from wait4):
+
+* the digest: the real CLI, `promptbot digest --print`, 200 bootstrap rounds;
+* the baseline: one GROUP BY over the ratings in sqlite3 (mean score per version and
+  scale), what a plain report would cost.
+
+Generated databases are cached in the temp dir (promptbot-bench-digest/), so a rerun is
+quick. Prints the table and the growth exponent of the digest's time from 100k to 1M
+(target: 1.0 or less; 1M under 3 s and 300 MB; at 100k within 2x the SQL aggregate).
+
+Run: .venv/bin/python bench/bench_digest.py [--sizes 10000,100000,1000000]
 """
 
 from __future__ import annotations
 
+import argparse
+import math
+import os
 import random
+import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 
-from promptbot.config.settings import AppConfig
-from promptbot.digest.assembly import build_digest
-from promptbot.review.scales import RatingScales
-from storage import Store
-from storage.evidence import load_evidence, score_summary
+from storage import Store  # noqa: E402
 
-PROMPTS, VERSIONS, MODELS, CANDIDATES, RATINGS = 100, 5, 8, 10_000, 100_000
-PER_RUN = 5  # candidates per run: 2,000 runs
-REVIEWERS = 50
+PROMPTS, VERSIONS, MODELS, PER_RUN, REVIEWERS = 100, 5, 8, 5, 60
+CACHE = Path(tempfile.gettempdir()) / "promptbot-bench-digest"
+FORMAT = 2  # bump when the generated data changes
+AGGREGATE = (
+    "SELECT v.id AS version_id, r.scale, COUNT(*) AS n, AVG(r.score) AS mean"
+    " FROM ratings r JOIN candidates c ON c.id = r.candidate_id"
+    " JOIN runs ON runs.id = c.run_id JOIN versions v ON v.id = runs.version_id"
+    " GROUP BY v.id, r.scale"
+)
 
 
-def populate(store: Store, rng: random.Random) -> None:
-    db = store.connection()
-    start = datetime(2026, 11, 1, tzinfo=UTC)
+def populate(path: Path, ratings: int, seed: int = 7) -> None:
+    """A database with ``ratings`` ratings, timestamps over the three weeks before now."""
+    rng = random.Random(seed)
+    Store(path).close()
+    db = sqlite3.connect(path)
+    now = datetime.now(UTC)
 
-    def when(day: float) -> str:
-        return (start + timedelta(days=day)).isoformat(timespec="seconds")
+    def when(days_ago: float) -> str:
+        return (now - timedelta(days=days_ago)).isoformat(timespec="microseconds")
 
-    db["prompts"].insert_all(
-        {"id": p, "name": f"prompt-{p}", "created_by": "U1", "created_at": when(0)}
-        for p in range(1, PROMPTS + 1)
+    candidates = ratings // 10
+    runs = candidates // PER_RUN
+    db.executemany(
+        "INSERT INTO prompts (id, name, created_by, created_at) VALUES (?, ?, 'U1', ?)",
+        [(p, f"prompt-{p}", when(30)) for p in range(1, PROMPTS + 1)],
     )
-    db["versions"].insert_all(
-        {
-            "id": (p - 1) * VERSIONS + v,
-            "prompt_id": p,
-            "number": v,
-            "template": "t",
-            "author": "U1",
-            "created_at": when(0),
-        }
-        for p in range(1, PROMPTS + 1)
-        for v in range(1, VERSIONS + 1)
+    db.executemany(
+        "INSERT INTO versions (id, prompt_id, number, template, author, created_at)"
+        " VALUES (?, ?, ?, 't', 'U1', ?)",
+        [
+            ((p - 1) * VERSIONS + v, p, v, when(30))
+            for p in range(1, PROMPTS + 1)
+            for v in range(1, VERSIONS + 1)
+        ],
     )
-    runs = CANDIDATES // PER_RUN
-    db["runs"].insert_all(
-        {
-            "id": r,
-            "version_id": rng.randint(1, PROMPTS * VERSIONS),
-            "status": "done",
-            "channel": "C1",
-            "thread_ts": f"{r}.0",
-            "permalink": f"https://x/p{r}",
-            "created_by": "U1",
-            "created_at": when(rng.uniform(0, 20)),
-            "models": "[]",
-            "inputs": "[{}]",
-        }
+    run_rows = [
+        (r, rng.randint(1, PROMPTS * VERSIONS), f"{r}.0", f"https://x/p{r}", when(rng.uniform(0, 21)))
         for r in range(1, runs + 1)
+    ]
+    db.executemany(
+        "INSERT INTO runs (id, version_id, status, channel, thread_ts, permalink, created_by,"
+        " created_at, models, inputs) VALUES (?, ?, 'done', 'C1', ?, ?, 'U1', ?, '[]', '[{}]')",
+        run_rows,
     )
     strength = [rng.gauss(0, 1) for _ in range(MODELS)]
-    candidates = []
-    for c in range(1, CANDIDATES + 1):
-        model = rng.randrange(MODELS)
-        candidates.append((c, model))
-    db["candidates"].insert_all(
-        {
-            "id": c,
-            "run_id": (c - 1) // PER_RUN + 1,
-            "label": "ABCDE"[(c - 1) % PER_RUN],
-            "slot": (c - 1) % PER_RUN,
-            "model_name": f"model-{model}",
-            "model_id": f"model-{model}",
-            "input_index": 0,
-            "variables": "{}",
-            "status": "posted",
-            "output": "x" * rng.randint(50, 2000),
-            "tokens_in": 100,
-            "tokens_out": rng.randint(20, 400),
-            "latency_ms": rng.randint(200, 4000),
-        }
-        for c, model in candidates
+    candidate_rows, model_of = [], {}
+    for run_id, *_ in run_rows:
+        models = rng.sample(range(MODELS), PER_RUN)
+        for slot, model in enumerate(models):
+            cid = len(candidate_rows) + 1
+            model_of[cid] = model
+            candidate_rows.append(
+                (cid, run_id, "ABCDE"[slot], slot, f"model-{model}", f"model-{model}",
+                 "x" * rng.randint(50, 800), rng.randint(20, 400), rng.randint(200, 4000))
+            )  # fmt: skip
+    db.executemany(
+        "INSERT INTO candidates (id, run_id, label, slot, model_name, model_id, input_index,"
+        " variables, status, output, tokens_in, tokens_out, latency_ms)"
+        " VALUES (?, ?, ?, ?, ?, ?, 0, '{}', 'posted', ?, 100, ?, ?)",
+        candidate_rows,
     )
-    seen = set()
-    rows = []
-    while len(rows) < RATINGS:
-        c, model = candidates[rng.randrange(CANDIDATES)]
-        user = f"U{rng.randrange(REVIEWERS)}"
-        scale = "approval" if rng.random() < 0.5 else "stars"
-        if (c, user, scale) in seen:
-            continue
-        seen.add((c, user, scale))
-        good = rng.random() < 1 / (1 + 2.718 ** -strength[model])
-        score = (
-            float(good)
-            if scale == "approval"
-            else float(min(5, max(1, round(3 + 2 * strength[model] + rng.gauss(0, 1)))))
-        )
-        rows.append(
-            {
-                "candidate_id": c,
-                "user_id": user,
-                "scale": scale,
-                "emoji": "+1",
-                "score": score,
-                "updated_at": when(rng.uniform(0, 21)),
-            }
-        )
-    db["ratings"].insert_all(rows, batch_size=5000)
+
+    def rating_rows():
+        made = 0
+        for run_id, _, _, _, created in run_rows:
+            first = (run_id - 1) * PER_RUN + 1
+            for user in rng.sample(range(REVIEWERS), 5):
+                both = rng.random() < 0.5
+                for cid in range(first, first + PER_RUN):
+                    s = strength[model_of[cid]] + rng.gauss(0, 1)
+                    at = created
+                    scales = ("approval", "stars") if both else (rng.choice(("approval", "stars")),)
+                    for scale in scales:
+                        if made >= ratings:
+                            return
+                        if scale == "approval":
+                            yield (cid, f"U{user}", scale, "+1" if s > 0 else "-1", float(s > 0), at)
+                        else:
+                            stars = float(min(5, max(1, round(3 + s))))
+                            yield (cid, f"U{user}", scale, "star", stars, at)
+                        made += 1
+
+    db.executemany(
+        "INSERT INTO ratings (candidate_id, user_id, scale, emoji, score, updated_at)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rating_rows(),
+    )
+    db.commit()
+    db.close()
+
+
+def database(ratings: int) -> Path:
+    CACHE.mkdir(exist_ok=True)
+    path = CACHE / f"digest-{FORMAT}-{ratings}.db"
+    if not path.exists():
+        partial = path.with_suffix(".partial")
+        partial.unlink(missing_ok=True)
+        populate(partial, ratings)
+        partial.rename(path)
+    return path
+
+
+def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
+    started = time.perf_counter()
+    pid = os.posix_spawn(command[0], command, env)
+    _, status, usage = os.wait4(pid, 0)
+    seconds = time.perf_counter() - started
+    if status != 0:
+        raise SystemExit(f"{' '.join(command)} exited with {status}")
+    return seconds, usage.ru_maxrss / 1024, ""
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as folder:
-        store = Store(Path(folder) / "bench.db")
-        populate(store, random.Random(7))
-        config = AppConfig()
-        end = datetime(2026, 11, 23, tzinfo=UTC)
-
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--repeat", type=int, default=2, help="runs per measure (best kept)")
+    args = parser.parse_args()
+    sizes = [int(s) for s in args.sizes.split(",")]
+    python = sys.executable
+    promptbot = str(Path(python).with_name("promptbot"))
+    print(f"data cached in {CACHE}")
+    print(f"{'ratings':>9} | {'digest s':>8} {'MB':>6} | {'SQL s':>6} {'MB':>5} | {'ratio':>5}")
+    timings = {}
+    for size in sizes:
         started = time.perf_counter()
-        summary = score_summary(store)
-        sql_seconds = time.perf_counter() - started
-
-        started = time.perf_counter()
-        evidence = load_evidence(store, RatingScales(config.scales), end)
-        loaded = time.perf_counter()
-        digest = build_digest(
-            evidence, start=end - timedelta(days=7), end=end, settings=config.digest
-        )
-        finished = time.perf_counter()
-
-        total = finished - started
-        print(
-            f"data: {len(evidence.ratings)} ratings, {len(evidence.candidates)} candidates,"
-            f" {PROMPTS * VERSIONS} prompt versions, {config.digest.bootstrap_rounds} bootstrap rounds"
-        )
-        print(f"plain SQL aggregate ({len(summary)} rows): {sql_seconds * 1000:.0f} ms")
-        print(
-            f"digest: {total:.2f} s (load {loaded - started:.2f} s,"
-            f" statistics {finished - loaded:.2f} s); ratio to the SQL aggregate {total / sql_seconds:.1f}x"
-        )
-        print(f"leaderboard entries: {len(digest.leaderboard)}")
+        path = database(size)
+        built = time.perf_counter() - started
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_"))}
+        env["PROMPTBOT_DB"] = str(path)
+        config = CACHE / "app.yaml"
+        config.write_text("digest:\n  bootstrap_rounds: 200\n  seed: 0\n")
+        env["PROMPTBOT_CONFIG"] = str(config)
+        digest = [promptbot, "digest", "--print"]
+        plain = [python, "-c", f"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(len(c.execute({AGGREGATE!r}).fetchall()))", str(path)]
+        with open(os.devnull, "wb") as sink:
+            saved = os.dup(1)
+            os.dup2(sink.fileno(), 1)
+            try:
+                d = min(run_measured(digest, env)[:2] for _ in range(args.repeat))
+                s = min(run_measured(plain, env)[:2] for _ in range(args.repeat))
+            finally:
+                os.dup2(saved, 1)
+        timings[size] = d[0]
+        note = f"  (generated in {built:.0f} s)" if built > 1 else ""
+        print(f"{size:>9,} | {d[0]:>8.2f} {d[1]:>6.0f} | {s[0]:>6.2f} {s[1]:>5.0f} | {d[0] / s[0]:>5.1f}{note}")
+    if 100_000 in timings and 1_000_000 in timings:
+        exponent = math.log(timings[1_000_000] / timings[100_000]) / math.log(10)
+        print(f"growth exponent of the digest's time, 100k → 1M: {exponent:.2f} (target ≤ 1.0)")
+    print("targets: 1M under 3 s and 300 MB; at 100k within 2x the SQL aggregate")
 
 
 if __name__ == "__main__":

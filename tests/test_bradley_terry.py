@@ -202,3 +202,12 @@ def test_a_single_reviewer_thread_separates_nothing() -> None:
     result = bradley_terry(found)
     assert result.winner is None
     assert len(result.not_separable) == 15
+
+
+def test_the_fit_is_choix_fit() -> None:
+    rng = np.random.default_rng(8)
+    for k in (2, 5, 9):
+        wins = rng.integers(0, 20, (k, k)).astype(np.float64) * rng.random((k, k))
+        np.fill_diagonal(wins, 0.0)
+        expected = choix.ilsr_pairwise_dense(wins, alpha=ilsr.ALPHA)
+        assert ilsr.fit(wins) == pytest.approx(expected, abs=1e-7)

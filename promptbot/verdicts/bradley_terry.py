@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
-from scipy import stats as scipy_stats
+from scipy import special
 from scipy.sparse.csgraph import connected_components
 
 from promptbot.verdicts.ilsr import fit as _fit
@@ -213,8 +213,8 @@ def _bootstrap(table: _Table, point: FloatArray, rounds: int, seed: int) -> Floa
 def _small_sample_factor(clusters: int) -> float:
     if clusters < 2:
         return 1.0  # the pseudo-comparisons already make the interval as wide as it gets
-    t = float(scipy_stats.t.ppf(0.975, clusters - 1))
-    return math.sqrt(clusters / (clusters - 1)) * t / float(scipy_stats.norm.ppf(0.975))
+    t = float(special.stdtrit(clusters - 1, 0.975))
+    return math.sqrt(clusters / (clusters - 1)) * t / float(special.ndtri(0.975))
 
 
 def _components(table: _Table) -> IntArray:

@@ -1,11 +1,14 @@
 """Bradley-Terry strengths by choix's I-LSR, for one win matrix or a stack of them.
 
-Strengths are natural-log odds centred on 0, regularised by ``ALPHA``.
+Strengths are natural-log odds centred on 0, regularised by ``ALPHA``. This is choix's
+``ilsr_pairwise_dense`` (Maystre & Grossglauser 2015), update for update, run with
+numpy's stacked solver; tests/test_bradley_terry.py checks it against choix itself. It
+is not imported from choix at run time because choix loads scipy.optimize and more,
+which the digest never uses.
 """
 
 from __future__ import annotations
 
-import choix
 import numpy as np
 from numpy.typing import NDArray
 
@@ -19,8 +22,8 @@ _MAX_ITER = 10_000
 
 
 def fit(wins: FloatArray) -> FloatArray:
-    """Centred log-strengths fitted by choix's I-LSR on a (weighted) win matrix."""
-    return choix.ilsr_pairwise_dense(wins, alpha=ALPHA, max_iter=_MAX_ITER, tol=_TOL)
+    """Centred log-strengths fitted on one (weighted) win matrix."""
+    return refit_stack(wins[np.newaxis], np.zeros(wins.shape[-1]))[0]
 
 
 # Why the bootstrap does not call choix once per round: a choix call costs ~50 µs of
