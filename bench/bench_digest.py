@@ -72,7 +72,13 @@ def populate(path: Path, ratings: int, seed: int = 7) -> None:
         ],
     )
     run_rows = [
-        (r, rng.randint(1, PROMPTS * VERSIONS), f"{r}.0", f"https://x/p{r}", when(rng.uniform(0, 21)))
+        (
+            r,
+            rng.randint(1, PROMPTS * VERSIONS),
+            f"{r}.0",
+            f"https://x/p{r}",
+            when(rng.uniform(0, 21)),
+        )
         for r in range(1, runs + 1)
     ]
     db.executemany(
@@ -112,7 +118,14 @@ def populate(path: Path, ratings: int, seed: int = 7) -> None:
                         if made >= ratings:
                             return
                         if scale == "approval":
-                            yield (cid, f"U{user}", scale, "+1" if s > 0 else "-1", float(s > 0), at)
+                            yield (
+                                cid,
+                                f"U{user}",
+                                scale,
+                                "+1" if s > 0 else "-1",
+                                float(s > 0),
+                                at,
+                            )
                         else:
                             stars = float(min(5, max(1, round(3 + s))))
                             yield (cid, f"U{user}", scale, "star", stars, at)
@@ -169,7 +182,12 @@ def main() -> None:
         config.write_text("digest:\n  bootstrap_rounds: 200\n  seed: 0\n")
         env["PROMPTBOT_CONFIG"] = str(config)
         digest = [promptbot, "digest", "--print"]
-        plain = [python, "-c", f"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(len(c.execute({AGGREGATE!r}).fetchall()))", str(path)]
+        plain = [
+            python,
+            "-c",
+            f"import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); print(len(c.execute({AGGREGATE!r}).fetchall()))",
+            str(path),
+        ]
         with open(os.devnull, "wb") as sink:
             saved = os.dup(1)
             os.dup2(sink.fileno(), 1)
@@ -180,7 +198,9 @@ def main() -> None:
                 os.dup2(saved, 1)
         timings[size] = d[0]
         note = f"  (generated in {built:.0f} s)" if built > 1 else ""
-        print(f"{size:>9,} | {d[0]:>8.2f} {d[1]:>6.0f} | {s[0]:>6.2f} {s[1]:>5.0f} | {d[0] / s[0]:>5.1f}{note}")
+        print(
+            f"{size:>9,} | {d[0]:>8.2f} {d[1]:>6.0f} | {s[0]:>6.2f} {s[1]:>5.0f} | {d[0] / s[0]:>5.1f}{note}"
+        )
     if 100_000 in timings and 1_000_000 in timings:
         exponent = math.log(timings[1_000_000] / timings[100_000]) / math.log(10)
         print(f"growth exponent of the digest's time, 100k → 1M: {exponent:.2f} (target ≤ 1.0)")

@@ -25,7 +25,7 @@ _RATINGS = (
     "SELECT candidate_id, user_id, scale, score, updated_at FROM {table} WHERE updated_at < ?"
 )
 
-_CANDIDATES = """
+CANDIDATES = """
     SELECT c.id, c.run_id, p.name AS prompt, v.number AS version, c.model_name, c.tokens_in,
            c.tokens_out, c.latency_ms, c.error IS NOT NULL AS failed, runs.created_at,
            runs.permalink, c.slot, c.input_index, LENGTH(COALESCE(c.output, '')), c.cost,
@@ -60,7 +60,7 @@ def load_evidence(store: Store, scales: RatingScales, until: datetime) -> Eviden
     # Stored times are UTC ISO strings, so they compare correctly as text.
     bound = stamp(until)
     db = store.connection()
-    candidate_rows = db.execute(_CANDIDATES).fetchall()
+    candidate_rows = db.execute(CANDIDATES).fetchall()
     by_id = {row[0]: row for row in candidate_rows}
     ratings = []
     for table, late in (("ratings", False), ("late_ratings", True)):
@@ -73,26 +73,33 @@ def load_evidence(store: Store, scales: RatingScales, until: datetime) -> Eviden
             ratings.append(
                 _rating_row(c, user_id, scale, score, late, rated_at, slot=c[11], group=c[12])
             )
-    candidates = [
-        CandidateRow(
-            candidate_id=row[0],
-            run_id=row[1],
-            prompt=row[2],
-            version=row[3],
-            model=row[4],
-            tokens_in=row[5],
-            tokens_out=row[6],
-            latency_ms=row[7],
-            failed=bool(row[8]),
-            created_at=_time(row[9]),
-            permalink=row[10],
-            cost=row[14],
-            cached=bool(row[15]),
-        )
-        for row in candidate_rows
-        if row[9] < bound
-    ]
-    runs = [
+    candidates = [candidate_row(row) for row in candidate_rows if row[9] < bound]
+    ratings += pair_votes(db, by_id, bound)
+    return Evidence(ratings, candidates, run_rows(db, bound), scale_infos(scales), archived(db))
+
+
+def candidate_row(row: Any) -> CandidateRow:
+    """A row of ``CANDIDATES`` as the evidence's candidate."""
+    return CandidateRow(
+        candidate_id=row[0],
+        run_id=row[1],
+        prompt=row[2],
+        version=row[3],
+        model=row[4],
+        tokens_in=row[5],
+        tokens_out=row[6],
+        latency_ms=row[7],
+        failed=bool(row[8]),
+        created_at=_time(row[9]),
+        permalink=row[10],
+        cost=row[14],
+        cached=bool(row[15]),
+    )
+
+
+def run_rows(db: Database, bound: str) -> list[RunRow]:
+    """Every live run created before ``bound``, with its comments before it."""
+    return [
         RunRow(
             run_id=row[0],
             prompt=row[1],
@@ -104,15 +111,17 @@ def load_evidence(store: Store, scales: RatingScales, until: datetime) -> Eviden
         )
         for row in db.execute(_RUNS, {"until": bound}).fetchall()
     ]
-    ratings += _pair_votes(db, by_id, bound)
-    archived = {
-        row[0] for row in db.execute("SELECT name FROM prompts WHERE archived_at IS NOT NULL")
-    }
-    infos = [
+
+
+def archived(db: Database) -> set[str]:
+    return {row[0] for row in db.execute("SELECT name FROM prompts WHERE archived_at IS NOT NULL")}
+
+
+def scale_infos(scales: RatingScales) -> list[ScaleInfo]:
+    return [
         ScaleInfo(name, *scales.score_range(name), binary=scales.is_binary(name))
         for name in scales.names
     ]
-    return Evidence(ratings, candidates, runs, infos, archived)
 
 
 def score_summary(store: Store) -> list[dict[str, object]]:
@@ -136,7 +145,7 @@ _PAIR_VOTES = """
 """
 
 
-def _pair_votes(db: Database, by_id: dict[int, Any], bound: str) -> list[RatingRow]:
+def pair_votes(db: Database, by_id: dict[int, Any], bound: str) -> list[RatingRow]:
     rows: list[RatingRow] = []
     for pair_id, left, right, user_id, choice, late, updated_at in db.execute(_PAIR_VOTES, [bound]):
         if left not in by_id or right not in by_id:
@@ -163,7 +172,7 @@ def _rating_row(
     slot: int,
     group: int,
 ) -> RatingRow:
-    """A rating joined to its candidate's row from ``_CANDIDATES``. ``group`` is what
+    """A rating joined to its candidate's row from ``CANDIDATES``. ``group`` is what
     makes ratings comparable: the input of a review thread, or the pair of a compare."""
     return RatingRow(
         candidate_id=candidate[0],

@@ -2,8 +2,9 @@
 
 from datetime import UTC, datetime, timedelta
 
-from promptbot.digest.assembly import build_digest
+from promptbot.digest.assembly import build_digest, build_digest_from
 from promptbot.review.scales import RatingScales
+from storage.digest_inputs import load_digest_inputs
 from storage.evidence import load_evidence
 from tests.harness import settle, wait_until
 
@@ -36,20 +37,24 @@ def test_compare_posts_pairs_and_votes_feed_the_ranking(bot, slack, models):
     # Every reviewer prefers the blunt answer, wherever it sits.
     for pair, post in zip(pairs, posts, strict=True):
         blunt_left = post["blocks"][1]["fields"][0]["text"].split("\n", 1)[1].startswith("Blunt")
-        for user in ("U1", "U2", "U3", "U4", "U5", "U6"):
+        # Eight reviewers: with as few as six, 95% intervals from six reviewer-threads
+        # (Student's t with 5 degrees of freedom) only just fail to separate 6-0.
+        for user in ("U1", "U2", "U3", "U4", "U5", "U6", "U7", "U8"):
             bot.react(pair.ts, "a" if blunt_left else "b", user)
-    wait_until(lambda: len(bot.store.pairs.votes(run.id)) == 12, what="12 pair votes")
-    bot.react(pairs[0].ts, "tada", "U7", event_id="Ev-noise")  # not a pair vote
+    wait_until(lambda: len(bot.store.pairs.votes(run.id)) == 16, what="16 pair votes")
+    bot.react(pairs[0].ts, "tada", "U9", event_id="Ev-noise")  # not a pair vote
     settle(bot)
-    assert len(bot.store.pairs.votes(run.id)) == 12 and not bot.store.event_seen("Ev-noise")
+    assert len(bot.store.pairs.votes(run.id)) == 16 and not bot.store.event_seen("Ev-noise")
 
     now = datetime.now(UTC) + timedelta(seconds=1)
+    scales, start = RatingScales(bot.bot.config.scales), now - timedelta(days=7)
+    settings = bot.bot.config.digest
     digest = build_digest(
-        load_evidence(bot.store, RatingScales(bot.bot.config.scales), now),
-        start=now - timedelta(days=7),
-        end=now,
-        settings=bot.bot.config.digest,
+        load_evidence(bot.store, scales, now), start=start, end=now, settings=settings, now=now
     )
+    # The digest's own path, aggregated in SQL, reads the pair votes the same way.
+    inputs = load_digest_inputs(bot.store, scales, start, now)
+    assert build_digest_from(inputs, start=start, end=now, settings=settings, now=now) == digest
     (versions,) = [r for r in digest.rankings.versions_by_prompt if r.prompt == "tone"]
     assert versions.winner == "tone v2"
 

@@ -11,19 +11,19 @@ from __future__ import annotations
 import gc
 import math
 from collections import defaultdict
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from promptbot.config.settings import DigestSettings
+from promptbot.digest.inputs import DigestInputs, inputs_from_rows
 from promptbot.render.words import count
 from promptbot.verdicts.bradley_terry import ComparisonSet
 from promptbot.verdicts.champions import ChampionReport, choose_champion
-from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow
+from promptbot.verdicts.evidence import CandidateRow, Evidence, RunRow
 from promptbot.verdicts.head_to_head import Ranking, head_to_head
 from promptbot.verdicts.head_to_head import rank as fit_ranking
-from promptbot.verdicts.judgements import judgements_from_rows
 from promptbot.verdicts.rankings import Rankings, compute_rankings
 from promptbot.verdicts.standings import (
     LeaderboardRow,
@@ -169,7 +169,7 @@ def _p95(values: list[int]) -> float:
 
 
 def activity(
-    candidates: Sequence[CandidateRow], runs: Sequence[RunRow], ratings: Sequence[RatingRow]
+    candidates: Sequence[CandidateRow], runs: Sequence[RunRow], rated: Mapping[str, int]
 ) -> tuple[PromptActivity, ...]:
     """Per prompt, for rows already limited to the period; the costliest prompt first."""
     by_prompt: dict[str, list[CandidateRow]] = defaultdict(list)
@@ -180,9 +180,6 @@ def activity(
     for run in runs:
         run_count[run.prompt] += 1
         comments[run.prompt] += run.comments
-    rated: dict[str, int] = defaultdict(int)
-    for rating in ratings:
-        rated[rating.prompt] += 1
     rows = []
     for prompt in sorted(by_prompt.keys() | run_count.keys()):
         rows_of = by_prompt.get(prompt, [])
@@ -289,62 +286,58 @@ def build_digest(
     settings: DigestSettings,
     now: datetime | None = None,
 ) -> Digest:
-    """The digest for ``[start, end)``; see the module docstring for what counts."""
+    """The digest for ``[start, end)`` from evidence rows; see the module docstring."""
     if start >= end:
         raise ValueError(f"the period must start before it ends: {start} >= {end}")
     with _collector_paused():
-        return _build(evidence, start, end, settings, now)
+        inputs = inputs_from_rows(evidence, start, end)
+    return build_digest_from(inputs, start=start, end=end, settings=settings, now=now)
 
 
-def _build(
-    evidence: Evidence,
+def build_digest_from(
+    inputs: DigestInputs,
+    *,
     start: datetime,
     end: datetime,
     settings: DigestSettings,
-    now: datetime | None,
+    now: datetime | None = None,
 ) -> Digest:
-    archived = set(evidence.archived_prompts)
-    ratings = [r for r in evidence.ratings if r.rated_at < end]
-    counted = [r for r in ratings if not r.late]
-    runs = [r for r in evidence.runs if r.created_at < end]
-    table = judgements_from_rows(counted, evidence.scales)
+    """The digest for ``[start, end)`` from inputs already limited to it."""
+    if start >= end:
+        raise ValueError(f"the period must start before it ends: {start} >= {end}")
+    archived = inputs.archived
+    runs = inputs.runs
     rankings = compute_rankings(
-        table,
+        inputs.judged,
         runs,
-        evidence.scales,
+        inputs.scales,
         archived,
         min_votes=settings.min_votes,
         rounds=settings.bootstrap_rounds,
         seed=settings.seed,
     )
-
     # What the evidence said at the start: judgements from the ratings before it.
-    before = judgements_from_rows([r for r in counted if r.rated_at < start], evidence.scales)
     previous = standings(
-        before,
+        inputs.judged_before,
         [r for r in runs if r.created_at < start],
-        evidence.scales,
+        inputs.scales,
         min_votes=settings.min_votes,
     )
-    versions_before = head_to_head(before, archived).versions
-    period_ratings = [r for r in ratings if r.rated_at >= start]
-    period_counted = [r for r in period_ratings if not r.late]
+    versions_before = head_to_head(inputs.judged_before, archived).versions
     period_runs = [r for r in runs if r.created_at >= start]
-    period_candidates = [c for c in evidence.candidates if start <= c.created_at < end]
-    active = {r.prompt for r in period_counted} - archived
+    counts = inputs.counts
+    active = {p for p, n in counts.ratings_by_prompt.items() if n} - archived
 
     words = period_words(start, end)
-    empty = not period_runs and not period_ratings
-    reviewers = len({r.user_id for r in period_ratings})
+    empty = not period_runs and not (counts.ratings + counts.late)
     comments = sum(r.comments for r in period_runs)
     if empty:
         headline = f"No prompts were proposed or rated {words}."
     else:
         headline = (
-            f"{count(len(period_runs), 'run')} posted, {count(len(period_counted), 'rating')}"
-            f" from {count(reviewers, 'reviewer')}, {count(comments, 'comment')} {words}."
+            f"{count(len(period_runs), 'run')} posted, {count(counts.ratings, 'rating')}"
+            f" from {count(counts.reviewers, 'reviewer')}, {count(comments, 'comment')} {words}."
         )
-    late = len(period_ratings) - len(period_counted)
     return Digest(
         start=start,
         end=end,
@@ -357,12 +350,12 @@ def _build(
         new_champions=_new_champions(rankings, previous, versions_before, active, settings),
         movers=movers(rankings.leaderboard, leaderboard(previous.values(), archived)),
         not_separable=_unresolved(rankings),
-        activity=activity(period_candidates, period_runs, period_counted),
+        activity=activity(inputs.period_candidates, period_runs, counts.ratings_by_prompt),
         runs=len(period_runs),
-        ratings=len(period_counted),
-        reviewers=reviewers,
+        ratings=counts.ratings,
+        reviewers=counts.reviewers,
         comments=comments,
-        late_ratings=late,
-        late_note=late_note(late),
+        late_ratings=counts.late,
+        late_note=late_note(counts.late),
         notes=rankings.biases.plain_words,
     )

@@ -56,12 +56,16 @@ class DigestService:
         self.clock = clock
 
     def compose(self, period: Period) -> Message:
-        from promptbot.digest.assembly import build_digest
+        from promptbot.digest.assembly import build_digest_from
         from promptbot.digest.rendering import render_digest
+        from storage.digest_inputs import load_digest_inputs
 
-        evidence = load_evidence(self.store, RatingScales(self.config.scales), period.end)
-        digest = build_digest(
-            evidence, start=period.start, end=period.end, settings=self.config.digest
+        # Aggregated in SQL: a judgement per reviewer and candidate, never a rating object.
+        inputs = load_digest_inputs(
+            self.store, RatingScales(self.config.scales), period.start, period.end
+        )
+        digest = build_digest_from(
+            inputs, start=period.start, end=period.end, settings=self.config.digest
         )
         return render_digest(digest, self.config.digest)
 

@@ -9,6 +9,7 @@ from typing import Literal
 
 import krippendorff
 import numpy as np
+from numpy.typing import NDArray
 
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 ALPHA_GOOD = 0.8
@@ -31,16 +32,31 @@ def reviewer_agreement(
 ) -> Agreement:
     """Ratings are (reviewer, item, score). A reviewer's later rating of an item replaces
     an earlier one (they changed their emoji)."""
+    latest = {(reviewer, item): score for reviewer, item, score in ratings}
+    reviewers = sorted({reviewer for reviewer, _ in latest})
+    items = sorted({item for _, item in latest})
+    row = {reviewer: i for i, reviewer in enumerate(reviewers)}
+    column = {item: j for j, item in enumerate(items)}
+    return agreement_of(
+        np.array([row[r] for r, _ in latest], dtype=np.int64),
+        np.array([column[i] for _, i in latest], dtype=np.int64),
+        np.array(list(latest.values()), dtype=np.float64),
+        level,
+    )
+
+
+def agreement_of(
+    reviewer: NDArray[np.int64], item: NDArray[np.int64], score: NDArray[np.float64], level: Level
+) -> Agreement:
+    """Krippendorff's alpha from codes: one score per (reviewer, item)."""
     if level not in ("nominal", "ordinal", "interval", "ratio"):
         raise ValueError(f"unknown level of measurement: {level!r}")
-    latest = {(reviewer, item): score for reviewer, item, score in ratings}
-    raters: dict[str, int] = {}
-    for _, item in latest:
-        raters[item] = raters.get(item, 0) + 1
-    shared = sorted(item for item, count in raters.items() if count >= 2)
-    cells = [(key, score) for key, score in latest.items() if raters[key[1]] >= 2]
-    reviewers = sorted({reviewer for (reviewer, _), _ in cells})
-    n_items, n_reviewers = len(shared), len(reviewers)
+    raters = np.bincount(item) if len(item) else np.zeros(0, dtype=np.int64)
+    shared = raters[item] >= 2 if len(item) else np.zeros(0, dtype=np.bool_)
+    reviewer, item, score = reviewer[shared], item[shared], score[shared]
+    rows = np.unique(reviewer)
+    columns, column_of = np.unique(item, return_inverse=True)
+    n_items, n_reviewers = len(columns), len(rows)
 
     def result(alpha: float | None, words: str) -> Agreement:
         return Agreement(alpha, n_items, n_reviewers, level, words)
@@ -49,15 +65,19 @@ def reviewer_agreement(
         return result(
             None, "Not enough overlap to measure agreement yet: two items need two reviewers each."
         )
-    if len({score for _, score in cells}) < 2:
+    if len(np.unique(score)) < 2:
         return result(None, "Agreement cannot be measured: every shared rating is the same.")
 
-    row = {reviewer: i for i, reviewer in enumerate(reviewers)}
-    column = {item: j for j, item in enumerate(shared)}
-    matrix = np.full((n_reviewers, n_items), np.nan)
-    for (reviewer, item), score in cells:
-        matrix[row[reviewer], column[item]] = score
-    alpha = float(krippendorff.alpha(reliability_data=matrix, level_of_measurement=level))
+    # Krippendorff's alpha needs only how often each value was given to each item, so
+    # the counts go in rather than a reviewers × items matrix (mostly empty).
+    domain, value_of = np.unique(score, return_inverse=True)
+    given = np.zeros((n_items, len(domain)))
+    np.add.at(given, (column_of.reshape(-1), value_of.reshape(-1)), 1.0)
+    alpha = float(
+        krippendorff.alpha(
+            value_counts=given, value_domain=domain.tolist(), level_of_measurement=level
+        )
+    )
     if math.isnan(alpha):
         return result(None, "Agreement cannot be measured from these ratings.")
 

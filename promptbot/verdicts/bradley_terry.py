@@ -7,11 +7,12 @@ entries whose 95% intervals overlap are "not yet separable".
 
 Intervals come from a cluster bootstrap: the comparisons one reviewer made in one thread
 (all M(M-1)/2 of them when they rated M answers) move together, because they share that
-reviewer's mood and reading of the thread. Each round gives every reviewer-thread a
-Gamma(1) weight (the Bayesian bootstrap; it has the variance of resampling with
-replacement without its ties), and every observed pair two pseudo-comparisons, one won
-by each side, with Gamma(0.5) weights (the Jeffreys prior): a 1-0 or 3-0 record then
-never resamples into a zero-width interval, while a large record barely notices them.
+reviewer's mood and reading of the thread. Each round reweights the reviewer-threads
+(Bayesian bootstrap, or drawing with replacement when there are thousands), and adds to every observed pair two pseudo-comparisons, one won by each
+side, with Gamma(0.5) weights (the Jeffreys prior): a 1-0 or 3-0 record then never
+resamples into a zero-width interval, while a large record barely notices them. With few
+reviewer-threads the percentile interval is widened by Student's t (see
+``_small_sample_factor``).
 """
 
 from __future__ import annotations
@@ -22,8 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
-from scipy import special
+from scipy import sparse, special
 from scipy.sparse.csgraph import connected_components
 
 from promptbot.verdicts.ilsr import fit as _fit
@@ -36,6 +36,11 @@ IntArray = NDArray[np.int64]
 _PSEUDO_SHAPE = 0.5
 # Rounds are drawn in chunks so that the weight matrix stays small at any size.
 _WEIGHTS_PER_CHUNK = 2_000_000
+# Up to this many reviewer-threads each round weighs them by Exp(1) draws (the Bayesian
+# bootstrap: no thread is ever left out entirely, which matters when there are few);
+# beyond it, drawing them with replacement is the same in distribution and ten times
+# cheaper to draw.
+_BAYESIAN_UP_TO = 5_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -196,6 +201,15 @@ def _tabulate(found: ComparisonSet) -> _Table:
     )
 
 
+def _resample_counts(rng: np.random.Generator, rounds: int, clusters: int) -> FloatArray:
+    """How often each reviewer-thread is drawn when ``clusters`` are drawn with
+    replacement, for each round: one draw of integers and one count for all rounds."""
+    draws = rng.integers(0, clusters, size=(rounds, clusters))
+    draws += np.arange(rounds)[:, None] * clusters
+    counts = np.bincount(draws.ravel(), minlength=rounds * clusters)
+    return counts.reshape(rounds, clusters).astype(np.float64)
+
+
 def _bootstrap(table: _Table, point: FloatArray, rounds: int, seed: int) -> FloatArray:
     """Strengths refitted on ``rounds`` reweightings of the reviewer-threads."""
     rng = np.random.default_rng(seed)
@@ -204,7 +218,13 @@ def _bootstrap(table: _Table, point: FloatArray, rounds: int, seed: int) -> Floa
     samples = []
     for start in range(0, rounds, chunk):
         size = min(chunk, rounds - start)
-        weights = rng.gamma(table.shapes, size=(size, len(table.shapes)))
+        weights = np.empty((size, len(table.shapes)))
+        if table.clusters <= _BAYESIAN_UP_TO:
+            weights[:, : table.clusters] = rng.standard_exponential((size, table.clusters))
+        else:
+            weights[:, : table.clusters] = _resample_counts(rng, size, table.clusters)
+        pseudo = table.shapes[table.clusters :]
+        weights[:, table.clusters :] = rng.gamma(pseudo, size=(size, len(pseudo)))
         wins = np.asarray((table.credits.T @ weights.T).T).reshape(size, k, k)
         samples.append(_refit_stack(wins, point))
     return np.concatenate(samples)

@@ -28,6 +28,7 @@ from numpy.typing import NDArray
 
 from promptbot.verdicts.bradley_terry import BTEntry, BTResult, ComparisonSet, bradley_terry
 from promptbot.verdicts.judgements import Judgements
+from promptbot.verdicts.judgements import dense_codes as _codes
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -41,14 +42,6 @@ _EQUAL = 1e-9
 def item_name(prompt: str, version: int) -> str:
     """How a prompt version is named in rankings: ``"summary v2"``."""
     return f"{prompt} v{version}"
-
-
-def _codes(*columns: IntArray) -> IntArray:
-    """One dense code per distinct row of the columns."""
-    if not len(columns[0]):
-        return np.zeros(0, dtype=np.int64)
-    _, codes = np.unique(np.stack(columns, axis=1), axis=0, return_inverse=True)
-    return np.asarray(codes, dtype=np.int64).reshape(-1)
 
 
 def compare_within(
@@ -100,10 +93,18 @@ class HeadToHead:
     prompts: ComparisonSet
 
 
-def _subset(found: ComparisonSet, mask: BoolArray) -> ComparisonSet:
+def _subset(found: ComparisonSet, mask: BoolArray | IntArray) -> ComparisonSet:
     return ComparisonSet(
         found.items, found.a[mask], found.b[mask], found.outcome[mask], found.cluster[mask]
     )
+
+
+def _split(found: ComparisonSet, key: IntArray) -> dict[int, ComparisonSet]:
+    """The comparisons grouped by ``key`` (one sort, not one pass per key)."""
+    order = np.argsort(key, kind="stable")
+    keys, starts = np.unique(key[order], return_index=True)
+    bounds = [*starts.tolist(), len(order)]
+    return {int(k): _subset(found, order[bounds[i] : bounds[i + 1]]) for i, k in enumerate(keys)}
 
 
 def head_to_head(table: Judgements, archived: set[str]) -> HeadToHead:
@@ -125,9 +126,7 @@ def head_to_head(table: Judgements, archived: set[str]) -> HeadToHead:
     models = ComparisonSet(table.models, a, b, outcome, carried // n_prompts)
     prompt_of_pair = carried % n_prompts
     by_prompt = {
-        table.prompts[p]: _subset(models, prompt_of_pair == p)
-        for p in np.unique(prompt_of_pair)
-        if live[p]
+        table.prompts[p]: part for p, part in _split(models, prompt_of_pair).items() if live[p]
     }
 
     # Versions of a prompt: items are (prompt, version), grouped with the prompt.
@@ -143,10 +142,7 @@ def head_to_head(table: Judgements, archived: set[str]) -> HeadToHead:
     prompt_of_item = np.zeros(len(names), dtype=np.int64)
     prompt_of_item[version_item] = table.prompt
     everything = ComparisonSet(names, a, b, outcome, clusters)
-    versions = {
-        table.prompts[p]: _subset(everything, prompt_of_item[a] == p)
-        for p in np.unique(prompt_of_item[a])
-    }
+    versions = {table.prompts[p]: part for p, part in _split(everything, prompt_of_item[a]).items()}
 
     a, b, outcome, clusters = compare_within(
         group[keep], table.prompt[keep], table.score[keep], cluster[keep]

@@ -23,7 +23,8 @@ _MAX_ITER = 10_000
 
 def fit(wins: FloatArray) -> FloatArray:
     """Centred log-strengths fitted on one (weighted) win matrix."""
-    return refit_stack(wins[np.newaxis], np.zeros(wins.shape[-1]))[0]
+    fitted: FloatArray = refit_stack(wins[np.newaxis], np.zeros(wins.shape[-1]))[0]
+    return fitted
 
 
 # Why the bootstrap does not call choix once per round: a choix call costs ~50 µs of

@@ -31,14 +31,11 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
 
-def scale_table(scales: Sequence[ScaleInfo], rows: Sequence[RatingRow]) -> dict[str, ScaleInfo]:
-    """The configured scales, plus any scale the rows use that config no longer lists
-    (its range read from the rows). The pairwise scale is always 0..1."""
+def scale_table(scales: Sequence[ScaleInfo]) -> dict[str, ScaleInfo]:
+    """The configured scales and the pairwise one (0..1). Ratings on a scale that is no
+    longer configured are left out: nothing says how to read them."""
     table = {scale.name: scale for scale in scales}
     table.setdefault(PAIRWISE, ScaleInfo(PAIRWISE, 0.0, 1.0, False))
-    for name in sorted({row.scale for row in rows} - table.keys()):
-        seen = [row.score for row in rows if row.scale == name]
-        table[name] = ScaleInfo(name, min(seen), max(seen), set(seen) <= {0.0, 1.0})
     return table
 
 
@@ -108,9 +105,24 @@ def _codes(values: list[str]) -> tuple[tuple[str, ...], IntArray]:
     return tuple(names), np.fromiter((index[v] for v in values), np.int64, len(values))
 
 
+def dense_codes(*columns: IntArray) -> IntArray:
+    """One dense code per distinct row of the columns, in the rows' sorted order."""
+    if not len(columns[0]):
+        return np.zeros(0, dtype=np.int64)
+    code = np.zeros(len(columns[0]), dtype=np.int64)
+    for column in columns:
+        values = np.asarray(column, dtype=np.int64)
+        low = int(values.min())
+        key = code * (int(values.max()) - low + 1) + (values - low)
+        _, inverse = np.unique(key, return_inverse=True)
+        code = np.asarray(inverse, dtype=np.int64).reshape(-1)
+    return code
+
+
 def judgements_from_rows(rows: Sequence[RatingRow], scales: Sequence[ScaleInfo]) -> Judgements:
     """Combine rating rows into judgements (the rule is in the module docstring)."""
-    table = scale_table(scales, rows)
+    table = scale_table(scales)
+    rows = [row for row in rows if row.scale in table]
     rating_scales = [name for name in table if name != PAIRWISE]
     slot_of = {name: i for i, name in enumerate(rating_scales)}
     key_of: dict[tuple[str, int, int, bool], int] = {}
@@ -166,4 +178,50 @@ def judgements_from_rows(rows: Sequence[RatingRow], scales: Sequence[ScaleInfo])
         reviewers=reviewers,
         scale_scores={name: raw_array[:, i] for name, i in slot_of.items()},
         permalinks={r.run_id: r.permalink for r in first if r.permalink},
+    )
+
+
+def _recode(codes: IntArray, names: tuple[str, ...], merged: tuple[str, ...]) -> IntArray:
+    position = {name: i for i, name in enumerate(merged)}
+    table = np.array([position[name] for name in names], dtype=np.int64)
+    return table[codes] if len(codes) else codes
+
+
+def concat(first: Judgements, second: Judgements) -> Judgements:
+    """Both tables as one (the name tables merged and the codes rewritten to match)."""
+    merged = {
+        field: tuple(sorted(set(getattr(first, field)) | set(getattr(second, field))))
+        for field in ("prompts", "models", "reviewers")
+    }
+    coded = {"prompt": "prompts", "model": "models", "reviewer": "reviewers"}
+    columns: dict[str, np.ndarray] = {}
+    for name in (
+        "candidate", "run", "group", "pairwise", "reviewer", "prompt", "version", "model",
+        "slot", "chars", "score", "rated_at",
+    ):  # fmt: skip
+        parts = [getattr(first, name), getattr(second, name)]
+        if name in coded:
+            table = coded[name]
+            parts = [
+                _recode(part, getattr(source, table), merged[table])
+                for part, source in zip(parts, (first, second), strict=True)
+            ]
+        columns[name] = np.concatenate(parts)
+    scales = first.scale_scores.keys() | second.scale_scores.keys()
+    scale_scores = {
+        name: np.concatenate(
+            [
+                source.scale_scores.get(name, np.full(len(source), np.nan))
+                for source in (first, second)
+            ]
+        )
+        for name in scales
+    }
+    return Judgements(
+        **columns,
+        prompts=merged["prompts"],
+        models=merged["models"],
+        reviewers=merged["reviewers"],
+        scale_scores=scale_scores,
+        permalinks={**first.permalinks, **second.permalinks},
     )

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from promptbot.verdicts.agreement import Agreement, Level, reviewer_agreement
+from promptbot.verdicts.agreement import Agreement, Level, agreement_of, reviewer_agreement
 from promptbot.verdicts.bias import Candidates, LengthBias, PositionBias, length_bias, position_bias
 from promptbot.verdicts.champions import ChampionReport, champions
 from promptbot.verdicts.evidence import RunRow, ScaleInfo
 from promptbot.verdicts.head_to_head import HeadToHead, Ranking, head_to_head, rank, rank_all
-from promptbot.verdicts.judgements import Judgements
+from promptbot.verdicts.judgements import Judgements, dense_codes
 from promptbot.verdicts.standings import (
     LeaderboardRow,
     NeedsVotes,
@@ -35,12 +35,8 @@ def rated_candidates(table: Judgements) -> Candidates:
     code = code.reshape(-1)
     count = np.bincount(code, minlength=len(ids))
     value = np.bincount(code, rated.score, len(ids)) / count
-    _, stratum = np.unique(
-        np.stack([rated.prompt[first], rated.version[first], rated.model[first]], axis=1),
-        axis=0,
-        return_inverse=True,
-    )
-    return Candidates(rated.slot[first], rated.chars[first], stratum.reshape(-1), value, count)
+    stratum = dense_codes(rated.prompt[first], rated.version[first], rated.model[first])
+    return Candidates(rated.slot[first], rated.chars[first], stratum, value, count)
 
 
 @dataclass(frozen=True)
@@ -67,15 +63,11 @@ def bias_checks(table: Judgements, scales: Sequence[ScaleInfo]) -> Biases:
         used = ~np.isnan(values)
         if not used.any():
             continue
-        ratings = [
-            (table.reviewers[r], str(c), float(v))
-            for r, c, v in zip(
-                table.reviewer[used].tolist(), table.candidate[used].tolist(),
-                values[used].tolist(), strict=True,
-            )
-        ]  # fmt: skip
-        level: Level = "nominal" if binary.get(name, set(values[used]) <= {0.0, 1.0}) else "ordinal"
-        agreements.append((name, reviewer_agreement(ratings, level)))
+        level: Level = "nominal" if binary.get(name, False) else "ordinal"
+        _, item = np.unique(table.candidate[used], return_inverse=True)
+        agreements.append(
+            (name, agreement_of(table.reviewer[used], item.reshape(-1), values[used], level))
+        )
     if agreements:
         scale, agreement = max(agreements, key=lambda pair: pair[1].n_items)
     else:

@@ -22,7 +22,7 @@ import numpy as np
 from promptbot.verdicts.evidence import RunRow, ScaleInfo
 from promptbot.verdicts.head_to_head import VersionKey, item_name
 from promptbot.verdicts.intervals import rank_ub, wilson_interval
-from promptbot.verdicts.judgements import Judgements
+from promptbot.verdicts.judgements import Judgements, dense_codes
 
 SCORE = "score"
 """The name of the combined 0..1 standing (the mean judgement)."""
@@ -110,11 +110,10 @@ def standings(
     per_scale: dict[tuple[VersionKey, str], tuple[int, float]] = {}
     rated_runs: dict[VersionKey, set[int]] = defaultdict(set)
     if len(rated):
-        keys, version_code = np.unique(
-            np.stack([rated.prompt, rated.version], axis=1), axis=0, return_inverse=True
-        )
-        version_code = version_code.reshape(-1)
-        k = len(keys)
+        version_code = dense_codes(rated.prompt, rated.version)
+        k = int(version_code.max()) + 1
+        keys = np.zeros((k, 2), dtype=np.int64)
+        keys[version_code, 0], keys[version_code, 1] = rated.prompt, rated.version
         judged = np.bincount(version_code, minlength=k)
         total = np.bincount(version_code, rated.score, k)
         newest = np.full(k, -np.inf)
@@ -131,10 +130,12 @@ def standings(
                         int(used_count[i]),
                         float(value_sum[i]),
                     )
-        for run_id, p, v in zip(
-            rated.run.tolist(), rated.prompt.tolist(), rated.version.tolist(), strict=True
-        ):
-            rated_runs[(rated.prompts[p], v)].add(run_id)
+        # Which runs each version was rated in: one entry per distinct (version, run).
+        span = int(rated.run.max()) + 1
+        seen = np.unique(version_code * span + rated.run)
+        for code, run_id in zip((seen // span).tolist(), (seen % span).tolist(), strict=True):
+            p, v = keys[code]
+            rated_runs[(rated.prompts[p], int(v))].add(run_id)
 
     def on_scale(key: VersionKey, scale: ScaleInfo | None) -> ScaleStanding | None:
         if scale is None or (key, scale.name) not in per_scale:

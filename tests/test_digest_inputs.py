@@ -1,0 +1,67 @@
+"""The digest from SQL aggregates is the digest from rating rows, judgement for judgement."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+from promptbot.config.settings import AppConfig, DigestSettings
+from promptbot.digest.assembly import build_digest, build_digest_from
+from promptbot.domain import PlannedCandidate
+from promptbot.review.scales import RatingScales
+from storage import Store
+from storage.digest_inputs import load_digest_inputs
+from storage.evidence import load_evidence
+
+SCORES = {"+1": 1.0, "-1": 0.0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+
+
+def posted(store: Store, name: str, models: list[str], number: int):
+    run = store.create_run(
+        prompt_name=name, template=f"Hi {number}", system_prompt=None, author="UP",
+        channel="C1", models=models, inputs=[{}],
+        candidates=[PlannedCandidate("ABC"[i], i, m, f"{m}-id", 0) for i, m in enumerate(models)],
+    )  # fmt: skip
+    store.set_thread(run.id, "C1", f"{run.id}.000001", f"https://team.slack.com/p{run.id}")
+    store.set_run_status(run.id, "done")
+    return run
+
+
+def rate_some(store: Store, runs, rng: random.Random, users: range, tag: str) -> None:
+    for run in runs:
+        for candidate in store.candidates(run.id):
+            for user in users:
+                for emoji in rng.sample(list(SCORES), rng.randint(0, 2)):
+                    scale = "approval" if emoji in ("+1", "-1") else "stars"
+                    store.apply_reaction(
+                        event_id=f"{tag}-{candidate.id}-{user}-{emoji}", channel="C1",
+                        ts=f"{candidate.id}.5", candidate_id=candidate.id, user_id=f"U{user}",
+                        emoji=emoji, scale=scale, present=True, event_ts=f"{rng.random()}",
+                        scale_emoji={e: float(s) for e, s in SCORES.items()
+                                     if (e in ("+1", "-1")) == (scale == "approval")},
+                    )  # fmt: skip
+
+
+def test_sql_aggregates_give_the_rows_digest(tmp_path) -> None:
+    store = Store(tmp_path / "t.db")
+    config = AppConfig()
+    rng = random.Random(3)
+    runs = [posted(store, f"p{i % 2}", ["m1", "m2", "m3"], i) for i in range(4)]
+    rate_some(store, runs, rng, range(8), "early")
+    start = datetime.now(UTC)
+    rate_some(store, runs, rng, range(4, 12), "later")
+    store.close_run(runs[0].id, "UP")
+    rate_some(store, runs[:1], rng, range(12, 16), "late")
+    end = datetime.now(UTC) + timedelta(seconds=1)
+    settings = DigestSettings.model_validate({"min_votes": 3, "bootstrap_rounds": 50})
+    scales = RatingScales(config.scales)
+
+    from_rows = build_digest(
+        load_evidence(store, scales, end), start=start, end=end, settings=settings, now=end
+    )
+    inputs = load_digest_inputs(store, scales, start, end)
+    from_sql = build_digest_from(inputs, start=start, end=end, settings=settings, now=end)
+    assert from_sql == from_rows
+    assert from_sql.late_ratings > 0 and from_sql.ratings > 0
+    assert len(inputs.judged) > len(inputs.judged_before) > 0
+    assert from_sql.leaderboard and from_sql.rankings.models.ranked
