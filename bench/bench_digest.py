@@ -23,7 +23,6 @@ import math
 import os
 import random
 import sqlite3
-import subprocess
 import sys
 import tempfile
 import time

@@ -22,7 +22,7 @@ from promptbot.render.words import count
 from promptbot.verdicts.bradley_terry import ComparisonSet
 from promptbot.verdicts.champions import ChampionReport, choose_champion
 from promptbot.verdicts.evidence import CandidateRow, Evidence, RunRow
-from promptbot.verdicts.head_to_head import Ranking, head_to_head
+from promptbot.verdicts.head_to_head import Ranking, version_comparisons
 from promptbot.verdicts.head_to_head import rank as fit_ranking
 from promptbot.verdicts.rankings import Rankings, compute_rankings
 from promptbot.verdicts.standings import (
@@ -323,7 +323,7 @@ def build_digest_from(
         inputs.scales,
         min_votes=settings.min_votes,
     )
-    versions_before = head_to_head(inputs.judged_before, archived).versions
+    versions_before = version_comparisons(inputs.judged_before, archived)
     period_runs = [r for r in runs if r.created_at >= start]
     counts = inputs.counts
     active = {p for p, n in counts.ratings_by_prompt.items() if n} - archived

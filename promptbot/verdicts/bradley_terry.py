@@ -29,6 +29,7 @@ from scipy.sparse.csgraph import connected_components
 from promptbot.verdicts.ilsr import fit as _fit
 from promptbot.verdicts.ilsr import refit_stack as _refit_stack
 from promptbot.verdicts.intervals import rank_ub
+from promptbot.verdicts.judgements import dense_inverse
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -162,7 +163,7 @@ def _tabulate(found: ComparisonSet) -> _Table:
     position[used[order]] = np.arange(k)
     a, b = position[found.a], position[found.b]
     outcome = found.outcome
-    _, cluster = np.unique(found.cluster, return_inverse=True)
+    cluster = dense_inverse(found.cluster)
     n_clusters = int(cluster.max()) + 1 if len(cluster) else 0
 
     # A tie adds half a win to each side: two ties weigh exactly as much as one win each

@@ -107,14 +107,44 @@ def _split(found: ComparisonSet, key: IntArray) -> dict[int, ComparisonSet]:
     return {int(k): _subset(found, order[bounds[i] : bounds[i + 1]]) for i, k in enumerate(keys)}
 
 
+def _units(table: Judgements) -> tuple[IntArray, IntArray]:
+    """The reviewer-thread of each judgement (the unit of independence: everything one
+    reviewer said in one thread) and its group (what it can be compared with)."""
+    cluster = _codes(table.reviewer, table.run)
+    group = _codes(table.reviewer, table.run, table.group, table.pairwise.astype(np.int64))
+    return cluster, group
+
+
+def _live(table: Judgements, archived: set[str]) -> tuple[BoolArray, BoolArray]:
+    live = np.array([p not in archived for p in table.prompts], dtype=np.bool_)
+    return live, live[table.prompt] if len(table) else np.zeros(0, dtype=np.bool_)
+
+
+def version_comparisons(
+    table: Judgements, archived: set[str], units: tuple[IntArray, IntArray] | None = None
+) -> dict[str, ComparisonSet]:
+    """Versions of each live prompt that met in a group, compared on their mean there."""
+    cluster, group = units if units is not None else _units(table)
+    _, keep = _live(table, archived)
+    version_item = _codes(table.prompt, table.version)
+    names = _item_names(table, version_item)
+    a, b, outcome, clusters = compare_within(
+        _codes(group[keep], table.prompt[keep]),
+        version_item[keep],
+        table.score[keep],
+        cluster[keep],
+    )
+    prompt_of_item = np.zeros(len(names), dtype=np.int64)
+    prompt_of_item[version_item] = table.prompt
+    everything = ComparisonSet(names, a, b, outcome, clusters)
+    return {table.prompts[p]: part for p, part in _split(everything, prompt_of_item[a]).items()}
+
+
 def head_to_head(table: Judgements, archived: set[str]) -> HeadToHead:
     """Comparisons for every ranking, from the judgements (late ones left out already).
     Archived prompts still count towards the models overall, nowhere else."""
-    live = np.array([p not in archived for p in table.prompts], dtype=np.bool_)
-    is_live = live[table.prompt] if len(table) else np.zeros(0, dtype=np.bool_)
-    # The unit of independence: everything one reviewer said in one thread.
-    cluster = _codes(table.reviewer, table.run)
-    group = _codes(table.reviewer, table.run, table.group, table.pairwise.astype(np.int64))
+    live, keep = _live(table, archived)
+    cluster, group = units = _units(table)
 
     # Models: within one prompt version of a group. The prompt rides along with the
     # cluster code, so each comparison knows which prompt it was made on.
@@ -128,22 +158,7 @@ def head_to_head(table: Judgements, archived: set[str]) -> HeadToHead:
     by_prompt = {
         table.prompts[p]: part for p, part in _split(models, prompt_of_pair).items() if live[p]
     }
-
-    # Versions of a prompt: items are (prompt, version), grouped with the prompt.
-    version_item = _codes(table.prompt, table.version)
-    names = _item_names(table, version_item)
-    keep = is_live
-    a, b, outcome, clusters = compare_within(
-        _codes(group[keep], table.prompt[keep]),
-        version_item[keep],
-        table.score[keep],
-        cluster[keep],
-    )
-    prompt_of_item = np.zeros(len(names), dtype=np.int64)
-    prompt_of_item[version_item] = table.prompt
-    everything = ComparisonSet(names, a, b, outcome, clusters)
-    versions = {table.prompts[p]: part for p, part in _split(everything, prompt_of_item[a]).items()}
-
+    versions = version_comparisons(table, archived, units)
     a, b, outcome, clusters = compare_within(
         group[keep], table.prompt[keep], table.score[keep], cluster[keep]
     )
@@ -259,4 +274,5 @@ __all__: Sequence[str] = [
     "item_name",
     "rank",
     "rank_all",
+    "version_comparisons",
 ]

@@ -105,6 +105,23 @@ def _codes(values: list[str]) -> tuple[tuple[str, ...], IntArray]:
     return tuple(names), np.fromiter((index[v] for v in values), np.int64, len(values))
 
 
+def dense_inverse(values: IntArray) -> IntArray:
+    """``np.unique(values, return_inverse=True)[1]`` for integers: by a lookup table when
+    their range is small (no sort: the digest codes millions of ids this way)."""
+    values = np.asarray(values, dtype=np.int64).reshape(-1)
+    if not len(values):
+        return np.zeros(0, dtype=np.int64)
+    low, high = int(values.min()), int(values.max())
+    if high - low > max(4 * len(values), 1 << 16):
+        _, inverse = np.unique(values, return_inverse=True)
+        return np.asarray(inverse, dtype=np.int64).reshape(-1)
+    present = np.zeros(high - low + 1, dtype=np.bool_)
+    present[values - low] = True
+    rank = np.cumsum(present, dtype=np.int64) - 1
+    coded: IntArray = rank[values - low]
+    return coded
+
+
 def dense_codes(*columns: IntArray) -> IntArray:
     """One dense code per distinct row of the columns, in the rows' sorted order."""
     if not len(columns[0]):
@@ -113,9 +130,7 @@ def dense_codes(*columns: IntArray) -> IntArray:
     for column in columns:
         values = np.asarray(column, dtype=np.int64)
         low = int(values.min())
-        key = code * (int(values.max()) - low + 1) + (values - low)
-        _, inverse = np.unique(key, return_inverse=True)
-        code = np.asarray(inverse, dtype=np.int64).reshape(-1)
+        code = dense_inverse(code * (int(values.max()) - low + 1) + (values - low))
     return code
 
 

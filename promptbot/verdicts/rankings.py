@@ -13,7 +13,7 @@ from promptbot.verdicts.bias import Candidates, LengthBias, PositionBias, length
 from promptbot.verdicts.champions import ChampionReport, champions
 from promptbot.verdicts.evidence import RunRow, ScaleInfo
 from promptbot.verdicts.head_to_head import HeadToHead, Ranking, head_to_head, rank, rank_all
-from promptbot.verdicts.judgements import Judgements, dense_codes
+from promptbot.verdicts.judgements import Judgements, dense_codes, dense_inverse
 from promptbot.verdicts.standings import (
     LeaderboardRow,
     NeedsVotes,
@@ -64,7 +64,7 @@ def bias_checks(table: Judgements, scales: Sequence[ScaleInfo]) -> Biases:
         if not used.any():
             continue
         level: Level = "nominal" if binary.get(name, False) else "ordinal"
-        _, item = np.unique(table.candidate[used], return_inverse=True)
+        item = dense_inverse(table.candidate[used])
         agreements.append(
             (name, agreement_of(table.reviewer[used], item.reshape(-1), values[used], level))
         )
