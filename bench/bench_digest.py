@@ -36,7 +36,7 @@ from storage import Store  # noqa: E402
 
 PROMPTS, VERSIONS, MODELS, PER_RUN, REVIEWERS = 100, 5, 8, 5, 60
 CACHE = Path(tempfile.gettempdir()) / "promptbot-bench-digest"
-FORMAT = 2  # bump when the generated data changes
+FORMAT = 3  # bump when the generated data changes
 AGGREGATE = (
     "SELECT v.id AS version_id, r.scale, COUNT(*) AS n, AVG(r.score) AS mean"
     " FROM ratings r JOIN candidates c ON c.id = r.candidate_id"

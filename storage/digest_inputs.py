@@ -22,6 +22,11 @@ from storage.evidence import CANDIDATES, archived, candidate_row, pair_votes, ru
 from storage.store import Store, stamp
 
 _FETCH = 100_000
+# A stored time without its offset, to the microsecond when it has them (numpy reads
+# both; it warns about an offset).
+_MICROSECONDS = (
+    "CASE WHEN substr({0}, 20, 1) = '.' THEN substr({0}, 1, 26) ELSE substr({0}, 1, 19) END"
+)
 _NOT_A_TIME = np.iinfo(np.int64).min  # NaT
 
 
@@ -38,8 +43,8 @@ def _judgements_sql(infos: list[ScaleInfo]) -> tuple[str, dict[str, object]]:
     names = ", ".join(f":scale{i}" for i in range(len(infos))) or "NULL"
     sql = f"""
         SELECT candidate_id, COUNT(CASE WHEN updated_at >= :start THEN 1 END){per_scale},
-               user_id, substr(MAX(updated_at), 1, 26),
-               substr(MAX(CASE WHEN updated_at < :start THEN updated_at END), 1, 26)
+               user_id, {_MICROSECONDS.format("MAX(updated_at)")},
+               {_MICROSECONDS.format("MAX(CASE WHEN updated_at < :start THEN updated_at END)")}
         FROM ratings
         WHERE updated_at < :end AND scale IN ({names})
         GROUP BY candidate_id, user_id
@@ -69,6 +74,19 @@ def _combine(
     return total, used
 
 
+def _renumber(first_seen: dict[str, int], names: tuple[str, ...]) -> np.ndarray:
+    """Codes in order of first sight → codes in name order."""
+    table = np.zeros(len(first_seen), dtype=np.int64)
+    for position, name in enumerate(names):
+        table[first_seen[name]] = position
+    return table
+
+
+def _known(ids: np.ndarray, candidate_id: int) -> bool:
+    i = int(np.searchsorted(ids, candidate_id))
+    return i < len(ids) and int(ids[i]) == candidate_id
+
+
 def load_digest_inputs(
     store: Store, scales: RatingScales, start: datetime, end: datetime
 ) -> DigestInputs:
@@ -77,44 +95,70 @@ def load_digest_inputs(
     low, bound = stamp(start), stamp(end)
     infos = scale_infos(scales)
 
-    candidates = sorted(db.execute(CANDIDATES).fetchall(), key=lambda c: c[0])
-    count = len(candidates)
-    ids = np.fromiter((c[0] for c in candidates), np.int64, count)
-    prompts = tuple(sorted({c[2] for c in candidates}))
-    models = tuple(sorted({c[4] for c in candidates}))
-    prompt_code = {name: i for i, name in enumerate(prompts)}
-    model_code = {name: i for i, name in enumerate(models)}
-
-    def column(index: int) -> np.ndarray:
-        return np.fromiter((c[index] or 0 for c in candidates), np.int64, count)
-
-    c_run, c_version, c_slot, c_input, c_chars = (column(i) for i in (1, 3, 11, 12, 13))
-    c_prompt = np.fromiter((prompt_code[c[2]] for c in candidates), np.int64, count)
-    c_model = np.fromiter((model_code[c[4]] for c in candidates), np.int64, count)
+    # Candidates as columns; whole rows only for the period's (cost and latency) and for
+    # those in compare pairs (their votes are read as rows).
+    in_pairs = {x for row in db.execute("SELECT left_id, right_id FROM pairs") for x in row}
+    kept: list[Any] = []
+    parts: list[np.ndarray] = []
+    prompt_code: dict[str, int] = {}
+    model_code: dict[str, int] = {}
+    cursor = db.execute(CANDIDATES)
+    while rows := cursor.fetchmany(_FETCH):
+        parts.append(
+            np.array(
+                [
+                    (c[0], c[1], c[3], c[11], c[12], c[13] or 0,
+                     prompt_code.setdefault(c[2], len(prompt_code)),
+                     model_code.setdefault(c[4], len(model_code)))
+                    for c in rows
+                ],
+                dtype=np.int64,
+            ).reshape(-1, 8)
+        )  # fmt: skip
+        kept += [c for c in rows if low <= c[9] < bound or c[0] in in_pairs]
+    grid_c = np.concatenate(parts) if parts else np.zeros((0, 8), dtype=np.int64)
+    grid_c = grid_c[np.argsort(grid_c[:, 0], kind="stable")]
+    ids, c_run, c_version, c_slot, c_input, c_chars = (grid_c[:, i] for i in range(6))
+    count = len(ids)
+    prompts = tuple(sorted(prompt_code))
+    models = tuple(sorted(model_code))
+    c_prompt = _renumber(prompt_code, prompts)[grid_c[:, 6]]
+    c_model = _renumber(model_code, models)[grid_c[:, 7]]
+    permalinks = dict(
+        db.execute("SELECT id, permalink FROM runs WHERE permalink IS NOT NULL").fetchall()
+    )
 
     sql, params = _judgements_sql(infos)
     params.update(start=low, end=bound)
     width = 2 + 2 * len(infos)
-    numbers, users, latest_at, before_at = [], [], [], []
+    numbers, user_parts, latest_parts, before_parts = [], [], [], []
+    code_of: dict[str, int] = {}
     cursor = db.execute(sql, params)
+    # Chunk by chunk into arrays, so no list of a million strings is ever held.
     while rows := cursor.fetchmany(_FETCH):
         numbers.append(np.array([row[:width] for row in rows], dtype=np.float64))
-        users += [row[width] for row in rows]
-        latest_at += [row[width + 1] for row in rows]
-        before_at += [row[width + 2] for row in rows]
+        user_parts.append(
+            np.fromiter(
+                (code_of.setdefault(row[width], len(code_of)) for row in rows), np.int64, len(rows)
+            )
+        )
+        latest_parts.append(_seconds([row[width + 1] for row in rows]))
+        before_parts.append(_seconds([row[width + 2] for row in rows]))
     grid = np.concatenate(numbers) if numbers else np.zeros((0, width))
     judged_ids = grid[:, 0].astype(np.int64)
     raw = {info.name: grid[:, 2 + 2 * i] for i, info in enumerate(infos)}
     raw_before = {info.name: grid[:, 3 + 2 * i] for i, info in enumerate(infos)}
     total, n = _combine(raw, infos, len(grid))
     total_before, n_before = _combine(raw_before, infos, len(grid))
-    reviewers = tuple(sorted(set(users)))
-    code_of = {name: i for i, name in enumerate(reviewers)}
-    judged_users = np.fromiter((code_of[u] for u in users), np.int64, len(users))
+    # Reviewer codes in name order, as everywhere else.
+    reviewers = tuple(sorted(code_of))
+    renumber = _renumber(code_of, reviewers)
+    judged_users = renumber[np.concatenate(user_parts)] if user_parts else np.zeros(0, np.int64)
+    latest = np.concatenate(latest_parts) if latest_parts else np.zeros(0)
+    latest_before = np.concatenate(before_parts) if before_parts else np.zeros(0)
 
     where = np.minimum(np.searchsorted(ids, judged_ids), max(count - 1, 0))
     known = (ids[where] == judged_ids) & (n > 0) if count else np.zeros(len(grid), dtype=bool)
-    permalinks = {c[1]: c[10] for c in candidates if c[10]}
 
     def table(mask: np.ndarray, score: np.ndarray, at: np.ndarray, scored: bool) -> Judgements:
         rows = where[mask]
@@ -139,13 +183,11 @@ def load_digest_inputs(
         )
 
     with np.errstate(invalid="ignore", divide="ignore"):
-        judged = table(known, total / n, _seconds(latest_at), True)
-        judged_before = table(
-            known & (n_before > 0), total_before / n_before, _seconds(before_at), False
-        )
+        judged = table(known, total / n, latest, True)
+        judged_before = table(known & (n_before > 0), total_before / n_before, latest_before, False)
 
     # Compare-pair votes: few, read as rows.
-    by_id = {c[0]: c for c in candidates}
+    by_id = {c[0]: c for c in kept}
     pairs = pair_votes(db, by_id, bound)
     counted_pairs = [r for r in pairs if not r.late]
     if counted_pairs:
@@ -163,7 +205,7 @@ def load_digest_inputs(
         "SELECT user_id, candidate_id FROM late_ratings WHERE updated_at >= ? AND updated_at < ?",
         [low, bound],
     ):
-        if candidate_id in by_id:
+        if _known(ids, candidate_id):
             late += 1
             who.add(user_id)
     counted = int(period.sum())
@@ -180,7 +222,7 @@ def load_digest_inputs(
         judged=judged,
         judged_before=judged_before,
         runs=run_rows(db, bound),
-        period_candidates=[candidate_row(c) for c in candidates if low <= c[9] < bound],
+        period_candidates=[candidate_row(c) for c in kept if low <= c[9] < bound],
         counts=PeriodCounts(counted, late, len(who), ratings_by_prompt),
         scales=infos,
         archived=archived(db),
