@@ -21,7 +21,7 @@ from promptbot.verdicts.judgements import Judgements, concat, judgements_from_ro
 from storage.evidence import CANDIDATES, archived, candidate_row, pair_votes, run_rows, scale_infos
 from storage.store import Store, stamp
 
-_FETCH = 100_000
+_FETCH = 20_000
 # A stored time without its offset, to the microsecond when it has them (numpy reads
 # both; it warns about an offset).
 _MICROSECONDS = (

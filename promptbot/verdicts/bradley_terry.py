@@ -36,7 +36,7 @@ IntArray = NDArray[np.int64]
 
 _PSEUDO_SHAPE = 0.5
 # Rounds are drawn in chunks so that the weight matrix stays small at any size.
-_WEIGHTS_PER_CHUNK = 2_000_000
+_WEIGHTS_PER_CHUNK = 500_000
 # Up to this many reviewer-threads each round weighs them by Exp(1) draws (the Bayesian
 # bootstrap: no thread is ever left out entirely, which matters when there are few);
 # beyond it, drawing them with replacement is the same in distribution and ten times
