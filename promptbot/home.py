@@ -25,7 +25,7 @@ from storage.evidence import load_evidence
 from storage.reminders import Proposal
 
 if TYPE_CHECKING:
-    from promptbot.verdicts.standings import VersionStanding
+    from promptbot.verdicts.version_standings import VersionStanding
 
     Standings = dict[tuple[str, int], VersionStanding]
 
@@ -139,7 +139,7 @@ def home_view(
     # Deferred: the statistics stack (numpy, scipy) loads when the tab is first
     # opened, not at start-up (tests/test_startup.py).
     from promptbot.verdicts.judgements import judgements_from_rows
-    from promptbot.verdicts.standings import leaderboard, standings
+    from promptbot.verdicts.version_standings import leaderboard, standings
 
     now = now or datetime.now(UTC)
     min_votes = config.digest.min_votes

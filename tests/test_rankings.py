@@ -16,7 +16,7 @@ from promptbot.verdicts.bradley_terry import ComparisonSet
 from promptbot.verdicts.evidence import CandidateRow, Evidence, RatingRow, RunRow, ScaleInfo
 from promptbot.verdicts.head_to_head import head_to_head
 from promptbot.verdicts.judgements import Judgements, judgements_from_rows
-from promptbot.verdicts.standings import leaderboard, standings
+from promptbot.verdicts.version_standings import leaderboard, standings
 
 START = datetime(2026, 3, 2, 9, tzinfo=UTC)  # a Monday: the period is one week from here
 END = START + timedelta(days=7)

@@ -19,7 +19,7 @@ from storage import Store
 from storage.evidence import load_evidence
 
 if TYPE_CHECKING:
-    from promptbot.verdicts.standings import ScaleStanding, VersionStanding
+    from promptbot.verdicts.version_standings import ScaleStanding, VersionStanding
 
 
 @dataclass(frozen=True)
@@ -205,7 +205,7 @@ class Lifecycle:
     def _standings(self) -> dict[tuple[str, int], VersionStanding]:
         # Deferred: the statistics stack loads on first use, not at start-up.
         from promptbot.verdicts.judgements import judgements_from_rows
-        from promptbot.verdicts.standings import standings
+        from promptbot.verdicts.version_standings import standings
 
         evidence = load_evidence(self.store, RatingScales(self.config.scales), datetime.now(UTC))
         counted = [r for r in evidence.ratings if not r.late]

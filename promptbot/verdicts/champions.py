@@ -1,6 +1,6 @@
 """Each prompt's champion: the version best supported by the evidence.
 
-It sits between the absolute standings (:mod:`promptbot.verdicts.standings`) and the
+It sits between the absolute standings (:mod:`promptbot.verdicts.version_standings`) and the
 head-to-head rankings (:mod:`promptbot.verdicts.head_to_head`), and needs both; neither
 of them needs it.
 """
@@ -14,7 +14,7 @@ from typing import Literal
 
 from promptbot.verdicts.bradley_terry import BTEntry
 from promptbot.verdicts.head_to_head import Ranking
-from promptbot.verdicts.standings import VersionStanding
+from promptbot.verdicts.version_standings import VersionStanding
 
 Outcome = Literal["beat", "lost to", "not yet separable"]
 

@@ -14,7 +14,7 @@ from promptbot.verdicts.champions import ChampionReport, champions
 from promptbot.verdicts.evidence import RunRow, ScaleInfo
 from promptbot.verdicts.head_to_head import HeadToHead, Ranking, head_to_head, rank, rank_all
 from promptbot.verdicts.judgements import Judgements, dense_codes, dense_inverse
-from promptbot.verdicts.standings import (
+from promptbot.verdicts.version_standings import (
     LeaderboardRow,
     NeedsVotes,
     VersionStanding,
