@@ -343,3 +343,15 @@ def m0009_run_delivery(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0010_inbox_prune_index")
+def m0010_inbox_prune_index(db: Database) -> None:
+    # The hourly prune of processed inbox rows would otherwise read the whole inbox,
+    # a day of events (tests/test_query_plans.py).
+    db.executescript(
+        """
+        CREATE INDEX IF NOT EXISTS inbox_processed
+            ON inbox (processed_at) WHERE processed_at IS NOT NULL;
+        """
+    )
