@@ -42,7 +42,7 @@ LATER = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unav
 # is SlackUnavailable, so the step waits rather than risk a duplicate.
 MAX_LOOKUP_PAGES = 10
 FIRST_BACKOFF = 0.5
-MAX_BACKOFF = 30.0
+MAX_BACKOFF = 5.0  # a few seconds at most between tries: Slack is usually back fast
 
 
 def _later(reason: str, maybe_posted: bool, retry_after: float | None = None) -> SlackUnavailable:
