@@ -66,8 +66,7 @@ FAULTS = [
 def write_config(directory: Path, models_url: str) -> Path:
     data = {
         "models": [
-            {"name": n, "model": f"{n}-id", "base_url": models_url, "timeout": 30}
-            for n in MODELS
+            {"name": n, "model": f"{n}-id", "base_url": models_url, "timeout": 30} for n in MODELS
         ],
         "slack": {"timeout": SLACK_TIMEOUT, "resume_every_seconds": 5},
     }
@@ -119,7 +118,10 @@ def run_fault(fault: Fault, number: int, url: str, store: Store, slack: SlackSta
     fault.inject(slack)
     began = time.time()
     for n in range(fault.runs):
-        assert command(url, f"propose fault{number}x{n} --models {','.join(MODELS)}\nHi", channel) == 200
+        assert (
+            command(url, f"propose fault{number}x{n} --models {','.join(MODELS)}\nHi", channel)
+            == 200
+        )
     deadline = time.monotonic() + 180
     run_ids: list[int] = []
     while len(run_ids) < fault.runs and time.monotonic() < deadline:

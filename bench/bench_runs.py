@@ -116,7 +116,9 @@ def main() -> None:
             bot.stop()
     took = last - began
     print(f"proposals: {args.proposals} x {len(MODELS)} models x 2 inputs = {expected} candidates")
-    print(f"models: {args.latency:g} s per call, max_concurrency {CONCURRENCY}; peak in flight {peak}")
+    print(
+        f"models: {args.latency:g} s per call, max_concurrency {CONCURRENCY}; peak in flight {peak}"
+    )
     print(f"model-capacity bound: {bound:.1f} s")
     print(f"last candidate posted after: {took:.1f} s")
     print(f"ratio to the bound: {took / bound:.2f} (target <= 1.2)")

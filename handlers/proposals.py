@@ -55,6 +55,7 @@ def propose(call: Invocation) -> None:
             channel=call.channel,
             models=models,
             inputs=inputs,
+            response_url=call.command.get("response_url") or None,
         )
     )
     message = started(run, call.services)
@@ -83,3 +84,16 @@ def reveal(call: Invocation) -> None:
     run_id = parse_run_id(call.parsed.args, "/prompt reveal RUN")
     run = call.services.review.reveal(run_id, call.user)
     call.ack(text=f"Closing run #{run.id} and revealing its candidates in the thread.")
+
+
+@SUBCOMMANDS.add(
+    "repost",
+    "RUN",
+    help="post a failed run's stored answers again, once Slack takes them (proposer or admin).",
+    doc="Posts a failed run's stored answers again (its thread, or the candidates Slack"
+    " refused), without calling the models; nothing already posted is repeated.",
+)
+def repost(call: Invocation) -> None:
+    run_id = parse_run_id(call.parsed.args, "/prompt repost RUN")
+    run = call.services.review.repost(run_id, call.user)
+    call.ack(text=f"Posting run #{run.id}'s answers again.")

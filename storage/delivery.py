@@ -165,6 +165,26 @@ class DeliveryLog:
                 [run_id, name, status, ts, error, utcnow()],
             )
 
+    def reopen(self, run_id: int) -> bool:
+        """A failed run's refused steps go back to pending, to be posted again (what is
+        posted stays); False if the run had not failed."""
+        with self.store.transaction() as db:
+            cursor = db.execute(
+                "UPDATE runs SET status = 'pending', finished_at = NULL"
+                " WHERE id = ? AND status = 'failed'",
+                [run_id],
+            )
+            if cursor.rowcount != 1:
+                return False
+            db.execute(
+                "UPDATE run_steps SET status = 'pending', error = NULL, updated_at = ?"
+                " WHERE run_id = ? AND status = 'failed'",
+                [utcnow(), run_id],
+            )
+            # Telling the proposer is part of the next attempt, should it fail again.
+            db.execute("DELETE FROM run_steps WHERE run_id = ? AND name LIKE 'tell:%'", [run_id])
+            return True
+
     # -- candidates' messages ---------------------------------------------------------
 
     def record_part(self, run_id: int, candidate_id: int, channel: str, part: int, ts: str) -> None:

@@ -7,6 +7,7 @@ import pytest
 from promptbot.domain import Completion, PlannedCandidate
 from promptbot.render.messages import Message
 from promptbot.review.publishing import parent_tag
+from promptbot.standins import payloads
 from tests.delivery import assert_delivered, candidate_posts, parents
 from tests.harness import bot_config, start_bot, wait_until
 
@@ -101,15 +102,35 @@ def test_many_runs_in_one_channel_queue_under_slacks_rate_limit(running, models,
         assert_delivered(bot.store, slack, summary.run.id)
 
 
-def test_a_refused_channel_and_ephemeral_reach_the_proposer_by_dm(running, models, slack):
+def propose_with_response_url(bot, url):
+    body = payloads.slash_command_body(
+        "propose refused --models alpha\nHi", user_id="U1", channel_id="C1", response_url=url
+    )
+    status, _ = bot.post(body, "application/x-www-form-urlencoded")
+    assert status == 200
+    return wait_until(lambda: bot.store.recent_runs(5), what="the run recorded")[0].run.id
+
+
+def test_a_refused_channel_reaches_the_proposer_on_the_response_url(running, models, slack):
     bot = running(config(models))
     slack.fail_next("chat.postMessage", error="channel_not_found")
     slack.fail_next("chat.postEphemeral", error="channel_not_found")
-    run_id = propose(bot)
+    run_id = propose_with_response_url(bot, slack.response_url("cmd"))
+    wait_until(lambda: bot.store.get_run(run_id).status == "failed", 10, "the run failed")
+    (told,) = wait_until(lambda: [r for r in slack.responses if r.name == "cmd"], what="told")
+    assert "could not start its review thread" in told.body["text"]
+    assert told.body["response_type"] == "ephemeral"
+    assert all(c.output for c in bot.store.candidates(run_id))  # the answers are kept
+
+
+def test_when_the_response_url_fails_too_the_proposer_gets_a_dm(running, models, slack):
+    bot = running(config(models))
+    slack.fail_next("chat.postMessage", error="channel_not_found")
+    slack.fail_next("chat.postEphemeral", error="channel_not_found")
+    run_id = propose_with_response_url(bot, "http://127.0.0.1:9/respond/closed")
     wait_until(lambda: bot.store.get_run(run_id).status == "failed", 10, "the run failed")
     dm = wait_until(lambda: slack.messages(slack.dm_channel("U1")), what="a DM")
     assert "could not start its review thread" in dm[0]["text"]
-    assert all(c.output for c in bot.store.candidates(run_id))  # the answers are kept
 
 
 def interrupted_run(bot, *, parent_posted: bool):
@@ -162,3 +183,18 @@ def test_two_bots_on_one_database_post_one_parent_and_call_each_model_once(tmp_p
     finally:
         for bot in bots:
             bot.close()
+
+
+def test_a_failed_run_is_reposted_by_command_without_calling_the_models(running, models, slack):
+    bot = running(config(models))
+    slack.fail_next("chat.postMessage", error="channel_not_found")
+    run_id = propose(bot)
+    wait_until(lambda: bot.store.get_run(run_id).status == "failed", 10, "the run failed")
+    calls = len(models.requests)
+    assert bot.command(f"repost {run_id}", user="U2")[1]["text"].startswith(":warning:")
+    status, reply = bot.command(f"repost {run_id}")
+    assert status == 200 and "again" in reply["text"]
+    wait_until(lambda: bot.store.get_run(run_id).status == "done", 20, "the run done")
+    assert_delivered(bot.store, slack, run_id)
+    assert len(models.requests) == calls  # the stored answers, not new ones
+    assert "has not failed" in bot.command(f"repost {run_id}")[1]["text"]

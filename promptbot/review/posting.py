@@ -29,8 +29,8 @@ from promptbot.render.messages import (
 )
 from promptbot.review.publishing import Publisher, candidate_tag, notice_tag, parent_tag
 from promptbot.review.scales import RatingScales
+from promptbot.review.seeding import Seeder
 from storage import Store
-from storage.pairs import PAIR_EMOJI
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ class RunPoster:
         self.log = store.delivery
         self.pairs = store.pairs
         self.scales = RatingScales(config.scales)
+        self.seeder = Seeder(store, self.scales, publisher)
 
     def advance(self, run_id: int, *, resumed: bool = False) -> Progress:
         run = self.store.get_run(run_id)
@@ -64,7 +65,7 @@ class RunPoster:
                 waiting, unposted = self._post_pairs(run)
             else:
                 waiting, unposted = self._post_candidates(run)
-            self._seed(run)
+            self.seeder.seed(run)
         except SlackUnavailable as error:
             logger.warning("run %s: Slack unavailable, left for the resumer: %s", run_id, error)
             return "stalled"
@@ -259,46 +260,6 @@ class RunPoster:
         return False, unposted
 
     # -- seeded emoji and notices --------------------------------------------------------
-
-    def _seed(self, run: Run) -> None:
-        """Add the rating emoji under every posted candidate not seeded yet. A seed
-        step is recorded with the post, and again here for any candidate posted by a
-        process that died before it could, so none is ever left bare."""
-        known = {s.name: s for s in self.log.steps(run.id, "seed:")}
-        if run.kind != "compare" and self.scales.seeded():
-            for candidate in self.store.candidates(run.id):
-                name = f"seed:{candidate.id}"
-                if candidate.status == "posted" and candidate.error is None and name not in known:
-                    self.log.add(run.id, name)
-            known = {s.name: s for s in self.log.steps(run.id, "seed:")}
-        for name, step in known.items():
-            if step.status in ("done", "failed"):
-                continue
-            target = self._seed_target(run, name)
-            if target is None:
-                self.log.fail(run.id, name, "the message is not recorded")
-                continue
-            ts, emoji = target
-            self.log.begin(run.id, name)
-            try:
-                self.publisher.add_reactions(run.channel, ts, emoji)
-            except SlackUnavailable as error:
-                self.log.put_back(run.id, name, str(error))
-                raise
-            except PublishError as error:
-                # The candidate is posted; people can still add the emoji themselves.
-                logger.warning("run %s: seeding %s failed: %s", run.id, name, error)
-                self.log.fail(run.id, name, str(error))
-                continue
-            self.log.finish(run.id, name, ts)
-
-    def _seed_target(self, run: Run, name: str) -> tuple[str, list[str]] | None:
-        if name.startswith("seed:pair:"):
-            pair_id = int(name.removeprefix("seed:pair:"))
-            pair = next((p for p in self.pairs.for_run(run.id) if p.id == pair_id), None)
-            return (pair.ts, list(PAIR_EMOJI)) if pair and pair.ts else None
-        parts = self.log.posted_parts(int(name.removeprefix("seed:")))
-        return (parts[max(parts)], self.scales.seeded()) if parts else None
 
     def _notice(self, run: Run, name: str, text: str) -> None:
         """A notice in the thread, posted once even across restarts."""

@@ -42,6 +42,9 @@ class Proposal:
     models: list[str] | None = None
     inputs: list[dict[str, Any]] = field(default_factory=list)
     save_inputs_as: str | None = None  # a test set name, from the form
+    # The command's response_url: reaches the proposer for 30 minutes even where the
+    # bot may not post, should Slack refuse the review thread.
+    response_url: str | None = None
 
 
 ReactionResult = Literal["ignored", "duplicate", "stale", "applied"]
@@ -162,6 +165,8 @@ class ReviewService:
                 candidates=self.plan(models, inputs),
             )
             self.save_inputs(proposal)
+            if proposal.response_url:
+                self.store.delivery.set_response_url(run.id, proposal.response_url)
             return run
 
         return self.launch(record)
@@ -259,6 +264,17 @@ class ReviewService:
         self.runner.background(
             lambda: self.revealer.close_and_reveal(run_id, user_id), f"revealing run {run_id}"
         )
+        return run
+
+    def repost(self, run_id: int, user_id: str) -> Run:
+        """Post a failed run's stored answers again (its thread, or the candidates Slack
+        refused); nothing already posted is posted twice, and no model is called."""
+        run = self.store.get_run(run_id)
+        if not may_manage(run, user_id, self.config):
+            raise PermissionDenied(f"only the proposer of run #{run_id} or an admin can repost it")
+        if not self.store.delivery.reopen(run_id):
+            raise UsageError(f"run #{run_id} has not failed: nothing to repost ({run.status})")
+        self.runner.submit(run_id)
         return run
 
     def recent(self) -> list[RunSummary]:
