@@ -341,6 +341,9 @@ def m0009_run_delivery(db: Database) -> None:
             updated_at TEXT NOT NULL,
             PRIMARY KEY (run_id, name)
         );
+        -- The inbox's pruning of processed rows, which ran as a full scan at start-up.
+        CREATE INDEX IF NOT EXISTS inbox_processed ON inbox (processed_at)
+            WHERE processed_at IS NOT NULL;
         """
     )
 
