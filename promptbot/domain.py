@@ -166,6 +166,61 @@ class RunSummary:
     comments: int
 
 
+# -- what the store reads back for the core ----------------------------------------
+
+# The vote each emoji casts on a pair.
+PAIR_EMOJI = {"a": "left", "b": "right", "handshake": "tie", "-1": "both_bad"}
+
+
+@dataclass(frozen=True)
+class PromptRecord:
+    id: int
+    name: str
+    created_by: str
+    archived_at: str | None
+
+
+@dataclass(frozen=True)
+class OpenRun:
+    id: int
+    channel: str
+    permalink: str | None
+    created_by: str
+    created_at: str
+    prompt: str
+    version: int
+    votes: int
+    against_prompt: str | None = None  # a compare's other version
+    against_version: int | None = None
+
+    @property
+    def title(self) -> str:
+        if self.against_prompt is None or self.against_version is None:
+            return f"{self.prompt} v{self.version}"
+        return versus((self.prompt, self.version), (self.against_prompt, self.against_version))
+
+
+@dataclass(frozen=True)
+class AuthoredVersion:
+    """A prompt version someone wrote, with its newest live run's thread."""
+
+    prompt: str
+    version: int
+    archived: bool
+    runs: int
+    permalink: str | None
+    created_at: str
+
+
+@dataclass(frozen=True)
+class ExportRows:
+    runs: list[dict[str, Any]]
+    candidates: list[dict[str, Any]]
+    ratings: list[dict[str, Any]]
+    comments: list[dict[str, Any]]
+    pair_votes: list[dict[str, Any]]
+
+
 # -- names: prompts and test sets ----------------------------------------------------
 
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,79}$")

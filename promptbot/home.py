@@ -16,13 +16,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from promptbot.config.settings import AppConfig
+from promptbot.domain import AuthoredVersion
 from promptbot.jobs.reminders import run_line, thread_link, waiting_for
 from promptbot.render.blocks import Block, Message, context, escape, header, section, truncate
 from promptbot.render.words import count
 from promptbot.review.scales import RatingScales
 from storage import Store
 from storage.evidence import load_evidence
-from storage.reminders import Proposal
 
 if TYPE_CHECKING:
     from promptbot.verdicts.version_standings import VersionStanding
@@ -113,7 +113,7 @@ def _waiting_blocks(store: Store, config: AppConfig, user_id: str) -> list[Block
 
 
 def _proposal_line(
-    proposal: Proposal, table: Standings, ranks: dict[tuple[str, int], int], min_votes: int
+    proposal: AuthoredVersion, table: Standings, ranks: dict[tuple[str, int], int], min_votes: int
 ) -> str:
     key = (proposal.prompt, proposal.version)
     title = thread_link(proposal.permalink, f"{truncate(proposal.prompt, 80)} v{proposal.version}")

@@ -9,15 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from promptbot.domain import PromptRecord
 from storage.base import StoreBase, utcnow
-
-
-@dataclass(frozen=True)
-class PromptRecord:
-    id: int
-    name: str
-    created_by: str
-    archived_at: str | None
 
 
 @dataclass(frozen=True)

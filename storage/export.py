@@ -6,9 +6,9 @@ Soft-deleted runs and prompts are left out, and so is everything that hangs off 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from promptbot.domain import ExportRows
 from storage.store import Store
 
 Row = dict[str, Any]
@@ -98,15 +98,6 @@ _PAIR_VOTES = (
     ORDER BY pairs.run_id, pairs.id, v.user_id
 """
 )
-
-
-@dataclass(frozen=True)
-class ExportRows:
-    runs: list[Row]
-    candidates: list[Row]
-    ratings: list[Row]
-    comments: list[Row]
-    pair_votes: list[Row]
 
 
 def prompt_exists(store: Store, name: str) -> bool:

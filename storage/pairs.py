@@ -7,13 +7,10 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from promptbot.domain import PlannedCandidate, Run
+from promptbot.domain import PAIR_EMOJI, PlannedCandidate, Run
 from storage.base import utcnow
 from storage.feedback import ReactionOutcome
 from storage.runs import RunQueries
-
-# The vote each emoji casts on a pair.
-PAIR_EMOJI = {"a": "left", "b": "right", "handshake": "tie", "-1": "both_bad"}
 
 
 @dataclass(frozen=True)

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 
-from promptbot.domain import versus
+from promptbot.domain import AuthoredVersion, OpenRun
 from storage.base import StoreBase, stamp, utcnow
 
 # Counted votes on a run: ratings of its candidates, plus on-time votes on its pairs.
@@ -59,38 +58,6 @@ _PARTICIPATION = """
 """
 
 
-@dataclass(frozen=True)
-class OpenRun:
-    id: int
-    channel: str
-    permalink: str | None
-    created_by: str
-    created_at: str
-    prompt: str
-    version: int
-    votes: int
-    against_prompt: str | None = None  # a compare's other version
-    against_version: int | None = None
-
-    @property
-    def title(self) -> str:
-        if self.against_prompt is None or self.against_version is None:
-            return f"{self.prompt} v{self.version}"
-        return versus((self.prompt, self.version), (self.against_prompt, self.against_version))
-
-
-@dataclass(frozen=True)
-class Proposal:
-    """A prompt version someone wrote, with its newest live run's thread."""
-
-    prompt: str
-    version: int
-    archived: bool
-    runs: int
-    permalink: str | None
-    created_at: str
-
-
 class ReminderStore:
     def __init__(self, store: StoreBase) -> None:
         self.store = store
@@ -125,7 +92,7 @@ class ReminderStore:
             found[run_id].add(user_id)
         return dict(found)
 
-    def proposals_by(self, user_id: str) -> list[Proposal]:
+    def proposals_by(self, user_id: str) -> list[AuthoredVersion]:
         """The user's versions of live prompts, newest first."""
         rows = self.store.query(
             "SELECT p.name AS prompt, v.number AS version, p.archived_at IS NOT NULL AS archived,"
@@ -140,7 +107,7 @@ class ReminderStore:
             [user_id],
         )
         return [
-            Proposal(
+            AuthoredVersion(
                 prompt=row["prompt"],
                 version=row["version"],
                 archived=bool(row["archived"]),

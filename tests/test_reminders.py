@@ -142,7 +142,7 @@ def test_a_claim_taken_elsewhere_is_not_sent_twice(tmp_path):
 
 
 def test_long_lists_are_trimmed():
-    from storage.reminders import OpenRun
+    from promptbot.domain import OpenRun
 
     runs = [OpenRun(i, "C1", None, "U1", "", f"<!channel>{i}", 1, 0) for i in range(40)]
     message = reminder_message(runs, 3)

@@ -25,11 +25,11 @@ from apscheduler.triggers.cron import CronTrigger
 
 from promptbot.config.crontab import crontab_fields
 from promptbot.config.settings import AppConfig
+from promptbot.domain import OpenRun
 from promptbot.errors import PublishError
 from promptbot.render.blocks import Message, context, escape, section, truncate
 from promptbot.render.words import count
 from storage import Store
-from storage.reminders import OpenRun
 
 logger = logging.getLogger(__name__)
 

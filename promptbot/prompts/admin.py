@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import Run
+from promptbot.domain import PromptRecord, Run
 from promptbot.errors import NotFound, PermissionDenied, PublishError, UsageError
 from promptbot.render.blocks import Block, Message, escape, section
 from promptbot.render.messages import notice
@@ -23,7 +23,7 @@ from promptbot.render.words import count
 from promptbot.review.publishing import Publisher
 from promptbot.review.reveal import may_manage
 from storage import Store
-from storage.admin import PromptRecord, prompt_target, run_target
+from storage.admin import prompt_target, run_target
 
 logger = logging.getLogger(__name__)
 

@@ -24,9 +24,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
+from promptbot.domain import ExportRows
 from promptbot.errors import NotFound, UsageError
 from storage import Store
-from storage.export import ExportRows, load_export, prompt_exists
+from storage.export import load_export, prompt_exists
 
 ExportFormat = Literal["csv", "json"]
 FORMATS: tuple[ExportFormat, ...] = ("csv", "json")

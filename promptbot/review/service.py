@@ -13,6 +13,7 @@ from typing import Any, Literal
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import (
+    PAIR_EMOJI,
     PlannedCandidate,
     Run,
     RunSummary,
@@ -27,7 +28,6 @@ from promptbot.review.runner import Runner
 from promptbot.review.sandbox import parse_template
 from promptbot.review.scales import RatingScales, canonical_name
 from storage import Store
-from storage.pairs import PAIR_EMOJI
 
 logger = logging.getLogger(__name__)
 
