@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import PAIR_EMOJI, Candidate, Run
+from promptbot.domain import Candidate, Run
 from promptbot.errors import PublishError, SlackUnavailable
 from promptbot.render.blocks import Message
 from promptbot.render.messages import (

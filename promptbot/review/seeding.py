@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import logging
 
-from promptbot.domain import Run
+from promptbot.domain import PAIR_EMOJI, Run
 from promptbot.errors import PublishError, SlackUnavailable
 from promptbot.review.publishing import Publisher
 from promptbot.review.scales import RatingScales
 from storage import Store
-from storage.pairs import PAIR_EMOJI
 
 logger = logging.getLogger(__name__)
 
