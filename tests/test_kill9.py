@@ -109,3 +109,26 @@ def test_killed_mid_reveal(live, slack):
     notices = [m for m in slack.thread("C1", run.thread_ts) if "Voting is closed" in m["text"]]
     assert len(notices) == 1
     assert_delivered(store, slack, 1)
+
+
+def test_a_stalled_process_loses_its_run_to_another_and_posts_nothing(live, slack, models):
+    import signal
+
+    for name in ("alpha", "beta", "gamma"):
+        models.set_behaviour(f"{name}-id", latency=6)
+    first = live("first")
+    propose(first)
+    models.wait_for_requests(3)
+    first.process.send_signal(signal.SIGSTOP)  # alive, but its heartbeat stops
+    try:
+        models.clear_behaviour()
+        live("second")  # takes the run over once the first one's lease expires
+        store = store_of(live)
+        wait_until(lambda: store.get_run(1).status == "done", 30, "the run done by the second")
+    finally:
+        first.process.send_signal(signal.SIGCONT)
+    # The first wakes up, its model calls return: it must see it lost the run.
+    wait_until(lambda: len(models.requests) == 6, 15, "the first process's calls returned")
+    wait_until(lambda: "lease lost" in first.log.read_text(), 15, "the first gave the run up")
+    wait_until(lambda: _seeded(store, 1), 15, "seeded")
+    assert_delivered(store, slack, 1)

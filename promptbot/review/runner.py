@@ -165,6 +165,14 @@ class Runner:
             with self._lock:
                 active.again = False
             progress: Progress
+            if not self.log.renew_leases(self.owner, [run_id], self._lease_seconds):
+                # Our lease expired (this process stalled) and another took the run over:
+                # it delivers the run now; posting here too could double it.
+                logger.warning("run %s: lease lost, leaving the run to its new holder", run_id)
+                with self._lock:
+                    active.busy = False
+                    self._active.pop(run_id, None)
+                return
             try:
                 progress = self.poster.advance(run_id, resumed=active.resumed)
             except Exception:
@@ -196,6 +204,8 @@ class Runner:
                 )
                 for run_id in lost:
                     logger.warning("run %s: lease lost to another process", run_id)
+                    with self._lock:
+                        self._active.pop(run_id, None)
                 if time.monotonic() - last_resume >= settings.resume_every_seconds:
                     last_resume = time.monotonic()
                     with self._lock:
