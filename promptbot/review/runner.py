@@ -112,7 +112,7 @@ class Runner:
             with self._lock:
                 if lease.run_id in self._active:
                     continue
-            futures.append(self._open(lease.run_id, resumed=True))
+            futures.append(self._open(lease.run_id, resumed=True, holder=lease.owner))
         return futures
 
     def start(self) -> None:
@@ -121,12 +121,11 @@ class Runner:
             self._keeper = threading.Thread(target=self._keep, name="promptbot-keeper", daemon=True)
             self._keeper.start()
 
-    def _open(self, run_id: int, *, resumed: bool) -> Future[None]:
+    def _open(self, run_id: int, *, resumed: bool, holder: str | None = None) -> Future[None]:
         with self._lock:
             if run_id in self._active:
                 return self._active[run_id].future
-        holders = [lease.owner for lease in self.log.unfinished() if lease.run_id == run_id]
-        dead = [h for h in holders if h and h != self.owner and is_gone(h)]
+        dead = [holder] if holder and holder != self.owner and is_gone(holder) else []
         future: Future[None] = Future()
         if not self.log.take_lease(run_id, self.owner, self._lease_seconds, from_dead=dead):
             future.set_result(None)  # finished, or another live process delivers it
