@@ -155,8 +155,11 @@ def start_bot(
         }
     )
     bot = create_bot(parse_config(config or bot_config(models)), environment, **create_kwargs)
+    # Our own socket map, passed in (a public argument), so the loop below can serve it.
+    socket_map: dict[int, Any] = {}
     server = waitress.create_server(
         make_wsgi_app(bot.app, health=bot.healthy, guard=bot.guard),
+        map=socket_map,
         host="127.0.0.1",
         port=0,
         threads=8,
@@ -167,7 +170,7 @@ def start_bot(
     def serve() -> None:
         # Waitress has no cross-thread shutdown; closing from the serving thread is clean.
         while not stop.is_set():
-            wasyncore.loop(timeout=0.05, map=server._map, count=1)
+            wasyncore.loop(timeout=0.05, map=socket_map, count=1)
         server.close()
         server.task_dispatcher.shutdown()
 

@@ -125,6 +125,13 @@ def test_stand_ins_import_nothing_of_ours_but_each_other():
             assert not ours, f"{name} imports {imported}"
 
 
+def test_storage_takes_plain_values_not_settings():
+    for name, path in MODULES.items():
+        if name.startswith("storage"):
+            for imported in imported_names(path):
+                assert not imported.startswith("promptbot.config"), f"{name} imports {imported}"
+
+
 def test_the_core_imports_only_downwards():
     wrong = []
     for name, imports in graph().items():
