@@ -67,3 +67,20 @@ def test_help_hint_and_shell_come_from_the_declarations():
     assert "`/prompt remind off|on` — stop or resume" in help_text
     assert SUBCOMMANDS.usage_hint().startswith("help | new | propose NAME | list | revise NAME")
     assert continues("/prompt propose summary") and not continues("/prompt show summary")
+
+
+def test_every_handler_module_s_subcommands_are_joined():
+    """A module that declares subcommands but is left out of handlers/commands.py would
+    silently lose them: every declared name must be in the joined list."""
+    import importlib
+    import pkgutil
+
+    import handlers
+
+    joined = SUBCOMMANDS.names
+    for module_info in pkgutil.iter_modules(handlers.__path__):
+        module = importlib.import_module(f"handlers.{module_info.name}")
+        declared = getattr(module, "SUBCOMMANDS", None)
+        if isinstance(declared, Subcommands):
+            missing = declared.names - joined
+            assert not missing, f"handlers/{module_info.name}.py: join {sorted(missing)}"
