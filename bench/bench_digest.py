@@ -147,6 +147,7 @@ def database(ratings: int) -> Path:
         partial.unlink(missing_ok=True)
         populate(partial, ratings)
         partial.rename(path)
+    Store(path).close()  # a cached database is migrated to the current schema
     return path
 
 

@@ -554,3 +554,17 @@ def test_slot_confounded_with_a_weak_model_is_not_position_bias() -> None:
     assert bias.p_value is not None and bias.p_value > 0.3
     assert not bias.matters
     assert bias.plain_words.startswith("No meaningful position bias")
+
+
+def test_versions_trading_places_inside_the_noise_is_no_new_champion() -> None:
+    book = Book()
+    (one,) = book.run("p", 1)
+    (two,) = book.run("p", 2)
+    book.votes(one, 5, 5)
+    book.votes(two, 6, 4)  # v2 leads at the start, by absolute standing
+    for i in range(4):
+        book.rate(one, f"N{i}", 1.0, at=DURING)  # now v1 leads; the intervals overlap
+    digest = digest_of(book)
+    assert champion_of(digest, "p")[0] == 1
+    assert not [c for c in digest.new_champions if c.prompt == "p"]
+    assert not any("p" in w.item for w in digest.winners)

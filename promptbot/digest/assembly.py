@@ -22,7 +22,7 @@ from promptbot.render.words import count
 from promptbot.verdicts.bradley_terry import ComparisonSet
 from promptbot.verdicts.champions import ChampionReport, choose_champion
 from promptbot.verdicts.evidence import Evidence
-from promptbot.verdicts.head_to_head import Ranking, version_comparisons
+from promptbot.verdicts.head_to_head import Ranking, item_name, version_comparisons
 from promptbot.verdicts.head_to_head import rank as fit_ranking
 from promptbot.verdicts.rankings import Rankings, compute_rankings
 from promptbot.verdicts.version_standings import (
@@ -189,10 +189,32 @@ def _new_champions(
                 seed=settings.seed,
             )
         previous_champion = choose_champion(report.prompt, versions, ranking).champion
-        if previous_champion != report.champion:
+        if previous_champion == report.champion:
+            continue
+        if previous_champion is None or _separably_ahead(
+            rankings, report.prompt, report.champion, previous_champion
+        ):
             new.append(NewChampion(report.prompt, report.champion, previous_champion))
     new.sort(key=lambda c: c.previous is None)  # takeovers first, then first champions
     return tuple(new)
+
+
+def _separably_ahead(rankings: Rankings, prompt: str, version: int, other: int) -> bool:
+    """Whether ``version`` is now surely better than ``other``: head-to-head, or else by
+    absolute standing (its interval wholly above). A change of champion inside the noise
+    (two versions whose intervals overlap trading places) is not announced as a win."""
+    ranking = rankings.versions_of(prompt)
+    if ranking is not None:
+        entries = {e.item: e for e in ranking.ranked}
+        mine, theirs = (
+            entries.get(item_name(prompt, version)),
+            entries.get(item_name(prompt, other)),
+        )
+        if mine is not None and theirs is not None:
+            return mine.low > theirs.high
+    standing = {(s.prompt, s.version): s.ranked_by for s in rankings.standings}
+    mine_by, theirs_by = standing.get((prompt, version)), standing.get((prompt, other))
+    return mine_by is not None and theirs_by is not None and mine_by.norm_low > theirs_by.norm_high
 
 
 def _unresolved(rankings: Rankings) -> tuple[UnresolvedPair, ...]:
