@@ -20,14 +20,14 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse, Respond
 from slack_bolt.error import BoltUnhandledRequestError
-from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from handlers.inbox import REPLAYED, Replay
 from handlers.install import token_error
 from handlers.invocation import Services
+from handlers.slack_gateway import LATER_REPLY_SECONDS
 from handlers.surface import Surface
-from promptbot.errors import FieldErrors, PromptbotError, StorageUnavailable
+from promptbot.errors import FieldErrors, PromptbotError, PublishError, StorageUnavailable
 from promptbot.render.blocks import escape
 
 logger = logging.getLogger(__name__)
@@ -86,7 +86,6 @@ def register(app: App, surface: Surface, services: Services) -> None:
         error: Exception,
         body: dict[str, Any],
         response: BoltResponse | None,
-        client: WebClient,
         context: BoltContext,
         respond: Respond | None = None,
     ) -> None:
@@ -145,6 +144,12 @@ def register(app: App, surface: Surface, services: Services) -> None:
             channel, user = _where(body)
             if channel and user:
                 try:
-                    client.chat_postEphemeral(channel=channel, user=user, text=text)
-                except SlackClientError:
+                    services.slack.call(
+                        "chat_postEphemeral",
+                        channel=channel,
+                        user=user,
+                        text=text,
+                        deadline=LATER_REPLY_SECONDS,
+                    )
+                except PublishError:
                     logger.warning("could not tell %s about an error", user)

@@ -10,12 +10,12 @@ import logging
 from datetime import UTC, datetime
 
 from slack_bolt import App
-from slack_sdk.errors import SlackApiError, SlackClientError
 
 from handlers.invocation import Invocation, Services
+from handlers.slack_gateway import LATER_REPLY_SECONDS
 from handlers.subcommands import Subcommands
 from handlers.surface import Surface
-from promptbot.errors import PromptbotError
+from promptbot.errors import PromptbotError, PublishError
 from promptbot.prompts.export import build_export, check_prompt, parse_export_args
 from promptbot.render.blocks import escape
 
@@ -37,19 +37,26 @@ SUBCOMMANDS = Subcommands()
     doc="Runs, candidates, ratings and comments as a file, sent to you (also `promptbot export`).",
 )
 def export(call: Invocation) -> None:
-    services = call.services
+    services, slack = call.services, call.services.slack
     prompt, fmt = parse_export_args(call.parsed.args)
     check_prompt(services.store, prompt)  # an unknown name is the command's own reply
     call.ack(text="Preparing your export… it will arrive in a direct message from me.")
 
     def tell(text: str) -> None:
-        call.client.chat_postEphemeral(channel=call.channel, user=call.user, text=text)
+        slack.call(
+            "chat_postEphemeral",
+            channel=call.channel,
+            user=call.user,
+            text=text,
+            deadline=LATER_REPLY_SECONDS,
+        )
 
     def send() -> None:
         try:
             result = build_export(services.store, prompt, fmt, datetime.now(UTC))
-            dm = call.client.conversations_open(users=call.user)["channel"]["id"]
-            call.client.files_upload_v2(
+            dm = slack.call("conversations_open", users=call.user)["channel"]["id"]
+            slack.call(
+                "files_upload_v2",
                 channel=dm,
                 filename=result.filename,
                 content=result.content,
@@ -59,10 +66,8 @@ def export(call: Invocation) -> None:
             )
         except PromptbotError as error:
             tell(f":warning: {escape(str(error))}")
-        except (SlackClientError, OSError) as error:
+        except PublishError as error:
             logger.exception("export for %s could not be sent", call.user)
-            reason = error.response.get("error") if isinstance(error, SlackApiError) else None
-            why = escape(str(reason or "Slack unreachable"))
-            tell(f":warning: Your export could not be sent ({why}).")
+            tell(f":warning: Your export could not be sent ({escape(str(error))}).")
 
     services.runner.background(send, "export")

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from slack_bolt import Ack, App
-from slack_sdk import WebClient
 
 from handlers.invocation import Services
+from handlers.slack_gateway import LATER_REPLY_SECONDS, TRIGGER_SECONDS
 from handlers.surface import Surface
 from promptbot.errors import PromptbotError
 from promptbot.home import (
@@ -21,10 +21,10 @@ from promptbot.render.forms import propose_modal
 
 
 def register(app: App, surface: Surface, services: Services) -> None:
-    config = services.config
+    config, slack = services.config, services.slack
 
     @surface.event(app, "app_home_opened")
-    def home_opened(event: dict[str, Any], client: WebClient) -> None:
+    def home_opened(event: dict[str, Any]) -> None:
         user_id = event.get("user")
         if not user_id or event.get("tab", "home") != "home":
             return  # the Messages tab was opened, not Home
@@ -32,23 +32,35 @@ def register(app: App, surface: Surface, services: Services) -> None:
         # unless the team set a review channel.
         channel = config.review_channel or event.get("channel")
         view = home_view(services.store, config, user_id, new_prompt_channel=channel)
-        client.views_publish(user_id=user_id, view=view)
+        slack.call("views_publish", user_id=user_id, view=view, deadline=LATER_REPLY_SECONDS)
 
     @surface.action(app, HOME_NEW_PROMPT)
-    def new_prompt(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def new_prompt(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         channel = str(body["actions"][0].get("value") or "")
         if not channel:
-            opened = client.conversations_open(users=body["user"]["id"])
+            opened = slack.call(
+                "conversations_open", users=body["user"]["id"], deadline=TRIGGER_SECONDS
+            )
             channel = str(opened["channel"]["id"])
-        client.views_open(trigger_id=body["trigger_id"], view=propose_modal(config, channel))
+        slack.call(
+            "views_open",
+            trigger_id=body["trigger_id"],
+            view=propose_modal(config, channel),
+            deadline=TRIGGER_SECONDS,
+        )
 
     @surface.action(app, HOME_DIGEST_PREVIEW)
-    def digest_preview(ack: Ack, body: dict[str, Any], client: WebClient) -> None:
+    def digest_preview(ack: Ack, body: dict[str, Any]) -> None:
         ack()
         # The trigger expires in about 3 s and a digest can take longer: open a modal
         # now and fill it in when the digest is ready.
-        opened = client.views_open(trigger_id=body["trigger_id"], view=digest_preview_modal(None))
+        opened = slack.call(
+            "views_open",
+            trigger_id=body["trigger_id"],
+            view=digest_preview_modal(None),
+            deadline=TRIGGER_SECONDS,
+        )
         view_id = str(opened["view"]["id"])
 
         def fill() -> None:
@@ -57,6 +69,11 @@ def register(app: App, surface: Surface, services: Services) -> None:
             except PromptbotError as error:
                 text = f":warning: {escape(str(error))}"
                 message = Message(text, [section(text)])
-            client.views_update(view_id=view_id, view=digest_preview_modal(message))
+            slack.call(
+                "views_update",
+                view_id=view_id,
+                view=digest_preview_modal(message),
+                deadline=LATER_REPLY_SECONDS,
+            )
 
         services.runner.background(fill, "digest preview for the Home tab")

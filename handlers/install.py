@@ -17,7 +17,7 @@ from slack_sdk.http_retry.state import RetryState
 
 from handlers.invocation import Services
 from handlers.surface import Surface
-from promptbot.errors import ConfigError
+from promptbot.errors import ConfigError, PublishError
 
 logger = logging.getLogger(__name__)
 _quiet = logging.getLogger(f"{__name__}.auth_test")
@@ -31,7 +31,10 @@ TOKEN_ERRORS = frozenset(
 
 
 def token_error(error: BaseException) -> str | None:
-    """The Slack error code when ``error`` says the token is dead, else None."""
+    """The Slack error code when ``error`` says the token is dead, else None (also
+    through the gateway, whose PublishError carries slack_sdk's error as its cause)."""
+    if isinstance(error, PublishError) and error.__cause__ is not None:
+        error = error.__cause__
     if isinstance(error, SlackApiError):
         code = str(error.response.get("error", ""))
         return code if code in TOKEN_ERRORS else None

@@ -11,6 +11,7 @@ from slack_bolt import Ack
 from slack_sdk import WebClient
 
 from handlers.publisher import SlackPublisher
+from handlers.slack_gateway import LATER_REPLY_SECONDS, SlackGateway
 from promptbot.config.settings import AppConfig
 from promptbot.digest.service import DigestService
 from promptbot.errors import PromptbotError
@@ -34,6 +35,11 @@ class Services:
     digests: DigestService
     publisher: SlackPublisher
     install: Install
+
+    @property
+    def slack(self) -> SlackGateway:
+        """The one way to Slack's Web API (handlers/slack_gateway.py)."""
+        return self.publisher.gateway
 
 
 @dataclass
@@ -68,8 +74,13 @@ def reply_later(call: Invocation, what: str, make: Callable[[], Message]) -> Non
             message = make()
         except PromptbotError as error:
             message = Message(f":warning: {escape(str(error))}", [])
-        call.client.chat_postEphemeral(
-            channel=call.channel, user=call.user, text=message.text, blocks=message.blocks
+        call.services.slack.call(
+            "chat_postEphemeral",
+            channel=call.channel,
+            user=call.user,
+            text=message.text,
+            blocks=message.blocks,
+            deadline=LATER_REPLY_SECONDS,
         )
 
     call.services.runner.background(task, what)

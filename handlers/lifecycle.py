@@ -8,6 +8,7 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers.invocation import Invocation, Services, reply_later
+from handlers.slack_gateway import LATER_REPLY_SECONDS, TRIGGER_SECONDS, SlackGateway
 from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.domain import run_title
@@ -66,7 +67,9 @@ def revise(call: Invocation) -> None:
     version = services.store.version(call.parsed.args[0])
     last = lifecycle(services).usual_run(version)
     call.ack()
-    call.client.views_open(
+    call.services.slack.call(
+        "views_open",
+        deadline=TRIGGER_SECONDS,
         trigger_id=call.trigger_id,
         view=propose_modal(
             services.config,
@@ -192,7 +195,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
             )
         )
         ack()
-        tell_proposer(client, values["channel"], user, started(run, services))
+        tell_proposer(services.slack, values["channel"], user, started(run, services))
 
     def decide(ack: Ack, body: dict[str, Any], respond: Respond, go: bool) -> None:
         # Decided before the ack: an error raised after ack() races Bolt into a 404.
@@ -211,9 +214,14 @@ def register(app: App, surface: Surface, services: Services) -> None:
         decide(ack, body, respond, go=False)
 
 
-def tell_proposer(client: WebClient, channel: str, user: str, message: Message) -> None:
+def tell_proposer(slack: SlackGateway, channel: str, user: str, message: Message) -> None:
     """After a modal closes there is no command reply: say it as an ephemeral message."""
     if message.blocks:
-        client.chat_postEphemeral(
-            channel=channel, user=user, text=message.text, blocks=message.blocks
+        slack.call(
+            "chat_postEphemeral",
+            channel=channel,
+            user=user,
+            text=message.text,
+            blocks=message.blocks,
+            deadline=LATER_REPLY_SECONDS,
         )

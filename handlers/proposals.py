@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from handlers.invocation import Invocation
 from handlers.lifecycle import started
+from handlers.slack_gateway import TRIGGER_SECONDS
 from handlers.subcommands import Subcommands
 from promptbot.domain import check_name
 from promptbot.errors import UsageError
@@ -24,7 +25,9 @@ SUBCOMMANDS = Subcommands()
 )
 def new(call: Invocation) -> None:
     call.ack()
-    call.client.views_open(
+    call.services.slack.call(
+        "views_open",
+        deadline=TRIGGER_SECONDS,
         trigger_id=call.command["trigger_id"],
         view=propose_modal(call.services.review.config, call.channel),
     )

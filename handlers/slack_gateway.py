@@ -41,6 +41,10 @@ LATER = frozenset({"ratelimited", "internal_error", "fatal_error", "service_unav
 # A lookup reads at most this many pages (200 messages each) before giving up; giving up
 # is SlackUnavailable, so the step waits rather than risk a duplicate.
 MAX_LOOKUP_PAGES = 10
+# Deadlines for calls made while someone waits: a trigger_id expires about 3 s after the
+# click, and a reply later than half a minute finds the user gone.
+TRIGGER_SECONDS = 2.0
+LATER_REPLY_SECONDS = 30.0
 FIRST_BACKOFF = 0.5
 MAX_BACKOFF = 5.0  # a few seconds at most between tries: Slack is usually back fast
 

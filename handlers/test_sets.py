@@ -19,6 +19,7 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers.invocation import Invocation, Services
+from handlers.slack_gateway import LATER_REPLY_SECONDS, TRIGGER_SECONDS
 from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.config.settings import Limits
@@ -60,7 +61,9 @@ def inputs(call: Invocation) -> None:
     variables = template_variables(services.store, prompt)
     call.ack()
     modal = test_set_modal(prompt, variables, call.channel, services.config.limits)
-    call.client.views_open(trigger_id=call.trigger_id, view=modal)
+    call.services.slack.call(
+        "views_open", trigger_id=call.trigger_id, view=modal, deadline=TRIGGER_SECONDS
+    )
 
 
 def test_set_modal(
@@ -162,7 +165,13 @@ def register(app: App, surface: Surface, services: Services) -> None:
         ack()
         if channel:
             confirmation = escape(saved.confirmation())
-            client.chat_postEphemeral(channel=channel, user=body["user"]["id"], text=confirmation)
+            services.slack.call(
+                "chat_postEphemeral",
+                channel=channel,
+                user=body["user"]["id"],
+                text=confirmation,
+                deadline=LATER_REPLY_SECONDS,
+            )
 
 
 def on_field(block_id: str, check: Callable[[], T]) -> T:

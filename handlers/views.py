@@ -44,4 +44,4 @@ def register(app: App, surface: Surface, services: Services) -> None:
             )
         )
         ack()
-        tell_proposer(client, values["channel"], body["user"]["id"], started(run, services))
+        tell_proposer(services.slack, values["channel"], body["user"]["id"], started(run, services))
