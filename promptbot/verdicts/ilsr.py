@@ -2,13 +2,13 @@
 
 Strengths are natural-log odds centred on 0, regularised by ``ALPHA``. This is choix's
 ``ilsr_pairwise_dense`` (Maystre & Grossglauser 2015), update for update, run with
-numpy's stacked solver; tests/test_bradley_terry.py checks it against choix itself. It
-is not imported from choix at run time because choix loads scipy.optimize and more,
-which the digest never uses.
+numpy's stacked solver for the bootstrap, which choix has no batched form of;
+tests/test_bradley_terry.py checks it against choix itself. The point fit is choix's own.
 """
 
 from __future__ import annotations
 
+import choix
 import numpy as np
 from numpy.typing import NDArray
 
@@ -22,9 +22,10 @@ _MAX_ITER = 10_000
 
 
 def fit(wins: FloatArray) -> FloatArray:
-    """Centred log-strengths fitted on one (weighted) win matrix."""
-    fitted: FloatArray = refit_stack(wins[np.newaxis], np.zeros(wins.shape[-1]))[0]
-    return fitted
+    """Centred log-strengths fitted on one (weighted) win matrix, by choix."""
+    fitted = np.asarray(choix.ilsr_pairwise_dense(wins, alpha=ALPHA, tol=_TOL), dtype=float)
+    centred: FloatArray = fitted - fitted.mean()
+    return centred
 
 
 # Why the bootstrap does not call choix once per round: a choix call costs ~50 µs of
