@@ -51,10 +51,12 @@ def test_start_with_an_invalid_token_is_one_line_and_exit_2(tmp_path, slack):
 
 
 def test_start_with_slack_unreachable_is_one_line_and_exit_2(tmp_path):
+    # Bound but never listening, and held for the whole run: connections are refused,
+    # and no other test can be handed the port meanwhile.
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
         port = closed.getsockname()[1]
-    result = promptbot_run(tmp_path, f"http://127.0.0.1:{port}/api/")
+        result = promptbot_run(tmp_path, f"http://127.0.0.1:{port}/api/")
     assert result.returncode == 2, result.stderr
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith(f"Error: cannot reach Slack at http://127.0.0.1:{port}/api/: ")
