@@ -18,9 +18,8 @@ from __future__ import annotations
 import http.client
 import logging
 import random
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -30,6 +29,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.webhook import WebhookClient
 
+from handlers.slack_download import fetch_file
+from handlers.slack_pace import ChannelPace
 from promptbot.errors import PublishError, SlackUnavailable
 
 logger = logging.getLogger(__name__)
@@ -83,34 +84,6 @@ def slack_errors() -> Iterator[None]:
         raise _later(f"Slack unreachable ({type(error).__name__})", not refused) from error
     except SlackClientError as error:
         raise PublishError(f"Slack client error ({type(error).__name__})") from error
-
-
-class ChannelPace:
-    """A token bucket per channel: ``burst`` posts at once, then ``per_second``. A post
-    reserves its slot under the lock and sleeps outside it, so callers queue in order."""
-
-    def __init__(
-        self,
-        per_second: float,
-        burst: int,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        self.per_second, self.burst = per_second, burst
-        self.clock, self.sleep = clock, sleep
-        self._lock = threading.Lock()
-        self._buckets: dict[str, tuple[float, float]] = {}  # channel: (tokens, as of)
-
-    def wait(self, channel: str) -> None:
-        if self.per_second <= 0:
-            return
-        with self._lock:
-            now = self.clock()
-            tokens, since = self._buckets.get(channel, (float(self.burst), now))
-            tokens = min(float(self.burst), tokens + (now - since) * self.per_second) - 1
-            self._buckets[channel] = (tokens, now)
-        if tokens < 0:
-            self.sleep(-tokens / self.per_second)
 
 
 @dataclass(frozen=True)
@@ -300,6 +273,10 @@ class SlackGateway:
     def direct_message(self, user: str, text: str) -> str:
         channel = str(self.call("conversations_open", users=user)["channel"]["id"])
         return self.post_message(channel, text=text)
+
+    def download(self, file: Mapping[str, Any], max_bytes: int, seconds: float) -> bytes:
+        """A file someone attached, read with the bot token (handlers/slack_download.py)."""
+        return fetch_file(self.client, file, max_bytes, seconds)
 
 
 def _carries(message: dict[str, Any], wanted: Metadata) -> bool:

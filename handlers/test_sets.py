@@ -8,12 +8,8 @@ modal's fields, where the author can fix them without starting over.
 from __future__ import annotations
 
 import json
-import time
-import urllib.error
-import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
 
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
@@ -37,7 +33,6 @@ CALLBACK = "test_set"
 NAME, FILE, ROWS = "set_name", "file", "rows"
 # The whole download, so the submission is still acked within Slack's 3 s.
 DOWNLOAD_SECONDS = 2.0
-_CHUNK = 64 * 1024
 
 T = TypeVar("T")
 
@@ -145,7 +140,12 @@ def register(app: App, surface: Surface, services: Services) -> None:
             raise FieldErrors({FILE: "Attach a CSV or JSONL file, or paste rows below."})
         if files:
             field, filename = FILE, str(files[0].get("name") or "") or None
-            text = on_field(FILE, lambda: decode_file(download(client, files[0]), "the file"))
+            text = on_field(
+                FILE,
+                lambda: decode_file(
+                    services.slack.download(files[0], MAX_FILE_BYTES, DOWNLOAD_SECONDS), "the file"
+                ),
+            )
         else:
             field, filename, text = ROWS, None, pasted
         try:
@@ -180,44 +180,3 @@ def on_field(block_id: str, check: Callable[[], T]) -> T:
         return check()
     except PromptbotError as error:
         raise FieldErrors({block_id: str(error)}) from None
-
-
-def download(client: WebClient, file: Mapping[str, Any]) -> bytes:
-    """A file from the submission, fetched with the bot token (needs files:read)."""
-    url = str(file.get("url_private_download") or file.get("url_private") or "")
-    if not _on_slack(url, client.base_url):
-        raise UsageError("that file is not stored on Slack; attach it again")
-    if int(file.get("size") or 0) > MAX_FILE_BYTES:
-        raise UsageError(f"the file is over {MAX_FILE_BYTES // 1_000_000} MB")
-    request = urllib.request.Request(url)
-    if client.token:
-        # Unredirected: if Slack redirects (to a signed CDN address), the token stays.
-        request.add_unredirected_header("Authorization", f"Bearer {client.token}")
-    deadline = time.monotonic() + DOWNLOAD_SECONDS
-    try:
-        with urllib.request.urlopen(request, timeout=DOWNLOAD_SECONDS) as response:
-            if "text/html" in response.headers.get("Content-Type", ""):
-                # Slack's answer to a token without files:read is its sign-in page.
-                raise UsageError("Slack did not hand over the file; the app may lack files:read")
-            data = b""
-            while chunk := response.read(_CHUNK):
-                data += chunk
-                if len(data) > MAX_FILE_BYTES or time.monotonic() > deadline:
-                    raise UsageError("the file is too large to read in time; paste the rows")
-            return data
-    except urllib.error.HTTPError as error:
-        raise UsageError(f"Slack refused the file download (HTTP {error.code})") from None
-    except (urllib.error.URLError, OSError):
-        raise UsageError("the file could not be fetched from Slack; try again") from None
-
-
-def _on_slack(url: str, api_base: str) -> bool:
-    """Only a file on the Web API's own site (files.slack.com for slack.com/api) gets
-    the bot token: the submission names the URL, and the token must not go elsewhere."""
-    target, api = urlsplit(url), urlsplit(api_base)
-    host, api_host = target.hostname or "", api.hostname or ""
-    return (
-        bool(api_host)
-        and target.scheme == api.scheme
-        and (host == api_host or host.endswith("." + api_host))
-    )

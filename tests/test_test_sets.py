@@ -6,7 +6,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from handlers.test_sets import _on_slack, download
+from handlers.slack_download import on_slack_site
+from handlers.slack_gateway import SlackGateway
 from promptbot.cli.main import cli
 from promptbot.domain import check_set_name
 from promptbot.errors import NotFound, UsageError
@@ -114,12 +115,12 @@ def test_set_names_follow_prompt_name_rules():
         check_set_name("has space")
 
 
-def test_file_urls_get_the_token_only_on_slack():
+def test_file_urls_get_the_token_onlyon_slack_site():
     api = "https://slack.com/api/"
-    assert _on_slack("https://files.slack.com/files-pri/T1-F1/download/a.csv", api)
-    assert not _on_slack("https://evil.example/files-pri/T1-F1/a.csv", api)
-    assert not _on_slack("https://notslack.com/a.csv", api)
-    assert not _on_slack("http://files.slack.com/a.csv", api)
+    assert on_slack_site("https://files.slack.com/files-pri/T1-F1/download/a.csv", api)
+    assert not on_slack_site("https://evil.example/files-pri/T1-F1/a.csv", api)
+    assert not on_slack_site("https://notslack.com/a.csv", api)
+    assert not on_slack_site("http://files.slack.com/a.csv", api)
 
 
 # -- storage ---------------------------------------------------------------------------
@@ -251,10 +252,15 @@ def test_a_refused_download_is_explained(slack):
     file = slack.add_user_file("a.csv", b"x\n1\n")
     client = WebClient(token="xoxb-wrong", base_url=slack.api_url)
     with pytest.raises(UsageError, match="Slack did not hand over the file"):
-        download(client, file)
+        SlackGateway(client).download(file, MAX_FILE_BYTES, 2.0)
     with pytest.raises(UsageError, match="over 5 MB"):
-        download(client, dict(file, size=MAX_FILE_BYTES + 1))
-    assert download(WebClient(token=TOKEN, base_url=slack.api_url), file) == b"x\n1\n"
+        SlackGateway(client).download(dict(file, size=MAX_FILE_BYTES + 1), MAX_FILE_BYTES, 2.0)
+    assert (
+        SlackGateway(WebClient(token=TOKEN, base_url=slack.api_url)).download(
+            file, MAX_FILE_BYTES, 2.0
+        )
+        == b"x\n1\n"
+    )
 
 
 def test_unknown_prompt_or_missing_name_is_the_command_reply(bot):
