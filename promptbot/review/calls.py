@@ -8,13 +8,14 @@ Model work never runs on Bolt's listener threads (there are only 5). A call's an
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import replace
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Completion, Run
-from promptbot.errors import PromptbotError
+from promptbot.errors import PromptbotError, StorageUnavailable
 from promptbot.review.cleaning import clean_completion
 from promptbot.review.costs import cache_key, call_cost, estimated_cost
 from promptbot.review.providers import ChatModel, Messages, ModelFactory, build_messages
@@ -22,6 +23,9 @@ from promptbot.review.sandbox import parse_template
 from storage import Store
 
 logger = logging.getLogger(__name__)
+
+STORE_RETRY_FIRST_SECONDS = 0.2
+STORE_RETRY_MAX_SECONDS = 10.0
 
 
 def failed(message: str) -> Completion:
@@ -39,6 +43,7 @@ class ModelCalls:
             m.name: ThreadPoolExecutor(m.max_concurrency, thread_name_prefix=f"model-{m.name}")
             for m in config.models
         }
+        self._stopping = threading.Event()
 
     def start(self, run: Run, candidate: Candidate, then: Callable[[], None]) -> Future[None]:
         """Call the model for ``candidate`` on its pool; ``then`` runs once the answer
@@ -61,6 +66,7 @@ class ModelCalls:
         return pool.submit(call_then)
 
     def shutdown(self, wait: bool) -> None:
+        self._stopping.set()
         for pool in self._pools.values():
             pool.shutdown(wait=wait, cancel_futures=not wait)
 
@@ -93,6 +99,27 @@ class ModelCalls:
                 total += estimated_cost(config, self.messages_for(run, candidate))
         return total
 
+    def _store_answer(self, candidate: Candidate, result: Completion) -> None:
+        """Record the answer, waiting out a database that cannot take writes (a full
+        disk, a long lock): the answer is in hand, so it is kept rather than asked for
+        again. Stopping first leaves the candidate pending for the next start."""
+        delay = STORE_RETRY_FIRST_SECONDS
+        while True:
+            try:
+                self.store.record_answer(candidate.id, result)
+                return
+            except StorageUnavailable as error:
+                logger.warning("candidate %s: answer not stored yet: %s", candidate.id, error)
+                if self._stopping.wait(delay):
+                    return
+                delay = min(delay * 2, STORE_RETRY_MAX_SECONDS)
+
+    def _keep_in_cache(self, key: str, model_id: str, result: Completion) -> None:
+        try:
+            self._cache.put(key, model_id, result)
+        except StorageUnavailable as error:
+            logger.warning("an answer was not cached: %s", error.reason)
+
     def _call(self, run: Run, candidate: Candidate) -> None:
         try:
             key, result = self.cached_answer(run, candidate)
@@ -104,7 +131,7 @@ class ModelCalls:
                     result, cost=call_cost(config, result.tokens_in, result.tokens_out)
                 )
                 if key is not None:
-                    self._cache.put(key, config.model, result)
+                    self._keep_in_cache(key, config.model, result)
             else:
                 result = replace(result, cost=0.0)  # a cache hit is free
         except PromptbotError as error:
@@ -114,7 +141,7 @@ class ModelCalls:
             result = failed("the model call failed unexpectedly")
         try:
             # Cleaned again here: a cache filled before cleaning existed may hold anything.
-            self.store.record_answer(candidate.id, clean_completion(result))
+            self._store_answer(candidate, clean_completion(result))
         except Exception:
             # This candidate alone fails; the run's other answers still post.
             logger.exception("candidate %s: the answer could not be stored", candidate.id)

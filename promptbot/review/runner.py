@@ -32,6 +32,7 @@ from promptbot.review.posting import Progress, RunPoster
 from promptbot.review.providers import ModelFactory
 from promptbot.review.publishing import Publisher
 from storage import Store
+from storage.base import unavailable
 
 logger = logging.getLogger(__name__)
 
@@ -174,10 +175,16 @@ class Runner:
                 return
             try:
                 progress = self.poster.advance(run_id, resumed=active.resumed)
-            except Exception:
-                logger.exception("run %s failed", run_id)
-                self.poster.crashed(run_id)
-                progress = "finished"
+            except Exception as error:
+                if (refused := unavailable(error)) is not None:
+                    # A full disk or a long lock is not the run's fault: the resumer
+                    # carries on from the last step recorded once writes succeed again.
+                    logger.warning("run %s: left for the resumer: %s", run_id, refused)
+                    progress = "stalled"
+                else:
+                    logger.exception("run %s failed", run_id)
+                    self.poster.crashed(run_id)
+                    progress = "finished"
             with self._lock:
                 if active.again and progress != "finished":
                     continue
