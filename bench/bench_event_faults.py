@@ -30,8 +30,8 @@ from promptbot.standins import payloads
 from promptbot.standins.openai_api import OpenAIStandIn
 from promptbot.standins.slack_api import SlackStandIn
 from storage import Store
-from tests.event_stream import ReactionStream, health, wait_for
-from tests.harness import TOKEN, write_lock
+from tests.event_stream import ReactionStream, health
+from tests.harness import TOKEN, wait_until, write_lock
 from tests.live_bot import LiveBot, launch, write_config
 
 N_COST = 5000
@@ -57,7 +57,7 @@ def report(name: str, stream: ReactionStream, db: Path, fault_ended: float) -> N
     stream.redeliver()
     expected = {d.user for d in stream.deliveries if d.acked}
     try:
-        wait_for(
+        wait_until(
             lambda: expected <= set(counts(db)[0]) and counts(db)[1] == 0,
             timeout=60,
             what="every acked event stored",
@@ -80,10 +80,10 @@ def lock_then_kill(directory: Path, slack: SlackStandIn, models: OpenAIStandIn) 
     bot = launch(directory, db, config, slack.api_url)
     try:
         bot.command("propose locked --models alpha\nHi")
-        ts = wait_for(lambda: candidate_ts(slack), what="the candidate post")
+        ts = wait_until(lambda: candidate_ts(slack), timeout=30, what="the candidate post")
         stream = ReactionStream(bot.url, ts)
         stream.start()
-        wait_for(lambda: len(stream.acked) >= 50, what="acks before the lock")
+        wait_until(lambda: len(stream.acked) >= 50, timeout=30, what="acks before the lock")
         with write_lock(db):
             time.sleep(10)
             bot.kill()
@@ -98,10 +98,16 @@ def lock_then_kill(directory: Path, slack: SlackStandIn, models: OpenAIStandIn) 
         bot.stop()
 
 
+def mounted_tmpfs(disk: Path) -> bool:
+    """A 16 MB tmpfs at ``disk`` (root only), so that filling it fills nothing else."""
+    disk.mkdir()
+    command = ["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]
+    return subprocess.run(command, capture_output=True).returncode == 0
+
+
 def full_disk(directory: Path, slack: SlackStandIn, models: OpenAIStandIn) -> None:
     disk = directory / "disk"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]).returncode:
+    if not mounted_tmpfs(disk):
         print(ROW.format("disk full (tmpfs)", "-", "-", "-", "-", "skipped"))
         return
     # The config and the bot's log stay off the disk that fills.
@@ -111,10 +117,10 @@ def full_disk(directory: Path, slack: SlackStandIn, models: OpenAIStandIn) -> No
             directory, disk / "p.db", write_config(directory, models.base_url), slack.api_url
         )
         bot.command("propose full --models beta\nHi")
-        ts = wait_for(lambda: candidate_ts(slack), what="the candidate post")
+        ts = wait_until(lambda: candidate_ts(slack), timeout=30, what="the candidate post")
         stream = ReactionStream(bot.url, ts)
         stream.start()
-        wait_for(lambda: len(stream.acked) >= 20, what="acks before the disk fills")
+        wait_until(lambda: len(stream.acked) >= 20, timeout=30, what="acks before the disk fills")
         filler = disk / "filler"
         fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
         for piece in (b"\0" * 65536, b"\0" * 512):
@@ -126,7 +132,7 @@ def full_disk(directory: Path, slack: SlackStandIn, models: OpenAIStandIn) -> No
         time.sleep(3)
         os.unlink(filler)
         ended = time.monotonic()
-        wait_for(lambda: health(bot.url) == 200, what="healthy again")
+        wait_until(lambda: health(bot.url) == 200, timeout=30, what="healthy again")
         stream.stop()
         report("disk full for 3 s", stream, disk / "p.db", ended)
         print(f"{'':<34} (/healthz answered {unhealthy} while the disk was full)")
@@ -144,7 +150,7 @@ def backlog(directory: Path, slack: SlackStandIn, models: OpenAIStandIn) -> None
     bot = launch(directory, db, config, slack.api_url)
     try:
         bot.command("propose flood --models gamma\nHi")
-        ts = wait_for(lambda: candidate_ts(slack), what="the candidate post")
+        ts = wait_until(lambda: candidate_ts(slack), timeout=30, what="the candidate post")
         stream = ReactionStream(bot.url, ts, threads=16)
         stream.start(pause=0)
         time.sleep(3)
@@ -156,8 +162,7 @@ def backlog(directory: Path, slack: SlackStandIn, models: OpenAIStandIn) -> None
 
 def read_only_start(directory: Path, slack: SlackStandIn, models: OpenAIStandIn) -> None:
     disk = directory / "ro"
-    disk.mkdir()
-    if subprocess.run(["mount", "-t", "tmpfs", "-o", "size=16m", "tmpfs", str(disk)]).returncode:
+    if not mounted_tmpfs(disk):
         return
     try:
         config = write_config(directory, models.base_url)

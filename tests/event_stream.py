@@ -5,11 +5,8 @@ Slack's retries of whatever was not acknowledged with a 2xx."""
 from __future__ import annotations
 
 import threading
-import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 from promptbot.standins import payloads
 from tests.harness import SECRET
@@ -107,13 +104,3 @@ class ReactionStream:
     @property
     def acked(self) -> list[Delivery]:
         return [d for d in self.deliveries if d.acked]
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, what: str = "it") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")

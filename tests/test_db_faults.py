@@ -18,7 +18,7 @@ from promptbot.cli.main import cli
 from promptbot.standins import payloads
 from storage import Store
 from tests import event_stream, factories
-from tests.event_stream import ReactionStream, wait_for
+from tests.event_stream import ReactionStream
 from tests.harness import bot_config, settle, start_bot, wait_until, write_lock
 from tests.live_bot import launch, write_config
 
@@ -58,11 +58,11 @@ def test_events_acked_around_a_10s_lock_survive_kill_9(tmp_path, slack, models):
     bot = launch(tmp_path, db, config, slack.api_url)
     try:
         assert bot.command("propose locked --models alpha\nHi") == 200
-        ts = wait_for(lambda: candidate_ts(slack), what="the candidate post")
+        ts = wait_until(lambda: candidate_ts(slack), timeout=30, what="the candidate post")
         stream = ReactionStream(bot.url, ts)
         stream.send(3)
         stream.start()
-        wait_for(lambda: len(stream.acked) >= 10, what="acks before the lock")
+        wait_until(lambda: len(stream.acked) >= 10, timeout=30, what="acks before the lock")
         with write_lock(db):
             time.sleep(10)  # another process holds the write lock while reactions arrive
             bot.kill()
@@ -75,7 +75,7 @@ def test_events_acked_around_a_10s_lock_survive_kill_9(tmp_path, slack, models):
         stream.url = bot.url
         stream.redeliver()
         assert all(d.acked for d in stream.deliveries)
-        wait_for(lambda: pending_events(db) == 0, what="the inbox to drain")
+        wait_until(lambda: pending_events(db) == 0, timeout=30, what="the inbox to drain")
         assert_acked_stored_once(stream, db)
         assert len(stored_users(db)) == len(stream.deliveries)
     finally:
@@ -138,12 +138,12 @@ def test_a_full_disk_refuses_what_it_cannot_store_and_recovers(small_disk, slack
             statuses[user] = bot.post(bodies[user], "application/json")[0]
         assert set(statuses.values()) <= {200, 503}
         os.unlink(filler)
-        wait_until(lambda: health(bot) == 200, what="healthy again")
+        wait_until(lambda: health(bot) == 200, timeout=30, what="healthy again")
         for user, status in statuses.items():
             if status != 200:  # Slack's retry
                 retry = {"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_error"}
                 assert bot.post(bodies[user], "application/json", extra_headers=retry)[0] == 200
-        wait_until(lambda: len(bot.store.ratings()) == len(bodies), what="every rating")
+        wait_until(lambda: len(bot.store.ratings()) == len(bodies), timeout=30, what="every rating")
         settle(bot)
         users = [r.user_id for r in bot.store.ratings()]
         assert sorted(users) == sorted(bodies)
