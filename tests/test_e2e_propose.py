@@ -116,13 +116,17 @@ def test_oversized_prompt_is_refused_without_a_model_call(bot, models):
     assert bot.store.recent_runs(5) == []
 
 
-def test_template_errors_are_one_clear_line(bot, models):
+def test_template_errors_are_one_clear_line(bot, slack, models):
     _, reply = bot.command("propose broken\nHello {{ name ")
     assert "template syntax error on line 1" in reply["text"]
     _, reply = bot.command("propose needs\nHello {{ name }}")
     assert "missing value for template variable: name" in reply["text"]
+    # Rendering is off the listener thread: a sandbox refusal comes as an ephemeral.
     _, reply = bot.command("propose escape\n{{ ''.__class__.__mro__[1].__subclasses__() }}")
-    assert "sandbox" in reply["text"]
+    assert "Started" in reply["text"]
+    assert bot.wait_run(1).status == "failed"
+    (told,) = slack.wait_for_calls("chat.postEphemeral")
+    assert "was not started: template refused by the sandbox" in told.params["text"]
     _, reply = bot.command("propose ok --models nope\nHi")
     assert "unknown model: nope" in reply["text"]
     assert models.requests == []

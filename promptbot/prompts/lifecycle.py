@@ -60,7 +60,7 @@ class Lifecycle:
         try:
             baseline = parse_template(parent.template)
             for values in inputs:
-                baseline.render(values)
+                baseline.check(values)
         except TemplateError as error:
             raise FieldErrors(
                 {

@@ -15,10 +15,11 @@ from dataclasses import replace
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Completion, Run
-from promptbot.errors import PromptbotError, StorageUnavailable
+from promptbot.errors import PromptbotError, StorageUnavailable, TemplateError
 from promptbot.review.cleaning import clean_completion
 from promptbot.review.costs import cache_key, call_cost, estimated_cost
 from promptbot.review.providers import ChatModel, Messages, ModelFactory, build_messages
+from promptbot.review.render_budget import RenderBudget
 from promptbot.review.sandbox import parse_template
 from storage import Store
 
@@ -44,6 +45,10 @@ class ModelCalls:
             for m in config.models
         }
         self._stopping = threading.Event()
+        # Templates render in worker processes within config.limits' budget.
+        self.templates = RenderBudget(
+            config.limits.template_render_seconds, config.limits.template_output_max_bytes
+        )
 
     def start(self, run: Run, candidate: Candidate, then: Callable[[], None]) -> Future[None]:
         """Call the model for ``candidate`` on its pool; ``then`` runs once the answer
@@ -69,13 +74,28 @@ class ModelCalls:
         self._stopping.set()
         for pool in self._pools.values():
             pool.shutdown(wait=wait, cancel_futures=not wait)
+        self.templates.close()
 
     def messages_for(self, run: Run, candidate: Candidate) -> Messages:
         version = run.version
         if candidate.version_id is not None and candidate.version_id != version.id:
             version = self.store.get_version(candidate.version_id)
         template = parse_template(version.template, max_bytes=self.config.limits.template_max_bytes)
-        return build_messages(template.render(candidate.variables), version.system_prompt)
+        template.check(candidate.variables)
+        text = self.templates.render(version.template, candidate.variables)
+        return build_messages(text, version.system_prompt)
+
+    def template_refusal(self, run: Run, candidates: list[Candidate]) -> str | None:
+        """Every prompt these calls will send, rendered within budget before any of
+        them is made; the first refusal, if any."""
+        for candidate in candidates:
+            if candidate.model_name not in self._models:
+                continue
+            try:
+                self.messages_for(run, candidate)
+            except TemplateError as error:
+                return str(error)
+        return None
 
     def cached_answer(self, run: Run, candidate: Candidate) -> tuple[str | None, Completion | None]:
         """(cache key, stored answer): the key is None when this call may not use the cache."""

@@ -18,7 +18,7 @@ from typing import Literal
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run
 from promptbot.errors import PublishError, SlackUnavailable
-from promptbot.render.blocks import Message
+from promptbot.render.blocks import Message, escape
 from promptbot.render.messages import (
     candidate_messages,
     compare_parent,
@@ -27,6 +27,7 @@ from promptbot.render.messages import (
     pair_message,
     thread_parent,
 )
+from promptbot.review.calls import failed as failed_answer
 from promptbot.review.publishing import Publisher, candidate_tag, notice_tag, parent_tag
 from promptbot.review.scales import RatingScales
 from promptbot.review.seeding import Seeder
@@ -128,7 +129,20 @@ class RunPoster:
             f":warning: Run #{run.id} could not start its review thread here ({error})."
             f"{hint} Its answers are kept."
         )
-        if self.log.begin(run.id, "tell:refused") == "done":
+        self._tell_proposer(run, "tell:refused", text)
+
+    def refuse(self, run: Run, candidates: list[Candidate], reason: str) -> None:
+        """A template refused before any model call: the run fails with no thread, and
+        its proposer is told why."""
+        logger.info("run %s refused: %s", run.id, reason)
+        for candidate in candidates:
+            self.store.record_answer(candidate.id, failed_answer(f"template refused: {reason}"))
+        self.store.set_run_status(run.id, "failed")
+        text = f"Run #{run.id} was not started: {reason}. No model was called."
+        self._tell_proposer(run, "tell:template", f":warning: {escape(text)}")
+
+    def _tell_proposer(self, run: Run, step: str, text: str) -> None:
+        if self.log.begin(run.id, step) == "done":
             return
         url, created = self.log.response_url(run.id)
         fresh = (
@@ -141,9 +155,9 @@ class RunPoster:
             )
         except PublishError as failure:
             logger.warning("run %s: could not tell %s either: %s", run.id, run.created_by, failure)
-            self.log.fail(run.id, "tell:refused", str(failure))
+            self.log.fail(run.id, step, str(failure))
             return
-        self.log.finish(run.id, "tell:refused")
+        self.log.finish(run.id, step)
 
     def _parent_message(self, run: Run) -> Message:
         candidates = self.store.candidates(run.id)

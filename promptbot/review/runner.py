@@ -135,11 +135,34 @@ class Runner:
         active = _Active(future, resumed)
         with self._lock:
             self._active[run_id] = active
-        for candidate in self.store.candidates(run_id):
-            if candidate.status == "pending":
-                active.calls.append(self.calls.start(run, candidate, lambda: self._kick(run_id)))
-        self._kick(run_id)
+        self._posting.submit(self._start_calls, run, active)
         return future
+
+    def _start_calls(self, run: Run, active: _Active) -> None:
+        """Every prompt renders within its budget first: here, not on the caller's
+        thread (Bolt's, for a proposal). A refused template ends the run before any
+        model is called."""
+        try:
+            pending = [c for c in self.store.candidates(run.id) if c.status == "pending"]
+            refusal = self.calls.template_refusal(run, pending)
+            if refusal is not None:
+                self.poster.refuse(run, pending, refusal)
+                self._release(run.id, active)
+                return
+            for candidate in pending:
+                active.calls.append(self.calls.start(run, candidate, lambda: self._kick(run.id)))
+        except Exception:
+            logger.exception("run %s failed to start", run.id)
+            self.poster.crashed(run.id)
+            self._release(run.id, active)
+            return
+        self._kick(run.id)
+
+    def _release(self, run_id: int, active: _Active) -> None:
+        with self._lock:
+            self._active.pop(run_id, None)
+        self.log.release_lease(run_id, self.owner)
+        active.future.set_result(None)
 
     # -- advancing a run as answers arrive ------------------------------------------
 

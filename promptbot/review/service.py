@@ -98,8 +98,9 @@ class ReviewService:
         else:
             for index, values in enumerate(inputs, start=1):
                 try:
-                    # Rendering once up front reports sandbox refusals and missing values now.
-                    template.render(values)
+                    # Only what needs no rendering: rendering runs within its budget
+                    # off this (listener) thread, before any model call (Runner).
+                    template.check(values)
                 except TemplateError as error:
                     where = f"input set {index}: " if len(inputs) > 1 else ""
                     errors["variables" if proposal.inputs or template.variables else "template"] = (
