@@ -211,3 +211,12 @@ def write_lock(db_path: Path) -> Iterator[None]:
     finally:
         conn.execute("ROLLBACK")
         conn.close()
+
+
+def assert_an_ordinary_proposal_completes(bot: RunningBot) -> None:
+    """After hostile input: the next ordinary proposal is answered, run and posted."""
+    run_id = len(bot.store.recent_runs(100)) + 1
+    status, reply = bot.command("propose after --models alpha\nHi {{ who }}\n---\nwho: Ada")
+    assert status == 200 and "Started" in reply["text"]
+    assert bot.wait_run(run_id, timeout=30).status == "done"
+    assert bot.candidate_posts(run_id)

@@ -7,19 +7,12 @@ import pytest
 from promptbot.review import posting as runner_module
 from promptbot.review.cleaning import REPLACEMENT, clean_model_text
 from promptbot.standins.blockkit import check_blocks
+from tests.harness import assert_an_ordinary_proposal_completes
 
 
 def answering(models, alpha: str, beta: str = "a plain answer") -> None:
     models.set_behaviour("alpha-id", reply=lambda request: alpha)
     models.set_behaviour("beta-id", reply=lambda request: beta)
-
-
-def assert_an_ordinary_proposal_completes(bot, models) -> None:
-    models.clear_behaviour()
-    run_id = len(bot.store.recent_runs(100)) + 1
-    status, reply = bot.command("propose after\nHi")
-    assert status == 200 and "Started" in reply["text"]
-    assert bot.wait_run(run_id, timeout=20).status == "done"
 
 
 def test_cleaning_replaces_surrogates_nul_and_controls_only():
@@ -59,7 +52,8 @@ def test_hostile_answer_is_stored_clean_and_every_candidate_posts(bot, slack, mo
         assert check_blocks(post["blocks"], "message") == []
         assert "<!channel>" not in str(post["blocks"])
     assert len(models.requests) == 2
-    assert_an_ordinary_proposal_completes(bot, models)
+    models.clear_behaviour()
+    assert_an_ordinary_proposal_completes(bot)
 
 
 def test_a_candidate_that_cannot_be_stored_fails_alone(bot, models, monkeypatch):
@@ -99,4 +93,5 @@ def test_a_candidate_that_cannot_be_rendered_fails_alone(bot, models, monkeypatc
     texts = str([p["blocks"] for p in bot.candidate_posts(run.id)])
     assert "its answer could not be shown in Slack" in texts
     assert "a plain answer" in texts
-    assert_an_ordinary_proposal_completes(bot, models)
+    models.clear_behaviour()
+    assert_an_ordinary_proposal_completes(bot)

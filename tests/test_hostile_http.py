@@ -16,7 +16,7 @@ from handlers.wsgi import make_wsgi_app
 from promptbot.redaction import redact
 from promptbot.standins import payloads
 from storage.seen_requests import KEEP_SECONDS
-from tests.harness import SECRET, settle
+from tests.harness import SECRET, assert_an_ordinary_proposal_completes, settle
 
 FORM = "application/x-www-form-urlencoded"
 
@@ -48,13 +48,6 @@ def assert_nothing_happened(bot, slack, models, runs_before=0):
     assert [c.method for c in slack.calls if c.method != "auth.test"] == []
     assert models.requests == []
     assert len(bot.store.recent_runs(10)) == runs_before
-
-
-def assert_an_ordinary_proposal_completes(bot):
-    run_id = len(bot.store.recent_runs(100)) + 1
-    status, reply = bot.command("propose after\nHi")
-    assert status == 200 and "Started" in reply["text"]
-    assert bot.wait_run(run_id, timeout=20).status == "done"
 
 
 BAD_HEADERS = {

@@ -12,7 +12,7 @@ from promptbot.errors import TemplateError
 from promptbot.review.render_budget import RenderBudget
 from promptbot.standins.blockkit import check_blocks
 from storage import Store
-from tests.harness import bot_config, settle, wait_until
+from tests.harness import assert_an_ordinary_proposal_completes, bot_config, settle, wait_until
 
 NESTED_LOOPS = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
 BUSTING = {
@@ -42,14 +42,6 @@ BUSTING = {
 
 def fast_budget(models, seconds=0.5):
     return bot_config(models, limits={"template_render_seconds": seconds})
-
-
-def assert_an_ordinary_proposal_completes(bot):
-    run_id = len(bot.store.recent_runs(100)) + 1
-    status, reply = bot.command("propose after --models alpha\nHi {{ who }}\n---\nwho: Ada")
-    assert status == 200 and "Started" in reply["text"]
-    assert bot.wait_run(run_id, timeout=30).status == "done"
-    assert bot.candidate_posts(run_id)
 
 
 @pytest.mark.parametrize("case", list(BUSTING))
