@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
+from slack_bolt.adapter.socket_mode import SocketModeHandler
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.handler import RetryHandler
@@ -47,8 +48,9 @@ class DeadTokenWatch(RetryHandler):
     ``on_dead`` once, so the scheduled jobs stop even when the uninstall event never
     arrived (a Socket Mode connection is closed by the uninstall itself)."""
 
-    def __init__(self, on_dead: Callable[[str], object]) -> None:
+    def __init__(self, bot_token: str, on_dead: Callable[[str], object]) -> None:
         super().__init__(max_retry_count=1)
+        self._authorization = f"Bearer {bot_token}"
         self._on_dead = on_dead
 
     def _can_retry(
@@ -59,6 +61,9 @@ class DeadTokenWatch(RetryHandler):
         response: HttpResponse | None = None,
         error: Exception | None = None,
     ) -> bool:
+        sent = {k.lower(): v for k, v in request.headers.items()}.get("authorization") or []
+        if self._authorization not in sent:
+            return False  # the app-level token's calls (Socket Mode) say nothing of the bot's
         body = response.body if response is not None else None
         code = body.get("error") if isinstance(body, dict) and body.get("ok") is False else None
         if code in TOKEN_ERRORS:
@@ -70,20 +75,24 @@ class DeadTokenWatch(RetryHandler):
         return False
 
 
-def check_token(client: WebClient) -> None:
-    """Ask Slack who the token belongs to; a refusal or no answer is one ConfigError line."""
-    probe = WebClient(
+def _probe(client: WebClient) -> WebClient:
+    """``client``'s twin for start-up checks: slack_sdk and the Socket Mode client log
+    each failed attempt at ERROR, and the ConfigError raised instead says it once."""
+    return WebClient(
         token=client.token,
         base_url=client.base_url,
         timeout=client.timeout,
         ssl=client.ssl,
         proxy=client.proxy,
         retry_handlers=client.retry_handlers,
-        # slack_sdk logs each failed attempt at ERROR; the ConfigError below says it once.
         logger=_quiet,
     )
+
+
+def check_token(client: WebClient) -> None:
+    """Ask Slack who the token belongs to; a refusal or no answer is one ConfigError line."""
     try:
-        probe.auth_test()
+        _probe(client).auth_test()
     except SlackApiError as error:
         code = str(error.response.get("error", "unknown"))
         if code in TOKEN_ERRORS:
@@ -108,3 +117,22 @@ def register(app: App, surface: Surface, services: Services) -> None:
         # Only the bot token matters; a revoked user token (we hold none) changes nothing.
         if (event.get("tokens") or {}).get("bot"):
             services.install.revoke("tokens_revoked")
+
+
+def open_socket_mode(app: App, app_token: str) -> SocketModeHandler:
+    """Connect to Slack over Socket Mode; a refused app token or no route to Slack is one
+    ConfigError line, not the client's traceback."""
+    try:
+        _probe(app.client).apps_connections_open(app_token=app_token)
+    except SlackApiError as error:
+        code = str(error.response.get("error", "unknown"))
+        raise ConfigError(
+            f"Slack refused SLACK_APP_TOKEN ({code}): create an app-level token with"
+            " connections:write under Basic Information and set it"
+        ) from None
+    except (SlackClientError, OSError) as error:
+        reason = getattr(error, "reason", None) or error
+        raise ConfigError(f"cannot reach Slack's Socket Mode: {reason}") from None
+    handler = SocketModeHandler(app, app_token)
+    handler.connect()  # type: ignore[no-untyped-call]
+    return handler

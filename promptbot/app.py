@@ -162,7 +162,7 @@ def create_bot(
         inbox=inbox,
     )
     services.install.started()
-    client.retry_handlers.append(DeadTokenWatch(services.install.revoke))
+    client.retry_handlers.append(DeadTokenWatch(token, services.install.revoke))
     digest_job = DigestJob(
         store.digest_log,
         SlackDigestPublisher(gateway),

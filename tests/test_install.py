@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 from apscheduler.schedulers.base import STATE_PAUSED, STATE_RUNNING
 
 from promptbot.standins import payloads
+from storage import Store
 from tests.harness import TOKEN, settle, start_bot, wait_until
 
 
@@ -187,3 +188,31 @@ def test_a_command_that_meets_a_dead_token_says_so_in_one_line(bot, slack, caplo
     assert len(warnings) == 1 and "token_revoked" in warnings[0]
     said = json.dumps(reply) + json.dumps([r.body for r in slack.responses])
     assert "ask a workspace admin to reinstall the app" in said
+
+
+def test_socket_mode_with_a_refused_app_token_is_one_line_and_exit_2(tmp_path, slack):
+    slack.app_token = "xapp-right"
+    config = tmp_path / "app.yaml"
+    config.write_text("{}\n")
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "PROMPTBOT_CONFIG": str(config),
+        "PROMPTBOT_DB": str(tmp_path / "db.sqlite"),
+        "SLACK_BOT_TOKEN": TOKEN,
+        "SLACK_APP_TOKEN": "xapp-wrong",
+        "SLACK_API_URL": slack.api_url,
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "promptbot.cli.main", "run"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        "Error: Slack refused SLACK_APP_TOKEN (invalid_auth): create an app-level token with"
+        " connections:write under Basic Information and set it"
+    ]
+    # The app-level token's refusal says nothing about the bot token's install.
+    assert Store(tmp_path / "db.sqlite").install.revoked_reason() is None

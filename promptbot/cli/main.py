@@ -82,10 +82,16 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
     bot.start_jobs()
     try:
         if app_token:
-            from slack_bolt.adapter.socket_mode import SocketModeHandler
+            import threading
 
+            from handlers.install import open_socket_mode
+
+            handler = open_socket_mode(bot.app, app_token)
             click.echo("promptbot: Socket Mode", err=True)
-            SocketModeHandler(bot.app, app_token).start()  # type: ignore[no-untyped-call]
+            try:
+                threading.Event().wait()  # the handler's threads serve until interrupted
+            finally:
+                handler.close()  # type: ignore[no-untyped-call]
             return
         import waitress
 
