@@ -77,7 +77,7 @@ def build_bolt_app(
         listener_executor=pool,
     )
     if inbox is not None:
-        record_events_first(app, inbox, pool)
+        record_events_first(app, inbox, pool, events.handlers(services))
     surface = Surface()
     for register in LISTENERS:
         register(app, surface, services)

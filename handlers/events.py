@@ -4,6 +4,7 @@ events before these run; the store dedupes by event_id, because Slack redelivers
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App
@@ -15,7 +16,18 @@ from promptbot.review.comments import Reply
 logger = logging.getLogger(__name__)
 
 
+EventHandler = Callable[[dict[str, Any], dict[str, Any]], None]
+
+
 def register(app: App, surface: Surface, services: Services) -> None:
+    for name, handle in handlers(services).items():
+        surface.event(app, name)(handle)
+
+
+def handlers(services: Services) -> dict[str, EventHandler]:
+    """Each event type's handler, called with (body, event): by Bolt as a listener, and
+    directly by the inbox worker when it processes a recorded delivery. They only
+    write the database (no Web API call), so the worker runs many in one transaction."""
     service = services.review
 
     def on_reaction(body: dict[str, Any], event: dict[str, Any], added: bool) -> None:
@@ -33,15 +45,12 @@ def register(app: App, surface: Surface, services: Services) -> None:
         )
         logger.debug("reaction %s %s: %s", event["reaction"], body["event_id"], outcome)
 
-    @surface.event(app, "reaction_added")
     def reaction_added(body: dict[str, Any], event: dict[str, Any]) -> None:
         on_reaction(body, event, added=True)
 
-    @surface.event(app, "reaction_removed")
     def reaction_removed(body: dict[str, Any], event: dict[str, Any]) -> None:
         on_reaction(body, event, added=False)
 
-    @surface.event(app, "message")
     def thread_message(body: dict[str, Any], event: dict[str, Any]) -> None:
         event_id = body.get("event_id")
         if not event_id:
@@ -59,6 +68,12 @@ def register(app: App, surface: Surface, services: Services) -> None:
                 service.comments.delete(event_id, reply)
         elif subtype in _HUMAN_REPLIES and (reply := _person_reply(channel, event)):
             service.comments.add(event_id, reply)
+
+    return {
+        "reaction_added": reaction_added,
+        "reaction_removed": reaction_removed,
+        "message": thread_message,
+    }
 
 
 # What people post in a thread; joins, bot messages and the like are not comments.

@@ -4,8 +4,10 @@ A global middleware, placed after Bolt's signature check and its self-event filt
 writes each Events API delivery to the inbox and answers it at once: 200 once it is
 recorded (or was already), 503 when it could not be, or when the backlog is at its
 bound, so that Slack delivers it again (Socket Mode: no ack, same effect). The
-inbox worker then replays the recorded body through the same Bolt app, marked as a
-replay, and the listeners in handlers/events.py run as they always have.
+inbox worker then hands a reaction or message straight to its handler in
+handlers/events.py (they only write the database, so the worker runs many in one
+transaction); any other event is replayed through the same Bolt app, marked as a
+replay, so that its listener runs as it always has.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
 
+from handlers.events import EventHandler
 from handlers.listener_pool import ListenerPool
 from promptbot.errors import StorageUnavailable
 from promptbot.jobs.inbox import EventInbox
@@ -35,7 +38,16 @@ class Replay:
     error: Exception | None = None
 
 
-def record_events_first(app: App, inbox: EventInbox, pool: ListenerPool) -> None:
+def _event_type(body: dict[str, Any]) -> str | None:
+    event = body.get("event")
+    return event.get("type") if isinstance(event, dict) else None
+
+
+def record_events_first(
+    app: App, inbox: EventInbox, pool: ListenerPool, direct: dict[str, EventHandler]
+) -> None:
+    """``direct``: the handlers the worker calls itself, by event type."""
+
     @app.middleware
     def record_event(
         request: BoltRequest, body: dict[str, Any], context: BoltContext, next: Callable[[], Any]
@@ -56,13 +68,19 @@ def record_events_first(app: App, inbox: EventInbox, pool: ListenerPool) -> None
         return BoltResponse(status=200, body="")
 
     def replay(body: str) -> None:
+        parsed = json.loads(body)
+        handle = direct.get(_event_type(parsed) or "")
+        if handle is not None:
+            handle(parsed, parsed["event"])
+            return
         outcome = Replay()
-        request = BoltRequest(
-            body=json.loads(body), mode="socket_mode", context={REPLAYED: outcome}
-        )
+        request = BoltRequest(body=parsed, mode="socket_mode", context={REPLAYED: outcome})
         with pool.inline():
             app.dispatch(request)
         if outcome.error is not None:
             raise outcome.error
 
-    inbox.attach(replay)
+    def batchable(body: str) -> bool:
+        return _event_type(json.loads(body)) in direct
+
+    inbox.attach(replay, batchable)

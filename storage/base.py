@@ -173,10 +173,15 @@ class StoreBase:
         try:
             yield db
         except BaseException:
-            db.execute("ROLLBACK TO nested")
+            # SQLite rolls the whole transaction back itself on some errors (disk full,
+            # I/O): then there is no savepoint left, and the error is the one to report.
+            if db.conn.in_transaction:
+                db.execute("ROLLBACK TO nested")
+                db.execute("RELEASE nested")
             raise
-        finally:
+        else:
             db.execute("RELEASE nested")
+        finally:
             self._local.depth = depth
 
     def _begin(self, db: Database, budget: float | None) -> None:

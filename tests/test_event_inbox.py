@@ -91,3 +91,110 @@ def test_the_backlog_bound_refuses_without_writing(tmp_path):
     assert inbox.wait_idle(10)
     assert inbox.accept("Ev2", "x") == "recorded"
     inbox.shutdown()
+
+
+class Writer(Processor):
+    """Writes each body's event id as processed, in its own (nested) transaction, and
+    notes whether it ran inside the worker's batch transaction."""
+
+    def __init__(self, store, fail_once=None, undo=()):
+        super().__init__()
+        self.store = store
+        self.fail_once = dict(fail_once or {})
+        self.undo = set(undo)
+        self.in_batch: dict[str, bool] = {}
+
+    def __call__(self, body):
+        self.in_batch[body] = self.store.connection().conn.in_transaction
+        with self.lock:
+            self.seen.append(body)
+            error = self.fail_once.pop(body, None)
+            undo = body in self.undo and self.undo.discard(body) is None
+        with self.store.transaction() as db:
+            db.execute(
+                "INSERT INTO processed_events (event_id, received_at) VALUES (?, 'now')", [body]
+            )
+            if undo:
+                # What SQLite does itself on a full disk: the whole transaction is gone.
+                db.execute("ROLLBACK")
+            if error is not None:
+                raise error
+
+
+def written(store):
+    return [r["event_id"] for r in store.query("SELECT event_id FROM processed_events")]
+
+
+def batched(store, process, batchable=lambda body: True):
+    inbox = EventInbox(store, 100)
+    inbox.attach(process, batchable)
+    return inbox
+
+
+def test_a_failing_event_in_a_batch_leaves_nothing_and_the_others_are_kept(tmp_path):
+    store = Store(tmp_path / "p.db")
+    process = Writer(store, {"b": KeyError("event")})
+    inbox = batched(store, process)
+    for body in "abc":
+        inbox.accept(f"Ev-{body}", body)
+    inbox.start()
+    assert inbox.wait_idle(10)
+    assert process.seen == ["a", "b", "c"] and process.in_batch == dict.fromkeys("abc", True)
+    assert written(store) == ["a", "c"]
+    pending = store.query("SELECT event_id, error FROM inbox WHERE processed_at IS NULL")
+    assert [r["event_id"] for r in pending] == ["Ev-b"] and "KeyError" in pending[0]["error"]
+    assert inbox.backlog == 0
+    inbox.shutdown()
+
+
+def test_a_batch_whose_commit_fails_is_tried_again_whole(tmp_path, monkeypatch):
+    store = Store(tmp_path / "p.db")
+    process = Writer(store)
+    inbox = batched(store, process)
+    for body in "abc":
+        inbox.accept(f"Ev-{body}", body)
+    real_mark = inbox.table.mark_processed
+    refusals = [StorageUnavailable("the disk is full")]
+
+    def mark_once_refused(ids):
+        if refusals:
+            raise refusals.pop()
+        real_mark(ids)
+
+    monkeypatch.setattr(inbox.table, "mark_processed", mark_once_refused)
+    inbox.start()
+    wait_until(lambda: len(process.seen) == 6, what="the batch tried again")
+    assert inbox.wait_idle(10)
+    assert process.seen == ["a", "b", "c", "a", "b", "c"]
+    assert written(store) == ["a", "b", "c"]  # the first try was rolled back whole
+    assert inbox.backlog == 0 and inbox.table.count_pending() == 0
+    inbox.shutdown()
+
+
+def test_a_batch_sqlite_undid_itself_is_tried_again_from_its_start(tmp_path):
+    store = Store(tmp_path / "p.db")
+    process = Writer(store, {"b": StorageUnavailable("the disk is full")}, undo={"b"})
+    inbox = batched(store, process)
+    for body in "abc":
+        inbox.accept(f"Ev-{body}", body)
+    inbox.start()
+    wait_until(lambda: len(process.seen) == 5, what="the batch tried again")
+    assert inbox.wait_idle(10)
+    assert process.seen == ["a", "b", "a", "b", "c"]
+    assert written(store) == ["a", "b", "c"]
+    assert inbox.backlog == 0 and inbox.table.count_pending() == 0
+    inbox.shutdown()
+
+
+def test_events_that_are_not_batchable_run_outside_any_transaction(tmp_path):
+    store = Store(tmp_path / "p.db")
+    process = Writer(store)
+    inbox = batched(store, process, batchable=lambda body: body != "c")
+    for body in "abcde":
+        inbox.accept(f"Ev-{body}", body)
+    inbox.start()
+    assert inbox.wait_idle(10)
+    assert process.seen == list("abcde")
+    assert process.in_batch == {"a": True, "b": True, "c": False, "d": True, "e": True}
+    assert written(store) == list("abcde") and inbox.table.count_pending() == 0
+    inbox.shutdown()

@@ -19,7 +19,9 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 from datetime import timedelta
+from itertools import groupby
 from typing import Literal
 
 from storage import Store
@@ -39,16 +41,25 @@ RETRY_MAX_SECONDS = 30.0
 
 Accepted = Literal["recorded", "duplicate", "full"]
 Process = Callable[[str], None]
+# Whether processing a body only writes the database (no Web API call): such events
+# are processed together, in one transaction, so that one commit serves many.
+Batchable = Callable[[str], bool]
+
+
+class _Undone(Exception):
+    """SQLite rolled the batch's transaction back itself (a disk error on one event)."""
 
 
 class EventInbox:
     def __init__(self, store: Store, max_backlog: int) -> None:
+        self.store = store
         self.table = store.inbox
         self.max_backlog = max_backlog
         self._lock = threading.Lock()
         self._backlog = self.table.count_pending()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="inbox")
         self._process: Process | None = None
+        self._batchable: Batchable = lambda body: False
         self._started = False
         self._draining = False
         self._wanted = 0
@@ -63,9 +74,12 @@ class EventInbox:
         with self._lock:
             return self._backlog
 
-    def attach(self, process: Process) -> None:
-        """What processing one recorded body means (the Slack side provides it)."""
+    def attach(self, process: Process, batchable: Batchable | None = None) -> None:
+        """What processing one recorded body means (the Slack side provides it), and
+        which bodies only write the database, so may share one transaction."""
         self._process = process
+        if batchable is not None:
+            self._batchable = batchable
 
     def start(self) -> None:
         """Process what is waiting, then each event as it is accepted."""
@@ -137,7 +151,7 @@ class EventInbox:
             rows: list[InboxRow] = []
             try:
                 rows = self.table.pending(self._cursor, BATCH)
-                refused = self._process_batch(rows)
+                refused = self._process_rows(rows)
             except Exception as error:
                 if unavailable(error) is None:
                     raise
@@ -151,24 +165,58 @@ class EventInbox:
             else:
                 delay = RETRY_FIRST_SECONDS
 
-    def _process_batch(self, rows: list[InboxRow]) -> bool:
-        """Process rows in order; True if the database refused one (it stays next)."""
+    def _process_rows(self, rows: list[InboxRow]) -> bool:
+        """Process rows in order; True if the database refused one (it stays next).
+        Consecutive batchable rows go together; any other row goes alone, outside a
+        transaction, so a Web API call never holds the write lock."""
+        for together, group in groupby(rows, key=lambda row: self._batchable(row.body)):
+            members = list(group)
+            for batch in [members] if together else [[row] for row in members]:
+                if self._stop.is_set():
+                    return False
+                if self._process_batch(batch, alone=not together):
+                    return True
+        return False
+
+    def _process_batch(self, rows: list[InboxRow], alone: bool = False) -> bool:
+        """Process rows in order, in one transaction unless ``alone`` (each event a
+        savepoint of it, so one can fail alone); True if the database refused one.
+
+        Nothing about the batch is counted until it commits: if the commit fails, or
+        SQLite undid the transaction itself, the whole batch is tried again, and the
+        events already handled in it are no-ops the second time (their event ids)."""
         done: list[int] = []
+        aside = 0
+        cursor = self._cursor
         refused = False
-        for row in rows:
-            if self._stop.is_set():
-                break
-            outcome = self._handle(row)
-            if outcome == "wait":
-                refused = True
-                break
-            self._cursor = row.id
-            if outcome == "done":
-                done.append(row.id)
-            else:
-                with self._lock:
-                    self._backlog = max(0, self._backlog - 1)
-        self._mark(done)
+        try:
+            with nullcontext() if alone else self.store.transaction():
+                for row in rows:
+                    if self._stop.is_set():
+                        break
+                    outcome = self._handle(row)
+                    if outcome == "wait":
+                        refused = True
+                        break
+                    cursor = row.id
+                    if outcome == "done":
+                        done.append(row.id)
+                    else:
+                        aside += 1
+                if not alone and not self.store.connection().conn.in_transaction:
+                    raise _Undone
+                self.table.mark_processed(done)
+        except _Undone:
+            return True
+        except Exception as error:
+            if unavailable(error) is None:
+                raise
+            # Processed but not marked: tried again, and their event ids make that a no-op.
+            logger.warning("could not commit %d processed events: %s", len(rows), error)
+            return True
+        self._cursor = cursor
+        with self._lock:
+            self._backlog = max(0, self._backlog - len(done) - aside)
         return refused
 
     def _handle(self, row: InboxRow) -> Literal["done", "aside", "wait"]:
@@ -187,20 +235,6 @@ class EventInbox:
                 logger.exception("could not note why event %s failed", row.event_id)
             return "aside"
         return "done"
-
-    def _mark(self, ids: list[int]) -> None:
-        if not ids:
-            return
-        with self._lock:
-            self._backlog = max(0, self._backlog - len(ids))
-        try:
-            self.table.mark_processed(ids)
-        except Exception as error:
-            if unavailable(error) is None:
-                raise
-            # Processed but not marked: the next start-up processes them again, and
-            # their event ids make that a no-op.
-            logger.warning("could not mark %d processed events: %s", len(ids), error)
 
     def _prune_now_and_then(self) -> None:
         now = time.monotonic()
