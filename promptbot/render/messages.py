@@ -170,7 +170,9 @@ def candidate_messages(
     if heading:
         title = clip_escaped(input_heading(run, candidate.input_index), 1200) + "\n" + title
     if reveal:
-        title += f" — {escape(candidate.written_by(run))} (`{escape(candidate.model_id)}`)"
+        title += f" — {escape(candidate.written_by(run))}"
+        if candidate.model_id != candidate.model_name:  # the provider's id, if it differs
+            title += f" (`{escape(candidate.model_id)}`)"
     if candidate.error is not None:
         text = f"Candidate {candidate.label}: no answer ({escape(candidate.error)})"
         return [

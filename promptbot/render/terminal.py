@@ -8,6 +8,8 @@ from typing import Any
 _LINK = re.compile(r"<(https?://[^|>]+)\|([^>]+)>")
 _BARE_LINK = re.compile(r"<(https?://[^|>]+)>")
 _BOLD = re.compile(r"(?<![\w*])\*([^*\n]+)\*(?![\w*])")
+_ITALIC = re.compile(r"(?<![\w_])_([^_\n]+)_(?![\w_])")
+_FENCE = re.compile(r"```\n?(.*?)\n?```", re.DOTALL)
 
 
 def unescape(text: str) -> str:
@@ -15,11 +17,13 @@ def unescape(text: str) -> str:
 
 
 def mrkdwn_to_text(text: str) -> str:
-    """Links become ``label (url)``; escapes are undone last, so escaped text never
+    """Links become ``label (url)``, code fences go; escapes are undone last, so escaped text never
     turns into a link."""
     text = _LINK.sub(lambda m: f"{m.group(2)} ({m.group(1)})", text)
     text = _BARE_LINK.sub(lambda m: m.group(1), text)
     text = _BOLD.sub(lambda m: m.group(1), text)
+    text = _ITALIC.sub(lambda m: m.group(1), text)
+    text = _FENCE.sub(lambda m: m.group(1), text)  # a code block is shown as its lines
     return unescape(text)
 
 

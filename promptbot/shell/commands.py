@@ -17,13 +17,18 @@ from handlers.commands import SUBCOMMANDS
 MULTILINE_SUBCOMMANDS = SUBCOMMANDS.multiline()
 
 USER_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9._-]{0,29}$")
-LABEL = re.compile(r"^(?:candidate[\s_-]*)?([A-Za-z]{1,3})$", re.IGNORECASE)
+# A review thread's candidates are A, B…; a compare thread's pairs are 1, 2… (with the
+# sides as 1L and 1R, which name the same pair message).
+LABEL = re.compile(
+    r"^(?:candidate[\s_-]*|pair[\s_-]*)?([A-Za-z]{1,3}|\d{1,4}[LR]?)$", re.IGNORECASE
+)
 EMOJI = re.compile(r"^:?([a-z0-9_+\-']+(?:::skin-tone-[2-6])?):?$")
 
 VERBS: dict[str, str] = {
     "/prompt …": "the bot's command, as in Slack (`/prompt help` lists its subcommands)",
     "as NAME": "act as someone else from now on (reviewer2, alice…)",
-    "react LABEL :emoji:": "react to a candidate of the open thread, e.g. `react B :+1:`",
+    "react LABEL :emoji:": "react to a candidate of the open thread, e.g. `react B :+1:`;"
+    " in a compare thread, vote on a pair: `react 1 :a:` (:a: :b: :handshake: :-1:)",
     "unreact LABEL :emoji:": "take a reaction back",
     "open RUN": "open the thread of run RUN (to react or reply there)",
     "say TEXT": "reply in the open thread (any other plain line does too)",

@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from promptbot.standins.slack_api import SlackStandIn
+from promptbot.standins.slack_api import SlackStandIn, UploadedFile
 
 JSONDict = dict[str, Any]
 
@@ -24,6 +24,7 @@ class Changes:
     views: list[JSONDict] = field(default_factory=list)  # modals opened or updated
     updated_views: set[str] = field(default_factory=set)  # ids of those seen before
     responses: list[JSONDict] = field(default_factory=list)
+    files: list[UploadedFile] = field(default_factory=list)  # shared by the app
 
 
 def _fingerprint(message: JSONDict) -> str:
@@ -40,6 +41,7 @@ class Feed:
         self._ephemerals = 0
         self._responses = 0
         self._views: dict[str, str] = {}  # modal id -> the hash Slack gives each version
+        self._files: set[str] = set()
 
     def _channels_written(self) -> set[str]:
         """Channels the app wrote to since the last look (a user id means that DM)."""
@@ -73,6 +75,11 @@ class Feed:
         responses = self.slack.responses
         out.responses = [r.body for r in responses[self._responses :]]
         self._responses = len(responses)
+        for upload in self.slack.files():
+            # Shared by the app into a conversation (what people attach has no channel).
+            if upload.completed and upload.channel_id and upload.id not in self._files:
+                self._files.add(upload.id)
+                out.files.append(upload)
         for view in self.slack.views("modal"):
             if self._views.get(view["id"]) != view["hash"]:
                 if view["id"] in self._views:

@@ -7,6 +7,7 @@ again, with the error shown, and the others keep their answers.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Protocol
 
 from rich.text import Text
@@ -15,6 +16,10 @@ from promptbot.shell.render import Renderer, plain
 
 JSONDict = dict[str, Any]
 SELECTS = ("static_select", "multi_static_select")
+# Typed at any question, closes the form unsubmitted (Slack's Cancel button).
+CANCEL = "/cancel"
+# A local path → the file object Slack would submit, or one line saying what is wrong.
+Attach = Callable[[str], JSONDict | str]
 
 
 class Prompter(Protocol):
@@ -72,35 +77,86 @@ def _ask_select(
     default = "; empty: the ones marked *" if chosen else ""
     while True:
         answer = prompter.ask(f"  {label} ({how}{default}): ")
-        if answer is None:
+        if _cancelled(answer):
             return None
+        assert answer is not None
         picked = _choose(answer, options, renderer) if answer.strip() else initial
         if picked is None or (len(picked) > 1 and not many):
             renderer.hint(f"answer with {how} from the list above")
             continue
         if not picked and not block.get("optional"):
-            renderer.hint(f"{label} is required")
+            renderer.hint(f"{label} is required (or {CANCEL} to close the form)")
             continue
         if many:
             return {"type": element["type"], "selected_options": picked}
         return {"type": element["type"], "selected_option": picked[0] if picked else None}
 
 
+def _cancelled(answer: str | None) -> bool:
+    return answer is None or answer.strip() == CANCEL
+
+
+def _show_prefilled(value: str, renderer: Renderer) -> None:
+    for line in value.splitlines() or [""]:
+        renderer.console.print(Text("    │ ", style="dim") + Text(line))
+
+
 def _ask_text(
     block: JSONDict, label: str, prompter: Prompter, renderer: Renderer
 ) -> JSONDict | None:
+    """A text field. A prefilled one (Slack's ``initial_value``, as in the revise form)
+    is shown, and an empty answer keeps it; ``-`` empties an optional one."""
     element = block["element"]
-    optional = " (optional)" if block.get("optional") else ""
+    optional = bool(block.get("optional"))
+    initial = element.get("initial_value")
+    kind = element.get("type", "plain_text_input")
+    notes = ["optional"] if optional else []
+    if initial:
+        notes += ["empty keeps it"] + (["- empties it"] if optional else [])
     while True:
         if element.get("multiline"):
-            answer = prompter.ask_lines(f"  {label}{optional}, ending with an empty line:")
+            if initial:
+                renderer.note(f"  {label} is now:")
+                _show_prefilled(str(initial), renderer)
+            notes_text = f" ({'; '.join(notes)})" if notes else ""
+            answer = prompter.ask_lines(f"  {label}{notes_text}, ending with an empty line:")
         else:
-            answer = prompter.ask(f"  {label}{optional}: ")
-        if answer is None:
+            shown = f" [{initial}]" if initial else ""
+            notes_text = f" ({'; '.join(notes)})" if notes else ""
+            answer = prompter.ask(f"  {label}{shown}{notes_text}: ")
+        if _cancelled(answer):
             return None
-        if answer.strip() or block.get("optional"):
-            return {"type": element.get("type", "plain_text_input"), "value": answer or None}
-        renderer.hint(f"{label} is required")
+        assert answer is not None
+        if initial and not answer.strip():
+            return {"type": kind, "value": initial}
+        if optional and answer.strip() == "-":
+            return {"type": kind, "value": None}
+        if answer.strip() or optional:
+            return {"type": kind, "value": answer or None}
+        renderer.hint(f"{label} is required (or {CANCEL} to close the form)")
+
+
+def _ask_file(
+    block: JSONDict, label: str, prompter: Prompter, renderer: Renderer, attach: Attach
+) -> JSONDict | None:
+    """A file_input: the path of a local file, attached as if picked in Slack."""
+    optional = bool(block.get("optional"))
+    while True:
+        answer = prompter.ask(f"  {label} ({'optional; ' if optional else ''}a local path): ")
+        if _cancelled(answer):
+            return None
+        assert answer is not None
+        path = answer.strip()
+        if not path:
+            if optional:
+                return {"type": "file_input", "files": []}
+            renderer.hint(f"{label} is required (or {CANCEL} to close the form)")
+            continue
+        attached = attach(path)
+        if isinstance(attached, str):
+            renderer.hint(attached)
+            continue
+        return {"type": "file_input", "files": [attached]}
 
 
 def ask_fields(
@@ -109,12 +165,15 @@ def ask_fields(
     renderer: Renderer,
     values: JSONDict,
     errors: dict[str, str],
+    attach: Attach,
 ) -> JSONDict | None:
     """Ask every input (or, after errors, only the fields in error); the new state values,
     or None when the input ended mid-form (the modal is then closed unsubmitted)."""
     title = plain(str((view.get("title") or {}).get("text", "Form")), renderer.names)
     if not errors:
-        renderer.console.print(Text(f"  ┌ {title}", style="bold"))
+        renderer.console.print(
+            Text(f"  ┌ {title}", style="bold") + Text(f" · {CANCEL} closes it", style="dim")
+        )
     values = dict(values)
     for block in input_blocks(view):
         block_id = str(block.get("block_id"))
@@ -125,8 +184,13 @@ def ask_fields(
             renderer.hint(f"{label}: {plain(errors[block_id], renderer.names)}")
         elif block.get("hint"):
             renderer.note(f"    {plain(str(block['hint'].get('text', '')), renderer.names)}")
-        asked = block["element"].get("type") in SELECTS
-        answer = (_ask_select if asked else _ask_text)(block, label, prompter, renderer)
+        kind = block["element"].get("type")
+        if kind == "file_input":
+            answer = _ask_file(block, label, prompter, renderer, attach)
+        elif kind in SELECTS:
+            answer = _ask_select(block, label, prompter, renderer)
+        else:
+            answer = _ask_text(block, label, prompter, renderer)
         if answer is None:
             return None
         values[block_id] = {str(block["element"].get("action_id", block_id)): answer}

@@ -15,7 +15,7 @@ from promptbot.shell.local_model import INSTALL
 
 # One small model, sampled two ways, so a proposal has two blind candidates to compare.
 BUILTIN_MODELS: tuple[tuple[str, float], ...] = (
-    ("smollm2-precise", 0.2),
+    ("smollm2-precise", 0.0),  # deterministic, so a rerun shows the cache at work
     ("smollm2-creative", 1.0),
 )
 # Short answers keep a laptop CPU at well under a second per candidate.

@@ -171,6 +171,9 @@ class Renderer:
                 printed.rstrip()
                 self.console.print(printed, soft_wrap=True)
 
+    def print_lines(self, lines: Iterable[Text]) -> None:
+        self._print(GUTTER, lines)
+
     def reactions(self, reactions: dict[str, list[str]]) -> Text:
         return Text("   ".join(f"{emoji(n)} {len(u)}" for n, u in reactions.items() if u))
 

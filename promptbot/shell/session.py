@@ -7,15 +7,16 @@ the app is idle and draws what changed in the Slack stand-in.
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any
 
 from rich.text import Text
 
-from promptbot.domain import Run
+from promptbot.domain import Run, run_title
 from promptbot.errors import PromptbotError
 from promptbot.review.scales import slack_name
 from promptbot.shell import commands as cmd
-from promptbot.shell import render
+from promptbot.shell import files, threads
 from promptbot.shell.feed import Feed
 from promptbot.shell.lines import ScriptInput, TerminalInput
 from promptbot.shell.modal import ask_fields, input_blocks
@@ -63,7 +64,7 @@ class Session:
             run = self.store.get_run(self.run_id)
             self.renderer.note(
                 f"Earlier runs are in the database; the thread of run #{run.id}"
-                f" ({run.version.prompt_name} v{run.version.number}) is open."
+                f" ({run_title(run, self.store.candidates(run.id))}) is open."
             )
 
     # -- the loop -------------------------------------------------------------------
@@ -149,27 +150,26 @@ class Session:
         if run is None:
             self.renderer.hint("no thread is open: propose with /prompt propose, or open RUN")
             return
-        found = [c for c in self.store.candidates(run.id) if c.label == label]
-        posted = self.store.candidate_message_ts(found[0].id) if found else []
-        if not posted:
-            labels = ", ".join(c.label for c in self.store.candidates(run.id)) or "none yet"
-            self.renderer.hint(f"run #{run.id} has no posted Candidate {label} (labels: {labels})")
+        target = threads.find_target(self.store, run, label)
+        if isinstance(target, str):
+            self.renderer.hint(target)
             return
-        ts = posted[-1]  # the last part carries the seeded emoji
-        message = self.workspace.slack.find_message(run.channel, ts)
+        message = self.workspace.slack.find_message(run.channel, target.ts)
         mine = self.user_id in ((message or {}).get("reactions") or {}).get(emoji, [])
         if message is not None and mine == added:
             done = "already reacted" if added else "have not reacted"
-            self.renderer.hint(f"you {done} :{emoji}: on Candidate {label}")
+            self.renderer.hint(f"you {done} :{emoji}: on {target.name}")
             return
-        self.workspace.react(run.channel, ts, emoji, self.user_id, added=added)
+        self.workspace.react(run.channel, target.ts, emoji, self.user_id, added=added)
         self.workspace.settle(self.timeout)
-        message = self.workspace.slack.find_message(run.channel, ts)
-        if message is None:  # posted before this session: the stand-in never held it
-            sent = f"  │ Candidate {label}: {render.emoji(emoji)} sent (a thread from an earlier session)"
-            self.renderer.note(sent)
-            return
-        line = Text(f"Candidate {label}  ") + self.renderer.reactions(message["reactions"])
+        message = self.workspace.slack.find_message(run.channel, target.ts)
+        line = Text(f"{target.name}  ")
+        if message is None:  # posted in an earlier session: the stand-in never held it
+            stored = threads.stored_reactions(self.store, run, target)
+            line += self.renderer.reactions(stored) or Text("no votes")
+            line += Text(" (votes stored; a thread from an earlier session)", style="dim")
+        else:
+            line += self.renderer.reactions(message["reactions"])
         self.renderer.console.print(Text("  │ ", style="dim") + line)
 
     def reply(self, text: str) -> None:
@@ -177,7 +177,9 @@ class Session:
         if run is None or run.thread_ts is None:
             self.renderer.hint("this run has no thread yet")
             return
-        self.feed.mark_seen(self.workspace.say(run.channel, run.thread_ts, text, self.user_id))
+        message = self.workspace.say(run.channel, run.thread_ts, text, self.user_id)
+        self.feed.mark_seen(message)
+        self._show_message(message, edited=False)  # as Slack shows what you sent
 
     def click(self, number: int) -> None:
         buttons = self.renderer.buttons
@@ -190,10 +192,10 @@ class Session:
     def open_thread(self, run_id: int) -> None:
         run = self.store.get_run(run_id)
         self.run_id = run.id
-        labels = ", ".join(c.label for c in self.store.candidates(run.id))
+        title = run_title(run, self.store.candidates(run.id))
         self.renderer.note(
-            f"The thread of run #{run.id} ({run.version.prompt_name} v{run.version.number},"
-            f" candidates {labels}) is open: react or reply there."
+            f"The thread of run #{run.id} ({title}, {threads.labels(self.store, run)}) is open:"
+            f" {threads.react_hint(run)}, or reply there."
         )
         self._last_thread = run.thread_ts
 
@@ -209,6 +211,10 @@ class Session:
             self._private(str(ephemeral["user"]), ephemeral)
         for response in changes.responses:
             self._private(self.user_id, response)
+        for upload in changes.files:
+            saved = files.save(upload, Path(self.store.path).resolve().parent)
+            where = self.renderer.names.channel(str(upload.channel_id))
+            files.show(upload, where, saved, self.renderer)
         self._follow_new_run()
         for view in changes.views:
             if input_blocks(view) and view["id"] not in changes.updated_views:
@@ -239,17 +245,26 @@ class Session:
         latest = self.store.recent_runs(1)
         # A run held for a cost decision has no thread yet: it is followed once it does.
         if latest and latest[0].run.id > self.latest_run and latest[0].run.thread_ts:
-            self.latest_run = self.run_id = latest[0].run.id
+            run = latest[0].run
+            self.latest_run = self.run_id = run.id
             self.renderer.note(
-                f"→ run #{self.run_id}'s thread is open: react with `react A :+1:`, or type to"
-                " reply"
+                f"→ run #{run.id}'s thread is open: {threads.react_hint(run)}, or type to reply"
             )
+
+    def _attach(self, path: str) -> JSONDict | str:
+        """A local file, attached to a form as if picked in Slack."""
+        local = Path(path).expanduser()
+        try:
+            content = local.read_bytes()
+        except OSError as error:
+            return f"cannot read {path}: {error.strerror or error} (give a local path, or /cancel)"
+        return self.workspace.slack.add_user_file(local.name, content, user=self.user_id)
 
     def fill_modal(self, view: JSONDict, typed: Input) -> None:
         values: JSONDict = {}
         errors: dict[str, str] = {}
         while True:
-            answered = ask_fields(view, typed, self.renderer, values, errors)
+            answered = ask_fields(view, typed, self.renderer, values, errors, self._attach)
             if answered is None:
                 self.renderer.note("  └ the form was closed without submitting")
                 return
