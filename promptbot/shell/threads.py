@@ -11,9 +11,8 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from promptbot.domain import Run
+from promptbot.domain import PAIR_EMOJI, Run
 from storage import Store
-from storage.pairs import PAIR_EMOJI
 
 COMPARE_HINT = "react 1 :a:"
 PAIR_VOTES = ":a: left is better, :b: right, :handshake: tie, :-1: both bad"
