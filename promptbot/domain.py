@@ -127,6 +127,15 @@ class Rating:
     score: float
 
 
+@dataclass(frozen=True)
+class Check:
+    """One line of `promptbot doctor`'s checklist."""
+
+    ok: bool
+    what: str
+    detail: str
+
+
 def versus(left: tuple[str, int], right: tuple[str, int]) -> str:
     """A compare's name: ``greet v1 vs v2``, or ``greet v1 vs tone v3`` across prompts."""
     other = f"v{right[1]}" if right[0] == left[0] else f"{right[0]} v{right[1]}"

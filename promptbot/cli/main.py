@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import click
 import yaml
 
+from promptbot.cli.doctor import doctor
 from promptbot.cli.export import export
 from promptbot.cli.inputs import inputs
 from promptbot.config.environment import Environment
@@ -80,6 +81,10 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
         verify_requests=not insecure_skip_verification,
     )
     bot.start_jobs()
+    from promptbot.review.preflight import warn_in_background
+
+    # One line per model that cannot work; start-up does not wait for the answer.
+    warn_in_background(config, environment, logging.getLogger("promptbot.models").warning)
     try:
         if app_token:
             import threading
@@ -194,6 +199,7 @@ def subcommands() -> None:
 
 cli.add_command(inputs)
 cli.add_command(export)
+cli.add_command(doctor)
 cli.add_command(shell)
 
 

@@ -204,7 +204,7 @@ class SlackStandIn(FaultControls, ChatMethods, ViewMethods, FileMethods):
             else:
                 result = self._dispatch(method, params)
             call.error = None if result["ok"] else str(result["error"])
-        return HTTPReply.of_json(result)
+        return HTTPReply.of_json(result, headers={"x-oauth-scopes": ",".join(self.granted_scopes)})
 
     def _dispatch(self, method: str, params: JSONDict) -> JSONDict:
         api = getattr(self, "_api_" + method.replace(".", "_"), None)

@@ -106,6 +106,23 @@ class ChatMethods(SlackState):
         self._messages[message["channel"]].remove(message)
         return {"channel": message["channel"], "ts": ts}
 
+    def _api_chat_scheduleMessage(self, params: JSONDict) -> JSONDict:
+        """Kept until deleted; the stand-in never posts it (no clock runs here)."""
+        channel, post_at = need(params, "channel", "post_at")
+        channel = self._resolve(channel)
+        text, _blocks = self._content(params)
+        scheduled_id = self._next_id("Q")
+        self._scheduled[scheduled_id] = {"channel": channel, "text": text, "post_at": post_at}
+        return {"channel": channel, "scheduled_message_id": scheduled_id, "post_at": post_at}
+
+    def _api_chat_deleteScheduledMessage(self, params: JSONDict) -> JSONDict:
+        channel, scheduled_id = need(params, "channel", "scheduled_message_id")
+        found = self._scheduled.get(scheduled_id)
+        if found is None or found["channel"] != self._resolve(channel):
+            raise SlackError("invalid_scheduled_message_id")
+        del self._scheduled[scheduled_id]
+        return {}
+
     def _api_chat_getPermalink(self, params: JSONDict) -> JSONDict:
         channel, ts = need(params, "channel", "message_ts")
         message = self._message(self._resolve(channel), ts)

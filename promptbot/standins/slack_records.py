@@ -18,6 +18,20 @@ APP_ID = "A0001"
 BOT_USER_ID = "UBOT"
 BOT_ID = "BBOT"
 BOT_NAME = "promptbot"
+# What the stand-in says the token was granted, in the x-oauth-scopes header Slack sends
+# with every Web API answer (`SlackStandIn.granted_scopes` changes it).
+GRANTED_SCOPES = (
+    "channels:history",
+    "chat:write",
+    "chat:write.public",
+    "commands",
+    "files:read",
+    "files:write",
+    "groups:history",
+    "im:write",
+    "reactions:read",
+    "reactions:write",
+)
 WORKSPACE_URL = "https://standin.slack.test/"
 MAX_TEXT_CHARS = 40_000
 # Form fields that slack_sdk sends as JSON strings.

@@ -11,6 +11,7 @@ from typing import Any
 from promptbot.standins.server import LoopbackServer
 from promptbot.standins.slack_records import (
     APP_ID,
+    GRANTED_SCOPES,
     TEAM_ID,
     Call,
     JSONDict,
@@ -29,6 +30,7 @@ class SlackState(LoopbackServer):
         self.bot_token = bot_token
         self.app_token = app_token  # checked by apps.connections.open, if set
         self.socket_url: str | None = None  # what apps.connections.open hands out
+        self.granted_scopes: list[str] = list(GRANTED_SCOPES)
         self.reset()
 
     def reset(self) -> None:
@@ -44,6 +46,7 @@ class SlackState(LoopbackServer):
             self._responses: list[ResponsePost] = []
             self._failures: dict[str, list[ScriptedFailure]] = {}
             self._users: dict[str, JSONDict] = {}
+            self._scheduled: dict[str, JSONDict] = {}  # chat.scheduleMessage, not yet due
             self._last_ts_us = 0
             self._ids = itertools.count(1)
 
