@@ -12,6 +12,8 @@ import yaml
 from click.testing import CliRunner
 from sqlite_utils import Database
 
+from handlers.manifest import build_manifest
+from promptbot.app import describe_surface
 from promptbot.cli.main import cli
 from promptbot.config.environment import Environment
 from promptbot.config.loading import parse_config
@@ -20,18 +22,10 @@ from storage import Store
 from storage.migrations import migrations
 from tests.harness import TOKEN
 
-SCOPES = [
-    "channels:history",
-    "chat:write",
-    "chat:write.public",
-    "commands",
-    "files:read",
-    "files:write",
-    "groups:history",
-    "im:write",
-    "reactions:read",
-    "reactions:write",
-]
+# A healthy install holds exactly the scopes the manifest asks for.
+SCOPES = build_manifest(describe_surface(), socket_mode=True, request_url=None)["oauth_config"][
+    "scopes"
+]["bot"]
 
 
 @pytest.fixture
