@@ -20,16 +20,21 @@ class InboxTable:
     def __init__(self, store: StoreBase) -> None:
         self.store = store
 
-    def record(self, event_id: str, body: str, budget: float) -> bool:
-        """True if the event is new, False if it was already recorded. One short
-        transaction; raises StorageUnavailable when the lock is not had within
+    def record_many(self, deliveries: Sequence[tuple[str, str]], budget: float) -> list[bool]:
+        """Record (event_id, body) deliveries in one transaction, one commit for all;
+        for each, True if it is new, False if it was already recorded. Raises
+        StorageUnavailable, with none of them written, when the lock is not had within
         ``budget`` seconds or the write fails."""
+        now = utcnow()
         with self.store.transaction(budget) as db:
-            cursor = db.execute(
-                "INSERT OR IGNORE INTO inbox (event_id, body, received_at) VALUES (?, ?, ?)",
-                [event_id, body, utcnow()],
-            )
-            return cursor.rowcount == 1
+            return [
+                db.execute(
+                    "INSERT OR IGNORE INTO inbox (event_id, body, received_at) VALUES (?, ?, ?)",
+                    [event_id, body, now],
+                ).rowcount
+                == 1
+                for event_id, body in deliveries
+            ]
 
     def pending(self, after: int, limit: int) -> list[InboxRow]:
         """Unprocessed rows after id ``after``, in arrival order."""

@@ -198,3 +198,83 @@ def test_events_that_are_not_batchable_run_outside_any_transaction(tmp_path):
     assert process.in_batch == {"a": True, "b": True, "c": False, "d": True, "e": True}
     assert written(store) == list("abcde") and inbox.table.count_pending() == 0
     inbox.shutdown()
+
+
+class HeldWrites:
+    """Wraps the inbox's group write: the first one waits until ``queued`` more
+    deliveries have arrived behind it; the second raises ``then`` if given."""
+
+    def __init__(self, inbox, queued, then=None):
+        self.inbox, self.queued, self.then = inbox, queued, then
+        self.real = inbox.table.record_many
+        self.groups: list[list[str]] = []
+
+    def __call__(self, deliveries, budget):
+        self.groups.append([event_id for event_id, _ in deliveries])
+        if len(self.groups) == 1:
+            wait_until(lambda: len(self.inbox._arrived) == self.queued, what="deliveries queued")
+        elif self.then is not None:
+            raise self.then
+        return self.real(deliveries, budget)
+
+
+def accept_in_threads(inbox, event_ids):
+    """Each delivery's answer (or StorageUnavailable), in the order of ``event_ids``."""
+    results: list[object] = [None] * len(event_ids)
+
+    def accept(index, event_id):
+        try:
+            results[index] = inbox.accept(event_id, "body")
+        except StorageUnavailable as error:
+            results[index] = error
+
+    threads = [threading.Thread(target=accept, args=ie) for ie in enumerate(event_ids)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    return results
+
+
+def test_deliveries_that_arrive_during_a_write_are_committed_together(tmp_path, monkeypatch):
+    store = Store(tmp_path / "p.db")
+    inbox = started(store, Processor())
+    writes = HeldWrites(inbox, queued=4)
+    monkeypatch.setattr(inbox.table, "record_many", writes)
+    first = threading.Thread(target=inbox.accept, args=("Ev0", "body"))
+    first.start()
+    wait_until(lambda: writes.groups, what="the first write")
+    results = accept_in_threads(inbox, ["Ev1", "Ev2", "Ev1", "Ev3"])
+    first.join(10)
+    assert writes.groups[0] == ["Ev0"] and sorted(writes.groups[1]) == ["Ev1", "Ev1", "Ev2", "Ev3"]
+    assert len(writes.groups) == 2
+    assert sorted(map(str, results)) == ["duplicate"] + ["recorded"] * 3
+    rows = store.query("SELECT event_id FROM inbox ORDER BY id")
+    assert rows[0]["event_id"] == "Ev0" and sorted(r["event_id"] for r in rows[1:]) == [
+        "Ev1",
+        "Ev2",
+        "Ev3",
+    ]
+    assert inbox.table.count_pending() == inbox.backlog == 4
+    inbox.shutdown()
+
+
+def test_a_refused_group_write_refuses_each_delivery_in_it_and_keeps_none(tmp_path, monkeypatch):
+    store = Store(tmp_path / "p.db")
+    inbox = started(store, Processor())
+    writes = HeldWrites(inbox, queued=3, then=StorageUnavailable("the disk is full"))
+    monkeypatch.setattr(inbox.table, "record_many", writes)
+    first = threading.Thread(target=inbox.accept, args=("Ev0", "body"))
+    first.start()
+    wait_until(lambda: writes.groups, what="the first write")
+    results = accept_in_threads(inbox, ["Ev1", "Ev2", "Ev3"])
+    first.join(10)
+    errors = results
+    assert all(isinstance(e, StorageUnavailable) and "disk is full" in str(e) for e in errors)
+    assert len({id(e) for e in errors}) == 3  # each thread raises its own
+    assert [r["event_id"] for r in store.query("SELECT event_id FROM inbox")] == ["Ev0"]
+    assert inbox.backlog == 1
+    # Slack delivers them again; now they are recorded.
+    writes.then = None
+    assert accept_in_threads(inbox, ["Ev1", "Ev2", "Ev3"]) == ["recorded"] * 3
+    inbox.shutdown()

@@ -20,10 +20,12 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
+from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import groupby
 from typing import Literal
 
+from promptbot.errors import StorageUnavailable
 from storage import Store
 from storage.base import unavailable
 from storage.inbox import InboxRow
@@ -46,6 +48,20 @@ Process = Callable[[str], None]
 Batchable = Callable[[str], bool]
 
 
+@dataclass
+class _Delivery:
+    event_id: str
+    body: str
+    deadline: float  # written by then, for Slack's answer to be in time
+    new: bool | None = None  # once written: was it new
+    error: BaseException | None = None  # or why it was not written
+    wakeup: threading.Event = field(default_factory=threading.Event)
+
+    @property
+    def finished(self) -> bool:
+        return self.new is not None or self.error is not None
+
+
 class _Undone(Exception):
     """SQLite rolled the batch's transaction back itself (a disk error on one event)."""
 
@@ -56,6 +72,10 @@ class EventInbox:
         self.table = store.inbox
         self.max_backlog = max_backlog
         self._lock = threading.Lock()
+        # Group commit of deliveries (see _record_in_a_group).
+        self._group = threading.Lock()
+        self._arrived: list[_Delivery] = []
+        self._writing = False
         self._backlog = self.table.count_pending()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="inbox")
         self._process: Process | None = None
@@ -92,12 +112,57 @@ class EventInbox:
         with self._lock:
             if self._backlog >= self.max_backlog:
                 return "full"
-        if not self.table.record(event_id, body, WRITE_BUDGET_SECONDS):
+        delivery = _Delivery(event_id, body, time.monotonic() + WRITE_BUDGET_SECONDS)
+        self._record_in_a_group(delivery)
+        if delivery.error is not None:
+            raise delivery.error
+        if not delivery.new:
             return "duplicate"
         with self._lock:
             self._backlog += 1
         self.wake()
         return "recorded"
+
+    def _record_in_a_group(self, delivery: _Delivery) -> None:
+        """Group commit: the deliveries that arrive while one transaction writes are
+        written together in the next, by the first of their threads, and each thread
+        returns once its own delivery is committed (or refused)."""
+        with self._group:
+            self._arrived.append(delivery)
+            if self._writing:
+                leads = False
+            else:
+                self._writing = leads = True
+        if not leads:
+            delivery.wakeup.wait()
+            if delivery.finished:
+                return
+        # This thread's turn: it writes what arrived until now, its own delivery included.
+        with self._group:
+            group, self._arrived = self._arrived, []
+        self._write_group(group)
+        with self._group:
+            if self._arrived:
+                self._arrived[0].wakeup.set()  # the turn passes to the next one waiting
+            else:
+                self._writing = False
+
+    def _write_group(self, group: list[_Delivery]) -> None:
+        try:
+            budget = max(0.0, min(d.deadline for d in group) - time.monotonic())
+            news = self.table.record_many([(d.event_id, d.body) for d in group], budget)
+            for member, new in zip(group, news, strict=True):
+                member.new = new
+        except Exception as error:
+            refused = unavailable(error)
+            for member in group:
+                # Each thread raises an exception object of its own.
+                member.error = StorageUnavailable(refused.reason) if refused else error
+        finally:
+            for member in group:
+                if not member.finished:  # interrupted: nothing is known to be written
+                    member.error = StorageUnavailable("the write was interrupted")
+                member.wakeup.set()
 
     def wake(self) -> None:
         with self._lock:
