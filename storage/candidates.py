@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from promptbot.domain import Candidate, Completion
 from promptbot.errors import NotFound
@@ -138,11 +138,22 @@ class CandidateQueries(StoreBase):
 
     # -- events: reactions and comments ---------------------------------------
 
-    def find_message(self, channel: str, ts: str) -> MessageRef | None:
-        rows = self.query(
-            "SELECT run_id, candidate_id FROM messages WHERE channel = ? AND ts = ?", [channel, ts]
+    def find_reacted(self, channel: str, ts: str) -> MessageRef | Literal["pair"] | None:
+        """What a reaction is on: a candidate's (or other) message of a run, a compare
+        pair's message, or neither. One query for the two tables, as every reaction asks."""
+        row = (
+            self.connection()
+            .execute(
+                "SELECT 0, run_id, candidate_id FROM messages WHERE channel = ? AND ts = ?"
+                " UNION ALL SELECT 1, run_id, NULL FROM pairs WHERE channel = ? AND ts = ?"
+                " ORDER BY 1 DESC LIMIT 1",
+                [channel, ts, channel, ts],
+            )
+            .fetchone()
         )
-        return MessageRef(rows[0]["run_id"], rows[0]["candidate_id"]) if rows else None
+        if row is None:
+            return None
+        return "pair" if row[0] else MessageRef(row[1], row[2])
 
     def find_thread(self, channel: str, thread_ts: str) -> int | None:
         rows = self.query(

@@ -216,9 +216,13 @@ class ReviewService:
         event_ts: str,
     ) -> ReactionResult:
         emoji = canonical_name(reaction)
-        pair = self._pairs.find(channel, ts)
-        if pair is not None:
-            if emoji not in PAIR_EMOJI:
+        on_scale = self.scales.score(emoji)
+        if on_scale is None and emoji not in PAIR_EMOJI:
+            return "ignored"  # on no message of ours does it count
+        ref = self.store.find_reacted(channel, ts)
+        if ref == "pair":
+            pair = self._pairs.find(channel, ts)
+            if pair is None or emoji not in PAIR_EMOJI:
                 return "ignored"
             return self._pairs.apply_reaction(
                 event_id=event_id,
@@ -228,11 +232,7 @@ class ReviewService:
                 present=added,
                 event_ts=event_ts,
             )
-        on_scale = self.scales.score(emoji)
-        if on_scale is None:
-            return "ignored"
-        ref = self.store.find_message(channel, ts)
-        if ref is None or ref.candidate_id is None:
+        if on_scale is None or ref is None or ref.candidate_id is None:
             return "ignored"
         scale = on_scale.scale
         outcome = self.store.apply_reaction(
