@@ -140,12 +140,14 @@ class EventInbox:
         # This thread's turn: it writes what arrived until now, its own delivery included.
         with self._group:
             group, self._arrived = self._arrived, []
-        self._write_group(group)
-        with self._group:
-            if self._arrived:
-                self._arrived[0].wakeup.set()  # the turn passes to the next one waiting
-            else:
-                self._writing = False
+        try:
+            self._write_group(group)
+        finally:
+            with self._group:
+                if self._arrived:
+                    self._arrived[0].wakeup.set()  # the turn passes to the next one waiting
+                else:
+                    self._writing = False
 
     def _write_group(self, group: list[_Delivery]) -> None:
         try:
