@@ -4,7 +4,7 @@
    may have and still render within the default budget (1 s, 64 KB), found by doubling
    through the bot's own render pool; and the largest model answer (a worst case of
    ``<``, which escaping makes four times longer) whose Slack messages build in 1 s.
-2. Latency under attack: /healthz and reaction-ack latency (signed HTTP to the real
+2. Latency under attack: /healthz, reaction-ack and /prompt help latency (signed HTTP to the real
    process) while 20 distinct budget-busting templates arrive at once, against the
    same traffic with none; every reaction is counted in the database afterwards.
 
@@ -148,6 +148,12 @@ def react_ms(url: str, ts: str, user: str) -> float:
     return (time.perf_counter() - started) * 1000
 
 
+def help_ms(url: str) -> float:
+    started = time.perf_counter()
+    assert command(url, "help") == 200
+    return (time.perf_counter() - started) * 1000
+
+
 def command(url: str, text: str, user: str = "U1") -> int:
     body = payloads.slash_command_body(text, user_id=user, channel_id="C1")
     return post(url, body, "application/x-www-form-urlencoded")
@@ -192,18 +198,19 @@ def under_attack(tmp: Path) -> None:
         finally:
             server.stop()
         print("latency over signed HTTP to `promptbot run` (ms):")
-        for phase, (health, reactions, elapsed) in results.items():
+        for phase, (health, reactions, helps, elapsed) in results.items():
             print(
                 f"  {phase:24s} /healthz p50 {statistics.median(health):6.1f} p99"
                 f" {percentile(health, 0.99):6.1f} | reaction ack p50"
                 f" {statistics.median(reactions):6.1f} p99 {percentile(reactions, 0.99):6.1f}"
-                f"  ({elapsed:.1f} s)"
+                f" | /prompt help p50 {statistics.median(helps):6.1f}"
+                f" p99 {percentile(helps, 0.99):6.1f}  ({elapsed:.1f} s)"
             )
         ratio = percentile(results[list(results)[1]][0], 0.99) / percentile(
             results["no attack"][0], 0.99
         )
         print(f"  /healthz p99 under attack / without: {ratio:.2f}")
-        sent = sum(len(reactions) for _, reactions, _ in results.values())
+        sent = sum(len(reactions) for _, reactions, _, _ in results.values())
         print(
             f"reactions sent {sent}, stored {stored}; runs by status: "
             + ", ".join(f"{r['status']} {r['n']}" for r in runs)
@@ -227,19 +234,22 @@ def measure(url: str, port: int, ts: str, attackers: int, phase: str):  # type: 
         thread.start()
     health: list[float] = []
     reactions: list[float] = []
+    helps: list[float] = []
 
     def client(number: int) -> None:
         sent = 0
         while time.perf_counter() - started < WINDOW:
             health.append(get_ms(port, "/healthz"))
             reactions.append(react_ms(url, ts, f"U{tag}{number}x{sent}"))
+            if sent % 5 == 0:
+                helps.append(help_ms(url))
             sent += 1
 
     with ThreadPoolExecutor(4) as pool:
         list(pool.map(client, range(4)))
     for thread in threads:
         thread.join()
-    return health, reactions, time.perf_counter() - started
+    return health, reactions, helps, time.perf_counter() - started
 
 
 if __name__ == "__main__":
