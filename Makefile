@@ -1,5 +1,5 @@
 # One task runner: CI runs `make check`, and so should you before pushing.
-.PHONY: check test lint types format
+.PHONY: check test lint types format mutate
 
 check: lint types test
 
@@ -16,3 +16,10 @@ types:
 format:
 	ruff format .
 	ruff check --fix .
+
+# Mutation testing of the guarantee modules (slow; not part of check/CI). Run it before
+# touching a guarantee module, and after: see mutation/ and README "Development".
+# MUTATE_MAX bounds the mutants tried per module; MUTATE_ONLY picks modules.
+MUTATE_MAX ?= 60
+mutate:
+	python mutation/run.py --max $(MUTATE_MAX) $(MUTATE_ONLY)

@@ -168,7 +168,14 @@ class DigestJob:
         if "failed" in results:
             self.log.release(period.key, self.owner, clock())
             return self._outcome(Status.INCOMPLETE, period)
-        self.log.finish(period.key, self.owner, clock())
+        if not self.log.finish(period.key, self.owner, clock()):
+            # Every channel has its post, but another worker took the period over
+            # meanwhile: it finds the posts and finishes the period itself.
+            held = self.log.period(period.key)
+            logger.warning("digest %s: taken over before it was marked posted", period.key)
+            return self._outcome(
+                Status.CLAIMED_ELSEWHERE, period, held.lease_until if held else None
+            )
         return self._outcome(Status.POSTED, period)
 
     def _post_channel(

@@ -45,10 +45,10 @@ def template_diff(old: Version, new: Version) -> str:
         tofile=f"v{new.number}",
         lineterm="",
     )
-    diff = "\n".join(lines)
+    parts = ["\n".join(lines)] if old.template != new.template else []
     if old.system_prompt != new.system_prompt:
-        diff += "\n(system prompt changed)"
-    return diff or "(template unchanged)"
+        parts.append("(system prompt changed)")
+    return "\n".join(parts) or "(template unchanged)"
 
 
 def thread_parent(

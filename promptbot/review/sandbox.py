@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
 from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
@@ -50,9 +50,19 @@ class GuardedEnvironment(ImmutableSandboxedEnvironment):
         return wrapped
 
 
-_environment = GuardedEnvironment(
-    undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-)
+def _new_environment() -> GuardedEnvironment:
+    # Prompts go to a model, not a browser: no autoescaping (a "<" stays "<"), and a
+    # template's last newline is part of the prompt.
+    return GuardedEnvironment(
+        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
+    )
+
+
+@cache
+def _environment() -> GuardedEnvironment:
+    """Built on first use, not at import (cheaper start-up; and `make mutate` can
+    swap its settings, which it cannot do in module-level code)."""
+    return _new_environment()
 
 
 @dataclass(frozen=True)
@@ -104,7 +114,7 @@ def _capped(pieces: Any, max_bytes: int) -> str:
 
 @lru_cache(maxsize=256)
 def _compiled(source: str) -> Template:
-    return _environment.from_string(source)
+    return _environment().from_string(source)
 
 
 @lru_cache(maxsize=256)
@@ -120,7 +130,7 @@ def parse_template(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Prompt
     if not source.strip():
         raise TemplateError("template is empty")
     try:
-        tree = _environment.parse(source)
+        tree = _environment().parse(source)
     except TemplateSyntaxError as error:
         raise TemplateError(
             f"template syntax error on line {error.lineno}: {error.message}"

@@ -1,0 +1,225 @@
+"""`make mutate`: mutmut on the modules that carry a guarantee, one module at a time.
+
+Usage: python mutation/run.py [--max N] [--jobs J] [MODULE_PATH ...]
+
+mutmut (3.x) makes each change inside a copy of the code under ./mutants and runs only
+the tests that call the changed function (it records which tests call what on a first
+pass). This driver adds what our code needs on top, by swapping mutmut's string
+operator before it generates anything:
+
+- SQL strings: changes SQLite cannot see (keyword or identifier case) and the "XX"
+  wrapper (a syntax error any test catches) are skipped; instead the SQL itself is
+  changed: AND <-> OR, OR IGNORE <-> OR REPLACE, comparisons, ASC <-> DESC,
+  MIN <-> MAX, IS NULL <-> IS NOT NULL, the case of quoted literals ('posting').
+  Triple-quoted SQL, which mutmut leaves alone, is mutated the same way.
+- A bounded sample per module (--max, evenly spread over the module's functions),
+  said so in the output, because the machine is small and shared.
+
+Then it prints a score per module (caught / (tried - accepted)), the survivors with
+their diffs, and which modules miss their target. Accepted survivors (harmless ones,
+with the reason) are listed in mutation/accepted.toml; targets in mutation/modules.toml.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+_SQL_START = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|WITH|REPLACE)\b")
+_SQL_WORD = re.compile(
+    r"\b(SELECT|INSERT|UPDATE|DELETE|WHERE|FROM|VALUES|SET|JOIN|AND|OR|ORDER BY|GROUP BY"
+    r"|ON CONFLICT|IGNORE|LIMIT|IS NULL|IS NOT NULL)\b"
+)
+_QUOTED = re.compile(r"'[^']*'")
+# (pattern, replacement): each match is one mutant.
+_SQL_SWAPS: list[tuple[str, str]] = [
+    (r"\bAND\b", "OR"),
+    (r"\bOR\b(?!\s+(IGNORE|REPLACE|ABORT|FAIL|ROLLBACK)\b)", "AND"),
+    (r"\bOR IGNORE\b", "OR REPLACE"),
+    (r"\bOR REPLACE\b", "OR IGNORE"),
+    (r">=", ">"),
+    (r"<=", "<"),
+    (r">(?!=)", ">="),
+    (r"(?<![<>!])<(?![=>])", "<="),
+    (r"!=|<>", "="),
+    (r"(?<=\s)=(?=\s)", "!="),
+    (r"\bASC\b", "DESC"),
+    (r"\bDESC\b", "ASC"),
+    (r"\bMIN\(", "MAX("),
+    (r"\bMAX\(", "MIN("),
+    (r"\bIS NULL\b", "IS NOT NULL"),
+    (r"\bIS NOT NULL\b", "IS NULL"),
+    (r"\bNOT IN\b", "IN"),
+    (r"\bDISTINCT ", ""),
+]
+
+
+def _is_sql(body: str, triple: bool) -> bool:
+    if triple:
+        return bool(_SQL_START.search(body))
+    return bool(_SQL_START.search(body)) or (
+        bool(_SQL_WORD.search(body)) and ("?" in body or "=" in body)
+    )
+
+
+def _sql_mutations(body: str) -> Iterable[str]:
+    # "=" only where it compares (after WHERE/AND/OR/ON/WHEN/HAVING), not in SET a = ?.
+    last_keyword = re.compile(r"\b(SET|WHERE|AND|OR|ON|WHEN|HAVING|VALUES|SELECT)\b")
+    for pattern, replacement in _SQL_SWAPS:
+        for match in re.finditer(pattern, body):
+            if replacement == "!=":
+                before = last_keyword.findall(body[: match.start()])
+                if not before or before[-1] in ("SET", "VALUES", "SELECT"):
+                    continue
+            yield body[: match.start()] + replacement + body[match.end() :]
+    upper_literals = _QUOTED.sub(lambda m: m.group(0).upper(), body)
+    if upper_literals != body:
+        yield upper_literals
+
+
+def _patch_mutmut() -> None:
+    import libcst as cst
+    from mutmut.mutation import mutators
+
+    original = mutators.operator_string
+
+    def operator_string(node: cst.BaseString) -> Iterable[cst.BaseString]:
+        if isinstance(node, cst.SimpleString):
+            value = node.value
+            quote_at = min(i for i in (value.find('"'), value.find("'")) if i != -1)
+            prefix, quoted = value[:quote_at], value[quote_at:]
+            triple = quoted[:3] in ('"""', "'''")
+            width = 3 if triple else 1
+            body = quoted[width:-width]
+            if "r" not in prefix.lower() and "f" not in prefix.lower() and _is_sql(body, triple):
+                for mutated in _sql_mutations(body):
+                    yield node.with_changes(
+                        value=f"{prefix}{quoted[:width]}{mutated}{quoted[-width:]}"
+                    )
+                return
+        yield from original(node)
+
+    for index, (node_type, operator) in enumerate(mutators.mutation_operators):
+        if operator is original:
+            mutators.mutation_operators[index] = (node_type, operator_string)
+
+
+def _load(name: str) -> dict[str, Any]:
+    return tomllib.loads((HERE / name).read_text())
+
+
+def _spread(names: list[str], limit: int) -> list[str]:
+    if limit <= 0 or len(names) <= limit:
+        return names
+    step = len(names) / limit
+    return [names[int(i * step)] for i in range(limit)]
+
+
+def _mutant_key(name: str) -> tuple[str, int]:
+    function, _, number = name.rpartition("__mutmut_")
+    return function, int(number)
+
+
+def run_one(path: str, limit: int, jobs: int) -> None:
+    """In a child process: generate, sample, run one module; write its results."""
+    _patch_mutmut()
+    from mutmut import __main__ as mm
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    from mutmut.stats import status_by_exit_code
+
+    os.makedirs("mutants", exist_ok=True)
+    mm.copy_src_dir()
+    mm.copy_also_copy_files()
+    mm.setup_source_paths()
+    mm.store_lines_covered_by_tests()
+    mm.create_mutants(jobs)
+    data = SourceFileMutationData(path=path)
+    data.load()
+    every = sorted(data.exit_code_by_key, key=_mutant_key)
+    sample = _spread(every, limit)
+    mm._run(sample, jobs)
+    data = SourceFileMutationData(path=path)
+    data.load()
+    results = {name: status_by_exit_code[data.exit_code_by_key.get(name)] for name in sample}
+    survivors = {
+        name: get_diff_for_mutant(name, path=path)
+        for name, status in results.items()
+        if status in ("survived", "no tests", "suspicious")
+    }
+    out = Path("mutants") / (path + ".result.json")
+    out.write_text(json.dumps({"total": len(every), "results": results, "diffs": survivors}))
+
+
+def main(argv: list[str]) -> int:
+    limit, jobs, only = 60, 1, []
+    args = iter(argv)
+    for arg in args:
+        if arg == "--max":
+            limit = int(next(args))
+        elif arg == "--jobs":
+            jobs = int(next(args))
+        elif arg == "--one":
+            run_one(next(args), int(next(args)), jobs)
+            return 0
+        else:
+            only.append(arg)
+    modules = _load("modules.toml")["module"]
+    accepted = _load("accepted.toml").get("accepted", {})
+    os.chdir(ROOT)
+    table, failing = [], []
+    for module in modules:
+        path = module["path"]
+        if only and path not in only:
+            continue
+        bound = int(module.get("max", limit))
+        print(f"\n=== {path}: up to {bound} mutants", flush=True)
+        code = subprocess.call(
+            [sys.executable, __file__, "--jobs", str(jobs), "--one", path, str(bound)]
+        )
+        result_file = ROOT / "mutants" / (path + ".result.json")
+        if code != 0 or not result_file.exists():
+            print(f"{path}: mutmut failed (exit {code})")
+            failing.append(path)
+            continue
+        result = json.loads(result_file.read_text())
+        statuses: dict[str, str] = result["results"]
+        tried = len(statuses)
+        caught = sum(1 for s in statuses.values() if s in ("killed", "timeout", "segfault"))
+        skipped = sum(1 for s in statuses.values() if s in ("skipped", "not checked"))
+        open_survivors = [n for n in result["diffs"] if n not in accepted]
+        accepted_here = [n for n in result["diffs"] if n in accepted]
+        judged = tried - skipped - len(accepted_here)
+        score = 100.0 * caught / judged if judged else 100.0
+        target = float(module["target"])
+        sample = f"{tried} of {result['total']}" if tried < result["total"] else str(tried)
+        table.append((path, module.get("label", ""), sample, caught, len(accepted_here), score))
+        for name in open_survivors:
+            print(f"--- survived: {name}\n{result['diffs'][name]}")
+        for name in accepted_here:
+            print(f"--- accepted: {name}: {accepted[name]}")
+        if score < target:
+            failing.append(f"{path} ({score:.0f}% < {target:.0f}%)")
+    print("\n| module | guarantee | mutants tried | caught | accepted | score |")
+    print("|---|---|---|---|---|---|")
+    for path, label, sample, caught, n_accepted, score in table:
+        print(f"| `{path}` | {label} | {sample} | {caught} | {n_accepted} | {score:.0f}% |")
+    print("(score = caught / (tried - accepted); 'N of M' = an evenly spread sample)")
+    if failing:
+        print("below target or failed: " + ", ".join(failing))
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,316 @@
+"""Behaviour that `make mutate` found unpinned (issue 16): each test pins what a user
+would see go wrong, not how the code does it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from promptbot.config.settings import AppConfig
+from promptbot.domain import Candidate, Run, Version
+from promptbot.errors import TemplateError
+from promptbot.jobs.scheduler import DigestJob, Status
+from promptbot.render.blocks import code_block, escaped_chunks
+from promptbot.render.messages import candidate_messages, template_diff, thread_parent
+from promptbot.review.sandbox import parse_template
+from tests.factories import APPROVAL, posted_run
+from tests.test_schedule import FakeSlack, compose
+from tests.test_schedule import settings as schedule_settings
+
+
+def _version(template="Say {{ x }}", system_prompt=None, number=1):
+    return Version(number, 1, "p", number, template, system_prompt, "U1", "now")
+
+
+def _run(inputs, version=None):
+    return Run(1, version or _version(), "running", "C1", "1.1", None, "U1", "now", ["m1"], inputs)
+
+
+def _candidate(label, input_index, slot=0, output="an answer"):
+    return Candidate(1, 1, label, slot, "m1", "m1", input_index, {}, "answered", output=output)
+
+
+# -- the template sandbox ------------------------------------------------------------
+
+
+def test_a_missing_attribute_is_an_error_not_an_empty_string():
+    template = parse_template("Summarise {{ doc.title }} for {{ who }}")
+    with pytest.raises(TemplateError, match="title"):
+        template.render({"doc": {"body": "text"}, "who": "me"})
+
+
+def test_an_undefined_value_in_a_filter_is_an_error():
+    template = parse_template("{{ items | first }}")
+    with pytest.raises(TemplateError):
+        template.render({"items": []})
+
+
+def test_markup_characters_reach_the_model_unchanged():
+    template = parse_template("Fix this: {{ code }}")
+    code = "if a < b && c > d: print('<b>&amp;</b>')"
+    assert template.render({"code": code}) == f"Fix this: {code}"
+
+
+def test_a_templates_trailing_newline_is_kept():
+    assert parse_template("Answer {{ q }}\n").render({"q": "why"}) == "Answer why\n"
+
+
+def test_errors_while_rendering_become_template_errors():
+    template = parse_template("{{ n // d }}")
+    with pytest.raises(TemplateError, match="failed to render"):
+        template.render({"n": 1, "d": 0})
+
+
+# -- escaping and splitting ----------------------------------------------------------
+
+
+def test_code_block_text_cannot_close_its_fence():
+    fenced = code_block("before ``` after `x`")
+    assert fenced.startswith("```") and fenced.endswith("```")
+    assert "`" not in fenced[3:-3]
+    assert "before" in fenced and "after" in fenced
+
+
+def test_a_long_code_block_is_shortened_at_a_line_and_says_so():
+    text = "\n".join(f"line {i} <tag>" for i in range(400))
+    fenced = code_block(text, limit=300)
+    assert len(fenced) <= 300 + 6
+    body = fenced[3:-3]
+    assert body.endswith("\n… (shortened)")
+    kept = body.removesuffix("\n… (shortened)").split("\n")
+    assert kept[-1].startswith("line ") and kept[-1].endswith("&lt;tag&gt;")
+
+
+def test_a_short_code_block_is_not_shortened():
+    text = "\n".join(f"line {i}" for i in range(10))
+    assert code_block(text, limit=300) == f"```{text}```"
+
+
+def test_splits_prefer_a_line_break_in_the_second_half():
+    text = "a" * 60 + "\n" + "b" * 20 + " " + "c" * 30
+    chunks = escaped_chunks(text, limit=100)
+    assert chunks[0] == "a" * 60 + "\n"
+    assert "".join(chunks) == text
+
+
+def test_splits_fall_back_to_a_space_then_a_hard_cut():
+    spaced = "a" * 70 + " " + "b" * 60
+    assert escaped_chunks(spaced, limit=100)[0] == "a" * 70 + " "
+    solid = "x" * 250
+    assert escaped_chunks(solid, limit=100) == ["x" * 100, "x" * 100, "x" * 50]
+
+
+def test_a_break_in_the_first_half_is_not_used():
+    text = "a" * 10 + "\n" + "b" * 200
+    assert escaped_chunks(text, limit=100)[0] == "a" * 10 + "\n" + "b" * 89
+
+
+# -- run messages --------------------------------------------------------------------
+
+
+def _text(message):
+    return "\n".join(
+        block.get("text", {}).get("text", "")
+        or " ".join(e.get("text", "") for e in block.get("elements", []))
+        for block in message.blocks
+    )
+
+
+def test_candidates_in_a_multi_input_run_name_their_input_and_open_its_group():
+    run = _run([{"city": "Oslo"}, {"city": "Lima <x>"}])
+    first = candidate_messages(run, _candidate("B", 1), heading=True)[0]
+    title = first.blocks[0]["text"]["text"]
+    assert title == "*Input 2* — city = Lima &lt;x&gt;\n*Candidate B* · input 2"
+    plain = candidate_messages(run, _candidate("C", 0))[0].blocks[0]["text"]["text"]
+    assert plain == "*Candidate C* · input 1"
+
+
+def test_a_single_input_candidate_title_has_no_input_note():
+    run = _run([{"city": "Oslo"}])
+    title = candidate_messages(run, _candidate("A", 0))[0].blocks[0]["text"]["text"]
+    assert title == "*Candidate A*"
+
+
+def test_the_thread_parent_shows_the_system_prompt_escaped():
+    run = _run([{}], _version(system_prompt="You are <terse> & kind"))
+    text = _text(thread_parent(run, AppConfig()))
+    assert "*System prompt*\nYou are &lt;terse&gt; &amp; kind" in text
+    assert "*System prompt*" not in _text(thread_parent(_run([{}]), AppConfig()))
+
+
+def test_the_diff_says_when_only_the_system_prompt_changed():
+    old = _version("Say {{ x }}", "Be brief", 1)
+    assert template_diff(old, _version("Say {{ x }}", "Be long", 2)) == "(system prompt changed)"
+    assert template_diff(old, _version("Say {{ x }}", "Be brief", 2)) == "(template unchanged)"
+    changed = template_diff(old, _version("Say {{ y }}", "Be brief", 2))
+    assert "-Say {{ x }}" in changed and "+Say {{ y }}" in changed
+    assert "system prompt" not in changed
+
+
+# -- the exactly-once digest -----------------------------------------------------------
+
+MONDAY = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+LATER = MONDAY + timedelta(days=7)
+
+
+def test_finish_touches_only_its_own_period(store):
+    log = store.digest_log
+    for key, when in (("early", MONDAY), ("late", LATER)):
+        assert log.claim(key, when, "bot-1", when, when + timedelta(minutes=5))[0] == "claimed"
+    assert log.finish("late", "bot-1", LATER) is True
+    early = log.period("early")
+    assert early is not None and early.status == "posting" and early.posted_at is None
+    assert log.finish("late", "bot-1", LATER) is False  # already posted: nothing to finish
+    assert log.finish("early", "bot-2", LATER) is False  # not bot-2's claim
+    assert log.period("early").status == "posting"
+
+
+def test_skip_never_overwrites_a_claim_and_says_whether_it_recorded(store):
+    log = store.digest_log
+    assert log.claim("p1", MONDAY, "bot-1", MONDAY, MONDAY + timedelta(minutes=5))[0]
+    assert log.skip("p1", MONDAY, "bot-2", LATER) is False
+    claimed = log.period("p1")
+    assert claimed.status == "posting" and claimed.claimed_by == "bot-1"
+    assert log.skip("p2", LATER, "bot-2", LATER) is True
+    assert log.period("p2").status == "skipped"
+    assert log.skip("p2", LATER, "bot-2", LATER) is False
+
+
+def test_release_and_begin_channel_touch_only_their_own_period(store):
+    log = store.digest_log
+    lease = MONDAY + timedelta(minutes=5)
+    for key in ("a", "b"):
+        log.claim(key, MONDAY, "bot-1", MONDAY, lease)
+    log.release("a", "bot-1", MONDAY)
+    assert log.period("a").lease_until == MONDAY and log.period("b").lease_until == lease
+    assert log.begin_channel("b", "C1", "bot-1", MONDAY, LATER) == "fresh"
+    assert log.period("a").lease_until == MONDAY and log.period("b").lease_until == LATER
+    assert log.begin_channel("b", "C1", "bot-1", MONDAY, LATER) == "uncertain"
+    assert log.begin_channel("a", "C1", "bot-1", MONDAY, LATER) == "fresh"
+
+
+def test_a_worker_taken_over_before_finishing_does_not_report_posted(store):
+    log = store.digest_log
+    slack = FakeSlack()
+
+    def post_then_lose(channel, period_key, message):
+        ts = FakeSlack.post_digest(slack, channel, period_key, message)
+        if channel == "C2":  # the last channel; meanwhile bot-2 decides bot-1 is gone
+            later = MONDAY + timedelta(hours=1)
+            assert log.claim(period_key, MONDAY, "bot-2", later, later + timedelta(minutes=5))
+        return ts
+
+    slack.post_digest = post_then_lose  # type: ignore[method-assign]
+    job = DigestJob(log, slack, compose, schedule_settings(), "bot-1")
+    outcome = job.run_due(MONDAY)
+    assert outcome.status is Status.CLAIMED_ELSEWHERE
+    assert log.period("2026-11-23T09:00").status == "posting"  # bot-2 finishes it
+    assert DigestJob(log, slack, compose, schedule_settings(), "bot-2").run_due(
+        MONDAY + timedelta(hours=1)
+    ).status in (Status.CLAIMED_ELSEWHERE, Status.POSTED)
+    assert slack.keys("C1") == slack.keys("C2") == ["2026-11-23T09:00"]
+
+
+def test_a_slow_post_to_several_channels_keeps_its_lease_from_a_waiting_worker(store):
+    """The lease is renewed before each channel, so a second worker that comes after
+    the first lease would have expired, while the first is still posting, waits."""
+    log, lease = store.digest_log, timedelta(seconds=0.4)
+    channels = ["C1", "C2", "C3"]
+    slack = FakeSlack()
+    slack.delay = 0.25  # real time: the job's clock moves on while it posts
+    second = DigestJob(log, slack, compose, schedule_settings(channels=channels), "bot-2")
+    attempts = []
+
+    def post(channel, period_key, message):
+        if channel == "C3":  # 0.5 s in at least: the first lease (0.4 s) is over
+            attempts.append(second.run_due(MONDAY + timedelta(seconds=0.6)))
+        return FakeSlack.post_digest(slack, channel, period_key, message)
+
+    slack.post_digest = post  # type: ignore[method-assign]
+    first = DigestJob(log, slack, compose, schedule_settings(channels=channels), "bot-1", lease=lease)
+    assert first.run_due(MONDAY).status is Status.POSTED
+    assert [a.status for a in attempts] == [Status.CLAIMED_ELSEWHERE]
+    assert all(slack.keys(c) == ["2026-11-23T09:00"] for c in channels)
+    assert log.period("2026-11-23T09:00").claimed_by == "bot-1"
+
+
+# -- ratings from reaction events ------------------------------------------------------
+
+
+def _reactor(store, run):
+    candidates = store.candidates(run.id)
+
+    def react(event_id, user, emoji, present, event_ts, candidate=0, ts="100.000002"):
+        return store.apply_reaction(
+            event_id=event_id,
+            channel=run.channel,
+            ts=ts if candidate == 0 else f"100.00000{candidate + 2}",
+            candidate_id=candidates[candidate].id,
+            user_id=user,
+            emoji=emoji,
+            scale="approval",
+            present=present,
+            event_ts=event_ts,
+            scale_emoji=APPROVAL,
+        )
+
+    return react
+
+
+def _votes(store, run):
+    return {(r.candidate_id, r.user_id): r.emoji for r in store.ratings(run.id)}
+
+
+def test_interleaved_reactions_from_several_users_at_one_timestamp(store):
+    run = posted_run(store, labels="AB")
+    a, b = (c.id for c in store.candidates(run.id))
+    react = _reactor(store, run)
+    same = "300.000001"
+    assert react("E1", "U1", "+1", True, same) == "applied"
+    assert react("E2", "U2", "-1", True, same) == "applied"
+    assert react("E3", "U3", "+1", True, same, candidate=1) == "applied"
+    # U2's removal and re-add come late and out of order, between others' events.
+    assert react("E4", "U2", "-1", True, "300.000003") == "applied"
+    assert react("E5", "U1", "+1", False, "299.000009") == "stale"  # older than U1's add
+    assert react("E6", "U2", "-1", False, "300.000002") == "stale"  # older than E4
+    assert react("E7", "U3", "-1", True, same, candidate=1) == "applied"
+    assert _votes(store, run) == {(a, "U1"): "+1", (a, "U2"): "-1", (b, "U3"): "-1"}
+    # Other users' later events never make an event of U1's stale.
+    assert react("E8", "U1", "-1", True, "300.000002") == "applied"
+    assert _votes(store, run)[(a, "U1")] == "-1"
+
+
+def test_a_same_timestamp_event_for_one_reaction_applies_in_arrival_order(store):
+    run = posted_run(store)
+    (a,) = (c.id for c in store.candidates(run.id))
+    react = _reactor(store, run)
+    assert react("E1", "U1", "+1", True, "400.000001") == "applied"
+    assert react("E2", "U1", "+1", False, "400.000001") == "applied"
+    assert _votes(store, run) == {}
+    assert react("E3", "U1", "+1", True, "400.000001") == "applied"
+    assert _votes(store, run) == {(a, "U1"): "+1"}
+
+
+def test_a_reaction_on_another_message_or_emoji_is_not_the_same_reaction(store):
+    run = posted_run(store, labels="AB")
+    a, b = (c.id for c in store.candidates(run.id))
+    react = _reactor(store, run)
+    assert react("E1", "U1", "+1", True, "500.000005") == "applied"
+    # older than E1 but about other reactions: not stale
+    assert react("E2", "U1", "+1", True, "500.000001", candidate=1) == "applied"
+    assert react("E3", "U1", "-1", True, "500.000002") == "applied"
+    assert _votes(store, run) == {(a, "U1"): "+1", (b, "U1"): "+1"}  # +1 is the newer
+
+
+def test_a_skipped_period_is_not_claimed_unless_retaken(store):
+    log = store.digest_log
+    assert log.skip("p", MONDAY, "bot-1", MONDAY) is True
+    claim, record = log.claim("p", MONDAY, "bot-2", LATER, LATER + timedelta(minutes=5))
+    assert (claim, record.status, record.claimed_by) == ("skipped", "skipped", "bot-1")
+    claim, record = log.claim(
+        "p", MONDAY, "bot-2", LATER, LATER + timedelta(minutes=5), manual=True, retake_skipped=True
+    )
+    assert (claim, record.status, record.claimed_by, record.manual) == (
+        "claimed", "posting", "bot-2", True,
+    )  # fmt: skip
