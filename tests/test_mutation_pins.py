@@ -384,3 +384,40 @@ def test_the_pseudo_counts_keep_a_clean_sweep_honest():
     assert big.entries[0].low > big.entries[1].high
     # More data, narrower intervals.
     assert big.entries[0].high - big.entries[0].low < sweep.entries[0].high - sweep.entries[0].low
+
+
+def test_a_redelivered_deletion_is_a_duplicate_and_its_event_is_remembered(store):
+    run = posted_run(store)
+    reply = {"channel": run.channel, "ts": "700.000001", "run_id": run.id, "user_id": "U1"}
+    assert store.add_comment(event_id="C1", text="hello", **reply) is True
+    assert store.delete_comment(event_id="D1", **reply) == "applied"
+    assert store.event_seen("D1")
+    assert store.delete_comment(event_id="D1", **reply) == "duplicate"
+    assert store.delete_comment(event_id="D2", **reply) == "stale"  # already deleted
+    assert store.comments(run.id) == []
+
+
+def test_a_claim_records_who_when_and_until_and_a_live_one_is_held(store):
+    log, until = store.digest_log, MONDAY + timedelta(minutes=5)
+    claim, record = log.claim("p", MONDAY, "bot-1", MONDAY, until)
+    assert claim == "claimed"
+    assert (record.claimed_by, record.claimed_at, record.lease_until) == ("bot-1", MONDAY, until)
+    assert (record.scheduled_for, record.status, record.posted_at) == (MONDAY, "posting", None)
+    claim, record = log.claim("p", MONDAY, "bot-2", MONDAY + timedelta(minutes=1), LATER)
+    assert (claim, record.claimed_by, record.lease_until) == ("held", "bot-1", until)
+
+
+def test_a_job_finding_the_period_held_composes_nothing(store):
+    composed = []
+
+    def counting_compose(period):
+        composed.append(period.key)
+        return compose(period)
+
+    log, slack = store.digest_log, FakeSlack()
+    log.claim("2026-11-23T09:00", MONDAY, "bot-1", MONDAY, MONDAY + timedelta(minutes=5))
+    job = DigestJob(log, slack, counting_compose, schedule_settings(), "bot-2")
+    outcome = job.run_due(MONDAY + timedelta(minutes=1))
+    assert outcome.status is Status.CLAIMED_ELSEWHERE
+    assert outcome.retry_at == MONDAY + timedelta(minutes=5)
+    assert composed == [] and slack.posts == []
