@@ -421,3 +421,42 @@ def test_a_job_finding_the_period_held_composes_nothing(store):
     assert outcome.status is Status.CLAIMED_ELSEWHERE
     assert outcome.retry_at == MONDAY + timedelta(minutes=5)
     assert composed == [] and slack.posts == []
+
+
+# -- run leases and posting steps ------------------------------------------------------
+
+
+def _pending_runs(store, count):
+    runs = [posted_run(store, name=f"p{i}") for i in range(count)]
+    for run in runs:
+        store.set_run_status(run.id, "running")
+    return runs
+
+
+def test_the_heartbeat_renews_only_the_leases_still_held(store):
+    log = store.delivery
+    one, two, three = (run.id for run in _pending_runs(store, 3))
+    assert log.take_lease(one, "w1", 60) and log.take_lease(two, "w1", 60)
+    assert log.take_lease(three, "w2", 60)
+    assert log.renew_leases("w1", [one, two, three], 60) == [one, two]
+    log.release_lease(two, "w1")
+    assert log.renew_leases("w1", [one, two], 60) == [one]
+
+
+def test_steps_keep_their_errors_and_a_done_step_is_not_claimed_again(store):
+    log = store.delivery
+    one, two = (run.id for run in _pending_runs(store, 2))
+    for run_id in (one, two):
+        assert log.begin(run_id, "parent") is None
+    log.put_back(one, "parent", "Slack unavailable until the deadline")
+    assert log.step(one, "parent").error == "Slack unavailable until the deadline"
+    assert log.step(one, "parent").status == "posting"  # may have landed: looked for first
+    assert log.step(two, "parent").error is None
+    log.fail(two, "parent", "channel_not_found")
+    assert (log.step(two, "parent").status, log.step(two, "parent").error) == (
+        "failed", "channel_not_found",
+    )  # fmt: skip
+    assert log.begin(one, "parent") == "posting"
+    log.finish(one, "parent", "123.000001")
+    assert log.begin(one, "parent") == "done"
+    assert (log.step(one, "parent").status, log.step(one, "parent").ts) == ("done", "123.000001")
