@@ -1,0 +1,74 @@
+"""Behaviour `make mutate` found unpinned (issue 16): the verdict statistics' edges."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from promptbot.verdicts.bradley_terry import (
+    BTEntry,
+    BTResult,
+    ComparisonSet,
+    bradley_terry,
+    separable,
+)
+from promptbot.verdicts.evidence import ScaleInfo
+from promptbot.verdicts.intervals import rank_ub, wilson_interval
+from promptbot.verdicts.version_standings import share_standing
+
+# -- the verdict statistics ------------------------------------------------------------
+
+
+def test_a_standing_from_exactly_two_scores():
+    # Wilson's interval for 1 of 2 (z = 1.96): centre 0.5, half-width 0.4055.
+    low, high = wilson_interval(1, 2)
+    assert low == pytest.approx(0.0945, abs=5e-4) and high == pytest.approx(0.9055, abs=5e-4)
+    stars = ScaleInfo("stars", 1.0, 5.0, False)
+    standing = share_standing("stars", 0.5 + 1.0, 2, stars)  # a 3-star and a 5-star
+    assert standing.value == pytest.approx(4.0)
+    assert standing.low == pytest.approx(1.0 + 4 * wilson_interval(1.5, 2)[0])
+    assert standing.high == pytest.approx(1.0 + 4 * wilson_interval(1.5, 2)[1])
+    assert standing.low < 2.0 and standing.high > 4.8  # two votes prove little
+    shares = share_standing("approval", 1.0, 2, None)
+    assert (shares.value, shares.low, shares.high) == (0.5, low, high)
+
+
+def _bt_entry(item, low, high):
+    return BTEntry(item, (low + high) / 2, low, high, 1, 10, 5, 0)
+
+
+def test_a_result_with_one_item_declares_no_winner():
+    alone = BTResult(entries=(_bt_entry("a", 1.0, 2.0),), not_separable=(), rounds=1, seed=0)
+    assert alone.winner is None
+    pair = BTResult(
+        entries=(_bt_entry("a", 1.0, 2.0), _bt_entry("b", -1.0, 0.5)),
+        not_separable=(),
+        rounds=1,
+        seed=0,
+    )
+    assert pair.winner == "a"
+
+
+def test_intervals_that_just_touch_are_not_separable():
+    assert not separable(_bt_entry("a", 1.0, 2.0), _bt_entry("b", 0.0, 1.0))
+    assert rank_ub([(1.0, 2.0), (0.0, 1.0)]) == [1, 1]
+
+
+def _bt(rows):
+    return bradley_terry(ComparisonSet.of(rows), rounds=300, seed=3)
+
+
+def test_the_pseudo_counts_keep_a_clean_sweep_honest():
+    # Three wins in three threads: no zero-width interval, no winner yet.
+    sweep = _bt([("a", "b", 1.0)] * 3)
+    for entry in sweep.entries:
+        assert math.isfinite(entry.low) and math.isfinite(entry.high)
+        assert entry.high - entry.low > 0.5
+    assert sweep.winner is None and sweep.not_separable == (("a", "b"),)
+    # Sixty wins in sixty threads: the pseudo-counts barely matter, "a" is ahead.
+    big = _bt([("a", "b", 1.0)] * 60)
+    assert big.winner == "a" and big.not_separable == ()
+    assert big.entries[0].low > big.entries[1].high
+    # More data, narrower intervals.
+    assert big.entries[0].high - big.entries[0].low < sweep.entries[0].high - sweep.entries[0].low
