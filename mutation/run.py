@@ -161,6 +161,19 @@ def run_one(path: str, limit: int, jobs: int) -> None:
     out.write_text(json.dumps({"total": len(every), "results": results, "diffs": survivors}))
 
 
+def rerun(path: str, jobs: int) -> None:
+    """In a child process: run a module's last survivors again (new tests are found and
+    mapped by mutmut first)."""
+    _patch_mutmut()
+    from mutmut import __main__ as mm
+
+    result_file = ROOT / "mutants" / (path + ".result.json")
+    if result_file.exists():
+        names = list(json.loads(result_file.read_text())["diffs"])
+        if names:
+            mm._run(names, jobs)
+
+
 def _summarise(
     module: dict[str, Any], accepted: dict[str, str], table: list[tuple[Any, ...]]
 ) -> str | None:
@@ -170,12 +183,19 @@ def _summarise(
     if not result_file.exists():
         return f"{path} (not measured)"
     result = json.loads(result_file.read_text())
-    statuses: dict[str, str] = result["results"]
+    # the latest verdicts (a survivor may have been run again since, and killed)
+    from mutmut.stats import status_by_exit_code
+
+    meta = json.loads((ROOT / "mutants" / (path + ".meta")).read_text())["exit_code_by_key"]
+    statuses = {name: status_by_exit_code[meta.get(name)] for name in result["results"]}
     tried = len(statuses)
     caught = sum(1 for s in statuses.values() if s in ("killed", "timeout", "segfault"))
     skipped = sum(1 for s in statuses.values() if s in ("skipped", "not checked"))
-    accepted_here = [n for n in result["diffs"] if n in accepted]
-    for name in result["diffs"]:
+    survivors = [
+        n for n in result["diffs"] if statuses[n] in ("survived", "no tests", "suspicious")
+    ]
+    accepted_here = [n for n in survivors if n in accepted]
+    for name in survivors:
         if name in accepted:
             print(f"--- accepted: {name}: {accepted[name]}")
         else:
@@ -189,7 +209,7 @@ def _summarise(
 
 
 def main(argv: list[str]) -> int:
-    limit, jobs, only, run = 60, 1, [], True
+    limit, jobs, only, run, again = 60, 1, [], True, False
     args = iter(argv)
     for arg in args:
         if arg == "--max":
@@ -198,6 +218,12 @@ def main(argv: list[str]) -> int:
             jobs = int(next(args))
         elif arg == "--table":  # only print the table of the last measurements
             run = False
+        elif arg == "--again":  # run the last survivors of the named modules again
+            run = False
+            again = True
+        elif arg == "--rerun":
+            rerun(next(args), jobs)
+            return 0
         elif arg == "--one":
             run_one(next(args), int(next(args)), jobs)
             return 0
@@ -223,6 +249,8 @@ def main(argv: list[str]) -> int:
                 print(f"{path}: mutmut failed (exit {code})")
         else:
             print(f"\n=== {path}")
+            if again:
+                subprocess.call([sys.executable, __file__, "--jobs", str(jobs), "--rerun", path])
         failure = _summarise(module, accepted, table)
         if failure:
             failing.append(failure)
