@@ -264,8 +264,8 @@ def test_a_job_finding_the_period_held_composes_nothing(store):
 def test_the_inbox_hands_out_pending_rows_after_an_id_in_arrival_order(store):
     inbox = store.inbox
     for n in range(5):
-        assert inbox.record(f"Ev{n}", f"body {n}", budget=1.0) is True
-    assert inbox.record("Ev1", "again", budget=1.0) is False
+        assert inbox.record_many([(f"Ev{n}", f"body {n}")], budget=1.0)[0] is True
+    assert inbox.record_many([("Ev1", "again")], budget=1.0)[0] is False
     rows = inbox.pending(after=0, limit=10)
     assert [r.event_id for r in rows] == ["Ev0", "Ev1", "Ev2", "Ev3", "Ev4"]
     inbox.mark_processed([rows[1].id])
@@ -279,14 +279,16 @@ def test_pruning_forgets_only_processed_rows_older_than_kept(store):
     start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     with time_machine.travel(start, tick=False):
         for n in range(3):
-            inbox.record(f"Old{n}", "{}", budget=1.0)
+            inbox.record_many([(f"Old{n}", "{}")], budget=1.0)[0]
         old = inbox.pending(after=0, limit=10)
         inbox.mark_processed([old[0].id, old[1].id])  # Old2 stays pending
     with time_machine.travel(start + timedelta(days=2), tick=False):
-        inbox.record("New", "{}", budget=1.0)
+        inbox.record_many([("New", "{}")], budget=1.0)[0]
         inbox.mark_processed([inbox.pending(after=old[2].id, limit=1)[0].id])
         assert inbox.prune(timedelta(days=1)) == 2
         assert inbox.prune(timedelta(days=1)) == 0
         assert [r.event_id for r in inbox.pending(after=0, limit=10)] == ["Old2"]
-        assert inbox.record("New", "{}", budget=1.0) is False  # recent: still remembered
-        assert inbox.record("Old0", "{}", budget=1.0) is True  # forgotten
+        assert (
+            inbox.record_many([("New", "{}")], budget=1.0)[0] is False
+        )  # recent: still remembered
+        assert inbox.record_many([("Old0", "{}")], budget=1.0)[0] is True  # forgotten
