@@ -23,7 +23,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.processes import SECRET, TOKEN, free_port, promptbot_command, start
+from bench.processes import SECRET, TOKEN, start_promptbot
 from promptbot.standins import payloads
 from promptbot.standins.openai_api import OpenAIStandIn
 from promptbot.standins.slack_api import SlackStandIn
@@ -154,16 +154,12 @@ def main() -> None:
         directory = Path(tmp)
         for name in MODELS:
             models.set_behaviour(f"{name}-id", latency=0.5)
-        port = free_port()
-        env = {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "PROMPTBOT_DB": str(directory / "bench.db"),
-            "PROMPTBOT_CONFIG": str(write_config(directory, models.base_url)),
-        }
-        cmd = [*promptbot_command(), "run", "--host", "127.0.0.1", "--port", str(port)]
-        bot = start("promptbot", cmd, port=port, env=env, log=directory / "bot.log")
+        bot = start_promptbot(
+            directory,
+            directory / "bench.db",
+            slack.api_url,
+            config=write_config(directory, models.base_url),
+        )
         store = Store(directory / "bench.db")
         try:
             print(

@@ -24,7 +24,7 @@ import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.processes import SECRET, TOKEN, free_port, promptbot_command, start
+from bench.processes import SECRET, TOKEN, start_promptbot
 from promptbot.standins import payloads
 from promptbot.standins.openai_api import OpenAIStandIn
 from promptbot.standins.slack_api import SlackStandIn
@@ -89,16 +89,12 @@ def main() -> None:
         directory = Path(tmp)
         for name in MODELS:
             models.set_behaviour(f"{name}-id", latency=args.latency)
-        port = free_port()
-        env = {
-            "SLACK_BOT_TOKEN": TOKEN,
-            "SLACK_SIGNING_SECRET": SECRET,
-            "SLACK_API_URL": slack.api_url,
-            "PROMPTBOT_DB": str(directory / "bench.db"),
-            "PROMPTBOT_CONFIG": str(write_config(directory, models.base_url)),
-        }
-        command = [*promptbot_command(), "run", "--host", "127.0.0.1", "--port", str(port)]
-        bot = start("promptbot", command, port=port, env=env, log=directory / "bot.log")
+        bot = start_promptbot(
+            directory,
+            directory / "bench.db",
+            slack.api_url,
+            config=write_config(directory, models.base_url),
+        )
         try:
             began = time.time()
             with ThreadPoolExecutor(16) as pool:

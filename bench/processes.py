@@ -118,15 +118,22 @@ def _healthy(port: int) -> bool:
 
 
 def start_promptbot(
-    directory: Path, db: Path, slack_api_url: str, *, threads: int = 16, log_name: str = "bot"
+    directory: Path,
+    db: Path,
+    slack_api_url: str,
+    *,
+    threads: int = 16,
+    log_name: str = "bot",
+    config: Path | None = None,
 ) -> Server:
+    """The real `promptbot run` over HTTP, healthy; ``config`` defaults to the plain one."""
     port = free_port()
     env = {
         "SLACK_BOT_TOKEN": TOKEN,
         "SLACK_SIGNING_SECRET": SECRET,
         "SLACK_API_URL": slack_api_url,
         "PROMPTBOT_DB": str(db),
-        "PROMPTBOT_CONFIG": str(write_config(directory)),
+        "PROMPTBOT_CONFIG": str(config or write_config(directory)),
     }
     command = [*promptbot_command(), "run", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--threads", str(threads)]

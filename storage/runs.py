@@ -7,9 +7,10 @@ from typing import Any
 
 from sqlite_utils import Database
 
-from promptbot.domain import PlannedCandidate, Run, RunStatus, RunSummary, Version
+from promptbot.domain import PlannedCandidate, Run, RunStatus, RunSummary
 from promptbot.errors import NotFound
 from storage.base import StoreBase, utcnow
+from storage.versions import version_from_row
 
 
 class RunQueries(StoreBase):
@@ -161,18 +162,7 @@ class RunQueries(StoreBase):
 
     @staticmethod
     def _run_from_row(row: dict[str, Any]) -> Run:
-        version = Version(
-            id=row["version_id"],
-            prompt_id=row["prompt_id"],
-            prompt_name=row["prompt_name"],
-            number=row["number"],
-            template=row["template"],
-            system_prompt=row["system_prompt"],
-            author=row["author"],
-            created_at=row["version_created_at"],
-            note=row["note"],
-            parent_id=row["parent_id"],
-        )
+        version = version_from_row(row, "version_id")
         return Run(
             id=row["id"],
             version=version,

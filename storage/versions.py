@@ -9,27 +9,28 @@ from promptbot.errors import NotFound
 from storage.base import StoreBase
 
 
+def version_from_row(row: dict[str, Any], id_column: str = "id") -> Version:
+    """A Version from a row of the versions-and-prompts join (runs name its id version_id)."""
+    return Version(
+        id=row[id_column],
+        prompt_id=row["prompt_id"],
+        prompt_name=row["prompt_name"],
+        number=row["number"],
+        template=row["template"],
+        system_prompt=row["system_prompt"],
+        author=row["author"],
+        created_at=row["version_created_at"],
+        note=row["note"],
+        parent_id=row["parent_id"],
+    )
+
+
 class VersionQueries(StoreBase):
     _VERSION_SELECT = """
         SELECT versions.*, versions.created_at AS version_created_at, prompts.name AS prompt_name
         FROM versions JOIN prompts ON prompts.id = versions.prompt_id
         WHERE prompts.deleted_at IS NULL
     """
-
-    @staticmethod
-    def _version_from_row(row: dict[str, Any]) -> Version:
-        return Version(
-            id=row["id"],
-            prompt_id=row["prompt_id"],
-            prompt_name=row["prompt_name"],
-            number=row["number"],
-            template=row["template"],
-            system_prompt=row["system_prompt"],
-            author=row["author"],
-            created_at=row["version_created_at"],
-            note=row["note"],
-            parent_id=row["parent_id"],
-        )
 
     def versions(self, prompt_name: str) -> list[Version]:
         """Every version of a prompt, oldest first; NotFound if there is none."""
@@ -38,7 +39,7 @@ class VersionQueries(StoreBase):
         )
         if not rows:
             raise NotFound(f"no prompt named '{prompt_name}'")
-        return [self._version_from_row(row) for row in rows]
+        return [version_from_row(row) for row in rows]
 
     def version(self, prompt_name: str, number: int | None = None) -> Version:
         """A version by number, or the latest."""
@@ -54,7 +55,7 @@ class VersionQueries(StoreBase):
         rows = self.query(self._VERSION_SELECT + " AND versions.id = ?", [version_id])
         if not rows:
             raise NotFound(f"no version #{version_id}")
-        return self._version_from_row(rows[0])
+        return version_from_row(rows[0])
 
     def version_costs(self, version_id: int) -> tuple[int, float]:
         """(candidates, summed cost) for the answers this version produced."""
