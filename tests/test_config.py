@@ -42,6 +42,9 @@ def test_empty_file_gives_defaults(tmp_path):
             {"scales": {"a": {"emoji": {"+1": 1}}, "b": {"emoji": {"+1": 2}}}},
             "emoji '+1' is on two scales",
         ),
+        ({"judge": {"model": "ghost"}}, "judge.model names an unknown model: ghost"),
+        ({"judge": {"audit_share": 2}}, "judge.audit_share: Input should be less than"),
+        ({"prompts": {"p": {"chekcs": []}}}, "prompts.p.chekcs: is not a known setting"),
         ([1, 2], "expected a mapping"),
     ],
 )
@@ -94,3 +97,14 @@ def test_digest_schedule_reads_weekdays_as_cron_does():
         parse_config({"digest": {"schedule": "0 9 * * 8"}})
     with pytest.raises(ConfigError, match=r"digest.timezone: unknown time zone .Mars/Base."):
         parse_config({"digest": {"timezone": "Mars/Base"}})
+
+
+def test_judge_is_on_where_configured_unless_a_prompt_turns_it_off():
+    models = [{"name": "a", "model": "m"}]
+    assert not parse_config({"models": models}).judges("summary")
+    config = parse_config(
+        {"models": models, "judge": {"model": "a"}, "prompts": {"quiet": {"judge": False}}}
+    )
+    assert config.judges("summary")
+    assert not config.judges("quiet")
+    assert config.prompt_settings("summary").checks == []

@@ -204,6 +204,39 @@ class SlackSettings(_Strict):
     )
 
 
+class JudgeSettings(_Strict):
+    model: str | None = Field(
+        None, description="Model (a name from models) that scores candidates; none: no judge."
+    )
+    rubric: str | None = Field(
+        None,
+        description="Jinja2 rubric with prompt, input and answer; none: the built-in rubric.",
+    )
+    min_human_votes: int = Field(
+        3, ge=1, description="Human ratings a candidate needs before it counts in calibration."
+    )
+    trust_kappa: float = Field(
+        0.6,
+        ge=-1,
+        le=1,
+        description="The judge is trusted where the lower bound of its kappa reaches this.",
+    )
+    audit_share: float = Field(
+        0.1, ge=0, le=1, description="Share of screened candidates posted for humans anyway."
+    )
+
+
+class PromptSettings(_Strict):
+    checks: list[str] = Field(
+        default_factory=list,
+        description="Checks on every answer, in promptfoo's `type: value` form.",
+    )
+    judge: bool | None = Field(
+        None, description="Whether the judge scores this prompt (none: on when a judge is set)."
+    )
+    rubric: str | None = Field(None, description="This prompt's own judge rubric.")
+
+
 class AppConfig(_Strict):
     models: list[ModelConfig] = Field(
         default_factory=list, description="The models a prompt can run against."
@@ -234,6 +267,12 @@ class AppConfig(_Strict):
     slack: SlackSettings = Field(
         default_factory=SlackSettings, description="Talking to Slack: retries and pace."
     )
+    judge: JudgeSettings = Field(
+        default_factory=JudgeSettings, description="An LLM judge, calibrated against the team."
+    )
+    prompts: dict[str, PromptSettings] = Field(
+        default_factory=dict, description="Per prompt name: its checks and judge."
+    )
 
     @model_validator(mode="after")
     def _check_references(self) -> AppConfig:
@@ -244,6 +283,8 @@ class AppConfig(_Strict):
         unknown = [n for n in self.default_models if n not in names]
         if unknown:
             raise ValueError(f"default_models names unknown models: {', '.join(unknown)}")
+        if self.judge.model is not None and self.judge.model not in names:
+            raise ValueError(f"judge.model names an unknown model: {self.judge.model}")
         seen: dict[str, str] = {}
         for scale_name, scale in self.scales.items():
             for emoji in scale.emoji:
@@ -259,6 +300,15 @@ class AppConfig(_Strict):
             if model.name == name:
                 return model
         raise ConfigError(f"unknown model '{name}'")
+
+    def prompt_settings(self, name: str) -> PromptSettings:
+        return self.prompts.get(name, PromptSettings())
+
+    def judges(self, prompt: str) -> bool:
+        """Whether the judge scores ``prompt``: on wherever a judge is configured, unless
+        that prompt turns it off."""
+        wanted = self.prompt_settings(prompt).judge
+        return self.judge.model is not None and (wanted if wanted is not None else True)
 
     def proposal_models(self) -> list[str]:
         return list(self.default_models) or [m.name for m in self.models]
