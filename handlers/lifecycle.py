@@ -8,29 +8,31 @@ from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
 from handlers.invocation import Invocation, Services, reply_later
-from handlers.slack_gateway import LATER_REPLY_SECONDS, TRIGGER_SECONDS, SlackGateway
+from handlers.slack_gateway import TRIGGER_SECONDS
 from handlers.subcommands import Subcommands
 from handlers.surface import Surface
-from promptbot.domain import run_title
+from promptbot.domain import Run, run_title
 from promptbot.errors import FieldErrors, UsageError
 from promptbot.prompts.commands import parse_inputs, parse_models_option
 from promptbot.prompts.lifecycle import Lifecycle, Revision, parse_version_ref
 from promptbot.render.blocks import Message, escape
 from promptbot.render.forms import REVISE_CALLBACK, propose_modal, read_propose_submission
-from promptbot.render.messages import held_run
+from promptbot.render.words import format_cost
 
 
-def started(run_reply: Any, services: Services) -> Message:
-    """What the proposer is told once a run is recorded: on its way, or a cost question."""
-    run = run_reply
+def started(run: Run, services: Services) -> Message:
+    """What the proposer is told once a run is recorded. Under a cost ceiling the
+    estimate comes later, off this thread: the cost question follows if it is over."""
+    title = escape(run_title(run, services.store.candidates(run.id)))
     ceiling = services.config.limits.run_cost_ceiling
-    if run.status == "held" and ceiling is not None:
-        return held_run(run, services.runner.estimate_cost(run), ceiling)
-    title = run_title(run, services.store.candidates(run.id))
-    text = (
-        f"Started *{escape(title)}* (run #{run.id}): the review thread is on its"
-        f" way in <#{run.channel}>."
-    )
+    if ceiling is not None:
+        text = (
+            f"Recorded *{title}* (run #{run.id}). If its estimated cost is over the"
+            f" {format_cost(ceiling)} ceiling you will be asked first; otherwise the review"
+            f" thread is on its way in <#{run.channel}>."
+        )
+    else:
+        text = f"Started *{title}* (run #{run.id}): the review thread is on its way in <#{run.channel}>."
     return Message(text, [])
 
 
@@ -180,7 +182,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
         except UsageError as error:
             raise FieldErrors({"variables": str(error)}) from None
         user = body["user"]["id"]
-        run = revisions.revise(
+        revisions.revise(
             Revision(
                 name=values["prompt"],
                 parent_id=int(values["parent"]),
@@ -194,8 +196,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
                 save_inputs_as=values["test_set"],
             )
         )
-        ack()
-        tell_proposer(services.slack, values["channel"], user, started(run, services))
+        ack()  # the thread (or the runner's cost question) says the rest
 
     def decide(ack: Ack, body: dict[str, Any], respond: Respond, go: bool) -> None:
         # Decided before the ack: an error raised after ack() races Bolt into a 404.
@@ -212,16 +213,3 @@ def register(app: App, surface: Surface, services: Services) -> None:
     @surface.action(app, "run_cancel")
     def run_cancel(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
         decide(ack, body, respond, go=False)
-
-
-def tell_proposer(slack: SlackGateway, channel: str, user: str, message: Message) -> None:
-    """After a modal closes there is no command reply: say it as an ephemeral message."""
-    if message.blocks:
-        slack.call(
-            "chat_postEphemeral",
-            channel=channel,
-            user=user,
-            text=message.text,
-            blocks=message.blocks,
-            deadline=LATER_REPLY_SECONDS,
-        )

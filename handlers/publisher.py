@@ -61,18 +61,23 @@ class SlackPublisher:
             "chat_update", channel=channel, ts=ts, text=message.text, blocks=message.blocks
         )
 
-    def tell(self, channel: str, user: str, text: str, *, response_url: str | None = None) -> None:
+    def tell(
+        self, channel: str, user: str, message: Message, *, response_url: str | None = None
+    ) -> None:
         """Ephemeral in the channel; where the channel refuses the bot, the command's
         response_url; failing that, a direct message."""
+        text, blocks = message.text, message.blocks or None
         try:
-            self.gateway.call("chat_postEphemeral", channel=channel, user=user, text=text)
+            self.gateway.call(
+                "chat_postEphemeral", channel=channel, user=user, text=text, blocks=blocks
+            )
             return
         except PublishError as error:
             logger.warning("could not tell %s in %s: %s", user, channel, error)
         if response_url:
             try:
-                self.gateway.respond(response_url, text)
+                self.gateway.respond(response_url, text, blocks=blocks)
                 return
             except PublishError as error:
                 logger.warning("could not tell %s through response_url: %s", user, error)
-        self.gateway.direct_message(user, text)
+        self.gateway.direct_message(user, text, blocks=blocks)

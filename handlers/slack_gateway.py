@@ -258,21 +258,25 @@ class SlackGateway:
                 if str(error) != "already_reacted":
                     raise
 
-    def respond(self, response_url: str, text: str) -> None:
+    def respond(
+        self, response_url: str, text: str, *, blocks: list[dict[str, Any]] | None = None
+    ) -> None:
         """An ephemeral answer through a command's ``response_url`` (30 minutes, 5 uses):
         it reaches the user even where the bot may not post."""
         with slack_errors():
             response = WebhookClient(response_url, timeout=self.client.timeout).send(
-                text=text, response_type="ephemeral", replace_original=False
+                text=text, blocks=blocks, response_type="ephemeral", replace_original=False
             )
         if response.status_code >= 500:
             raise SlackUnavailable(f"response_url answered HTTP {response.status_code}")
         if response.status_code != 200:
             raise PublishError(f"response_url answered {response.status_code} {response.body}")
 
-    def direct_message(self, user: str, text: str) -> str:
+    def direct_message(
+        self, user: str, text: str, *, blocks: list[dict[str, Any]] | None = None
+    ) -> str:
         channel = str(self.call("conversations_open", users=user)["channel"]["id"])
-        return self.post_message(channel, text=text)
+        return self.post_message(channel, text=text, blocks=blocks)
 
     def download(self, file: Mapping[str, Any], max_bytes: int, seconds: float) -> bytes:
         """A file someone attached, read with the bot token (handlers/slack_download.py)."""

@@ -9,7 +9,6 @@ from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
 from handlers.invocation import Services
-from handlers.lifecycle import started, tell_proposer
 from handlers.surface import Surface
 from promptbot.errors import FieldErrors, UsageError
 from promptbot.prompts.commands import parse_inputs
@@ -31,7 +30,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
             inputs = parse_inputs(values["variables"])
         except UsageError as error:
             raise FieldErrors({"variables": str(error)}) from None
-        run = service.propose(
+        service.propose(
             Proposal(
                 name=values["name"],
                 template=values["template"],
@@ -43,5 +42,4 @@ def register(app: App, surface: Surface, services: Services) -> None:
                 save_inputs_as=values["test_set"],
             )
         )
-        ack()
-        tell_proposer(services.slack, values["channel"], body["user"]["id"], started(run, services))
+        ack()  # the thread (or the runner's cost question) says the rest

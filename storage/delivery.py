@@ -17,6 +17,8 @@ from typing import Literal
 from storage.base import StoreBase, stamp, utcnow
 
 StepStatus = Literal["pending", "posting", "done", "failed"]
+# The step that records a proposer's "run it anyway" to the cost question.
+COST_CONFIRMED = "cost:confirmed"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,28 @@ class DeliveryLog:
             " AND deleted_at IS NULL ORDER BY id"
         )
         return [Lease(row["id"], row["lease_owner"], row["lease_until"]) for row in rows]
+
+    # -- the cost question -------------------------------------------------------
+
+    def confirm_cost(self, run_id: int) -> bool:
+        """A held run's proposer said go: back to pending, never asked again. False if
+        the run was not held (answered already, or cancelled)."""
+        with self.store.transaction() as db:
+            cursor = db.execute(
+                "UPDATE runs SET status = 'pending' WHERE id = ? AND status = 'held'", [run_id]
+            )
+            if cursor.rowcount != 1:
+                return False
+            db.execute(
+                "INSERT OR REPLACE INTO run_steps (run_id, name, status, updated_at)"
+                " VALUES (?, ?, 'done', ?)",
+                [run_id, COST_CONFIRMED, utcnow()],
+            )
+            return True
+
+    def cost_confirmed(self, run_id: int) -> bool:
+        found = self.step(run_id, COST_CONFIRMED)
+        return found is not None and found.status == "done"
 
     # -- steps ------------------------------------------------------------------
 

@@ -4,10 +4,11 @@ import json
 from datetime import UTC, datetime, timedelta
 
 from promptbot.digest.assembly import build_digest
+from promptbot.domain import PlannedCandidate
 from promptbot.render.terminal import blocks_to_text
 from promptbot.review.scales import RatingScales
 from storage.evidence import load_evidence
-from tests.harness import bot_config, wait_until
+from tests.harness import bot_config, start_bot, wait_until
 
 
 def revise(bot, slack, name, template, note="shorter", user="U1"):
@@ -123,10 +124,14 @@ def test_cost_ceiling_asks_first(running, models, slack):
     config["limits"] = {"run_cost_ceiling": 5}
     bot = running(config)
     _, reply = bot.command("propose pricey --models alpha\nHi", user="UPROP")
-    assert "over the $5.00 ceiling" in reply["text"]
-    assert bot.store.get_run(1).status == "held"
+    # The estimate renders every prompt, so it is made off the listener thread: the
+    # command's answer only says a question may follow.
+    assert "over the $5.00 ceiling you will be asked first" in reply["text"]
+    (question,) = slack.wait_for(lambda: slack.ephemerals(user="UPROP"))
+    assert "may cost up to" in question["text"] and "over the $5.00 ceiling" in question["text"]
+    wait_until(lambda: bot.store.get_run(1).status == "held", what="the hold")
     assert models.requests == []
-    buttons = reply["blocks"][1]["elements"]
+    buttons = question["blocks"][1]["elements"]
     assert [b["action_id"] for b in buttons] == ["run_confirm", "run_cancel"]
 
     from promptbot.standins import payloads
@@ -146,8 +151,16 @@ def test_cost_ceiling_asks_first(running, models, slack):
     wait_until(
         lambda: any("started" in r.body.get("text", "") for r in slack.responses), what="reply"
     )
+    assert len(slack.ephemerals(user="UPROP")) == 1  # once said go, never asked again
+    click("run_confirm", "UPROP")  # a second click on the old question
+    wait_until(
+        lambda: any("not waiting" in e["text"] for e in slack.ephemerals(user="UPROP")),
+        what="the second click refused",
+    )
+    assert len(models.requests) == 1
 
     bot.command("propose pricey2 --models alpha\nHi", user="UPROP")
+    wait_until(lambda: bot.store.get_run(2).status == "held", what="the second hold")
     body = payloads.block_actions_body(
         "run_cancel", "2", user_id="UPROP", channel_id="C1", response_url=slack.response_url("c")
     )
@@ -205,3 +218,55 @@ def test_a_form_error_without_a_field_lands_on_the_first_field(bot, slack):
     assert status == 200 and reply["response_action"] == "errors"
     assert list(reply["errors"]) == ["note"]
     assert "open it again with /prompt revise" in reply["errors"]["note"]
+
+
+def pricey(models):
+    config = bot_config(models)
+    for model in config["models"]:
+        model["price"] = {"input_per_million": 1_000_000, "output_per_million": 1_000_000}
+    config["limits"] = {"run_cost_ceiling": 5}
+    return config
+
+
+def recorded_unestimated_run(store):
+    """What a crash between recording a run and estimating its cost leaves behind."""
+    return store.create_run(
+        prompt_name="pricey",
+        template="Hi",
+        system_prompt=None,
+        author="UPROP",
+        channel="C1",
+        models=["alpha"],
+        inputs=[{}],
+        candidates=[PlannedCandidate("A", 0, "alpha", "alpha-id", 0)],
+    )
+
+
+def test_a_restart_estimates_again_instead_of_running_unchecked(tmp_path, slack, models):
+    first = start_bot(tmp_path, slack, models, pricey(models))
+    run = recorded_unestimated_run(first.store)
+    first.close()
+    second = start_bot(tmp_path, slack, models, pricey(models))
+    try:
+        wait_until(lambda: second.store.get_run(run.id).status == "held", what="the hold")
+        (question,) = slack.ephemerals(user="UPROP")
+        assert "over the $5.00 ceiling" in question["text"]
+        assert models.requests == []
+    finally:
+        second.close()
+
+
+def test_a_run_said_go_to_is_not_asked_again_after_a_restart(tmp_path, slack, models):
+    first = start_bot(tmp_path, slack, models, pricey(models))
+    run = recorded_unestimated_run(first.store)
+    first.store.set_run_status(run.id, "held")
+    assert first.store.delivery.confirm_cost(run.id)
+    assert not first.store.delivery.confirm_cost(run.id)  # one answer only
+    first.close()
+    second = start_bot(tmp_path, slack, models, pricey(models))
+    try:
+        assert second.wait_run(run.id).status == "done"
+        assert slack.ephemerals(user="UPROP") == []
+        assert len(models.requests) == 1
+    finally:
+        second.close()

@@ -62,6 +62,22 @@ def test_a_budget_busting_template_is_refused_without_a_model_call(running, slac
     assert_an_ordinary_proposal_completes(bot)
 
 
+def test_under_a_cost_ceiling_the_estimate_is_not_made_on_the_listener_thread(
+    running, slack, models
+):
+    # Estimating renders every prompt: a busting template would hold Bolt's thread for
+    # its whole budget. It is refused by the runner, never asked about, never called.
+    config = fast_budget(models)
+    config["limits"]["run_cost_ceiling"] = 0.000001
+    bot = running(config)
+    status, reply = bot.command(f"propose bust\n{NESTED_LOOPS}")
+    assert status == 200 and "you will be asked first" in reply["text"]
+    assert bot.wait_run(1, timeout=30).status == "failed"
+    (told,) = slack.wait_for_calls("chat.postEphemeral", timeout=10)
+    assert "was not started" in told.params["text"] and "took longer than" in told.params["text"]
+    assert models.requests == []
+
+
 def test_a_modal_proposal_over_budget_is_refused_the_same_way(running, slack, models):
     bot = running(fast_budget(models))
     bot.command("new")

@@ -22,6 +22,7 @@ from promptbot.render.blocks import Message, escape
 from promptbot.render.messages import (
     candidate_messages,
     compare_parent,
+    held_run,
     notice,
     opens_input_group,
     pair_message,
@@ -129,7 +130,7 @@ class RunPoster:
             f":warning: Run #{run.id} could not start its review thread here ({error})."
             f"{hint} Its answers are kept."
         )
-        self._tell_proposer(run, "tell:refused", text)
+        self._tell_proposer(run, "tell:refused", Message(text, []))
 
     def refuse(self, run: Run, candidates: list[Candidate], reason: str) -> None:
         """A template refused before any model call: the run fails with no thread, and
@@ -139,9 +140,18 @@ class RunPoster:
             self.store.record_answer(candidate.id, failed_answer(f"template refused: {reason}"))
         self.store.set_run_status(run.id, "failed")
         text = f"Run #{run.id} was not started: {reason}. No model was called."
-        self._tell_proposer(run, "tell:template", f":warning: {escape(text)}")
+        self._tell_proposer(run, "tell:template", Message(f":warning: {escape(text)}", []))
 
-    def _tell_proposer(self, run: Run, step: str, text: str) -> None:
+    def hold(self, run: Run, estimate: float, ceiling: float) -> None:
+        """A run that may cost more than the ceiling waits for its proposer's answer.
+
+        Asked first, then held: a crash in between leaves the run pending, so the next
+        start estimates again (and finds the question already asked)."""
+        logger.info("run %s held: estimated %.4f over the %.4f ceiling", run.id, estimate, ceiling)
+        self._tell_proposer(run, "tell:held", held_run(run, estimate, ceiling))
+        self.store.set_run_status(run.id, "held")
+
+    def _tell_proposer(self, run: Run, step: str, message: Message) -> None:
         if self.log.begin(run.id, step) == "done":
             return
         url, created = self.log.response_url(run.id)
@@ -151,7 +161,7 @@ class RunPoster:
         )
         try:
             self.publisher.tell(
-                run.channel, run.created_by, text, response_url=url if fresh else None
+                run.channel, run.created_by, message, response_url=url if fresh else None
             )
         except PublishError as failure:
             logger.warning("run %s: could not tell %s either: %s", run.id, run.created_by, failure)

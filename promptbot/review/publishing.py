@@ -72,9 +72,11 @@ class Publisher(Protocol):
 
     def update_message(self, channel: str, ts: str, message: Message) -> None: ...
 
-    def tell(self, channel: str, user: str, text: str, *, response_url: str | None = None) -> None:
-        """A message only ``user`` sees: ephemeral in ``channel``, else through the
-        command's ``response_url``, else a direct message."""
+    def tell(
+        self, channel: str, user: str, message: Message, *, response_url: str | None = None
+    ) -> None:
+        """A message only ``user`` sees (buttons included): ephemeral in ``channel``,
+        else through the command's ``response_url``, else a direct message."""
         ...
 
     def post_reply(self, channel: str, thread_ts: str, message: Message) -> str:

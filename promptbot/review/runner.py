@@ -149,6 +149,9 @@ class Runner:
                 self.poster.refuse(run, pending, refusal)
                 self._release(run.id, active)
                 return
+            if self._over_ceiling(run):
+                self._release(run.id, active)
+                return
             for candidate in pending:
                 active.calls.append(self.calls.start(run, candidate, lambda: self._kick(run.id)))
         except Exception:
@@ -157,6 +160,22 @@ class Runner:
             self._release(run.id, active)
             return
         self._kick(run.id)
+
+    def _over_ceiling(self, run: Run) -> bool:
+        """Hold a run that may cost more than ``limits.run_cost_ceiling`` until its
+        proposer answers. Estimated here, not on the listener thread, because it
+        renders every prompt; again after a restart, unless the proposer already said
+        go or a model was already called."""
+        ceiling = self.config.limits.run_cost_ceiling
+        if ceiling is None or self.log.cost_confirmed(run.id):
+            return False
+        if any(c.status != "pending" for c in self.store.candidates(run.id)):
+            return False
+        estimate = self.calls.estimate_cost(run)
+        if estimate <= ceiling:
+            return False
+        self.poster.hold(run, estimate, ceiling)
+        return True
 
     def _release(self, run_id: int, active: _Active) -> None:
         with self._lock:
@@ -259,9 +278,6 @@ class Runner:
                 logger.exception("%s failed", what)
 
         return self._posting.submit(logged)
-
-    def estimate_cost(self, run: Run) -> float:
-        return self.calls.estimate_cost(run)
 
     def shutdown(self, wait: bool = True) -> None:
         self._stop.set()

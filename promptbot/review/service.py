@@ -173,18 +173,14 @@ class ReviewService:
         return self.launch(record)
 
     def launch(self, record: Callable[[], Run]) -> Run:
-        """Record a run, then start it, or hold it for confirmation when its estimated
-        cost is over the ceiling (the caller then asks the proposer).
+        """Record a run, then start it (the runner holds it first if its estimated cost
+        is over the ceiling, and asks the proposer).
 
-        Everything ``record`` writes and the hold are one transaction, started only
-        once it has committed: if any write fails, nothing is left that a restart
-        could pick up, so "nothing was started" is true."""
+        Everything ``record`` writes is one transaction, started only once it has
+        committed: if any write fails, nothing is left that a restart could pick up,
+        so "nothing was started" is true."""
         with self.store.transaction():
             run = record()
-            ceiling = self.config.limits.run_cost_ceiling
-            if ceiling is not None and self.runner.estimate_cost(run) > ceiling:
-                self.store.set_run_status(run.id, "held")
-                return self.store.get_run(run.id)
         self.runner.submit(run.id)
         return run
 
@@ -193,10 +189,12 @@ class ReviewService:
         run = self.store.get_run(run_id)
         if not may_manage(run, user_id, self.config):
             raise PermissionDenied(f"only the proposer of run #{run_id} or an admin can decide")
+        waiting = UsageError(f"run #{run_id} is not waiting for a decision")
         if run.status != "held":
-            raise UsageError(f"run #{run_id} is not waiting for a decision")
+            raise waiting
         if go:
-            self.store.set_run_status(run_id, "pending")
+            if not self.store.delivery.confirm_cost(run_id):
+                raise waiting  # answered meanwhile, by a second click
             self.runner.submit(run_id)
         else:
             self.store.set_run_status(run_id, "cancelled")
