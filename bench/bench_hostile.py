@@ -161,8 +161,14 @@ def command(url: str, text: str, user: str = "U1") -> int:
 
 def under_attack(tmp: Path) -> None:
     with SlackStandIn(bot_token=TOKEN) as slack, OpenAIStandIn() as models:
+        # A cost ceiling, so every proposal's cost is estimated too: that renders its
+        # prompts, which must happen off the listener threads like the run itself.
+        price = {"input_per_million": 1.0, "output_per_million": 1.0}
         config = {
-            "models": [{"name": "alpha", "model": "alpha-id", "base_url": models.base_url}],
+            "models": [
+                {"name": "alpha", "model": "alpha-id", "base_url": models.base_url, "price": price}
+            ],
+            "limits": {"run_cost_ceiling": 100.0},
         }
         (tmp / "app.yaml").write_text(yaml.safe_dump(config))
         port = free_port()
@@ -197,7 +203,7 @@ def under_attack(tmp: Path) -> None:
             runs = store.query("SELECT status, count(*) AS n FROM runs GROUP BY status")
         finally:
             server.stop()
-        print("latency over signed HTTP to `promptbot run` (ms):")
+        print("latency over signed HTTP to `promptbot run` (ms; a cost ceiling is set):")
         for phase, (health, reactions, helps, elapsed) in results.items():
             print(
                 f"  {phase:24s} /healthz p50 {statistics.median(health):6.1f} p99"
