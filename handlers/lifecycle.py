@@ -79,6 +79,7 @@ def revise(call: Invocation) -> None:
             revise=version,
             models=last.models if last else None,
             inputs=last.inputs if last else None,
+            checks=services.store.checks.version_checks(version.id),
         ),
     )
 
@@ -194,6 +195,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
                 models=values["models"] or None,
                 inputs=inputs,
                 save_inputs_as=values["test_set"],
+                checks=values["checks"],
             )
         )
         ack()  # the thread (or the runner's cost question) says the rest

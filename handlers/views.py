@@ -40,6 +40,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
                 models=values["models"] or None,
                 inputs=inputs,
                 save_inputs_as=values["test_set"],
+                checks=values["checks"],
             )
         )
         ack()  # the thread (or the runner's cost question) says the rest

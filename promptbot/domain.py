@@ -228,6 +228,7 @@ class ExportRows:
     ratings: list[dict[str, Any]]
     comments: list[dict[str, Any]]
     pair_votes: list[dict[str, Any]]
+    checks: list[dict[str, Any]] = field(default_factory=list)
 
 
 # -- names: prompts and test sets ----------------------------------------------------
@@ -258,3 +259,27 @@ def short_text(text: str) -> str:
     """One line, at most 40 characters: for quoting names we did not choose."""
     flat = " ".join(text.split())
     return flat if len(flat) <= 40 else flat[:39] + "…"
+
+
+# -- checks on answers (issue 13) ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """One check's outcome on one answer; ``detail`` says what did not hold."""
+
+    check: str  # the check as written: ``type: value``
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class CheckTally:
+    """How a prompt version's answers in closed runs fared: ``passed`` of ``answers``
+    passed ``check``, or every check when ``check`` is None."""
+
+    prompt: str
+    version: int
+    check: str | None
+    answers: int
+    passed: int

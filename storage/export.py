@@ -100,6 +100,20 @@ _PAIR_VOTES = (
 )
 
 
+# Check results of closed runs only: while voting is open they stay hidden everywhere.
+_CHECKS = (
+    _LIVE_RUNS
+    + """
+    SELECT c.run_id, r.candidate_id, r.check_text AS "check", r.passed, r.detail
+    FROM check_results AS r
+    JOIN candidates AS c ON c.id = r.candidate_id
+    JOIN runs ON runs.id = c.run_id
+    WHERE c.run_id IN (SELECT id FROM live) AND runs.closed_at IS NOT NULL
+    ORDER BY c.run_id, r.candidate_id, r.position
+"""
+)
+
+
 def prompt_exists(store: Store, name: str) -> bool:
     rows = store.query("SELECT 1 FROM prompts WHERE name = ? AND deleted_at IS NULL", [name])
     return bool(rows)
@@ -117,7 +131,12 @@ def load_export(store: Store, prompt: str | None = None) -> ExportRows:
     db.execute("BEGIN")  # deferred: takes no write lock
     try:
         return ExportRows(
-            rows(_RUNS), rows(_CANDIDATES), rows(_RATINGS), rows(_COMMENTS), rows(_PAIR_VOTES)
+            rows(_RUNS),
+            rows(_CANDIDATES),
+            rows(_RATINGS),
+            rows(_COMMENTS),
+            rows(_PAIR_VOTES),
+            checks=rows(_CHECKS),
         )
     finally:
         db.execute("COMMIT")

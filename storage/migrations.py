@@ -358,3 +358,33 @@ def m0010_inbox_prune_index(db: Database) -> None:
             ON inbox (processed_at) WHERE processed_at IS NOT NULL;
         """
     )
+
+
+@migrations(name="0011_checks")
+def m0011_checks(db: Database) -> None:
+    """Checks on answers (promptfoo's ``type: value``): those a version carries (from
+    the form), those of each test-set row (its ``__expected`` column), those a run took
+    from its set for each input, and each answer's result per check."""
+    db.executescript(
+        """
+        CREATE TABLE version_checks (
+            version_id INTEGER PRIMARY KEY REFERENCES versions(id),
+            checks TEXT NOT NULL
+        );
+        ALTER TABLE test_sets ADD COLUMN checks TEXT;
+        CREATE TABLE run_input_checks (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            input_index INTEGER NOT NULL,
+            checks TEXT NOT NULL,
+            PRIMARY KEY (run_id, input_index)
+        );
+        CREATE TABLE check_results (
+            candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+            position INTEGER NOT NULL,
+            check_text TEXT NOT NULL,
+            passed INTEGER NOT NULL,
+            detail TEXT NOT NULL,
+            PRIMARY KEY (candidate_id, position)
+        );
+        """
+    )

@@ -11,6 +11,7 @@ from storage.admin import AdminStore
 from storage.base import StoreBase, stamp, utcnow
 from storage.cache import AnswerCache
 from storage.candidates import CandidateQueries, MessageRef
+from storage.checks import CheckStore
 from storage.delivery import DeliveryLog
 from storage.digest_log import DigestLog
 from storage.feedback import ReactionOutcome, ReviewQueries
@@ -47,6 +48,11 @@ class Store(RunQueries, VersionQueries, CandidateQueries, ReviewQueries):
     @cached_property
     def answer_cache(self) -> AnswerCache:
         return AnswerCache(self)
+
+    @cached_property
+    def checks(self) -> CheckStore:
+        """Checks on answers: what each version and test-set input carries, and results."""
+        return CheckStore(self)
 
     @cached_property
     def delivery(self) -> DeliveryLog:

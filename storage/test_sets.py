@@ -41,17 +41,38 @@ class TestSets:
             raise NotFound(f"no prompt named '{prompt}'")
         return str(rows[0]["template"])
 
-    def save(self, prompt: str, name: str, rows: Sequence[Mapping[str, str]], by: str) -> None:
-        """Create the set, or replace its rows if the prompt already has one of that name."""
+    def save(
+        self,
+        prompt: str,
+        name: str,
+        rows: Sequence[Mapping[str, str]],
+        by: str,
+        checks: Sequence[Sequence[str]] | None = None,
+    ) -> None:
+        """Create the set, or replace its rows if the prompt already has one of that name.
+        ``checks``: each row's checks (its ``__expected`` column), if any row has some."""
+        kept = json.dumps([list(c) for c in checks]) if checks and any(checks) else None
         with self.store.transaction() as db:
             prompt_id = self._prompt_id(db, prompt)
             db.execute(
-                "INSERT INTO test_sets (prompt_id, name, rows, created_by, created_at)"
-                " VALUES (?, ?, ?, ?, ?)"
+                "INSERT INTO test_sets (prompt_id, name, rows, created_by, created_at, checks)"
+                " VALUES (?, ?, ?, ?, ?, ?)"
                 " ON CONFLICT (prompt_id, name) DO UPDATE SET rows = excluded.rows,"
-                " created_by = excluded.created_by, created_at = excluded.created_at",
-                [prompt_id, name, json.dumps([dict(row) for row in rows]), by, utcnow()],
+                " created_by = excluded.created_by, created_at = excluded.created_at,"
+                " checks = excluded.checks",
+                [prompt_id, name, json.dumps([dict(row) for row in rows]), by, utcnow(), kept],
             )
+
+    def checks(self, prompt: str, name: str) -> list[list[str]]:
+        """Each row's checks, in row order; empty lists when the set has none."""
+        prompt_id = self._prompt_id(None, prompt)
+        found = self.store.query(
+            "SELECT rows, checks FROM test_sets WHERE prompt_id = ? AND name = ?",
+            [prompt_id, name],
+        )
+        if not found or found[0]["checks"] is None:
+            return [[] for _ in json.loads(found[0]["rows"])] if found else []
+        return [[str(c) for c in row] for row in json.loads(found[0]["checks"])]
 
     def get(self, prompt: str, name: str) -> list[dict[str, str]]:
         prompt_id = self._prompt_id(None, prompt)

@@ -80,7 +80,7 @@ def test_json_export_round_trips_every_table(bot, slack):
         "Your export: 2 runs, 5 candidates, 5 ratings, 1 comment."
     )
     data = json.loads(file.content)
-    assert list(data) == ["runs", "candidates", "ratings", "comments", "pair_votes"]
+    assert list(data) == ["runs", "candidates", "ratings", "comments", "pair_votes", "checks"]
     for table, columns in export_format.TABLES.items():
         assert all(tuple(row) == columns for row in data[table]), table
     ratings = data["ratings"]

@@ -3,7 +3,7 @@ imports in a cycle, and the core's subpackages import only downwards.
 
 Layers, lowest first (a module may import its own layer and those below it):
 
-    errors, domain, redaction
+    errors, domain, redaction, checks
     config
     verdicts
     render
@@ -25,7 +25,7 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 PACKAGES = ("promptbot", "handlers", "storage")
 
 LAYERS = [
-    {"errors", "domain", "redaction"},
+    {"errors", "domain", "redaction", "checks"},
     {"config"},
     {"verdicts"},
     {"render"},

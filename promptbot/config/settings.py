@@ -7,11 +7,12 @@ start-up and turns any mistake into one ConfigError line naming the field.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from promptbot.checks import checked_entry
 from promptbot.config.crontab import crontab_fields
 from promptbot.errors import ConfigError
 from promptbot.review.scales import canonical_name
@@ -227,7 +228,7 @@ class JudgeSettings(_Strict):
 
 
 class PromptSettings(_Strict):
-    checks: list[str] = Field(
+    checks: list[Annotated[str, AfterValidator(checked_entry)]] = Field(
         default_factory=list,
         description="Checks on every answer, in promptfoo's `type: value` form.",
     )

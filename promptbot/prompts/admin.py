@@ -18,6 +18,7 @@ from promptbot.config.settings import AppConfig
 from promptbot.domain import PromptRecord, Run
 from promptbot.errors import NotFound, PermissionDenied, PublishError, UsageError
 from promptbot.render.blocks import Block, Message, escape, section
+from promptbot.render.checks import run_check_summary
 from promptbot.render.messages import notice
 from promptbot.render.words import count
 from promptbot.review.publishing import Publisher
@@ -118,11 +119,16 @@ class AdminService:
             if not self.store.close_run(run_id, user_id):
                 raise UsageError(f"run #{run_id} is already closed")
             self.admin_store.record(user_id, "close", run_target(run_id))
-        self._notify(
-            run,
+        text = (
             f"Voting is closed by <@{escape(user_id)}>; ratings added from now on are kept but"
-            " not counted. Which model wrote what stays hidden until the run is revealed.",
+            " not counted. Which model wrote what stays hidden until the run is revealed."
         )
+        candidates = self.store.candidates(run.id)
+        checked = self.store.checks.results(c.id for c in candidates)
+        if checked:  # hidden while voting was open; now they can no longer steer it
+            by_label = {c.label: checked[c.id] for c in candidates if c.id in checked}
+            text += "\nChecks on each answer:\n" + run_check_summary(by_label, budget=2500)
+        self._notify(run, text)
         return run
 
     # -- archive --------------------------------------------------------------------------

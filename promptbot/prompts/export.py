@@ -3,8 +3,8 @@
 Five tables do not fit one flat file, so the two formats differ on purpose
 (docs/export.md documents every column):
 
-- JSON holds all five tables, ``{"runs": [...], "candidates": [...], "ratings": [...],
-  "comments": [...], "pair_votes": [...]}``, with numbers, booleans and nested values as
+- JSON holds all six tables, ``{"runs": [...], "candidates": [...], "ratings": [...],
+  "comments": [...], "pair_votes": [...], "checks": [...]}``, with numbers, booleans and nested values as
   JSON types.
 - CSV is for spreadsheets and holds one table: a row per rating, joined with its
   candidate and run, so each row can be read alone. Candidates nobody rated and
@@ -73,7 +73,11 @@ CANDIDATE_COLUMNS: tuple[str, ...] = (
     "cached",
     "answered_at",
     "posted_at",
+    "checks_passed",
+    "checks_failed",
 )
+# Filled in from the checks table, not read from the candidate's row.
+_CHECK_SUMMARY = ("checks_passed", "checks_failed")
 RATING_COLUMNS: tuple[str, ...] = (
     "run_id",
     "candidate_id",
@@ -104,6 +108,7 @@ PAIR_VOTE_COLUMNS: tuple[str, ...] = (
     "late",
     "voted_at",
 )
+CHECK_COLUMNS: tuple[str, ...] = ("run_id", "candidate_id", "check", "passed", "detail")
 # The CSV: a rating with the context needed to read it alone.
 CSV_COLUMNS: tuple[str, ...] = (
     "run_id",
@@ -120,6 +125,8 @@ CSV_COLUMNS: tuple[str, ...] = (
     "latency_ms",
     "cost",
     "cached",
+    "checks_passed",
+    "checks_failed",
     "user_id",
     "scale",
     "emoji",
@@ -133,11 +140,12 @@ TABLES: dict[str, tuple[str, ...]] = {
     "ratings": RATING_COLUMNS,
     "comments": COMMENT_COLUMNS,
     "pair_votes": PAIR_VOTE_COLUMNS,
+    "checks": CHECK_COLUMNS,
 }
 
 # Stored as JSON text or as SQLite's 0/1; exported as what they mean.
 _JSON_TEXT = frozenset({"models", "inputs", "variables", "files"})
-_FLAGS = frozenset({"cached", "late"})
+_FLAGS = frozenset({"cached", "late", "passed"})
 
 Record = dict[str, Any]
 
@@ -151,8 +159,8 @@ class Export:
 
     @property
     def summary(self) -> str:
-        # Pair votes exist only where /prompt compare was used: not worth a "0".
-        shown = {t: n for t, n in self.counts.items() if n or t != "pair_votes"}
+        # Pair votes and checks exist only where used: not worth a "0".
+        shown = {t: n for t, n in self.counts.items() if n or t not in ("pair_votes", "checks")}
         return ", ".join(
             f"{n} {(t.removesuffix('s') if n == 1 else t).replace('_', ' ')}"
             for t, n in shown.items()
@@ -178,13 +186,35 @@ def check_prompt(store: Store, prompt: str | None) -> None:
 
 def tables(rows: ExportRows) -> dict[str, list[Record]]:
     """The tables with the documented columns, as JSON types."""
+    checks = [_record(row, CHECK_COLUMNS) for row in rows.checks]
     return {
         "runs": [_record(row, RUN_COLUMNS) for row in rows.runs],
-        "candidates": [_record(row, CANDIDATE_COLUMNS) for row in rows.candidates],
+        "candidates": _with_check_summary(rows.candidates, checks),
         "ratings": [_record(row, RATING_COLUMNS) for row in rows.ratings],
         "comments": [_record(row, COMMENT_COLUMNS) for row in rows.comments],
         "pair_votes": [_record(row, PAIR_VOTE_COLUMNS) for row in rows.pair_votes],
+        "checks": checks,
     }
+
+
+def _with_check_summary(
+    candidates: Sequence[Mapping[str, Any]], checks: Sequence[Record]
+) -> list[Record]:
+    """Each candidate with whether it passed every check (null: none ran, or its run is
+    still open) and the checks it failed, joined by "; "."""
+    results: dict[int, list[Record]] = {}
+    for check in checks:
+        results.setdefault(check["candidate_id"], []).append(check)
+    own = tuple(c for c in CANDIDATE_COLUMNS if c not in _CHECK_SUMMARY)
+    records = []
+    for row in candidates:
+        record = _record(row, own)
+        found = results.get(record["candidate_id"], [])
+        failed = [c["check"] for c in found if not c["passed"]]
+        record["checks_passed"] = (not failed) if found else None
+        record["checks_failed"] = "; ".join(failed) if found else None
+        records.append(record)
+    return records
 
 
 def _record(row: Mapping[str, Any], columns: Sequence[str]) -> Record:

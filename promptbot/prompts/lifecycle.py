@@ -11,6 +11,7 @@ from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate, Run, Version
 from promptbot.errors import FieldErrors, TemplateError, UsageError
 from promptbot.render.blocks import Message, code_block, context, escape, header, section, truncate
+from promptbot.render.checks import checks_block
 from promptbot.render.words import count, format_cost
 from promptbot.review.sandbox import parse_template
 from promptbot.review.scales import RatingScales
@@ -34,6 +35,7 @@ class Revision:
     models: list[str] | None = None
     inputs: list[dict[str, Any]] = field(default_factory=list)
     save_inputs_as: str | None = None
+    checks: str = ""
 
 
 class Lifecycle:
@@ -55,6 +57,7 @@ class Lifecycle:
             models=revision.models,
             inputs=revision.inputs,
             save_inputs_as=revision.save_inputs_as,
+            checks=revision.checks,
         )
         models, inputs = self.review.validate(proposal)
         try:
@@ -83,6 +86,7 @@ class Lifecycle:
                 parent_id=parent.id,
                 previous_run_id=previous[-1].id if previous else None,
             )
+            self.review.save_checks(run.version.id, proposal)
             self.review.save_inputs(proposal)
             return run
 
@@ -116,8 +120,9 @@ class Lifecycle:
                 inputs=inputs,
             )
         )
-        return self.review.launch(
-            lambda: self.store.create_rerun(
+
+        def record() -> Run:
+            run = self.store.create_rerun(
                 version.id,
                 author=author,
                 channel=self.config.review_channel or channel,
@@ -126,7 +131,13 @@ class Lifecycle:
                 candidates=self.review.plan(models, inputs),
                 fresh=fresh,
             )
-        )
+            if test_set:  # the set's checks as they are now, kept with the run
+                self.store.checks.set_input_checks(
+                    run.id, self.store.test_sets.checks(name, test_set)
+                )
+            return run
+
+        return self.review.launch(record)
 
     def usual_run(self, version: Version) -> Run | None:
         """The run whose models and inputs a rerun or a revision starts from: the
@@ -233,6 +244,10 @@ class Lifecycle:
             blocks.append(section("*System prompt*\n" + code_block(version.system_prompt, 1500)))
         blocks.append(section(f"*Standing*\n{describe_standing(standing)}"))
         blocks.append(section(f"*Cost*\n{count(answers, 'answer')}, {format_cost(cost)} in all"))
+        written = self.config.prompt_settings(version.prompt_name).checks
+        written = [*written, *self.store.checks.version_checks(version.id)]
+        checks = checks_block(written, self.store.checks.tallies(version_id=version.id))
+        blocks += [checks] if checks else []
         lines = [
             f"• run #{run.id} ({run.status}, {count(len(run.models), 'model')},"
             f" {format_cost(self.store.run_cost(run.id))})"

@@ -19,6 +19,7 @@ from typing import Any, Literal
 from promptbot.config.settings import AppConfig
 from promptbot.domain import check_set_name, short_text
 from promptbot.errors import UsageError
+from promptbot.prompts.expected import EXPECTED, special_columns, take_checks
 from promptbot.render.words import count
 from promptbot.review.sandbox import parse_template
 from storage import Store
@@ -62,7 +63,15 @@ def decode_file(data: bytes, what: str) -> str:
 def parse_test_set(
     text: str, filename: str | None, variables: Sequence[str], *, max_rows: int
 ) -> Rows:
-    """Rows of ``{variable: value}`` covering exactly ``variables``, or one UsageError.
+    """Rows of ``{variable: value}`` covering exactly ``variables``, or one UsageError."""
+    return parse_test_set_with_checks(text, filename, variables, max_rows=max_rows)[0]
+
+
+def parse_test_set_with_checks(
+    text: str, filename: str | None, variables: Sequence[str], *, max_rows: int
+) -> tuple[Rows, list[list[str]]]:
+    """Rows of ``{variable: value}`` covering exactly ``variables``, and each row's
+    checks (its ``__expected`` columns, promptfoo's convention), or one UsageError.
 
     Row numbers are what the author sees: a CSV's header is row 1 (as in a
     spreadsheet), and a JSONL row is its line number.
@@ -76,7 +85,10 @@ def parse_test_set(
         numbered, columns, problems = _read_jsonl(text)
     else:
         numbered, columns, problems = _read_csv(text)
-    _check_columns(columns, variables)
+    special = special_columns(columns)
+    _check_columns([name for name in columns if name not in special], variables)
+    checks, bad_checks = take_checks(numbered, special)
+    problems += bad_checks
     if len(numbered) > max_rows:
         raise UsageError(
             f"the test set has {count(len(numbered), 'row')}; the limit is {max_rows}"
@@ -92,7 +104,7 @@ def parse_test_set(
         raise UsageError(_describe_problems(problems))
     if not rows:
         raise UsageError("the test set has a header but no rows")
-    return rows
+    return rows, [checks.get(number, []) for number, _ in numbered]
 
 
 def _read_csv(text: str) -> tuple[Numbered, list[str], list[Problem]]:
@@ -145,7 +157,10 @@ def _read_jsonl(text: str) -> tuple[Numbered, list[str], list[Problem]]:
             problems.append((number, "not a JSON object"))
             continue
         columns.update(dict.fromkeys(data))
-        values = {key: _json_value(value) for key, value in data.items()}
+        values = {
+            key: _expected_value(value) if key.startswith(EXPECTED) else _json_value(value)
+            for key, value in data.items()
+        }
         unusable = [key for key, value in values.items() if value is None]
         if unusable:
             names = ", ".join(map(_quote, unusable))
@@ -166,6 +181,13 @@ def _json_value(value: Any) -> str | None:
     if isinstance(value, bool | int | float):
         return json.dumps(value)
     return None
+
+
+def _expected_value(value: Any) -> str | None:
+    """A JSONL row's checks: one string (``;`` between checks), or a list of them."""
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return ";".join(value)
+    return _json_value(value)
 
 
 def _check_columns(columns: Sequence[str], variables: Sequence[str]) -> None:
@@ -228,6 +250,8 @@ def add_test_set(
 ) -> SavedSet:
     check_set_name(name)
     variables = template_variables(store, prompt)
-    rows = parse_test_set(text, filename, variables, max_rows=config.limits.test_set_max_rows)
-    store.test_sets.save(prompt, name, rows, by)
+    rows, checks = parse_test_set_with_checks(
+        text, filename, variables, max_rows=config.limits.test_set_max_rows
+    )
+    store.test_sets.save(prompt, name, rows, by, checks=checks)
     return SavedSet(prompt, name, len(rows))

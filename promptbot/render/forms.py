@@ -59,8 +59,10 @@ def propose_modal(
     revise: Version | None = None,
     models: list[str] | None = None,
     inputs: list[dict[str, Any]] | None = None,
+    checks: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The form for a new prompt or, with ``revise``, for its next version, prefilled."""
+    """The form for a new prompt or, with ``revise``, for its next version, prefilled
+    (``checks``: the version's own, one a line)."""
 
     def option(name: str) -> dict[str, Any]:
         return {"text": {"type": "plain_text", "text": truncate(name, 75)}, "value": name}
@@ -99,6 +101,16 @@ def propose_modal(
         optional=True,
         placeholder="a name, e.g. golden — later versions can run on the same inputs",
     )
+    check_field = _input(
+        "checks",
+        "Checks on every answer",
+        multiline=True,
+        optional=True,
+        hint="One a line, as in promptfoo: contains: refund · not-contains: sorry ·"
+        " max-words: 80 · is-json · regex: ^\\d+ · latency: 3000. Results show after voting.",
+    )
+    if checks:
+        _prefill(check_field, "\n".join(checks))
     metadata: dict[str, Any] = {"channel": channel}
     if revise is None:
         first = [_input("name", "Name", placeholder="e.g. support-summary")]
@@ -118,7 +130,7 @@ def propose_modal(
         "title": {"type": "plain_text", "text": title},
         "submit": {"type": "plain_text", "text": "Run it"},
         "close": {"type": "plain_text", "text": "Cancel"},
-        "blocks": [*first, template, system, model_block, variables, test_set],
+        "blocks": [*first, template, system, model_block, variables, test_set, check_field],
     }
 
 
@@ -152,5 +164,6 @@ def read_propose_submission(view: dict[str, Any]) -> dict[str, Any]:
         "system_prompt": text("system_prompt"),
         "models": [o["value"] for o in selected if isinstance(o, dict) and "value" in o],
         "variables": text("variables") or "",
+        "checks": text("checks") or "",
         "channel": metadata.get("channel"),
     }

@@ -4,10 +4,10 @@ the cost question, the run list), built from render.blocks."""
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import Candidate, Run, RunSummary, Version
+from promptbot.domain import Candidate, CheckResult, Run, RunSummary, Version
 from promptbot.render.blocks import (
     SECTION_TEXT_LIMIT,
     SECTIONS_PER_MESSAGE,
@@ -22,6 +22,7 @@ from promptbot.render.blocks import (
     section,
     truncate,
 )
+from promptbot.render.checks import check_line
 from promptbot.render.words import count, format_cost
 
 
@@ -160,11 +161,17 @@ def opens_input_group(run: Run, candidate: Candidate, candidates: Iterable[Candi
 
 
 def candidate_messages(
-    run: Run, candidate: Candidate, *, reveal: bool = False, heading: bool = False
+    run: Run,
+    candidate: Candidate,
+    *,
+    reveal: bool = False,
+    heading: bool = False,
+    checks: Sequence[CheckResult] = (),
 ) -> list[Message]:
     """One or more messages for a candidate; long outputs are split across sections
     and, past one message's block limit, across several messages (parts). With
-    ``reveal`` the title names the model and prompt version behind the label; with
+    ``reveal`` the title names the model and prompt version behind the label, and
+    ``checks`` (its results, shown only once voting is closed) add a ✅/❌ line; with
     ``heading`` it starts with the input the group below answers."""
     title = f"*Candidate {candidate.label}*{_input_note(run, candidate)}"
     if heading:
@@ -195,6 +202,8 @@ def candidate_messages(
         messages[-1].blocks.append(
             context("_Reused from the cache: an identical earlier call; no cost, no wait._")
         )
+    if reveal and checks:
+        messages[-1].blocks.append(context(check_line(checks)))
     return messages
 
 

@@ -16,6 +16,7 @@ from dataclasses import replace
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Completion, Run
 from promptbot.errors import PromptbotError, StorageUnavailable, TemplateError
+from promptbot.review.checking import AnswerChecks
 from promptbot.review.cleaning import clean_completion
 from promptbot.review.costs import cache_key, call_cost, estimated_cost
 from promptbot.review.providers import ChatModel, Messages, ModelFactory, build_messages
@@ -38,6 +39,7 @@ class ModelCalls:
         self.store = store
         self.config = config
         self._cache = store.answer_cache
+        self.checks = AnswerChecks(store, config)
         # Cheap to build: each model opens its HTTP client with its first call.
         self._models: dict[str, ChatModel] = {m.name: model_factory(m) for m in config.models}
         self._pools = {
@@ -119,14 +121,17 @@ class ModelCalls:
                 total += estimated_cost(config, self.messages_for(run, candidate))
         return total
 
-    def _store_answer(self, candidate: Candidate, result: Completion) -> None:
-        """Record the answer, waiting out a database that cannot take writes (a full
-        disk, a long lock): the answer is in hand, so it is kept rather than asked for
-        again. Stopping first leaves the candidate pending for the next start."""
+    def _store_answer(self, run: Run, candidate: Candidate, result: Completion) -> None:
+        """Record the answer and its checks' results together, waiting out a database
+        that cannot take writes (a full disk, a long lock): the answer is in hand, so it
+        is kept rather than asked for again. Stopping first leaves the candidate pending
+        for the next start."""
         delay = STORE_RETRY_FIRST_SECONDS
         while True:
             try:
-                self.store.record_answer(candidate.id, result)
+                with self.store.transaction():
+                    self.store.record_answer(candidate.id, result)
+                    self.checks.record(run, candidate.id)
                 return
             except StorageUnavailable as error:
                 logger.warning("candidate %s: answer not stored yet: %s", candidate.id, error)
@@ -161,7 +166,7 @@ class ModelCalls:
             result = failed("the model call failed unexpectedly")
         try:
             # Cleaned again here: a cache filled before cleaning existed may hold anything.
-            self._store_answer(candidate, clean_completion(result))
+            self._store_answer(run, candidate, clean_completion(result))
         except Exception:
             # This candidate alone fails; the run's other answers still post.
             logger.exception("candidate %s: the answer could not be stored", candidate.id)

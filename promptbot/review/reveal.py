@@ -52,10 +52,13 @@ class Revealer:
         if run.kind == "compare":
             self._reveal_pairs(run)
         candidates = self.store.candidates(run_id) if run.kind != "compare" else []
+        checked = self.store.checks.results(c.id for c in candidates)
         for candidate in candidates:
             posted = self.store.candidate_message_ts(candidate.id)
             heading = opens_input_group(run, candidate, candidates)
-            messages = candidate_messages(run, candidate, reveal=True, heading=heading)
+            messages = candidate_messages(
+                run, candidate, reveal=True, heading=heading, checks=checked.get(candidate.id, ())
+            )
             for ts, message in zip(posted, messages, strict=False):
                 self._edit(run, ts, message, candidate.label)
         who = "automatically" if by == AUTOMATIC else f"by <@{by}>"

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from promptbot.checks import parse_checks
 from promptbot.config.settings import AppConfig
 from promptbot.domain import (
     PAIR_EMOJI,
@@ -42,6 +43,7 @@ class Proposal:
     models: list[str] | None = None
     inputs: list[dict[str, Any]] = field(default_factory=list)
     save_inputs_as: str | None = None  # a test set name, from the form
+    checks: str = ""  # checks on every answer, one `type: value` a line (the form)
     # The command's response_url: reaches the proposer for 30 minutes even where the
     # bot may not post, should Slack refuse the review thread.
     response_url: str | None = None
@@ -107,6 +109,10 @@ class ReviewService:
                         where + str(error)
                     )
                     break
+        try:
+            parse_checks(proposal.checks)
+        except UsageError as error:
+            errors["checks"] = str(error)
         if proposal.save_inputs_as is not None:
             try:
                 check_set_name(proposal.save_inputs_as)
@@ -117,6 +123,12 @@ class ReviewService:
         if errors:
             raise FieldErrors(errors)
         return models, inputs
+
+    def save_checks(self, version_id: int, proposal: Proposal) -> None:
+        """The form's checks, kept with the version they were written for."""
+        checks = [check.text for check in parse_checks(proposal.checks)]
+        if checks:
+            self.store.checks.set_version_checks(version_id, checks)
 
     def save_inputs(self, proposal: Proposal) -> None:
         if proposal.save_inputs_as:
@@ -165,6 +177,7 @@ class ReviewService:
                 inputs=inputs,
                 candidates=self.plan(models, inputs),
             )
+            self.save_checks(run.version.id, proposal)
             self.save_inputs(proposal)
             if proposal.response_url:
                 self.store.delivery.set_response_url(run.id, proposal.response_url)
