@@ -186,7 +186,7 @@ def _items(kind: str, value: str) -> tuple[str, ...]:
     """promptfoo's comma-separated values: spaces around commas dropped, a
     ``"double quoted"`` value may hold commas, empty values skipped."""
     try:
-        fields = next(csv.reader([value], skipinitialspace=True), [])
+        fields = next(csv.reader([value], skipinitialspace=True, strict=True), [])
     except csv.Error as error:
         raise UsageError(f"'{kind}' values cannot be read: {error}") from None
     items = tuple(f.strip() for f in fields if f.strip())
