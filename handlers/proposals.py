@@ -20,7 +20,7 @@ SUBCOMMANDS = Subcommands()
 @SUBCOMMANDS.add(
     "new",
     help="open a form to propose a prompt.",
-    doc="Opens a form: name, template, optional system prompt, models, variable values.",
+    doc="Opens a form: name, template, optional system prompt, models, variable values, checks on every answer.",
     hinted=True,
 )
 def new(call: Invocation) -> None:

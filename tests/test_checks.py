@@ -178,3 +178,30 @@ def test_every_listed_type_is_known():
         "cost",
     }
     assert parse_check("not-contains: x").negated
+
+
+# -- the digest's pass rates -----------------------------------------------------------
+
+
+def test_pass_rates_per_version_carry_wilson_intervals_and_the_most_failed_check():
+    from promptbot.digest.check_rates import check_rates
+    from promptbot.domain import CheckTally
+    from promptbot.verdicts.intervals import wilson_interval
+
+    rates = check_rates(
+        [
+            CheckTally("greet", 2, None, 40, 30),
+            CheckTally("greet", 2, "contains: hi", 40, 38),
+            CheckTally("greet", 2, "max-words: 9", 40, 31),
+            CheckTally("greet", 1, None, 3, 3),
+            CheckTally("greet", 1, "contains: hi", 3, 3),
+            CheckTally("alpha", 1, None, 0, 0),
+        ]
+    )
+    assert [(r.prompt, r.version) for r in rates] == [("greet", 1), ("greet", 2)]
+    first, second = rates
+    assert (first.share, first.weakest, first.weakest_failed) == (1.0, None, 0)
+    assert (first.low, first.high) == wilson_interval(3, 3)
+    assert (second.passed, second.answers, second.share) == (30, 40, 0.75)
+    assert (second.low, second.high) == wilson_interval(30, 40)
+    assert (second.weakest, second.weakest_failed) == ("max-words: 9", 9)

@@ -11,10 +11,12 @@ from click.testing import CliRunner
 
 from promptbot.cli.main import cli
 from promptbot.config.loading import parse_config
+from promptbot.digest.service import DigestService
 from promptbot.errors import ConfigError, StorageUnavailable
 from promptbot.prompts.export import build_export
 from promptbot.prompts.test_sets import add_test_set
 from promptbot.render.terminal import blocks_to_text
+from promptbot.verdicts.intervals import wilson_interval
 from storage import Store
 from tests.harness import bot_config, wait_until
 
@@ -178,6 +180,9 @@ def test_checks_run_on_each_answer_and_stay_hidden_until_voting_closes(bot, slac
     text = blocks_to_text(lifecycle.show("support").blocks)
     assert "Checks" not in text and "passed" not in text
 
+    digest = blocks_to_text(DigestService(bot.store, bot.bot.config).preview().blocks)
+    assert "Checks" not in digest
+
     bot.command(f"reveal {run.id}", user="UPROP")
     wait_until(lambda: bot.store.get_run(run.id).revealed_at, what="the reveal")
     edits = {c.params["ts"]: json.dumps(c.params["blocks"]) for c in slack.calls_to("chat.update")}
@@ -195,6 +200,13 @@ def test_checks_run_on_each_answer_and_stay_hidden_until_voting_closes(bot, slac
     text = blocks_to_text(lifecycle.show("support").blocks)
     passing = sum(all(r.passed for r in rs) for rs in results.values())
     assert f"{passing} of {len(results)} answers passed every check" in text
+    # The digest: the pass rate of v1's answers in closed runs, with its interval.
+    low, high = wilson_interval(passing, len(results))
+    digest = blocks_to_text(DigestService(bot.store, bot.bot.config).preview().blocks)
+    assert (
+        f"support v1: {passing} of {len(results)} answers, {passing / len(results):.0%}"
+        f" [{low:.0%}–{high:.0%}] · most failed:"
+    ) in digest
 
 
 def test_a_close_without_reveal_lists_each_label_and_its_checks(bot, slack, models):

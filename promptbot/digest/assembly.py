@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 from promptbot.config.settings import DigestSettings
 from promptbot.digest.activity import PromptActivity, activity
+from promptbot.digest.check_rates import CheckRate
 from promptbot.digest.inputs import DigestInputs, inputs_from_rows
 from promptbot.digest.new_champions import NewChampion, new_champions
 from promptbot.render.words import count
@@ -84,6 +85,7 @@ class Digest:
     late_ratings: int  # ratings this period that arrived after voting closed
     late_note: str | None
     notes: tuple[str, ...]  # position bias, length bias, reviewer agreement, in plain words
+    checks: tuple[CheckRate, ...] = ()  # pass rates per version (closed runs; service adds)
 
     @property
     def leaderboard(self) -> tuple[LeaderboardRow, ...]:

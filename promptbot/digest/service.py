@@ -9,6 +9,7 @@ bot's start-up (tests/test_startup.py).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
@@ -18,6 +19,7 @@ from promptbot.jobs.periods import Period, latest_due
 from promptbot.render.blocks import Message
 from promptbot.review.scales import RatingScales
 from storage import Store
+from storage.base import stamp
 from storage.evidence import load_evidence
 
 LeaderboardKind = Literal["prompts", "models"]
@@ -57,6 +59,7 @@ class DigestService:
 
     def compose(self, period: Period) -> Message:
         from promptbot.digest.assembly import build_digest_from
+        from promptbot.digest.check_rates import check_rates
         from promptbot.digest.rendering import render_digest
         from storage.digest_inputs import load_digest_inputs
 
@@ -67,6 +70,8 @@ class DigestService:
         digest = build_digest_from(
             inputs, start=period.start, end=period.end, settings=self.config.digest
         )
+        tallies = self.store.checks.tallies(closed_before=stamp(period.end))
+        digest = replace(digest, checks=check_rates(tallies))
         return render_digest(digest, self.config.digest)
 
     def preview_period(self, now: datetime | None = None) -> Period:
