@@ -66,8 +66,8 @@ def test_1_a_compare_thread_is_voted_on_by_pair(shell, tmp_path):
 
 
 def test_2_the_revise_form_shows_and_keeps_prefilled_values(shell, tmp_path):
-    # Note, template (kept), system prompt, models (kept), values (kept), test set.
-    output = shell(TWO_VERSIONS + "/prompt revise greet\nwarmer\n\n\n\n\n\n")
+    # Note, template (kept), system prompt, models (kept), values (kept), test set, checks.
+    output = shell(TWO_VERSIONS + "/prompt revise greet\nwarmer\n\n\n\n\n\n\n")
 
     form = after(output, "you> /prompt revise greet")
     assert "Template is now:" in form and "│ Say hi warmly to {{ who }}" in form
