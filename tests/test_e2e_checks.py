@@ -19,24 +19,14 @@ from promptbot.render.terminal import blocks_to_text
 from promptbot.verdicts.intervals import wilson_interval
 from storage import Store
 from tests.harness import bot_config, wait_until
+from tests.test_test_sets import make_prompt
 
 PROMPTFOO_CSV = Path(__file__).parent / "data" / "promptfoo_tests.csv"
 TEMPLATE = "Answer {{ customer_message }} about {{ product }}"
 
 
 def support_prompt(store):
-    from promptbot.domain import PlannedCandidate
-
-    return store.create_run(
-        prompt_name="support",
-        template=TEMPLATE,
-        system_prompt=None,
-        author="U1",
-        channel="C1",
-        models=["m"],
-        inputs=[{}],
-        candidates=[PlannedCandidate("A", 0, "m", "m", 0)],
-    )
+    return make_prompt(store, "support", TEMPLATE)
 
 
 def cli_env(tmp_path):
