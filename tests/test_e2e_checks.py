@@ -330,3 +330,25 @@ def _now():
     from datetime import UTC, datetime
 
     return datetime.now(UTC)
+
+
+def test_test_sets_saved_before_checks_existed_still_load(tmp_path):
+    from sqlite_utils import Database
+
+    from storage.migrations import migrations
+
+    path = tmp_path / "old.db"
+    old = Database(path)
+    migrations.apply(old, stop_before="0011_checks")
+    old.execute(
+        "INSERT INTO prompts (id, name, created_by, created_at) VALUES (1, 'kept', 'U1', 'then')"
+    )
+    old.execute(
+        "INSERT INTO test_sets (prompt_id, name, rows, created_by, created_at)"
+        """ VALUES (1, 'golden', '[{"x": "1"}, {"x": "2"}]', 'U1', 'then')"""
+    )
+    old.conn.commit()
+    old.close()
+    store = Store(path)
+    assert store.test_sets.get("kept", "golden") == [{"x": "1"}, {"x": "2"}]
+    assert store.test_sets.checks("kept", "golden") == [[], []]
