@@ -16,6 +16,7 @@ from promptbot.config.settings import AppConfig
 from promptbot.digest.service import DigestService
 from promptbot.errors import PromptbotError
 from promptbot.jobs.install import Install
+from promptbot.judge.scoring import Judge
 from promptbot.prompts.commands import ParsedCommand
 from promptbot.render.blocks import Message, escape
 from promptbot.review.runner import Runner
@@ -35,6 +36,7 @@ class Services:
     digests: DigestService
     publisher: SlackPublisher
     install: Install
+    judge: Judge | None = None
 
     @property
     def slack(self) -> SlackGateway:

@@ -33,6 +33,7 @@ from promptbot.jobs.inbox import EventInbox
 from promptbot.jobs.install import Install
 from promptbot.jobs.reminders import ReminderJob, schedule_reminders
 from promptbot.jobs.scheduler import DigestJob, DigestScheduler
+from promptbot.judge.scoring import Judge
 from promptbot.review.providers import ModelFactory, openai_factory
 from promptbot.review.reveal import Revealer
 from promptbot.review.runner import Runner, process_owner
@@ -172,6 +173,8 @@ def create_bot(
     )
     if resume:
         services.runner.resume_unfinished()
+        if services.judge is not None:
+            services.judge.resume()  # runs a previous process left for the judge
         inbox.start()
         services.runner.start()
     reminder_job = ReminderJob(store, config, SlackDirectMessenger(gateway))
@@ -218,8 +221,10 @@ def wire(
     runner = Runner(store, config, model_factory, publisher, owner=owner)
     review = ReviewService(store, config, runner, Revealer(store, config, publisher), rng)
     install = Install(store.install)
+    judge = Judge(store, config, runner.calls)
+    runner.when_finished.append(judge.run_finished)
     services = Services(
-        store, config, runner, review, DigestService(store, config), publisher, install
+        store, config, runner, review, DigestService(store, config), publisher, install, judge
     )
     app, surface = build_bolt_app(
         services,

@@ -229,6 +229,9 @@ class ExportRows:
     comments: list[dict[str, Any]]
     pair_votes: list[dict[str, Any]]
     checks: list[dict[str, Any]] = field(default_factory=list)
+    # The LLM judge's, apart from the team's ratings; revealed runs only.
+    judge_verdicts: list[dict[str, Any]] = field(default_factory=list)
+    judge_pairs: list[dict[str, Any]] = field(default_factory=list)
 
 
 # -- names: prompts and test sets ----------------------------------------------------
@@ -283,3 +286,31 @@ class CheckTally:
     check: str | None
     answers: int
     passed: int
+
+
+# -- the LLM judge (issue 13) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JudgeVerdict:
+    """The judge's blind score of one candidate: approval from 0 to 1 (the approval
+    scale's no to yes), stars on the stars scale when the rubric asks for them."""
+
+    candidate_id: int
+    approval: float
+    stars: float | None
+    reason: str
+
+
+Outcome = Literal["first", "second", "tie"]
+
+
+@dataclass(frozen=True)
+class JudgePair:
+    """The judge's head-to-head verdict on two answers to one input, asked in both
+    orders: an outcome the two orders disagree on is a tie, and not ``consistent``."""
+
+    first_id: int
+    second_id: int
+    outcome: Outcome
+    consistent: bool

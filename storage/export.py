@@ -113,6 +113,33 @@ _CHECKS = (
 """
 )
 
+# The judge's verdicts are shown once a run is revealed, never before: so exported too.
+_JUDGE_VERDICTS = (
+    _LIVE_RUNS
+    + """
+    SELECT c.run_id, v.candidate_id, v.model_name AS model, v.approval, v.stars, v.reason,
+           v.error, v.tokens_in, v.tokens_out, v.cost, v.cached, v.created_at AS judged_at
+    FROM judge_verdicts AS v
+    JOIN candidates AS c ON c.id = v.candidate_id
+    JOIN runs ON runs.id = c.run_id
+    WHERE c.run_id IN (SELECT id FROM live) AND runs.revealed_at IS NOT NULL
+    ORDER BY c.run_id, c.slot
+"""
+)
+
+_JUDGE_PAIRS = (
+    _LIVE_RUNS
+    + """
+    SELECT p.run_id, p.first_id AS first_candidate_id, p.second_id AS second_candidate_id,
+           p.model_name AS model, p.outcome, p.consistent, p.forward, p.backward, p.error,
+           p.cost, p.created_at AS judged_at
+    FROM judge_pairs AS p
+    JOIN runs ON runs.id = p.run_id
+    WHERE p.run_id IN (SELECT id FROM live) AND runs.revealed_at IS NOT NULL
+    ORDER BY p.run_id, p.first_id, p.second_id
+"""
+)
+
 
 def prompt_exists(store: Store, name: str) -> bool:
     rows = store.query("SELECT 1 FROM prompts WHERE name = ? AND deleted_at IS NULL", [name])
@@ -137,6 +164,8 @@ def load_export(store: Store, prompt: str | None = None) -> ExportRows:
             rows(_COMMENTS),
             rows(_PAIR_VOTES),
             checks=rows(_CHECKS),
+            judge_verdicts=rows(_JUDGE_VERDICTS),
+            judge_pairs=rows(_JUDGE_PAIRS),
         )
     finally:
         db.execute("COMMIT")

@@ -388,3 +388,47 @@ def m0011_checks(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0012_judge")
+def m0012_judge(db: Database) -> None:
+    """The LLM judge's verdicts, apart from human ratings so they can never be counted
+    as votes: one per candidate (a failed one keeps its reason), one per pair of answers
+    to an input (both orders' answers kept), and the runs still waiting for the judge."""
+    db.executescript(
+        """
+        CREATE TABLE judge_verdicts (
+            candidate_id INTEGER PRIMARY KEY REFERENCES candidates(id),
+            model_name TEXT NOT NULL,
+            approval REAL,
+            stars REAL,
+            reason TEXT NOT NULL DEFAULT '',
+            error TEXT,
+            reply TEXT,
+            tokens_in INTEGER,
+            tokens_out INTEGER,
+            cost REAL,
+            cached INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE judge_pairs (
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            first_id INTEGER NOT NULL REFERENCES candidates(id),
+            second_id INTEGER NOT NULL REFERENCES candidates(id),
+            model_name TEXT NOT NULL,
+            outcome TEXT,
+            consistent INTEGER,
+            forward TEXT,
+            backward TEXT,
+            error TEXT,
+            cost REAL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (first_id, second_id)
+        );
+        CREATE INDEX judge_pairs_run ON judge_pairs (run_id);
+        CREATE TABLE judge_queue (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+            queued_at TEXT NOT NULL
+        );
+        """
+    )

@@ -17,6 +17,7 @@ from storage.digest_log import DigestLog
 from storage.feedback import ReactionOutcome, ReviewQueries
 from storage.inbox import InboxTable
 from storage.install import InstallState
+from storage.judge import JudgeStore
 from storage.pairs import Pairs
 from storage.reminders import ReminderStore
 from storage.runs import RunQueries
@@ -71,6 +72,11 @@ class Store(RunQueries, VersionQueries, CandidateQueries, ReviewQueries):
     @cached_property
     def install(self) -> InstallState:
         return InstallState(self)
+
+    @cached_property
+    def judge(self) -> JudgeStore:
+        """The LLM judge's verdicts, apart from human ratings."""
+        return JudgeStore(self)
 
     @cached_property
     def pairs(self) -> Pairs:

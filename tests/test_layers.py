@@ -10,6 +10,7 @@ Layers, lowest first (a module may import its own layer and those below it):
     jobs
     digest
     review
+    judge
     prompts
     home, app, cli, shell        composition roots: they wire the core to Slack
 
@@ -32,6 +33,7 @@ LAYERS = [
     {"jobs"},
     {"digest"},
     {"review"},
+    {"judge"},
     {"prompts"},
     {"home", "app", "cli", "shell"},
 ]

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-HEAVY = ["numpy", "scipy", "choix", "krippendorff", "openai"]
+HEAVY = ["numpy", "scipy", "choix", "krippendorff", "sklearn", "openai"]
 
 _REPORT = "import json, sys; print(json.dumps(sorted(set(sys.modules) & set(sys.argv[1:]))))"
 

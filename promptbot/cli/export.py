@@ -18,7 +18,7 @@ import click
     type=click.Choice(["csv", "json"]),
     default="csv",
     show_default=True,
-    help="csv: one row per rating, with its candidate and run; json: all six tables.",
+    help="csv: one row per rating, with its candidate and run; json: all eight tables.",
 )
 @click.option(
     "--output",

@@ -1,11 +1,12 @@
-"""The export: runs, candidates, ratings, comments and pair votes as one file, CSV or JSON.
+"""The export: runs, candidates, ratings, comments, pair votes, checks and the judge's
+verdicts as one file, CSV or JSON.
 
-Five tables do not fit one flat file, so the two formats differ on purpose
+Eight tables do not fit one flat file, so the two formats differ on purpose
 (docs/export.md documents every column):
 
-- JSON holds all six tables, ``{"runs": [...], "candidates": [...], "ratings": [...],
-  "comments": [...], "pair_votes": [...], "checks": [...]}``, with numbers, booleans and nested values as
-  JSON types.
+- JSON holds all eight tables, ``{"runs": [...], "candidates": [...], "ratings": [...],
+  "comments": [...], "pair_votes": [...], "checks": [...], "judge_verdicts": [...],
+  "judge_pairs": [...]}``, with numbers, booleans and nested values as JSON types.
 - CSV is for spreadsheets and holds one table: a row per rating, joined with its
   candidate and run, so each row can be read alone. Candidates nobody rated and
   comments are only in JSON.
@@ -109,6 +110,33 @@ PAIR_VOTE_COLUMNS: tuple[str, ...] = (
     "voted_at",
 )
 CHECK_COLUMNS: tuple[str, ...] = ("run_id", "candidate_id", "check", "passed", "detail")
+JUDGE_VERDICT_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "candidate_id",
+    "model",
+    "approval",
+    "stars",
+    "reason",
+    "error",
+    "tokens_in",
+    "tokens_out",
+    "cost",
+    "cached",
+    "judged_at",
+)
+JUDGE_PAIR_COLUMNS: tuple[str, ...] = (
+    "run_id",
+    "first_candidate_id",
+    "second_candidate_id",
+    "model",
+    "outcome",
+    "consistent",
+    "forward",
+    "backward",
+    "error",
+    "cost",
+    "judged_at",
+)
 # The CSV: a rating with the context needed to read it alone.
 CSV_COLUMNS: tuple[str, ...] = (
     "run_id",
@@ -141,11 +169,13 @@ TABLES: dict[str, tuple[str, ...]] = {
     "comments": COMMENT_COLUMNS,
     "pair_votes": PAIR_VOTE_COLUMNS,
     "checks": CHECK_COLUMNS,
+    "judge_verdicts": JUDGE_VERDICT_COLUMNS,
+    "judge_pairs": JUDGE_PAIR_COLUMNS,
 }
 
 # Stored as JSON text or as SQLite's 0/1; exported as what they mean.
 _JSON_TEXT = frozenset({"models", "inputs", "variables", "files"})
-_FLAGS = frozenset({"cached", "late", "passed"})
+_FLAGS = frozenset({"cached", "late", "passed", "consistent"})
 
 Record = dict[str, Any]
 
@@ -159,8 +189,9 @@ class Export:
 
     @property
     def summary(self) -> str:
-        # Pair votes and checks exist only where used: not worth a "0".
-        shown = {t: n for t, n in self.counts.items() if n or t not in ("pair_votes", "checks")}
+        # Pair votes, checks and the judge's exist only where used: not worth a "0".
+        optional = ("pair_votes", "checks", "judge_verdicts", "judge_pairs")
+        shown = {t: n for t, n in self.counts.items() if n or t not in optional}
         return ", ".join(
             f"{n} {(t.removesuffix('s') if n == 1 else t).replace('_', ' ')}"
             for t, n in shown.items()
@@ -194,6 +225,8 @@ def tables(rows: ExportRows) -> dict[str, list[Record]]:
         "comments": [_record(row, COMMENT_COLUMNS) for row in rows.comments],
         "pair_votes": [_record(row, PAIR_VOTE_COLUMNS) for row in rows.pair_votes],
         "checks": checks,
+        "judge_verdicts": [_record(row, JUDGE_VERDICT_COLUMNS) for row in rows.judge_verdicts],
+        "judge_pairs": [_record(row, JUDGE_PAIR_COLUMNS) for row in rows.judge_pairs],
     }
 
 

@@ -121,6 +121,31 @@ class ModelCalls:
                 total += estimated_cost(config, self.messages_for(run, candidate))
         return total
 
+    def complete(self, model_name: str, messages: Messages, *, fresh: bool = False) -> Completion:
+        """One call to a configured model, the path every call takes (candidates and the
+        judge alike): answered from the cache when the model caches (unless ``fresh``),
+        else called and priced, and kept in the cache."""
+        config = self.config.model(model_name)
+        model = self._models[model_name]
+        key = cache_key(config, model.endpoint, messages) if config.caches() else None
+        hit = None if key is None or fresh else self._cache.get(key)
+        if hit is not None:
+            return replace(hit, cost=0.0)  # a cache hit is free
+        result = clean_completion(model.complete(messages))
+        result = replace(result, cost=call_cost(config, result.tokens_in, result.tokens_out))
+        if key is not None:
+            self._keep_in_cache(key, config.model, result)
+        return result
+
+    @property
+    def stopping(self) -> bool:
+        """Shutting down: a call that fails now failed because of it."""
+        return self._stopping.is_set()
+
+    def submit(self, model_name: str, task: Callable[[], None]) -> Future[None]:
+        """Run ``task`` on ``model_name``'s pool, within its ``max_concurrency``."""
+        return self._pools[model_name].submit(task)
+
     def _store_answer(self, run: Run, candidate: Candidate, result: Completion) -> None:
         """Record the answer and its checks' results together, waiting out a database
         that cannot take writes (a full disk, a long lock): the answer is in hand, so it
@@ -147,18 +172,8 @@ class ModelCalls:
 
     def _call(self, run: Run, candidate: Candidate) -> None:
         try:
-            key, result = self.cached_answer(run, candidate)
-            if result is None:
-                config = self.config.model(candidate.model_name)
-                model = self._models[candidate.model_name]
-                result = clean_completion(model.complete(self.messages_for(run, candidate)))
-                result = replace(
-                    result, cost=call_cost(config, result.tokens_in, result.tokens_out)
-                )
-                if key is not None:
-                    self._keep_in_cache(key, config.model, result)
-            else:
-                result = replace(result, cost=0.0)  # a cache hit is free
+            messages = self.messages_for(run, candidate)
+            result = self.complete(candidate.model_name, messages, fresh=run.fresh)
         except PromptbotError as error:
             result = failed(str(error))
         except Exception:

@@ -14,7 +14,9 @@ from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
 from promptbot.errors import NotFound, PermissionDenied, PublishError, SlackUnavailable
 from promptbot.render.blocks import Message, escape
+from promptbot.render.judge import JudgedLine, judge_notice
 from promptbot.render.messages import candidate_messages, notice, opens_input_group, pair_message
+from promptbot.render.words import count
 from promptbot.review.publishing import Publisher, notice_tag
 from storage import Store
 from storage.store import stamp
@@ -79,7 +81,43 @@ class Revealer:
             tag=notice_tag(run.id, "revealed"),
             look_first=True,
         )
+        self._judge_says(run)
         self.store.mark_revealed(run_id)
+
+    def _judge_says(self, run: Run) -> None:
+        """The judge's verdicts, kept from the thread until now, under the reveal."""
+        candidates = self.store.candidates(run.id)
+        ids = [c.id for c in candidates]
+        verdicts = self.store.judge.verdicts(ids)
+        failures = self.store.judge.failures(ids)
+        queued = run.id in self.store.judge.queued()
+        if not verdicts and not failures and not queued:
+            return  # no judge for this run
+        judged = [
+            JudgedLine(c.label, verdicts.get(c.id), failures.get(c.id))
+            for c in candidates
+            if c.id in verdicts or c.id in failures
+        ]
+        pairs = self.store.judge.pairs(run.id)
+        consistent = sum(p.consistent for p in pairs)
+        parts = (
+            [f"position consistency {consistent} of {count(len(pairs), 'pair')}"] if pairs else []
+        )
+        if queued:
+            parts.append("still judging: the rest will be in `/prompt show` and the export")
+        model = self.config.judge.model or "judge"
+        try:
+            self.publisher.post(
+                run.channel,
+                judge_notice(model, judged, " · ".join(parts) or None),
+                thread_ts=run.thread_ts,
+                tag=notice_tag(run.id, "judge"),
+                look_first=True,
+            )
+        except SlackUnavailable:
+            raise
+        except PublishError as error:  # the verdicts stay in /prompt show and the export
+            logger.warning("run %s: the judge's verdicts were not posted: %s", run.id, error)
 
     def _edit(self, run: Run, ts: str, message: Message, what: str) -> None:
         try:

@@ -93,6 +93,8 @@ class Runner:
         self._active: dict[int, _Active] = {}
         self._stop = threading.Event()
         self._keeper: threading.Thread | None = None
+        # Told each run that finishes here, after its last post (the judge starts so).
+        self.when_finished: list[Callable[[int], None]] = []
 
     @property
     def _lease_seconds(self) -> float:
@@ -237,7 +239,15 @@ class Runner:
             break
         if progress == "finished":
             self.log.release_lease(run_id, self.owner)
+            self._tell_finished(run_id)
             active.future.set_result(None)
+
+    def _tell_finished(self, run_id: int) -> None:
+        for listener in self.when_finished:
+            try:
+                listener(run_id)
+            except Exception:
+                logger.exception("run %s: a listener for finished runs failed", run_id)
 
     def _keep(self) -> None:
         settings = self.config.slack

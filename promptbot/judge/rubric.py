@@ -1,0 +1,82 @@
+"""The judge's rubrics: Jinja2 templates rendered in the same sandbox, within the same
+budget, as the team's own prompt templates (promptbot/review/render_budget.py).
+
+A rubric sees ``prompt`` (the prompt template the team wrote), ``input`` (the input's
+variables, one ``name: value`` line each) and ``answer``. The judge must reply in the
+strict line format the default asks for; a team's own rubric keeps those lines.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from promptbot.config.settings import AppConfig
+
+DEFAULT_RUBRIC = """\
+You review answers that a language model gave to a team's prompt. Judge the answer as a \
+careful member of the team would: is it correct, does it do what the prompt asks, is it \
+clear and of a fitting length?
+
+The prompt:
+<prompt>
+{{ prompt }}
+</prompt>
+
+The input it was given:
+<input>
+{{ input }}
+</input>
+
+The answer:
+<answer>
+{{ answer }}
+</answer>
+
+Reply with exactly these three lines and nothing else:
+APPROVE: yes, no or unsure
+STARS: a whole number from 1 (poor) to 5 (excellent)
+REASON: one short sentence
+"""
+
+# Head-to-head: two answers to one input; asked twice, in both orders.
+PAIR_RUBRIC = """\
+You compare two answers that language models gave to a team's prompt. Judge them as a \
+careful member of the team would: correctness first, then doing what the prompt asks, \
+then clarity. The order of the answers means nothing.
+
+The prompt:
+<prompt>
+{{ prompt }}
+</prompt>
+
+The input it was given:
+<input>
+{{ input }}
+</input>
+
+Answer 1:
+<answer>
+{{ first }}
+</answer>
+
+Answer 2:
+<answer>
+{{ second }}
+</answer>
+
+Reply with exactly these two lines and nothing else:
+BETTER: 1, 2 or tie
+REASON: one short sentence
+"""
+
+
+def rubric_for(config: AppConfig, prompt: str) -> str:
+    """The prompt's own rubric, else the team's, else the default."""
+    return config.prompt_settings(prompt).rubric or config.judge.rubric or DEFAULT_RUBRIC
+
+
+def input_text(variables: dict[str, Any]) -> str:
+    """The input as the judge reads it: one ``name: value`` line per variable."""
+    if not variables:
+        return "(no variables)"
+    return "\n".join(f"{name}: {value}" for name, value in variables.items())

@@ -1,0 +1,243 @@
+"""The judge at work: once a run's candidates are posted, it scores each answer blind
+and compares the answers to each input in pairs, in both orders.
+
+It starts only when the run is finished (every candidate posted or refused), so it never
+holds a candidate up, and its calls go through ``ModelCalls``: the judge model's own
+pool (its ``max_concurrency``), the answer cache, the same pricing. Whatever goes wrong
+(a failed call, a rubric the sandbox refuses, an unreadable reply) is stored as a failed
+verdict with its reason; nothing escapes into the run. Runs waiting for the judge are
+queued in the database, so a restart finishes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import defaultdict
+from collections.abc import Callable
+from functools import partial
+from itertools import combinations
+from typing import Any
+
+from promptbot.config.settings import AppConfig
+from promptbot.domain import Candidate, Completion, Run
+from promptbot.errors import PromptbotError
+from promptbot.judge.records import PairRecord, VerdictRecord
+from promptbot.judge.replies import (
+    Preference,
+    UnreadableReply,
+    both_orders,
+    parse_preference,
+    parse_verdict,
+    swapped,
+)
+from promptbot.judge.rubric import PAIR_RUBRIC, input_text, rubric_for
+from promptbot.review.calls import ModelCalls
+from promptbot.review.providers import build_messages
+from storage import Store
+
+logger = logging.getLogger(__name__)
+
+
+class _Stopped(Exception):
+    """The process is stopping: a judge task leaves its verdict for the next start."""
+
+
+class _Countdown:
+    """Calls ``then`` once ``count`` tasks have finished, however each ended."""
+
+    def __init__(self, count: int, then: Callable[[], None]) -> None:
+        self._left = count
+        self._then = then
+        self.crashed = False
+        self._lock = threading.Lock()
+
+    def tick(self) -> None:
+        with self._lock:
+            self._left -= 1
+            last = self._left == 0
+        if last:
+            self._then()
+
+
+class Judge:
+    def __init__(self, store: Store, config: AppConfig, calls: ModelCalls) -> None:
+        self.store = store
+        self.config = config
+        self.calls = calls
+        self.model = config.judge.model
+        stars = config.scales.get("stars")
+        self.stars_range = (min(stars.emoji.values()), max(stars.emoji.values())) if stars else None
+
+    # -- when runs finish, and at start-up -----------------------------------------
+
+    def run_finished(self, run_id: int) -> None:
+        """Queue a finished run for the judge, if its prompt is judged, and start."""
+        if self.model is None:
+            return
+        run = self.store.get_run(run_id)
+        if run.deleted or not self.config.judges(run.version.prompt_name):
+            return
+        self.store.judge.enqueue(run_id)
+        self.start(run_id)
+
+    def resume(self) -> None:
+        """Judge the runs a previous process queued but did not finish."""
+        for run_id in self.store.judge.queued():
+            self.start(run_id)
+
+    def start(self, run_id: int) -> None:
+        """Submit each verdict and pair still missing on the judge model's pool."""
+        model = self.model
+        if model is None:
+            return
+        run = self.store.get_run(run_id)
+        answered = [c for c in self.store.candidates(run_id) if c.output is not None]
+        verdicts_done, pairs_done = self.store.judge.judged(run_id)
+        tasks: list[Callable[[], None]] = [
+            partial(self.score, run, c) for c in answered if c.id not in verdicts_done
+        ]
+        tasks += [
+            partial(self.compare, run, a, b)
+            for a, b in pairs_to_compare(answered)
+            if (a.id, b.id) not in pairs_done
+        ]
+        if not tasks:
+            self.store.judge.done(run_id)
+            return
+
+        def finished() -> None:
+            # A task that crashed left its verdict unwritten: the run stays queued, and
+            # the next start tries what is missing.
+            if not countdown.crashed:
+                self.store.judge.done(run_id)
+
+        countdown = _Countdown(len(tasks), finished)
+        for task in tasks:
+            self.calls.submit(model, _guarded(task, countdown, run_id))
+
+    # -- one candidate ---------------------------------------------------------------
+
+    def score(self, run: Run, candidate: Candidate) -> None:
+        assert self.model is not None and candidate.output is not None
+        record = self._verdict(run, candidate)
+        if record.error is not None and self.calls.stopping:
+            raise _Stopped  # not the judge's failure: the next start asks again
+        self.store.judge.record_verdict(candidate.id, self.model, record)
+
+    def _verdict(self, run: Run, candidate: Candidate) -> VerdictRecord:
+        assert self.model is not None and candidate.output is not None
+        prompt = candidate.prompt_name or run.version.prompt_name
+        values = {
+            "prompt": self._template(run, candidate),
+            "input": input_text(candidate.variables),
+            "answer": candidate.output,
+        }
+        try:
+            answer = self._ask(rubric_for(self.config, prompt), values)
+        except PromptbotError as error:
+            return VerdictRecord(None, None, "", f"rubric refused: {error}", None)
+        if answer.output is None:
+            return _failed_call(answer)
+        try:
+            parsed = parse_verdict(answer.output, stars_range=self.stars_range)
+        except UnreadableReply as error:
+            return _with_usage(VerdictRecord(None, None, "", str(error), answer.output), answer)
+        return _with_usage(
+            VerdictRecord(parsed.approval, parsed.stars, parsed.reason, None, answer.output),
+            answer,
+        )
+
+    # -- one pair, both orders ---------------------------------------------------------
+
+    def compare(self, run: Run, first: Candidate, second: Candidate) -> None:
+        assert self.model is not None
+        prompts = dict.fromkeys([self._template(run, first), self._template(run, second)])
+        base = {
+            "prompt": "\n--- or ---\n".join(prompts),
+            "input": input_text(first.variables),
+        }
+        answers: list[Preference] = []
+        cost = 0.0
+        error: str | None = None
+        for one, two in ((first, second), (second, first)):
+            try:
+                reply = self._ask(PAIR_RUBRIC, {**base, "first": one.output, "second": two.output})
+            except PromptbotError as refused:
+                error = f"rubric refused: {refused}"
+                break
+            cost += reply.cost or 0.0
+            if reply.output is None:
+                error = f"the judge's call failed: {reply.error}"
+                break
+            try:
+                said = parse_preference(reply.output)
+            except UnreadableReply as unreadable:
+                error = str(unreadable)
+                break
+            # Kept as seen from ``first``, whichever order it was asked in.
+            answers.append(said if one is first else swapped(said))
+        if error is not None or len(answers) != 2:
+            known: list[str | None] = [*answers, None, None]
+            record = PairRecord(None, None, known[0], known[1], error, cost)
+        else:
+            outcome, consistent = both_orders(answers[0], answers[1])
+            record = PairRecord(outcome, consistent, answers[0], answers[1], None, cost)
+        if record.error is not None and self.calls.stopping:
+            raise _Stopped
+        self.store.judge.record_pair(run.id, first.id, second.id, self.model, record)
+
+    # -- shared ----------------------------------------------------------------------
+
+    def _template(self, run: Run, candidate: Candidate) -> str:
+        if candidate.version_id is not None and candidate.version_id != run.version.id:
+            return self.store.get_version(candidate.version_id).template
+        return run.version.template
+
+    def _ask(self, rubric: str, values: dict[str, Any]) -> Completion:
+        """Render the rubric in the sandbox, within the template budget, and call the
+        judge model through the shared path (cache, pricing)."""
+        assert self.model is not None
+        text = self.calls.templates.render(rubric, values)
+        return self.calls.complete(self.model, build_messages(text, None))
+
+
+def pairs_to_compare(answered: list[Candidate]) -> list[tuple[Candidate, Candidate]]:
+    """Every two answers to the same input, in the thread's order."""
+    by_input: dict[int, list[Candidate]] = defaultdict(list)
+    for candidate in sorted(answered, key=lambda c: c.slot):
+        by_input[candidate.input_index].append(candidate)
+    return [pair for group in by_input.values() for pair in combinations(group, 2)]
+
+
+def _failed_call(answer: Completion) -> VerdictRecord:
+    return VerdictRecord(None, None, "", f"the judge's call failed: {answer.error}", None)
+
+
+def _with_usage(record: VerdictRecord, answer: Completion) -> VerdictRecord:
+    return VerdictRecord(
+        record.approval,
+        record.stars,
+        record.reason,
+        record.error,
+        record.reply,
+        answer.tokens_in,
+        answer.tokens_out,
+        answer.cost,
+        answer.cached,
+    )
+
+
+def _guarded(task: Callable[[], None], countdown: _Countdown, run_id: int) -> Callable[[], None]:
+    def run() -> None:
+        try:
+            task()
+        except _Stopped:
+            countdown.crashed = True
+        except Exception:
+            countdown.crashed = True
+            logger.exception("run %s: a judge task failed", run_id)
+        finally:
+            countdown.tick()
+
+    return run

@@ -1,0 +1,73 @@
+"""What the LLM judge said, as shown once a run is revealed (never before): one line per
+candidate, "judge says", apart from the team's votes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from promptbot.domain import JudgeVerdict
+from promptbot.render.blocks import (
+    SECTIONS_PER_MESSAGE,
+    Message,
+    context,
+    escape,
+    section,
+    truncate,
+)
+
+REASON_CHARS = 160
+# A section holds 3000 characters; the lines are joined below that.
+SECTION_CHARS = 2800
+
+
+@dataclass(frozen=True)
+class JudgedLine:
+    label: str
+    verdict: JudgeVerdict | None
+    failure: str | None = None
+
+
+def says(verdict: JudgeVerdict) -> str:
+    """``👍 yes · 4★``: the judge's approval (and stars) in a few characters."""
+    if verdict.approval >= 0.75:
+        word = ":+1: yes"
+    elif verdict.approval <= 0.25:
+        word = ":-1: no"
+    else:
+        word = ":thinking_face: unsure"
+    stars = f" · {verdict.stars:g}★" if verdict.stars is not None else ""
+    return word + stars
+
+
+def line(judged: JudgedLine) -> str:
+    label = f"*{escape(judged.label)}*"
+    if judged.verdict is None:
+        why = escape(truncate(judged.failure or "no verdict", REASON_CHARS))
+        return f"{label}: no verdict ({why})"
+    reason = judged.verdict.reason
+    tail = f" — {escape(truncate(reason, REASON_CHARS))}" if reason else ""
+    return f"{label}: {says(judged.verdict)}{tail}"
+
+
+def judge_notice(model: str, judged: Sequence[JudgedLine], consistency: str | None) -> Message:
+    """The reveal's "judge says" message: the judge's verdict per candidate, in as many
+    sections as fit (an export has them all)."""
+    intro = f"*Judge says* ({escape(model)}, an LLM: not counted as votes)" + (
+        f" · {consistency}" if consistency else ""
+    )
+    lines = [line(j) for j in judged]
+    sections: list[str] = []
+    current = ""
+    for text in lines:
+        if current and len(current) + len(text) + 1 > SECTION_CHARS:
+            sections.append(current)
+            current = ""
+        current = f"{current}\n{text}" if current else text
+    if current:
+        sections.append(current)
+    shown = sections[: SECTIONS_PER_MESSAGE - 2]
+    blocks = [section(intro)] + [section(s) for s in shown]
+    if len(sections) > len(shown):
+        blocks.append(context("…and more: `/prompt export NAME json` has every verdict."))
+    return Message(f"Judge says ({model})", blocks)
