@@ -38,6 +38,9 @@ class JudgeStore:
     def queued(self) -> list[int]:
         return [r["run_id"] for r in self.store.query("SELECT run_id FROM judge_queue")]
 
+    def is_queued(self, run_id: int) -> bool:
+        return bool(self.store.query("SELECT 1 FROM judge_queue WHERE run_id = ?", [run_id]))
+
     def done(self, run_id: int) -> None:
         with self.store.transaction() as db:
             db.execute("DELETE FROM judge_queue WHERE run_id = ?", [run_id])

@@ -36,6 +36,7 @@ from jinja2 import (
 
 from promptbot.config.settings import DigestSettings
 from promptbot.digest.assembly import Digest
+from promptbot.digest.judge_section import JudgeSection
 from promptbot.errors import ConfigError
 from promptbot.render.blocks import (
     BLOCKS_PER_MESSAGE,
@@ -263,9 +264,11 @@ def fit_text(text: str, limit: int, note: str = _CUT_NOTE) -> str:
     return text[:cut].rstrip() + note
 
 
-def render_digest(digest: Digest, settings: DigestSettings) -> Message:
-    """The digest as one Slack message (``digest.j2``)."""
-    text, blocks = render_template("digest.j2", settings, digest=digest)
+def render_digest(
+    digest: Digest, settings: DigestSettings, judge: JudgeSection | None = None
+) -> Message:
+    """The digest as one Slack message (``digest.j2``); ``judge``: its Judge section."""
+    text, blocks = render_template("digest.j2", settings, digest=digest, judge=judge)
     return Message(text=text, blocks=blocks)
 
 

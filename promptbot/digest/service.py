@@ -60,6 +60,7 @@ class DigestService:
     def compose(self, period: Period) -> Message:
         from promptbot.digest.assembly import build_digest_from
         from promptbot.digest.check_rates import check_rates
+        from promptbot.digest.judge_section import load_judge_section
         from promptbot.digest.rendering import render_digest
         from storage.digest_inputs import load_digest_inputs
 
@@ -72,7 +73,9 @@ class DigestService:
         )
         tallies = self.store.checks.tallies(closed_before=stamp(period.end))
         digest = replace(digest, checks=check_rates(tallies))
-        return render_digest(digest, self.config.digest)
+        return render_digest(
+            digest, self.config.digest, load_judge_section(self.store, self.config)
+        )
 
     def preview_period(self, now: datetime | None = None) -> Period:
         """From the last scheduled digest up to now: what the next one would say so far."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate, Run, Version
 from promptbot.errors import FieldErrors, TemplateError, UsageError
+from promptbot.judge.showing import judge_text
 from promptbot.render.blocks import Message, code_block, context, escape, header, section, truncate
 from promptbot.render.checks import checks_block
 from promptbot.render.words import count, format_cost
@@ -248,6 +249,9 @@ class Lifecycle:
         written = [*written, *self.store.checks.version_checks(version.id)]
         checks = checks_block(written, self.store.checks.tallies(version_id=version.id))
         blocks += [checks] if checks else []
+        judged = judge_text(self.store, self.config, version, runs)
+        if judged is not None:
+            blocks.append(section(f"*Judge*\n{judged}"))
         lines = [
             f"• run #{run.id} ({run.status}, {count(len(run.models), 'model')},"
             f" {format_cost(self.store.run_cost(run.id))})"

@@ -15,6 +15,7 @@ from promptbot.render.blocks import (
     section,
     truncate,
 )
+from promptbot.verdicts.calibration import Calibration
 
 REASON_CHARS = 160
 # A section holds 3000 characters; the lines are joined below that.
@@ -71,3 +72,41 @@ def judge_notice(model: str, judged: Sequence[JudgedLine], consistency: str | No
     if len(sections) > len(shown):
         blocks.append(context("…and more: `/prompt export NAME json` has every verdict."))
     return Message(f"Judge says ({model})", blocks)
+
+
+def _number(value: float) -> str:
+    return f"{value:.2f}".replace("-", "−")
+
+
+def calibration_summary(calibration: Calibration) -> str:
+    """One line: does the judge agree with the team, and is it trusted for screening."""
+    c = calibration
+    votes = f"{c.candidates} {'candidate' if c.candidates == 1 else 'candidates'}"
+    if c.kappa is None:
+        if c.candidates:
+            return f"not yet: κ undefined over {votes} (every answer got the same verdict)"
+        return "not yet: no judged candidate has enough human ratings"
+    known = c.low is not None and c.high is not None
+    interval = f" [{_number(c.low or 0)}, {_number(c.high or 0)}]" if known else ""
+    kappa = f"κ {_number(c.kappa)}{interval} over {votes}"
+    if c.trusted:
+        return f"the judge agrees with the team, {kappa}; trusted for pre-screening"
+    return f"not yet: {kappa} (trust needs the lower bound at {c.trust_kappa:.2f} or more)"
+
+
+def calibration_details(calibration: Calibration) -> str:
+    """Position consistency, stars and head-to-head agreement, where there are any."""
+    c = calibration
+    parts = []
+    if c.position_consistency is not None:
+        parts.append(
+            f"position consistency {c.position_consistency:.0%} of {c.pairs_judged}"
+            f" {'pair' if c.pairs_judged == 1 else 'pairs'}"
+        )
+    if c.stars_alpha is not None:
+        parts.append(f"stars α {_number(c.stars_alpha)} over {c.stars_candidates}")
+    if c.pair_agreement is not None:
+        parts.append(
+            f"agrees with {c.pair_agreement:.0%} of {c.pair_outcomes} head-to-head outcomes"
+        )
+    return " · ".join(parts)

@@ -90,7 +90,7 @@ class Revealer:
         ids = [c.id for c in candidates]
         verdicts = self.store.judge.verdicts(ids)
         failures = self.store.judge.failures(ids)
-        queued = run.id in self.store.judge.queued()
+        queued = self.store.judge.is_queued(run.id)
         if not verdicts and not failures and not queued:
             return  # no judge for this run
         judged = [

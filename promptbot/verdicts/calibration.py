@@ -9,10 +9,8 @@ rated enough (``min_votes`` human ratings):
   judge's position consistency (pairs whose two orders agreed);
 * the confusion table of judge against team, kept for the export.
 
-The point estimates come from the libraries (scikit-learn's ``cohen_kappa_score``, the
-``krippendorff`` package), loaded on first use: start-up does not pay for them. The
-bootstrap computes κ from resampled confusion tables in one vectorised pass
-(tests/test_calibration.py checks it against scikit-learn on resamples).
+The statistics themselves are in :mod:`promptbot.verdicts.kappa`. Nothing here loads
+numpy or the libraries until a calibration is computed: the store imports these records.
 """
 
 from __future__ import annotations
@@ -24,18 +22,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
 from promptbot.domain import Outcome
+from promptbot.verdicts.kappa import bootstrap_kappa, cohen_kappa, ordinal_alpha
 
-if TYPE_CHECKING:  # numpy loads with the first calibration, not with the store
-    import numpy as np
-    from numpy.typing import NDArray
+if TYPE_CHECKING:
+    from promptbot.config.settings import AppConfig
 
-    FloatArray = NDArray[np.float64]
-
-JUDGE_LABELS = ("yes", "no", "unsure")
-HUMAN_LABELS = ("yes", "no")
 Label = Literal["yes", "no", "unsure"]
-# The interval is a 95% percentile bootstrap.
-INTERVAL = (2.5, 97.5)
+# Vectorised resamples: a thousand cost milliseconds.
+BOOTSTRAP_ROUNDS = 1000
 
 
 @dataclass(frozen=True)
@@ -113,81 +107,6 @@ def median_stars(scores: Sequence[float]) -> float:
     middle = len(ordered) // 2
     value = ordered[middle] if len(ordered) % 2 else (ordered[middle - 1] + ordered[middle]) / 2
     return float(math.floor(value + 0.5))  # halves round up: 3.5 stars are 4
-
-
-# -- the statistics ------------------------------------------------------------------
-
-
-def cohen_kappa(
-    judge: Sequence[str | float], team: Sequence[str | float], weights: str | None = None
-) -> float:
-    """scikit-learn's κ over the labels either side used, in their order (approval's
-    yes, no, unsure; stars low to high, which weighted κ needs)."""
-    from sklearn.metrics import cohen_kappa_score
-
-    labels = _labels(judge, team)
-    if len(labels) < 2:
-        return math.nan  # one category only: agreement beyond chance is undefined
-    return float(cohen_kappa_score(list(judge), list(team), labels=labels, weights=weights))
-
-
-def _labels(judge: Sequence[str | float], team: Sequence[str | float]) -> list[str | float]:
-    used = set(judge) | set(team)
-    if all(isinstance(label, str) for label in used):
-        return [label for label in JUDGE_LABELS if label in used]
-    return sorted(used, key=float)
-
-
-def ordinal_alpha(judge: Sequence[float], team: Sequence[float]) -> float:
-    """Krippendorff's α at the ordinal level, the judge and the team as two coders."""
-    import krippendorff
-
-    if len(set(judge) | set(team)) < 2:
-        return math.nan
-    return float(
-        krippendorff.alpha(
-            reliability_data=[list(judge), list(team)], level_of_measurement="ordinal"
-        )
-    )
-
-
-def bootstrap_kappa(
-    judge: Sequence[str], team: Sequence[str], rounds: int, seed: int
-) -> tuple[float, float] | None:
-    """A percentile interval for κ, resampling candidates. Each round's κ comes from its
-    confusion table, all rounds in one pass; rounds where κ is undefined are skipped."""
-    import numpy as np
-
-    labels = _labels(judge, team)
-    k = len(labels)
-    if k < 2 or not judge:
-        return None
-    index = {label: i for i, label in enumerate(labels)}
-    cells = np.array([index[j] * k + index[t] for j, t in zip(judge, team, strict=True)])
-    n = len(cells)
-    draws = np.random.default_rng(seed).integers(0, n, size=(rounds, n))
-    offsets = np.arange(rounds)[:, None] * (k * k)
-    tables = np.bincount((cells[draws] + offsets).ravel(), minlength=rounds * k * k)
-    kappas = kappa_from_tables(tables.reshape(rounds, k, k).astype(float))
-    kappas = kappas[~np.isnan(kappas)]
-    if not len(kappas):
-        return None
-    low, high = np.percentile(kappas, INTERVAL)
-    return float(low), float(high)
-
-
-def kappa_from_tables(tables: FloatArray) -> FloatArray:
-    """Cohen's κ of each confusion table (rows: judge, columns: team) in a stack."""
-    import numpy as np
-
-    stack = np.asarray(tables, dtype=float)
-    n = stack.sum(axis=(1, 2))
-    observed = np.trace(stack, axis1=1, axis2=2) / n
-    expected = (stack.sum(axis=2) * stack.sum(axis=1)).sum(axis=1) / n**2
-    with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = (observed - expected) / (1 - expected)
-    result: FloatArray = np.where(np.isclose(expected, 1), np.nan, kappa)
-    return result
 
 
 # -- calibration of one prompt, or all --------------------------------------------------
@@ -289,3 +208,31 @@ def pair_agreement(
 
 def _defined(value: float) -> float | None:
     return None if math.isnan(value) else value
+
+
+def approval_range(config: AppConfig) -> tuple[float, float]:
+    """The approval scale's lowest and highest scores (0 and 1 unless a team changed it)."""
+    scale = config.scales.get("approval")
+    if scale is None:
+        return 0.0, 1.0
+    return min(scale.emoji.values()), max(scale.emoji.values())
+
+
+def calibrate_for(
+    config: AppConfig,
+    candidates: Iterable[JudgedCandidate],
+    pairs: Iterable[JudgedPairRow],
+    prompt: str | None,
+) -> Calibration:
+    """``calibrate`` with the team's settings: the judge's vote threshold and trust
+    level, the approval scale, the digest's seed."""
+    return calibrate(
+        candidates,
+        pairs,
+        prompt=prompt,
+        min_votes=config.judge.min_human_votes,
+        trust_kappa=config.judge.trust_kappa,
+        approval_range=approval_range(config),
+        rounds=BOOTSTRAP_ROUNDS,
+        seed=config.digest.seed,
+    )
