@@ -27,6 +27,7 @@ from typing import Any, Literal
 
 from promptbot.domain import ExportRows
 from promptbot.errors import NotFound, UsageError
+from promptbot.prompts.judge_columns import JUDGE_PAIR_COLUMNS, JUDGE_VERDICT_COLUMNS
 from storage import Store
 from storage.export import load_export, prompt_exists
 
@@ -110,33 +111,6 @@ PAIR_VOTE_COLUMNS: tuple[str, ...] = (
     "voted_at",
 )
 CHECK_COLUMNS: tuple[str, ...] = ("run_id", "candidate_id", "check", "passed", "detail")
-JUDGE_VERDICT_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "candidate_id",
-    "model",
-    "approval",
-    "stars",
-    "reason",
-    "error",
-    "tokens_in",
-    "tokens_out",
-    "cost",
-    "cached",
-    "judged_at",
-)
-JUDGE_PAIR_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "first_candidate_id",
-    "second_candidate_id",
-    "model",
-    "outcome",
-    "consistent",
-    "forward",
-    "backward",
-    "error",
-    "cost",
-    "judged_at",
-)
 # The CSV: a rating with the context needed to read it alone.
 CSV_COLUMNS: tuple[str, ...] = (
     "run_id",
