@@ -205,3 +205,12 @@ def test_pass_rates_per_version_carry_wilson_intervals_and_the_most_failed_check
     assert (second.passed, second.answers, second.share) == (30, 40, 0.75)
     assert (second.low, second.high) == wilson_interval(30, 40)
     assert (second.weakest, second.weakest_failed) == ("max-words: 9", 9)
+
+
+@pytest.mark.parametrize("text", ["regex: (a|aa)+$", "not-regex: (a|aa)+$"])
+def test_a_regex_that_backtracks_without_end_fails_the_check_instead_of_hanging(text):
+    # 2**40 paths: Python's re would hold this model call's thread for good.
+    (result,) = run_checks([parse_check(text)], "a" * 40 + "b", 100, 0.001)
+    assert not result.passed
+    assert "took over 0.5 s on this answer" in result.detail
+    assert verdict(text, "aaaa") is (not text.startswith("not-"))

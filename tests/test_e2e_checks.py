@@ -80,7 +80,7 @@ def test_bad_checks_are_refused_with_their_row_numbers_and_nothing_is_saved(tmp_
         " (known: equals, contains, icontains, starts-with, regex, contains-any, contains-all,"
         " icontains-any, icontains-all, is-json, contains-json, json-schema, max-chars,"
         " max-words, latency, cost); for an exact answer write 'equals: …'; row 4:"
-        " __expected: bad regex '(oops': missing ), unterminated subpattern at position 0\n"
+        " __expected: bad regex '(oops': missing ) at position 5\n"
     )
     assert store.test_sets.names("support") == []
     prefixed = tmp_path / "prefix.csv"

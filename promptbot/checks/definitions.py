@@ -23,6 +23,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+import regex
+
 from promptbot.errors import UsageError
 
 # Each type, and what its value is.
@@ -90,7 +92,7 @@ class Check:
     items: tuple[str, ...] = ()  # the list types' values
     limit: float | None = None  # max-chars, max-words, latency (ms), cost
     schema: Any = None  # the JSON types' schema, when given
-    pattern: re.Pattern[str] | None = field(default=None, compare=False)
+    pattern: regex.Pattern[str] | None = field(default=None, compare=False)
 
     @property
     def text(self) -> str:
@@ -195,12 +197,14 @@ def _items(kind: str, value: str) -> tuple[str, ...]:
     return items
 
 
-def _regex(value: str) -> re.Pattern[str]:
+def _regex(value: str) -> regex.Pattern[str]:
+    """Compiled by the ``regex`` library, whose searches take a timeout: a pattern that
+    backtracks without end on some answer must not hold a model call's thread."""
     if not value:
         raise UsageError("'regex' needs a pattern, e.g. regex: ^\\d+$")
     try:
-        return re.compile(value)
-    except re.error as error:
+        return regex.compile(value)
+    except regex.error as error:
         raise UsageError(f"bad regex '{value[:60]}': {error}") from None
 
 

@@ -14,6 +14,8 @@ from promptbot.checks.definitions import Check
 from promptbot.domain import CheckResult
 
 _DETAIL_MAX = 200
+# A regex search on one answer; a pattern that backtracks past it fails the check.
+REGEX_SECONDS = 0.5
 
 
 def run_checks(
@@ -30,12 +32,21 @@ def run_checks(
             continue
         if check.kind == "cost" and cost is None:
             continue
-        passed, detail = _evaluate(check, answer, latency_ms or 0, cost or 0.0)
+        try:
+            passed, detail = _evaluate(check, answer, latency_ms or 0, cost or 0.0)
+        except _Unjudged as error:
+            # Failed whether negated or not: the answer was never judged by it.
+            results.append(CheckResult(check.text, False, _short(str(error))))
+            continue
         if check.negated:
             passed = not passed
             detail = f"meets '{check.text.removeprefix('not-')}'"
         results.append(CheckResult(check.text, passed, _short(detail if not passed else "")))
     return results
+
+
+class _Unjudged(Exception):
+    """A check that could not decide on this answer."""
 
 
 def overall(results: Sequence[CheckResult]) -> bool | None:
@@ -62,7 +73,11 @@ def _evaluate(check: Check, answer: str, latency_ms: int, cost: float) -> tuple[
         return answer.lstrip().startswith(value), f"does not start with '{value}'"
     if kind == "regex":
         assert check.pattern is not None
-        return check.pattern.search(answer) is not None, f"does not match /{value}/"
+        try:
+            found = check.pattern.search(answer, timeout=REGEX_SECONDS) is not None
+        except TimeoutError:
+            raise _Unjudged(f"/{value}/ took over {REGEX_SECONDS:g} s on this answer") from None
+        return found, f"does not match /{value}/"
     if kind in ("contains-any", "icontains-any", "contains-all", "icontains-all"):
         return _contains_list(check, answer)
     if kind in ("is-json", "json-schema"):
