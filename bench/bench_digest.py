@@ -1,8 +1,8 @@
 """`promptbot digest --print` at 10k, 100k and 1M ratings, beside a plain SQL aggregate.
 
 Each size is a database of prompts (100 × 5 versions), runs of 5 blind candidates from 8
-models, and reviewers who rate every candidate of a run on one or both scales (10
-ratings per candidate: 1M ratings is 100k candidates). Both measurements are separate
+models, and 7 reviewers per run who rate every candidate on one or both scales (about 10
+ratings per candidate, cut at the size: 1M ratings is 100k candidates). Both measurements are separate
 processes, timed from start to exit, with their peak RSS (from wait4):
 
 * the digest: the real CLI, `promptbot digest --print`, 200 bootstrap rounds;
@@ -34,9 +34,9 @@ sys.path.insert(0, str(ROOT))
 
 from storage import Store  # noqa: E402
 
-PROMPTS, VERSIONS, MODELS, PER_RUN, REVIEWERS = 100, 5, 8, 5, 60
+PROMPTS, VERSIONS, MODELS, PER_RUN, REVIEWERS, PER_THREAD = 100, 5, 8, 5, 60, 7
 CACHE = Path(tempfile.gettempdir()) / "promptbot-bench-digest"
-FORMAT = 3  # bump when the generated data changes
+FORMAT = 4  # bump when the generated data changes
 AGGREGATE = (
     "SELECT v.id AS version_id, r.scale, COUNT(*) AS n, AVG(r.score) AS mean"
     " FROM ratings r JOIN candidates c ON c.id = r.candidate_id"
@@ -107,7 +107,7 @@ def populate(path: Path, ratings: int, seed: int = 7) -> None:
         made = 0
         for run_id, _, _, _, created in run_rows:
             first = (run_id - 1) * PER_RUN + 1
-            for user in rng.sample(range(REVIEWERS), 5):
+            for user in rng.sample(range(REVIEWERS), PER_THREAD):
                 both = rng.random() < 0.5
                 for cid in range(first, first + PER_RUN):
                     s = strength[model_of[cid]] + rng.gauss(0, 1)
@@ -148,6 +148,10 @@ def database(ratings: int) -> Path:
         populate(partial, ratings)
         partial.rename(path)
     Store(path).close()  # a cached database is migrated to the current schema
+    with sqlite3.connect(path) as db:
+        (stored,) = db.execute("SELECT COUNT(*) FROM ratings").fetchone()
+    if stored != ratings:
+        raise SystemExit(f"{path} holds {stored:,} ratings, not {ratings:,}: delete it")
     return path
 
 

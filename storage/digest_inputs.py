@@ -9,7 +9,8 @@ rows. tests/test_digest_inputs.py checks that both give the same digest.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import numpy as np
@@ -22,42 +23,88 @@ from storage.evidence import CANDIDATES, archived, candidate_row, pair_votes, ru
 from storage.store import Store, stamp
 
 _FETCH = 20_000
-# A stored time without its offset, to the microsecond when it has them (numpy reads
-# both; it warns about an offset).
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Ratings are read in slices of this many rowids, each slice one row of long strings.
+_SLICE = 100_000
+_UNIT = "\x1f"  # ASCII's unit separator: never in a Slack user id
+# Microseconds since the epoch of a stored time ("2026-01-02T03:04:05.123456+00:00",
+# always UTC): unixepoch() of the whole seconds (it would round the fraction to
+# milliseconds) plus the fraction.
 _MICROSECONDS = (
-    "CASE WHEN substr({0}, 20, 1) = '.' THEN substr({0}, 1, 26) ELSE substr({0}, 1, 19) END"
+    "unixepoch(substr({0}, 1, 19)) * 1000000"
+    " + CASE WHEN substr({0}, 20, 1) = '.' THEN CAST(substr({0}, 21, 6) AS INTEGER) ELSE 0 END"
 )
-_NOT_A_TIME = np.iinfo(np.int64).min  # NaT
 
 
-def _judgements_sql(infos: list[ScaleInfo]) -> tuple[str, dict[str, object]]:
-    """One row per (candidate, reviewer): the ratings in the period, then per scale the
-    score now and before the start (a reviewer has one rating per candidate and scale, so
-    MAX picks it), then the reviewer and the latest rating times (to the microsecond)."""
+def _ratings_sql(infos: list[ScaleInfo]) -> tuple[str, dict[str, object]]:
+    """The counted ratings before the end on a configured scale, in one slice of rowids,
+    as one row of comma-separated columns: the scale by its position in ``infos``, the
+    time in microseconds.
+
+    Why one row of strings and not one row per rating: fetching a million rows makes
+    five million Python objects and costs more than everything else in a digest, while
+    numpy parses the strings in C. Scores are configured decimals, so SQLite's
+    15-digit text of them reads back as the same float. No GROUP BY either: grouping
+    judgements through the primary key costs SQLite twice the plain scan."""
     params: dict[str, object] = {f"scale{i}": info.name for i, info in enumerate(infos)}
-    per_scale = "".join(
-        f", MAX(CASE WHEN scale = :scale{i} THEN score END)"
-        f", MAX(CASE WHEN scale = :scale{i} AND updated_at < :start THEN score END)"
-        for i in range(len(infos))
-    )
+    code = "".join(f" WHEN :scale{i} THEN {i}" for i in range(len(infos)))
     names = ", ".join(f":scale{i}" for i in range(len(infos))) or "NULL"
     sql = f"""
-        SELECT candidate_id, COUNT(CASE WHEN updated_at >= :start THEN 1 END){per_scale},
-               user_id, {_MICROSECONDS.format("MAX(updated_at)")},
-               {_MICROSECONDS.format("MAX(CASE WHEN updated_at < :start THEN updated_at END)")}
+        SELECT group_concat(candidate_id), group_concat(user_id, char(31)),
+               group_concat(CASE scale{code} END), group_concat(score),
+               group_concat({_MICROSECONDS.format("updated_at")})
         FROM ratings
-        WHERE updated_at < :end AND scale IN ({names})
-        GROUP BY candidate_id, user_id
+        WHERE rowid >= :first AND rowid < :after
+          AND updated_at < :end AND scale IN ({names})
     """
     return sql, params
 
 
-def _seconds(stamps: list[Any]) -> np.ndarray:
-    """POSIX seconds of stored UTC times (cut to the microsecond, without the offset):
-    whole microseconds divided once, the same float datetime.timestamp() gives."""
-    micro = np.array(stamps, dtype="datetime64[us]").astype(np.int64)
-    seconds: np.ndarray = np.where(micro == _NOT_A_TIME, np.nan, micro / 1_000_000)
-    return seconds
+@dataclass(frozen=True)
+class _Ratings:
+    """Rating columns, one entry per rating; reviewers coded in name order."""
+
+    candidate: np.ndarray
+    reviewer: np.ndarray
+    scale: np.ndarray
+    score: np.ndarray
+    micro: np.ndarray
+    reviewers: tuple[str, ...]
+
+
+def _numbers(text: str, dtype: type) -> np.ndarray:
+    parsed: np.ndarray = np.fromstring(text, dtype=dtype, sep=",")
+    return parsed
+
+
+def _read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> _Ratings:
+    sql, params = _ratings_sql(infos)
+    params["end"] = bound
+    code_of: dict[str, int] = {}
+    columns: list[list[np.ndarray]] = [[], [], [], [], []]
+    first, last = db.execute("SELECT MIN(rowid), MAX(rowid) FROM ratings").fetchone()
+    for start in range(first or 0, (last or -1) + 1, _SLICE):
+        params.update(first=start, after=start + _SLICE)
+        candidate, user, scale, score, micro = db.execute(sql, params).fetchone()
+        if candidate is None:
+            continue  # no counted rating in this slice
+        users = user.split(_UNIT)
+        for name in set(users) - code_of.keys():
+            code_of[name] = len(code_of)
+        columns[0].append(_numbers(candidate, np.int64))
+        columns[1].append(np.fromiter(map(code_of.__getitem__, users), np.int64, len(users)))
+        columns[2].append(_numbers(scale, np.int64))
+        columns[3].append(_numbers(score, np.float64))
+        columns[4].append(_numbers(micro, np.int64))
+    candidate, user, scale, score, micro = (
+        np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+        for parts, dtype in zip(columns, _DTYPES, strict=True)
+    )
+    reviewers = tuple(sorted(code_of))
+    return _Ratings(candidate, _renumber(code_of, reviewers)[user], scale, score, micro, reviewers)
+
+
+_DTYPES = (np.int64, np.int64, np.int64, np.float64, np.int64)
 
 
 def _combine(
@@ -128,37 +175,39 @@ def load_digest_inputs(
         db.execute("SELECT id, permalink FROM runs WHERE permalink IS NOT NULL").fetchall()
     )
 
-    sql, params = _judgements_sql(infos)
-    params.update(start=low, end=bound)
-    width = 2 + 2 * len(infos)
-    numbers, user_parts, latest_parts, before_parts = [], [], [], []
-    code_of: dict[str, int] = {}
-    cursor = db.execute(sql, params)
-    # Chunk by chunk into arrays, so no list of a million strings is ever held.
-    while rows := cursor.fetchmany(_FETCH):
-        numbers.append(np.array([row[:width] for row in rows], dtype=np.float64))
-        user_parts.append(
-            np.fromiter(
-                (code_of.setdefault(row[width], len(code_of)) for row in rows), np.int64, len(rows)
-            )
-        )
-        latest_parts.append(_seconds([row[width + 1] for row in rows]))
-        before_parts.append(_seconds([row[width + 2] for row in rows]))
-    grid = np.concatenate(numbers) if numbers else np.zeros((0, width))
-    judged_ids = grid[:, 0].astype(np.int64)
-    raw = {info.name: grid[:, 2 + 2 * i] for i, info in enumerate(infos)}
-    raw_before = {info.name: grid[:, 3 + 2 * i] for i, info in enumerate(infos)}
-    total, n = _combine(raw, infos, len(grid))
-    total_before, n_before = _combine(raw_before, infos, len(grid))
-    # Reviewer codes in name order, as everywhere else.
-    reviewers = tuple(sorted(code_of))
-    renumber = _renumber(code_of, reviewers)
-    judged_users = renumber[np.concatenate(user_parts)] if user_parts else np.zeros(0, np.int64)
-    latest = np.concatenate(latest_parts) if latest_parts else np.zeros(0)
-    latest_before = np.concatenate(before_parts) if before_parts else np.zeros(0)
+    ratings = _read_ratings(db, infos, bound)
+    reviewers = ratings.reviewers
+    # One judgement per (candidate, reviewer), in that order; each rating lands in its
+    # judgement's column for its scale (one rating per candidate, reviewer and scale).
+    keys, judgement = np.unique(
+        ratings.candidate * max(len(reviewers), 1) + ratings.reviewer, return_inverse=True
+    )
+    judgement = judgement.reshape(-1)
+    judged_ids = keys // max(len(reviewers), 1)
+    judged_users = keys % max(len(reviewers), 1)
+    before = ratings.micro < (start - _EPOCH) // timedelta(microseconds=1)
+    seconds = ratings.micro / 1_000_000  # the float datetime.timestamp() gives
+    raw: dict[str, np.ndarray] = {}
+    raw_before: dict[str, np.ndarray] = {}
+    at, at_before = np.full(len(keys), np.nan), np.full(len(keys), np.nan)
+    for i, info in enumerate(infos):
+        on_scale = ratings.scale == i
+        for scores, times, chosen in (
+            (raw, at, on_scale),
+            (raw_before, at_before, on_scale & before),
+        ):
+            values, when = np.full(len(keys), np.nan), np.full(len(keys), np.nan)
+            values[judgement[chosen]] = ratings.score[chosen]
+            when[judgement[chosen]] = seconds[chosen]
+            scores[info.name] = values
+            np.fmax(times, when, out=times)
+    total, n = _combine(raw, infos, len(keys))
+    total_before, n_before = _combine(raw_before, infos, len(keys))
+    period = np.bincount(judgement, ~before, len(keys))
+    latest, latest_before = at, at_before
 
     where = np.minimum(np.searchsorted(ids, judged_ids), max(count - 1, 0))
-    known = (ids[where] == judged_ids) & (n > 0) if count else np.zeros(len(grid), dtype=bool)
+    known = (ids[where] == judged_ids) & (n > 0) if count else np.zeros(len(keys), dtype=bool)
 
     def table(mask: np.ndarray, score: np.ndarray, at: np.ndarray, scored: bool) -> Judgements:
         rows = where[mask]
@@ -192,11 +241,11 @@ def load_digest_inputs(
     counted_pairs = [r for r in pairs if not r.late]
     if counted_pairs:
         judged = concat(judged, judgements_from_rows(counted_pairs, infos))
-        before = [r for r in counted_pairs if r.rated_at < start]
-        if before:
-            judged_before = concat(judged_before, judgements_from_rows(before, infos))
+        pairs_before = [r for r in counted_pairs if r.rated_at < start]
+        if pairs_before:
+            judged_before = concat(judged_before, judgements_from_rows(pairs_before, infos))
 
-    period = grid[:, 1][known]
+    period = period[known]
     by_prompt = np.bincount(c_prompt[where[known]], period, len(prompts))
     ratings_by_prompt = {prompts[i]: int(k) for i, k in enumerate(by_prompt) if k}
     who = {reviewers[i] for i in np.unique(judged_users[known][period > 0]).tolist()}

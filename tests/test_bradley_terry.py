@@ -211,3 +211,21 @@ def test_the_fit_is_choix_fit() -> None:
         np.fill_diagonal(wins, 0.0)
         expected = choix.ilsr_pairwise_dense(wins, alpha=ilsr.ALPHA)
         assert ilsr.fit(wins) == pytest.approx(expected, abs=1e-7)
+
+
+def test_components_are_scipys_connected_components() -> None:
+    # The union-find that replaced scipy's csgraph on the digest's path: same partition
+    # on random sparse graphs (isolated items, chains, one big group).
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    rng = np.random.default_rng(4)
+    for k, edges in [(1, 0), (6, 0), (10, 4), (30, 25), (50, 200), (200, 150)]:
+        lo = rng.integers(0, k, edges)
+        hi = rng.integers(0, k, edges)
+        graph = coo_matrix((np.ones(edges), (lo, hi)), shape=(k, k))
+        _, expected = connected_components(graph, directed=False)
+        labels = bt.components(k, lo, hi)
+        same = labels[:, None] == labels[None, :]
+        assert (same == (expected[:, None] == expected[None, :])).all()
+        assert all(labels[i] <= i for i in range(k))  # labelled by the smallest member

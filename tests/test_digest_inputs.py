@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import random
+import sqlite3
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from promptbot.config.settings import AppConfig, DigestSettings
 from promptbot.digest.assembly import build_digest, build_digest_from
 from promptbot.domain import PlannedCandidate
 from promptbot.review.scales import RatingScales
 from storage import Store
+from storage import digest_inputs
 from storage.digest_inputs import load_digest_inputs
 from storage.evidence import load_evidence
 
@@ -42,7 +46,10 @@ def rate_some(store: Store, runs, rng: random.Random, users: range, tag: str) ->
                     )  # fmt: skip
 
 
-def test_sql_aggregates_give_the_rows_digest(tmp_path) -> None:
+@pytest.mark.parametrize("rowids_a_slice", [1, 7, 100_000])
+def test_sql_aggregates_give_the_rows_digest(tmp_path, monkeypatch, rowids_a_slice) -> None:
+    # Ratings are read in slices of rowids: any slice size gives the same digest.
+    monkeypatch.setattr(digest_inputs, "_SLICE", rowids_a_slice)
     store = Store(tmp_path / "t.db")
     config = AppConfig()
     rng = random.Random(3)
@@ -65,3 +72,19 @@ def test_sql_aggregates_give_the_rows_digest(tmp_path) -> None:
     assert from_sql.late_ratings > 0 and from_sql.ratings > 0
     assert len(inputs.judged) > len(inputs.judged_before) > 0
     assert from_sql.leaderboard and from_sql.rankings.models.ranked
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        "2026-03-01T12:00:59.999600+00:00",  # unixepoch() alone rounds this up a second
+        "2026-03-01T12:00:00.000001+00:00",
+        "2026-12-31T23:59:59.500000+00:00",
+        "2026-03-01T12:00:00+00:00",  # no fraction
+    ],
+)
+def test_stored_times_read_to_the_microsecond(stored) -> None:
+    expression = digest_inputs._MICROSECONDS.format("?")
+    (micro,) = sqlite3.connect(":memory:").execute(f"SELECT {expression}", [stored] * 3).fetchone()
+    expected = datetime.fromisoformat(stored) - datetime(1970, 1, 1, tzinfo=UTC)
+    assert micro == expected // timedelta(microseconds=1)

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse, special
-from scipy.sparse.csgraph import connected_components
 
 from promptbot.verdicts.ilsr import fit as _fit
 from promptbot.verdicts.ilsr import refit_stack as _refit_stack
@@ -238,11 +237,23 @@ def _small_sample_factor(clusters: int) -> float:
     return math.sqrt(clusters / (clusters - 1)) * t / float(special.ndtri(0.975))
 
 
-def _components(table: _Table) -> IntArray:
-    k = len(table.items)
-    graph = sparse.coo_matrix((np.ones(len(table.lo)), (table.lo, table.hi)), shape=(k, k))
-    _, labels = connected_components(graph, directed=False)
-    return np.asarray(labels, dtype=np.int64)
+def components(k: int, lo: IntArray, hi: IntArray) -> IntArray:
+    """The connected component of each of ``k`` items linked by the pairs (lo[i], hi[i]),
+    labelled by its smallest item (union-find: a few thousand pairs at most, so plain
+    Python is quicker than loading a graph library)."""
+    parent = list(range(k))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(i) for i in range(k)], dtype=np.int64)
 
 
 def bradley_terry(
@@ -279,8 +290,8 @@ def bradley_terry(
     low[too_few] = min(low.min(), point.min())
     high[too_few] = max(high.max(), point.max())
 
-    components = _components(table)
-    ranks = rank_ub(list(zip(low.tolist(), high.tolist(), strict=True)), components.tolist())
+    labels_by_item = components(k, table.lo, table.hi)
+    ranks = rank_ub(list(zip(low.tolist(), high.tolist(), strict=True)), labels_by_item.tolist())
     order = np.lexsort((np.arange(k), -point))
     entries = tuple(
         BTEntry(
@@ -295,7 +306,7 @@ def bradley_terry(
         )
         for i in order
     )
-    labels = components[order]
+    labels = labels_by_item[order]
     low_s, high_s = low[order], high[order]
     overlap = (low_s[:, np.newaxis] <= high_s[np.newaxis, :]) & (
         low_s[np.newaxis, :] <= high_s[:, np.newaxis]
