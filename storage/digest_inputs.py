@@ -27,32 +27,31 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Ratings are read in slices of this many rowids, each slice one row of long strings.
 _SLICE = 100_000
 _UNIT = "\x1f"  # ASCII's unit separator: never in a Slack user id
-# Microseconds since the epoch of a stored time ("2026-01-02T03:04:05.123456+00:00",
-# always UTC): unixepoch() of the whole seconds (it would round the fraction to
-# milliseconds) plus the fraction.
-_MICROSECONDS = (
-    "unixepoch(substr({0}, 1, 19)) * 1000000"
-    " + CASE WHEN substr({0}, 20, 1) = '.' THEN CAST(substr({0}, 21, 6) AS INTEGER) ELSE 0 END"
-)
+# A stored time ("2026-01-02T03:04:05.123456+00:00", always UTC) without its offset,
+# which numpy reads to the microsecond; SQLite's own date functions would cost twice as
+# much and round the fraction to milliseconds.
+_STAMP = "CASE WHEN substr({0}, 20, 1) = '.' THEN substr({0}, 1, 26) ELSE substr({0}, 1, 19) END"
+# A score as text: integers as integers, which SQLite writes several times faster than
+# a float (and a configured decimal's 15-digit text reads back as the same float).
+_SCORE = "CASE WHEN {0} = CAST({0} AS INTEGER) THEN CAST({0} AS INTEGER) ELSE {0} END"
 
 
 def _ratings_sql(infos: list[ScaleInfo]) -> tuple[str, dict[str, object]]:
     """The counted ratings before the end on a configured scale, in one slice of rowids,
     as one row of comma-separated columns: the scale by its position in ``infos``, the
-    time in microseconds.
+    time to the microsecond.
 
     Why one row of strings and not one row per rating: fetching a million rows makes
     five million Python objects and costs more than everything else in a digest, while
-    numpy parses the strings in C. Scores are configured decimals, so SQLite's
-    15-digit text of them reads back as the same float. No GROUP BY either: grouping
-    judgements through the primary key costs SQLite twice the plain scan."""
+    numpy parses the strings in C. No GROUP BY either: grouping judgements through the
+    primary key costs SQLite twice the plain scan."""
     params: dict[str, object] = {f"scale{i}": info.name for i, info in enumerate(infos)}
     code = "".join(f" WHEN :scale{i} THEN {i}" for i in range(len(infos)))
     names = ", ".join(f":scale{i}" for i in range(len(infos))) or "NULL"
     sql = f"""
         SELECT group_concat(candidate_id), group_concat(user_id, char(31)),
-               group_concat(CASE scale{code} END), group_concat(score),
-               group_concat({_MICROSECONDS.format("updated_at")})
+               group_concat(CASE scale{code} END), group_concat({_SCORE.format("score")}),
+               group_concat({_STAMP.format("updated_at")})
         FROM ratings
         WHERE rowid >= :first AND rowid < :after
           AND updated_at < :end AND scale IN ({names})
@@ -77,6 +76,12 @@ def _numbers(text: str, dtype: type) -> np.ndarray:
     return parsed
 
 
+def _microseconds(text: str) -> np.ndarray:
+    """Microseconds since the epoch of comma-separated ``_STAMP`` times."""
+    micro: np.ndarray = np.array(text.split(","), dtype="datetime64[us]").astype(np.int64)
+    return micro
+
+
 def _read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> _Ratings:
     sql, params = _ratings_sql(infos)
     params["end"] = bound
@@ -95,7 +100,7 @@ def _read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> _Ratings:
         columns[1].append(np.fromiter(map(code_of.__getitem__, users), np.int64, len(users)))
         columns[2].append(_numbers(scale, np.int64))
         columns[3].append(_numbers(score, np.float64))
-        columns[4].append(_numbers(micro, np.int64))
+        columns[4].append(_microseconds(micro))
     candidate, user, scale, score, micro = (
         np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
         for parts, dtype in zip(columns, _DTYPES, strict=True)
@@ -105,6 +110,24 @@ def _read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> _Ratings:
 
 
 _DTYPES = (np.int64, np.int64, np.int64, np.float64, np.int64)
+
+
+# Every live candidate as numbers (the prompt and model by name); the answer's length
+# is what the length-bias check needs of it.
+_CANDIDATE_COLUMNS = """
+    SELECT c.id, c.run_id, v.number, c.slot, c.input_index, LENGTH(COALESCE(c.output, '')),
+           p.name, c.model_name
+    FROM candidates c
+    JOIN runs ON runs.id = c.run_id
+    JOIN versions v ON v.id = COALESCE(c.version_id, runs.version_id)
+    JOIN prompts p ON p.id = v.prompt_id
+    WHERE runs.deleted_at IS NULL AND p.deleted_at IS NULL
+"""
+_KEPT_CANDIDATES = (
+    CANDIDATES
+    + """ AND ((runs.created_at >= :low AND runs.created_at < :bound)
+           OR c.id IN (SELECT left_id FROM pairs UNION ALL SELECT right_id FROM pairs))"""
+)
 
 
 def _combine(
@@ -142,27 +165,25 @@ def load_digest_inputs(
     low, bound = stamp(start), stamp(end)
     infos = scale_infos(scales)
 
-    # Candidates as columns; whole rows only for the period's (cost and latency) and for
-    # those in compare pairs (their votes are read as rows).
-    in_pairs = {x for row in db.execute("SELECT left_id, right_id FROM pairs") for x in row}
-    kept: list[Any] = []
+    # Candidates as columns.
     parts: list[np.ndarray] = []
     prompt_code: dict[str, int] = {}
     model_code: dict[str, int] = {}
-    cursor = db.execute(CANDIDATES)
+    cursor = db.execute(_CANDIDATE_COLUMNS)
     while rows := cursor.fetchmany(_FETCH):
+        *numbers, prompt, model = zip(*rows, strict=True)
+        for codes, names in ((prompt_code, prompt), (model_code, model)):
+            for name in set(names) - codes.keys():
+                codes[name] = len(codes)
         parts.append(
-            np.array(
+            np.column_stack(
                 [
-                    (c[0], c[1], c[3], c[11], c[12], c[13] or 0,
-                     prompt_code.setdefault(c[2], len(prompt_code)),
-                     model_code.setdefault(c[4], len(model_code)))
-                    for c in rows
-                ],
-                dtype=np.int64,
-            ).reshape(-1, 8)
-        )  # fmt: skip
-        kept += [c for c in rows if low <= c[9] < bound or c[0] in in_pairs]
+                    *(np.array(column, dtype=np.int64) for column in numbers),
+                    np.fromiter(map(prompt_code.__getitem__, prompt), np.int64, len(rows)),
+                    np.fromiter(map(model_code.__getitem__, model), np.int64, len(rows)),
+                ]
+            )
+        )
     grid_c = np.concatenate(parts) if parts else np.zeros((0, 8), dtype=np.int64)
     grid_c = grid_c[np.argsort(grid_c[:, 0], kind="stable")]
     ids, c_run, c_version, c_slot, c_input, c_chars = (grid_c[:, i] for i in range(6))
@@ -171,6 +192,9 @@ def load_digest_inputs(
     models = tuple(sorted(model_code))
     c_prompt = _renumber(prompt_code, prompts)[grid_c[:, 6]]
     c_model = _renumber(model_code, models)[grid_c[:, 7]]
+    # Whole rows only for the period's candidates (cost and latency) and for those in
+    # compare pairs (their votes are read as rows).
+    kept = db.execute(_KEPT_CANDIDATES, {"low": low, "bound": bound}).fetchall()
     permalinks = dict(
         db.execute("SELECT id, permalink FROM runs WHERE permalink IS NOT NULL").fetchall()
     )

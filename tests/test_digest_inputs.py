@@ -12,8 +12,7 @@ from promptbot.config.settings import AppConfig, DigestSettings
 from promptbot.digest.assembly import build_digest, build_digest_from
 from promptbot.domain import PlannedCandidate
 from promptbot.review.scales import RatingScales
-from storage import Store
-from storage import digest_inputs
+from storage import Store, digest_inputs
 from storage.digest_inputs import load_digest_inputs
 from storage.evidence import load_evidence
 
@@ -77,14 +76,27 @@ def test_sql_aggregates_give_the_rows_digest(tmp_path, monkeypatch, rowids_a_sli
 @pytest.mark.parametrize(
     "stored",
     [
-        "2026-03-01T12:00:59.999600+00:00",  # unixepoch() alone rounds this up a second
+        "2026-03-01T12:00:59.999600+00:00",  # SQLite's unixepoch() rounds this up
         "2026-03-01T12:00:00.000001+00:00",
         "2026-12-31T23:59:59.500000+00:00",
         "2026-03-01T12:00:00+00:00",  # no fraction
     ],
 )
 def test_stored_times_read_to_the_microsecond(stored) -> None:
-    expression = digest_inputs._MICROSECONDS.format("?")
-    (micro,) = sqlite3.connect(":memory:").execute(f"SELECT {expression}", [stored] * 3).fetchone()
+    expression = digest_inputs._STAMP.format("x")
+    db = sqlite3.connect(":memory:")
+    (text,) = db.execute(f"SELECT {expression} FROM (SELECT ? AS x)", [stored]).fetchone()
     expected = datetime.fromisoformat(stored) - datetime(1970, 1, 1, tzinfo=UTC)
-    assert micro == expected // timedelta(microseconds=1)
+    assert (
+        digest_inputs._microseconds(f"{text},{text}").tolist()
+        == [expected // timedelta(microseconds=1)] * 2
+    )
+
+
+@pytest.mark.parametrize("score", [0.0, 1.0, 5.0, -1.0, 0.5, 2.75, 0.1, 1e-3, 1234567.0])
+def test_scores_read_back_as_the_same_float(score) -> None:
+    expression = digest_inputs._SCORE.format("x")
+    db = sqlite3.connect(":memory:")
+    query = f"SELECT group_concat({expression}) FROM (SELECT ? AS x UNION ALL SELECT ?)"
+    (text,) = db.execute(query, [score, score]).fetchone()
+    assert digest_inputs._numbers(text, float).tolist() == [score, score]
