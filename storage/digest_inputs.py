@@ -1,16 +1,17 @@
-"""A digest's inputs aggregated by the database: one row per judgement (reviewer ×
-candidate), never one object per rating, so a million ratings fit in arrays.
+"""A digest's inputs read from the database as columns, never one object per rating, so
+a million ratings fit in arrays.
 
-SQLite groups the ratings and hands over each reviewer's score per scale; the judgement
-rule (the mean of a reviewer's 0..1 scores on the scales they used) is then applied in
-numpy, the rule :func:`promptbot.verdicts.judgements.judgements_from_rows` applies to
-rows. tests/test_digest_inputs.py checks that both give the same digest.
+SQLite hands over the ratings as a few long strings per slice of rowids, which numpy
+parses; :mod:`promptbot.verdicts.rating_columns` groups them into judgements by the rule
+:func:`promptbot.verdicts.judgements.judgements_from_rows` applies to rows.
+tests/test_digest_inputs.py checks that both give the same digest.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,12 @@ from promptbot.digest.inputs import DigestInputs, PeriodCounts
 from promptbot.review.scales import RatingScales
 from promptbot.verdicts.evidence import ScaleInfo
 from promptbot.verdicts.judgements import Judgements, concat, judgements_from_rows
+from promptbot.verdicts.rating_columns import (
+    BeforeStart,
+    RatingColumns,
+    Standing,
+    group_ratings,
+)
 from storage.evidence import CANDIDATES, archived, candidate_row, pair_votes, run_rows, scale_infos
 from storage.store import Store, stamp
 
@@ -34,6 +41,24 @@ _STAMP = "CASE WHEN substr({0}, 20, 1) = '.' THEN substr({0}, 1, 26) ELSE substr
 # A score as text: integers as integers, which SQLite writes several times faster than
 # a float (and a configured decimal's 15-digit text reads back as the same float).
 _SCORE = "CASE WHEN {0} = CAST({0} AS INTEGER) THEN CAST({0} AS INTEGER) ELSE {0} END"
+# Every live candidate as numbers (the prompt and model by name); the answer's length
+# is what the length-bias check needs of it.
+_CANDIDATE_COLUMNS = """
+    SELECT c.id, c.run_id, v.number, c.slot, c.input_index, LENGTH(COALESCE(c.output, '')),
+           p.name, c.model_name
+    FROM candidates c
+    JOIN runs ON runs.id = c.run_id
+    JOIN versions v ON v.id = COALESCE(c.version_id, runs.version_id)
+    JOIN prompts p ON p.id = v.prompt_id
+    WHERE runs.deleted_at IS NULL AND p.deleted_at IS NULL
+"""
+# Whole rows only for the period's candidates (cost and latency) and for those in
+# compare pairs (their votes are read as rows).
+_KEPT_CANDIDATES = (
+    CANDIDATES
+    + """ AND ((runs.created_at >= :low AND runs.created_at < :bound)
+           OR c.id IN (SELECT left_id FROM pairs UNION ALL SELECT right_id FROM pairs))"""
+)
 
 
 def _ratings_sql(infos: list[ScaleInfo]) -> tuple[str, dict[str, object]]:
@@ -59,18 +84,6 @@ def _ratings_sql(infos: list[ScaleInfo]) -> tuple[str, dict[str, object]]:
     return sql, params
 
 
-@dataclass(frozen=True)
-class _Ratings:
-    """Rating columns, one entry per rating; reviewers coded in name order."""
-
-    candidate: np.ndarray
-    reviewer: np.ndarray
-    scale: np.ndarray
-    score: np.ndarray
-    micro: np.ndarray
-    reviewers: tuple[str, ...]
-
-
 def _numbers(text: str, dtype: type) -> np.ndarray:
     parsed: np.ndarray = np.fromstring(text, dtype=dtype, sep=",")
     return parsed
@@ -82,7 +95,21 @@ def _microseconds(text: str) -> np.ndarray:
     return micro
 
 
-def _read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> _Ratings:
+def _renumber(first_seen: dict[str, int], names: tuple[str, ...]) -> np.ndarray:
+    """Codes in order of first sight → codes in name order."""
+    table = np.zeros(len(first_seen), dtype=np.int64)
+    for position, name in enumerate(names):
+        table[first_seen[name]] = position
+    return table
+
+
+def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    joined = np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
+    parts.clear()  # so the pieces are freed as soon as they are joined
+    return joined
+
+
+def _read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> RatingColumns:
     sql, params = _ratings_sql(infos)
     params["end"] = bound
     code_of: dict[str, int] = {}
@@ -101,71 +128,42 @@ def _read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> _Ratings:
         columns[2].append(_numbers(scale, np.int64))
         columns[3].append(_numbers(score, np.float64))
         columns[4].append(_microseconds(micro))
-    candidate, user, scale, score, micro = (
-        np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
-        for parts, dtype in zip(columns, _DTYPES, strict=True)
-    )
     reviewers = tuple(sorted(code_of))
-    return _Ratings(candidate, _renumber(code_of, reviewers)[user], scale, score, micro, reviewers)
+    return RatingColumns(
+        candidate=_joined(columns[0], np.int64),
+        reviewer=_renumber(code_of, reviewers)[_joined(columns[1], np.int64)],
+        scale=_joined(columns[2], np.int64),
+        score=_joined(columns[3], np.float64),
+        micro=_joined(columns[4], np.int64),
+        reviewers=reviewers,
+    )
 
 
-_DTYPES = (np.int64, np.int64, np.int64, np.float64, np.int64)
+@dataclass(frozen=True)
+class _Candidates:
+    """Every live candidate, by id: its run, prompt version, model, slot, input and
+    answer length; prompts and models are indexes into the names, in name order."""
+
+    ids: np.ndarray
+    run: np.ndarray
+    prompt: np.ndarray
+    version: np.ndarray
+    model: np.ndarray
+    slot: np.ndarray
+    input: np.ndarray
+    chars: np.ndarray
+    prompts: tuple[str, ...]
+    models: tuple[str, ...]
+
+    def position(self, candidate: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each candidate id is, and whether it is a live candidate at all."""
+        if not len(self.ids):
+            return np.zeros(len(candidate), np.int64), np.zeros(len(candidate), np.bool_)
+        where = np.minimum(np.searchsorted(self.ids, candidate), len(self.ids) - 1)
+        return where, self.ids[where] == candidate
 
 
-# Every live candidate as numbers (the prompt and model by name); the answer's length
-# is what the length-bias check needs of it.
-_CANDIDATE_COLUMNS = """
-    SELECT c.id, c.run_id, v.number, c.slot, c.input_index, LENGTH(COALESCE(c.output, '')),
-           p.name, c.model_name
-    FROM candidates c
-    JOIN runs ON runs.id = c.run_id
-    JOIN versions v ON v.id = COALESCE(c.version_id, runs.version_id)
-    JOIN prompts p ON p.id = v.prompt_id
-    WHERE runs.deleted_at IS NULL AND p.deleted_at IS NULL
-"""
-_KEPT_CANDIDATES = (
-    CANDIDATES
-    + """ AND ((runs.created_at >= :low AND runs.created_at < :bound)
-           OR c.id IN (SELECT left_id FROM pairs UNION ALL SELECT right_id FROM pairs))"""
-)
-
-
-def _combine(
-    raw: dict[str, np.ndarray], infos: list[ScaleInfo], n: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Per judgement, the sum and the number of its 0..1 scores on the scales used."""
-    total, used = np.zeros(n), np.zeros(n)
-    for info in infos:
-        values = raw[info.name]
-        given = ~np.isnan(values)
-        span = (info.high - info.low) or 1.0
-        total += np.where(given, (values - info.low) / span, 0.0)
-        used += given
-    return total, used
-
-
-def _renumber(first_seen: dict[str, int], names: tuple[str, ...]) -> np.ndarray:
-    """Codes in order of first sight → codes in name order."""
-    table = np.zeros(len(first_seen), dtype=np.int64)
-    for position, name in enumerate(names):
-        table[first_seen[name]] = position
-    return table
-
-
-def _known(ids: np.ndarray, candidate_id: int) -> bool:
-    i = int(np.searchsorted(ids, candidate_id))
-    return i < len(ids) and int(ids[i]) == candidate_id
-
-
-def load_digest_inputs(
-    store: Store, scales: RatingScales, start: datetime, end: datetime
-) -> DigestInputs:
-    """Everything a digest of ``[start, end)`` needs, aggregated in SQL."""
-    db = store.connection()
-    low, bound = stamp(start), stamp(end)
-    infos = scale_infos(scales)
-
-    # Candidates as columns.
+def _read_candidates(db: Any) -> _Candidates:
     parts: list[np.ndarray] = []
     prompt_code: dict[str, int] = {}
     model_code: dict[str, int] = {}
@@ -184,101 +182,91 @@ def load_digest_inputs(
                 ]
             )
         )
-    grid_c = np.concatenate(parts) if parts else np.zeros((0, 8), dtype=np.int64)
-    grid_c = grid_c[np.argsort(grid_c[:, 0], kind="stable")]
-    ids, c_run, c_version, c_slot, c_input, c_chars = (grid_c[:, i] for i in range(6))
-    count = len(ids)
-    prompts = tuple(sorted(prompt_code))
-    models = tuple(sorted(model_code))
-    c_prompt = _renumber(prompt_code, prompts)[grid_c[:, 6]]
-    c_model = _renumber(model_code, models)[grid_c[:, 7]]
-    # Whole rows only for the period's candidates (cost and latency) and for those in
-    # compare pairs (their votes are read as rows).
+    grid = np.concatenate(parts) if parts else np.zeros((0, 8), dtype=np.int64)
+    grid = grid[np.argsort(grid[:, 0], kind="stable")]
+    prompts, models = tuple(sorted(prompt_code)), tuple(sorted(model_code))
+    return _Candidates(
+        ids=grid[:, 0],
+        run=grid[:, 1],
+        version=grid[:, 2],
+        slot=grid[:, 3],
+        input=grid[:, 4],
+        chars=grid[:, 5],
+        prompt=_renumber(prompt_code, prompts)[grid[:, 6]],
+        model=_renumber(model_code, models)[grid[:, 7]],
+        prompts=prompts,
+        models=models,
+    )
+
+
+def load_digest_inputs(
+    store: Store, scales: RatingScales, start: datetime, end: datetime
+) -> DigestInputs:
+    """Everything a digest of ``[start, end)`` needs, read as columns."""
+    db = store.connection()
+    low, bound = stamp(start), stamp(end)
+    infos = scale_infos(scales)
+    candidates = _read_candidates(db)
     kept = db.execute(_KEPT_CANDIDATES, {"low": low, "bound": bound}).fetchall()
     permalinks = dict(
         db.execute("SELECT id, permalink FROM runs WHERE permalink IS NOT NULL").fetchall()
     )
-
     ratings = _read_ratings(db, infos, bound)
     reviewers = ratings.reviewers
-    # One judgement per (candidate, reviewer), in that order; each rating lands in its
-    # judgement's column for its scale (one rating per candidate, reviewer and scale).
-    keys, judgement = np.unique(
-        ratings.candidate * max(len(reviewers), 1) + ratings.reviewer, return_inverse=True
+    grouped = group_ratings(ratings, infos, (start - _EPOCH) // timedelta(microseconds=1))
+    del ratings
+
+    where, live = candidates.position(grouped.candidate)
+    known = live & ~np.isnan(grouped.now.score)
+    rows = where[known]
+    judged = Judgements(
+        candidate=grouped.candidate[known],
+        run=candidates.run[rows],
+        group=candidates.input[rows],
+        pairwise=np.zeros(len(rows), dtype=np.bool_),
+        reviewer=grouped.reviewer[known],
+        prompt=candidates.prompt[rows],
+        version=candidates.version[rows],
+        model=candidates.model[rows],
+        slot=candidates.slot[rows],
+        chars=candidates.chars[rows],
+        score=grouped.now.score[known],
+        rated_at=grouped.now.rated_at[known],
+        prompts=candidates.prompts,
+        models=candidates.models,
+        reviewers=reviewers,
+        scale_scores={k: v[known] for k, v in grouped.now.scale_scores.items()},
+        permalinks=permalinks,
     )
-    judgement = judgement.reshape(-1)
-    judged_ids = keys // max(len(reviewers), 1)
-    judged_users = keys % max(len(reviewers), 1)
-    before = ratings.micro < (start - _EPOCH) // timedelta(microseconds=1)
-    seconds = ratings.micro / 1_000_000  # the float datetime.timestamp() gives
-    raw: dict[str, np.ndarray] = {}
-    raw_before: dict[str, np.ndarray] = {}
-    at, at_before = np.full(len(keys), np.nan), np.full(len(keys), np.nan)
-    for i, info in enumerate(infos):
-        on_scale = ratings.scale == i
-        for scores, times, chosen in (
-            (raw, at, on_scale),
-            (raw_before, at_before, on_scale & before),
-        ):
-            values, when = np.full(len(keys), np.nan), np.full(len(keys), np.nan)
-            values[judgement[chosen]] = ratings.score[chosen]
-            when[judgement[chosen]] = seconds[chosen]
-            scores[info.name] = values
-            np.fmax(times, when, out=times)
-    total, n = _combine(raw, infos, len(keys))
-    total_before, n_before = _combine(raw_before, infos, len(keys))
-    period = np.bincount(judgement, ~before, len(keys))
-    latest, latest_before = at, at_before
-
-    where = np.minimum(np.searchsorted(ids, judged_ids), max(count - 1, 0))
-    known = (ids[where] == judged_ids) & (n > 0) if count else np.zeros(len(keys), dtype=bool)
-
-    def table(mask: np.ndarray, score: np.ndarray, at: np.ndarray, scored: bool) -> Judgements:
-        rows = where[mask]
-        return Judgements(
-            candidate=judged_ids[mask],
-            run=c_run[rows],
-            group=c_input[rows],
-            pairwise=np.zeros(len(rows), dtype=np.bool_),
-            reviewer=judged_users[mask],
-            prompt=c_prompt[rows],
-            version=c_version[rows],
-            model=c_model[rows],
-            slot=c_slot[rows],
-            chars=c_chars[rows],
-            score=score[mask],
-            rated_at=at[mask],
-            prompts=prompts,
-            models=models,
-            reviewers=reviewers,
-            scale_scores={k: v[mask] for k, v in (raw if scored else raw_before).items()},
-            permalinks=permalinks,
+    then = grouped.then
+    before = BeforeStart(
+        Standing(
+            score=then.score[known],
+            rated_at=then.rated_at[known],
+            scale_scores={k: v[known] for k, v in then.scale_scores.items()},
         )
-
-    with np.errstate(invalid="ignore", divide="ignore"):
-        judged = table(known, total / n, latest, True)
-        judged_before = table(known & (n_before > 0), total_before / n_before, latest_before, False)
+    )
 
     # Compare-pair votes: few, read as rows.
     by_id = {c[0]: c for c in kept}
     pairs = pair_votes(db, by_id, bound)
     counted_pairs = [r for r in pairs if not r.late]
     if counted_pairs:
-        judged = concat(judged, judgements_from_rows(counted_pairs, infos))
-        pairs_before = [r for r in counted_pairs if r.rated_at < start]
-        if pairs_before:
-            judged_before = concat(judged_before, judgements_from_rows(pairs_before, infos))
+        voted = judgements_from_rows(counted_pairs, infos)
+        judged = concat(judged, voted)
+        before = before.extended(voted)
 
-    period = period[known]
-    by_prompt = np.bincount(c_prompt[where[known]], period, len(prompts))
-    ratings_by_prompt = {prompts[i]: int(k) for i, k in enumerate(by_prompt) if k}
-    who = {reviewers[i] for i in np.unique(judged_users[known][period > 0]).tolist()}
+    period = grouped.in_period[known]
+    by_prompt = np.bincount(candidates.prompt[rows], period, len(candidates.prompts))
+    ratings_by_prompt = {candidates.prompts[i]: int(k) for i, k in enumerate(by_prompt) if k}
+    who = {reviewers[i] for i in np.unique(grouped.reviewer[known][period > 0]).tolist()}
+    del grouped
     late = 0
     for user_id, candidate_id in db.execute(
         "SELECT user_id, candidate_id FROM late_ratings WHERE updated_at >= ? AND updated_at < ?",
         [low, bound],
     ):
-        if _known(ids, candidate_id):
+        if candidates.position(np.array([candidate_id]))[1][0]:
             late += 1
             who.add(user_id)
     counted = int(period.sum())
@@ -293,7 +281,7 @@ def load_digest_inputs(
 
     return DigestInputs(
         judged=judged,
-        judged_before=judged_before,
+        before=partial(before.table, judged, start.timestamp()),
         runs=run_rows(db, bound),
         period_candidates=[candidate_row(c) for c in kept if low <= c[9] < bound],
         counts=PeriodCounts(counted, late, len(who), ratings_by_prompt),

@@ -45,6 +45,15 @@ def rate_some(store: Store, runs, rng: random.Random, users: range, tag: str) ->
                     )  # fmt: skip
 
 
+def vote_some(store: Store, pair, users: range, rng: random.Random, tag: str) -> None:
+    for user in users:
+        emoji = rng.choice(["a", "b", "handshake", "-1"])
+        store.pairs.apply_reaction(
+            event_id=f"{tag}-pair-{user}", pair=pair, user_id=f"U{user}", emoji=emoji,
+            present=True, event_ts=f"{rng.random()}",
+        )  # fmt: skip
+
+
 @pytest.mark.parametrize("rowids_a_slice", [1, 7, 100_000])
 def test_sql_aggregates_give_the_rows_digest(tmp_path, monkeypatch, rowids_a_slice) -> None:
     # Ratings are read in slices of rowids: any slice size gives the same digest.
@@ -54,8 +63,16 @@ def test_sql_aggregates_give_the_rows_digest(tmp_path, monkeypatch, rowids_a_sli
     rng = random.Random(3)
     runs = [posted(store, f"p{i % 2}", ["m1", "m2", "m3"], i) for i in range(4)]
     rate_some(store, runs, rng, range(8), "early")
+    compare = store.pairs.create_compare_run(
+        runs[0].version.id, author="UP", channel="C1", models=["m1", "m2"], inputs=[{}],
+        candidates=[PlannedCandidate("AB"[i], i, m, f"{m}-id", 0) for i, m in enumerate(["m1", "m2"])],
+        pairs=[(0, "A", "B")],
+    )  # fmt: skip
+    pair = store.pairs.for_run(compare.id)[0]
+    vote_some(store, pair, range(6), rng, "early")
     start = datetime.now(UTC)
     rate_some(store, runs, rng, range(4, 12), "later")
+    vote_some(store, pair, range(3, 9), rng, "later")
     store.close_run(runs[0].id, "UP")
     rate_some(store, runs[:1], rng, range(12, 16), "late")
     end = datetime.now(UTC) + timedelta(seconds=1)
@@ -71,6 +88,7 @@ def test_sql_aggregates_give_the_rows_digest(tmp_path, monkeypatch, rowids_a_sli
     assert from_sql.late_ratings > 0 and from_sql.ratings > 0
     assert len(inputs.judged) > len(inputs.judged_before) > 0
     assert from_sql.leaderboard and from_sql.rankings.models.ranked
+    assert inputs.judged.pairwise.sum() > inputs.judged_before.pairwise.sum() > 0
 
 
 @pytest.mark.parametrize(

@@ -206,14 +206,17 @@ def build_digest_from(
         rounds=settings.bootstrap_rounds,
         seed=settings.seed,
     )
-    # What the evidence said at the start: judgements from the ratings before it.
+    # What the evidence said at the start: judgements from the ratings before it (built
+    # only now, after the rankings' peak of memory).
+    judged_before = inputs.judged_before
     previous = standings(
-        inputs.judged_before,
+        judged_before,
         [r for r in runs if r.created_at < start],
         inputs.scales,
         min_votes=settings.min_votes,
     )
-    versions_before = version_comparisons(inputs.judged_before, archived)
+    versions_before = version_comparisons(judged_before, archived)
+    del judged_before
     period_runs = [r for r in runs if r.created_at >= start]
     counts = inputs.counts
     active = {p for p, n in counts.ratings_by_prompt.items() if n} - archived

@@ -7,6 +7,7 @@ period's candidates and its counts. The database aggregates them in SQL
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -28,12 +29,19 @@ class PeriodCounts:
 @dataclass(frozen=True)
 class DigestInputs:
     judged: Judgements  # from counted ratings before the end
-    judged_before: Judgements  # ... and from those before the start
+    # ... and from those before the start, built when asked: the table is as large as
+    # ``judged`` (~80 MB at a million ratings), so it is only made once the rankings,
+    # the peak of a digest's memory, are done.
+    before: Callable[[], Judgements]
     runs: list[RunRow]  # created before the end
     period_candidates: list[CandidateRow]
     counts: PeriodCounts
     scales: list[ScaleInfo]
     archived: set[str]
+
+    @property
+    def judged_before(self) -> Judgements:
+        return self.before()
 
 
 def inputs_from_rows(evidence: Evidence, start: datetime, end: datetime) -> DigestInputs:
@@ -43,7 +51,7 @@ def inputs_from_rows(evidence: Evidence, start: datetime, end: datetime) -> Dige
     counted_in_period = [r for r in in_period if not r.late]
     return DigestInputs(
         judged=judgements_from_rows(counted, evidence.scales),
-        judged_before=judgements_from_rows(
+        before=lambda: judgements_from_rows(
             [r for r in counted if r.rated_at < start], evidence.scales
         ),
         runs=[r for r in evidence.runs if r.created_at < end],

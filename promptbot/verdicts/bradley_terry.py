@@ -7,12 +7,14 @@ entries whose 95% intervals overlap are "not yet separable".
 
 Intervals come from a cluster bootstrap: the comparisons one reviewer made in one thread
 (all M(M-1)/2 of them when they rated M answers) move together, because they share that
-reviewer's mood and reading of the thread. Each round reweights the reviewer-threads
-(Bayesian bootstrap, or drawing with replacement when there are thousands), and adds to every observed pair two pseudo-comparisons, one won by each
-side, with Gamma(0.5) weights (the Jeffreys prior): a 1-0 or 3-0 record then never
-resamples into a zero-width interval, while a large record barely notices them. With few
-reviewer-threads the percentile interval is widened by Student's t (see
-``_small_sample_factor``).
+reviewer's mood and reading of the thread. Each round reweights the reviewer-threads by
+Exp(1) draws (the Bayesian bootstrap: no thread is ever left out entirely, which matters
+when there are few; threads with the same record are drawn together, see
+:mod:`promptbot.verdicts.win_records`), and adds to every observed pair two
+pseudo-comparisons, one won by each side, with Gamma(0.5) weights (the Jeffreys prior):
+a 1-0 or 3-0 record then never resamples into a zero-width interval, while a large
+record barely notices them. With few reviewer-threads the percentile interval is widened
+by Student's t (see ``_small_sample_factor``).
 """
 
 from __future__ import annotations
@@ -23,24 +25,16 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse, special
+from scipy import special
 
 from promptbot.verdicts.ilsr import fit as _fit
 from promptbot.verdicts.ilsr import refit_stack as _refit_stack
 from promptbot.verdicts.intervals import rank_ub
 from promptbot.verdicts.judgements import dense_inverse
+from promptbot.verdicts.win_records import WinRecords, resampled_wins, win_records
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
-
-_PSEUDO_SHAPE = 0.5
-# Rounds are drawn in chunks so that the weight matrix stays small at any size.
-_WEIGHTS_PER_CHUNK = 500_000
-# Up to this many reviewer-threads each round weighs them by Exp(1) draws (the Bayesian
-# bootstrap: no thread is ever left out entirely, which matters when there are few);
-# beyond it, drawing them with replacement is the same in distribution and ten times
-# cheaper to draw.
-_BAYESIAN_UP_TO = 5_000
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,11 +132,10 @@ class BTResult:
 
 @dataclass(frozen=True)
 class _Table:
-    """The comparisons on the k items that took part, as win credits per cluster."""
+    """The comparisons on the k items that took part, as win records per thread."""
 
     items: list[str]
-    credits: sparse.csr_matrix  # (clusters + pseudo, k * k): wins of i over j
-    shapes: FloatArray  # Gamma shape of each row's bootstrap weight
+    records: WinRecords
     observed: FloatArray  # (k, k) win matrix of the data
     lo: IntArray  # observed pairs, lo < hi
     hi: IntArray
@@ -162,34 +155,23 @@ def _tabulate(found: ComparisonSet) -> _Table:
     position[used[order]] = np.arange(k)
     a, b = position[found.a], position[found.b]
     outcome = found.outcome
-    cluster = dense_inverse(found.cluster)
-    n_clusters = int(cluster.max()) + 1 if len(cluster) else 0
-
+    records = win_records(a, b, outcome, dense_inverse(found.cluster), k)
     # A tie adds half a win to each side: two ties weigh exactly as much as one win each
     # way, which is what "ties count half" means.
-    rows = np.concatenate([cluster, cluster])
-    columns = np.concatenate([a * k + b, b * k + a])
-    values = np.concatenate([outcome, 1.0 - outcome])
+    observed = np.bincount(
+        np.concatenate([a * k + b, b * k + a]),
+        np.concatenate([outcome, 1.0 - outcome]),
+        k * k,
+    )
     pair_code = np.unique(np.minimum(a, b) * k + np.maximum(a, b))
-    lo, hi = pair_code // k, pair_code % k
-    pseudo = np.arange(len(pair_code))
-    rows = np.concatenate([rows, n_clusters + 2 * pseudo, n_clusters + 2 * pseudo + 1])
-    columns = np.concatenate([columns, lo * k + hi, hi * k + lo])
-    values = np.concatenate([values, np.ones(2 * len(pair_code))])
-    n_rows = n_clusters + 2 * len(pair_code)
-    credits = sparse.csr_matrix((values, (rows, columns)), shape=(n_rows, k * k))
-    shapes = np.concatenate([np.ones(n_clusters), np.full(2 * len(pair_code), _PSEUDO_SHAPE)])
-    observed = np.zeros(k * k)
-    np.add.at(observed, columns[: 2 * len(a)], values[: 2 * len(a)])
     decisive = outcome != 0.5
     winner = np.where(outcome == 1.0, a, b)
     return _Table(
         items=items,
-        credits=credits,
-        shapes=shapes,
-        observed=observed.reshape(k, k),
-        lo=lo,
-        hi=hi,
+        records=records,
+        observed=observed.reshape(k, k).astype(np.float64),
+        lo=pair_code // k,
+        hi=pair_code % k,
         n_comparisons=(np.bincount(a, minlength=k) + np.bincount(b, minlength=k)).astype(
             np.float64
         ),
@@ -197,37 +179,15 @@ def _tabulate(found: ComparisonSet) -> _Table:
         ties=(
             np.bincount(a[~decisive], minlength=k) + np.bincount(b[~decisive], minlength=k)
         ).astype(np.float64),
-        clusters=n_clusters,
+        clusters=records.threads,
     )
-
-
-def _resample_counts(rng: np.random.Generator, rounds: int, clusters: int) -> FloatArray:
-    """How often each reviewer-thread is drawn when ``clusters`` are drawn with
-    replacement, for each round: one draw of integers and one count for all rounds."""
-    draws = rng.integers(0, clusters, size=(rounds, clusters))
-    draws += np.arange(rounds)[:, None] * clusters
-    counts = np.bincount(draws.ravel(), minlength=rounds * clusters)
-    return counts.reshape(rounds, clusters).astype(np.float64)
 
 
 def _bootstrap(table: _Table, point: FloatArray, rounds: int, seed: int) -> FloatArray:
     """Strengths refitted on ``rounds`` reweightings of the reviewer-threads."""
-    rng = np.random.default_rng(seed)
-    k = len(table.items)
-    chunk = max(1, min(rounds, _WEIGHTS_PER_CHUNK // max(1, len(table.shapes))))
-    samples = []
-    for start in range(0, rounds, chunk):
-        size = min(chunk, rounds - start)
-        weights = np.empty((size, len(table.shapes)))
-        if table.clusters <= _BAYESIAN_UP_TO:
-            weights[:, : table.clusters] = rng.standard_exponential((size, table.clusters))
-        else:
-            weights[:, : table.clusters] = _resample_counts(rng, size, table.clusters)
-        pseudo = table.shapes[table.clusters :]
-        weights[:, table.clusters :] = rng.gamma(pseudo, size=(size, len(pseudo)))
-        wins = np.asarray((table.credits.T @ weights.T).T).reshape(size, k, k)
-        samples.append(_refit_stack(wins, point))
-    return np.concatenate(samples)
+    return np.concatenate(
+        [_refit_stack(wins, point) for wins in resampled_wins(table.records, rounds, seed)]
+    )
 
 
 def _small_sample_factor(clusters: int) -> float:

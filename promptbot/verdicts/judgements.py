@@ -105,21 +105,26 @@ def _codes(values: list[str]) -> tuple[tuple[str, ...], IntArray]:
     return tuple(names), np.fromiter((index[v] for v in values), np.int64, len(values))
 
 
-def dense_inverse(values: IntArray) -> IntArray:
-    """``np.unique(values, return_inverse=True)[1]`` for integers: by a lookup table when
+def dense_unique(values: IntArray) -> tuple[IntArray, IntArray]:
+    """``np.unique(values, return_inverse=True)`` for integers: by a lookup table when
     their range is small (no sort: the digest codes millions of ids this way)."""
     values = np.asarray(values, dtype=np.int64).reshape(-1)
     if not len(values):
-        return np.zeros(0, dtype=np.int64)
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     low, high = int(values.min()), int(values.max())
     if high - low > max(4 * len(values), 1 << 16):
-        _, inverse = np.unique(values, return_inverse=True)
-        return np.asarray(inverse, dtype=np.int64).reshape(-1)
+        unique, inverse = np.unique(values, return_inverse=True)
+        return unique, np.asarray(inverse, dtype=np.int64).reshape(-1)
     present = np.zeros(high - low + 1, dtype=np.bool_)
     present[values - low] = True
     rank = np.cumsum(present, dtype=np.int64) - 1
     coded: IntArray = rank[values - low]
-    return coded
+    return np.flatnonzero(present) + low, coded
+
+
+def dense_inverse(values: IntArray) -> IntArray:
+    """``np.unique(values, return_inverse=True)[1]`` for integers (see dense_unique)."""
+    return dense_unique(values)[1]
 
 
 def dense_codes(*columns: IntArray) -> IntArray:
@@ -222,7 +227,9 @@ def concat(first: Judgements, second: Judgements) -> Judgements:
                 for part, source in zip(parts, (first, second), strict=True)
             ]
         columns[name] = np.concatenate(parts)
-    scales = first.scale_scores.keys() | second.scale_scores.keys()
+    # In order (the first table's scales, then any new ones): the agreement checks are
+    # reported per scale in this order.
+    scales = [*first.scale_scores, *(n for n in second.scale_scores if n not in first.scale_scores)]
     scale_scores = {
         name: np.concatenate(
             [

@@ -1,0 +1,136 @@
+"""Ratings as columns, grouped into judgements without a Python object per rating.
+
+The database hands over its ratings as arrays (:mod:`storage.digest_inputs`); here they
+become one judgement per (candidate, reviewer) by the rule of
+:mod:`promptbot.verdicts.judgements` (the mean of a reviewer's 0..1 scores on the scales
+they used), both as it stands now and as it stood at the start of a period.
+tests/test_digest_inputs.py checks that this gives the digest the rating rows give.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from promptbot.verdicts.evidence import ScaleInfo
+from promptbot.verdicts.judgements import Judgements
+
+IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class RatingColumns:
+    """One entry per rating: its candidate, reviewer (an index into ``reviewers``, which
+    is in name order), scale (an index into the scales read), score and time in
+    microseconds since the epoch."""
+
+    candidate: IntArray
+    reviewer: IntArray
+    scale: IntArray
+    score: FloatArray
+    micro: IntArray
+    reviewers: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Per judgement: the judgement (NaN: no rating counts), the raw score on each scale
+    (NaN: that scale unused) and the POSIX time of its latest rating."""
+
+    score: FloatArray
+    scale_scores: dict[str, FloatArray]
+    rated_at: FloatArray
+
+
+@dataclass(frozen=True)
+class GroupedRatings:
+    """Judgements in (candidate, reviewer) order, now and at the start, and how many of
+    each judgement's ratings were given in the period."""
+
+    candidate: IntArray
+    reviewer: IntArray
+    now: Standing
+    then: Standing
+    in_period: IntArray
+
+
+def _standing(
+    ratings: RatingColumns,
+    judgement: IntArray,
+    counted: NDArray[np.bool_],
+    infos: list[ScaleInfo],
+    n: int,
+) -> Standing:
+    total, used = np.zeros(n), np.zeros(n)
+    latest = np.full(n, np.nan)
+    scale_scores = {}
+    seconds = ratings.micro / 1_000_000  # the float datetime.timestamp() gives
+    for i, info in enumerate(infos):
+        chosen = counted & (ratings.scale == i)
+        at = judgement[chosen]
+        # One rating per candidate, reviewer and scale: each lands in its own cell.
+        values, when = np.full(n, np.nan), np.full(n, np.nan)
+        values[at], when[at] = ratings.score[chosen], seconds[chosen]
+        scale_scores[info.name] = values
+        np.fmax(latest, when, out=latest)
+        span = (info.high - info.low) or 1.0
+        given = ~np.isnan(values)
+        total += np.where(given, (values - info.low) / span, 0.0)
+        used += given
+    with np.errstate(invalid="ignore", divide="ignore"):
+        score = np.where(used > 0, total / used, np.nan)
+    return Standing(score, scale_scores, latest)
+
+
+def group_ratings(ratings: RatingColumns, infos: list[ScaleInfo], start: int) -> GroupedRatings:
+    """Judgements from rating columns; ``start`` is the period's start in microseconds."""
+    width = max(len(ratings.reviewers), 1)
+    keys, judgement = np.unique(ratings.candidate * width + ratings.reviewer, return_inverse=True)
+    judgement = judgement.reshape(-1)
+    n = len(keys)
+    earlier = ratings.micro < start
+    return GroupedRatings(
+        candidate=keys // width,
+        reviewer=keys % width,
+        now=_standing(ratings, judgement, np.ones(len(judgement), dtype=np.bool_), infos, n),
+        then=_standing(ratings, judgement, earlier, infos, n),
+        in_period=np.bincount(judgement[~earlier], minlength=n),
+    )
+
+
+@dataclass(frozen=True)
+class BeforeStart:
+    """The judgements before the start, as the rows of the judged table with how they
+    stood then (score NaN: no rating yet)."""
+
+    then: Standing
+
+    def extended(self, voted: Judgements) -> BeforeStart:
+        """With compare-pair votes appended to the judged table: a vote has one time, so
+        it stood then as it stands now, or not at all."""
+        then = self.then
+        return BeforeStart(
+            Standing(
+                score=np.concatenate([then.score, voted.score]),
+                rated_at=np.concatenate([then.rated_at, voted.rated_at]),
+                scale_scores={
+                    name: np.concatenate(
+                        [values, voted.scale_scores.get(name, np.full(len(voted), np.nan))]
+                    )
+                    for name, values in then.scale_scores.items()
+                },
+            )
+        )
+
+    def table(self, judged: Judgements, start: float) -> Judgements:
+        then = self.then
+        kept = ~np.isnan(then.score) & (then.rated_at < start)
+        return replace(
+            judged.take(kept),
+            score=then.score[kept],
+            rated_at=then.rated_at[kept],
+            scale_scores={name: values[kept] for name, values in then.scale_scores.items()},
+        )
