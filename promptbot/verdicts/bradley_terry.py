@@ -31,7 +31,12 @@ from promptbot.verdicts.ilsr import fit as _fit
 from promptbot.verdicts.ilsr import refit_stack as _refit_stack
 from promptbot.verdicts.intervals import rank_ub
 from promptbot.verdicts.judgements import dense_inverse
-from promptbot.verdicts.win_records import WinRecords, resampled_wins, win_records
+from promptbot.verdicts.win_records import (
+    WinRecords,
+    one_blas_thread,
+    resampled_wins,
+    win_records,
+)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -185,9 +190,10 @@ def _tabulate(found: ComparisonSet) -> _Table:
 
 def _bootstrap(table: _Table, point: FloatArray, rounds: int, seed: int) -> FloatArray:
     """Strengths refitted on ``rounds`` reweightings of the reviewer-threads."""
-    return np.concatenate(
-        [_refit_stack(wins, point) for wins in resampled_wins(table.records, rounds, seed)]
-    )
+    with one_blas_thread():
+        return np.concatenate(
+            [_refit_stack(wins, point) for wins in resampled_wins(table.records, rounds, seed)]
+        )
 
 
 def _small_sample_factor(clusters: int) -> float:

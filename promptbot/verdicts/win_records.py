@@ -19,10 +19,13 @@ Pure numpy: scipy's sparse matrices cost more to import than a digest spends her
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 from numpy.typing import NDArray
+from threadpoolctl import ThreadpoolController
 
 from promptbot.verdicts.judgements import dense_unique
 
@@ -137,6 +140,19 @@ def win_records(
         ),
         threads=threads,
     )
+
+
+@cache
+def _blas() -> ThreadpoolController:
+    return ThreadpoolController()
+
+
+def one_blas_thread() -> AbstractContextManager[object]:
+    """A context in which numpy's matrix products run on one thread. OpenBLAS would
+    start one per core for each product of the bootstrap; on a small machine shared
+    with the bot's other work that doubled a digest's CPU time for no gain in time."""
+    limiter: AbstractContextManager[object] = _blas().limit(limits=1, user_api="blas")
+    return limiter
 
 
 def resampled_wins(records: WinRecords, rounds: int, seed: int) -> Iterator[FloatArray]:
