@@ -1,10 +1,15 @@
-"""Events are recorded before Bolt answers Slack (HTTP) or acks them (Socket Mode).
+"""Events are recorded before Slack gets its answer (HTTP) or its ack (Socket Mode).
 
-A global middleware, placed after Bolt's signature check and its self-event filter,
-writes each Events API delivery to the inbox and answers it at once: 200 once it is
+Each Events API delivery is written to the inbox and answered at once: 200 once it is
 recorded (or was already), 503 when it could not be, or when the backlog is at its
-bound, so that Slack delivers it again (Socket Mode: no ack, same effect). The
-inbox worker then hands a reaction or message straight to its handler in
+bound, so that Slack delivers it again (Socket Mode: no ack, same effect). Over HTTP
+this happens in front of Bolt (handlers/wsgi.py), once the request guard has checked
+the signature: a delivery is most of the traffic, and Bolt's dispatch would only
+lead to the same write. The bot's own events are answered without being recorded, as
+Bolt's self-event filter does. In Socket Mode, and for an HTTP app built without
+the bot's identity, a global Bolt middleware does the same after Bolt's own checks.
+
+The inbox worker then hands a reaction or message straight to its handler in
 handlers/events.py (they only write the database, so the worker runs many in one
 transaction); any other event is replayed through the same Bolt app, marked as a
 replay, so that its listener runs as it always has.
@@ -19,8 +24,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.middleware import IgnoringSelfEvents
+from slack_bolt.request.internals import extract_user_id
 
 from handlers.events import EventHandler
+from handlers.install import BotIdentity
 from handlers.listener_pool import ListenerPool
 from promptbot.errors import StorageUnavailable
 from promptbot.jobs.inbox import EventInbox
@@ -43,44 +51,121 @@ def _event_type(body: dict[str, Any]) -> str | None:
     return event.get("type") if isinstance(event, dict) else None
 
 
+def _delivery_id(body: dict[str, Any]) -> str | None:
+    """The event_id of an Events API delivery, or None for anything else."""
+    event_id = body.get("event_id")
+    if body.get("type") != "event_callback" or not isinstance(event_id, str) or not event_id:
+        return None
+    return event_id
+
+
+class EventDesk:
+    """Records deliveries in the inbox and says what Slack is answered (an HTTP status)."""
+
+    def __init__(self, inbox: EventInbox, identity: BotIdentity | None = None) -> None:
+        self.inbox = inbox
+        self.identity = identity
+
+    def record(self, event_id: str, raw_body: str) -> int:
+        """200 once the delivery is recorded (or was already); 503 when it could not be,
+        or the backlog is at its bound, so that Slack delivers it again."""
+        try:
+            accepted = self.inbox.accept(event_id, raw_body)
+        except StorageUnavailable as error:
+            logger.warning("event %s not recorded, so not acked: %s", event_id, error.reason)
+            return 503
+        if accepted == "full":
+            logger.warning(
+                "event %s not acked: %d events wait already", event_id, self.inbox.backlog
+            )
+            return 503
+        return 200
+
+    def answer(self, raw_body: bytes) -> int | None:
+        """For a verified HTTP body: the status to answer once it is recorded, or None
+        when it is not an Events API delivery (then Bolt handles it)."""
+        if self.identity is None:
+            return None
+        try:
+            body = json.loads(raw_body)
+        except ValueError:
+            return None
+        event_id = _delivery_id(body) if isinstance(body, dict) else None
+        if event_id is None:
+            return None
+        if self._from_the_bot(body):
+            return 200  # as Bolt acks its own events: nothing to do with them
+        return self.record(event_id, raw_body.decode())
+
+    def _from_the_bot(self, body: dict[str, Any]) -> bool:
+        """Bolt's IgnoringSelfEvents rule: the bot's user or bot id, on any event but the
+        few Bolt keeps."""
+        assert self.identity is not None
+        event = body.get("event")
+        if not isinstance(event, dict):
+            return False
+        if event.get("type") in IgnoringSelfEvents.events_that_should_be_kept:
+            return False
+        user_id, bot_id = extract_user_id(body), event.get("bot_id")
+        return (user_id is not None and user_id == self.identity.user_id) or (
+            bot_id is not None and bot_id == self.identity.bot_id
+        )
+
+
+class _Parsed:
+    """The worker asks of each row whether it is batchable, then processes it: its body
+    is parsed once for both. Only the worker's thread calls this."""
+
+    KEEP = 64  # more than a batch of the worker's
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, Any] = {}
+
+    def peek(self, body: str) -> Any:
+        parsed = self._bodies.get(body)
+        if parsed is None:
+            if len(self._bodies) >= self.KEEP:
+                self._bodies.clear()
+            parsed = self._bodies[body] = json.loads(body)
+        return parsed
+
+    def take(self, body: str) -> Any:
+        parsed = self._bodies.pop(body, None)
+        return json.loads(body) if parsed is None else parsed
+
+
 def record_events_first(
     app: App, inbox: EventInbox, pool: ListenerPool, direct: dict[str, EventHandler]
 ) -> None:
     """``direct``: the handlers the worker calls itself, by event type."""
+    desk = EventDesk(inbox)
 
     @app.middleware
     def record_event(
         request: BoltRequest, body: dict[str, Any], context: BoltContext, next: Callable[[], Any]
     ) -> Any:
-        event_id = body.get("event_id")
-        if body.get("type") != "event_callback" or REPLAYED in context:
+        event_id = _delivery_id(body)
+        if event_id is None or REPLAYED in context:
             return next()
-        if not isinstance(event_id, str) or not event_id:
-            return next()
-        try:
-            accepted = inbox.accept(event_id, request.raw_body or json.dumps(body))
-        except StorageUnavailable as error:
-            logger.warning("event %s not recorded, so not acked: %s", event_id, error.reason)
-            return BoltResponse(status=503, body="")
-        if accepted == "full":
-            logger.warning("event %s not acked: %d events wait already", event_id, inbox.backlog)
-            return BoltResponse(status=503, body="")
-        return BoltResponse(status=200, body="")
+        status = desk.record(event_id, request.raw_body or json.dumps(body))
+        return BoltResponse(status=status, body="")
+
+    parsed = _Parsed()
 
     def replay(body: str) -> None:
-        parsed = json.loads(body)
-        handle = direct.get(_event_type(parsed) or "")
+        parsed_body = parsed.take(body)
+        handle = direct.get(_event_type(parsed_body) or "")
         if handle is not None:
-            handle(parsed, parsed["event"])
+            handle(parsed_body, parsed_body["event"])
             return
         outcome = Replay()
-        request = BoltRequest(body=parsed, mode="socket_mode", context={REPLAYED: outcome})
+        request = BoltRequest(body=parsed_body, mode="socket_mode", context={REPLAYED: outcome})
         with pool.inline():
             app.dispatch(request)
         if outcome.error is not None:
             raise outcome.error
 
     def batchable(body: str) -> bool:
-        return _event_type(json.loads(body)) in direct
+        return _event_type(parsed.peek(body)) in direct
 
     inbox.attach(replay, batchable)

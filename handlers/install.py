@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt import App
@@ -89,10 +90,19 @@ def _probe(client: WebClient) -> WebClient:
     )
 
 
-def check_token(client: WebClient) -> None:
+@dataclass(frozen=True)
+class BotIdentity:
+    """Who the bot is in Slack (from auth.test), to tell its own events apart."""
+
+    user_id: str | None
+    bot_id: str | None
+
+
+def check_token(client: WebClient) -> BotIdentity:
     """Ask Slack who the token belongs to; a refusal or no answer is one ConfigError line."""
     try:
-        _probe(client).auth_test()
+        answer = _probe(client).auth_test()
+        return BotIdentity(answer.get("user_id"), answer.get("bot_id"))
     except SlackApiError as error:
         code = str(error.response.get("error", "unknown"))
         if code in TOKEN_ERRORS:

@@ -15,6 +15,7 @@ from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 
 from handlers.http_guard import Admitted, Refusal, RequestGuard, is_command_or_interaction
+from handlers.inbox import EventDesk
 from promptbot.errors import StorageUnavailable
 from storage.seen_requests import StoredAnswer
 
@@ -23,12 +24,16 @@ logger = logging.getLogger(__name__)
 # The replay record's writes come out of Slack's 3 s too, beside the listener's own
 # (handlers/listener_pool.py): each waits at most this long for the write lock.
 CLAIM_BUDGET = 0.4
+_PLAIN = "text/plain;charset=utf-8"  # Bolt's content type for an empty answer
 
 StartResponse = Callable[..., Any]
 WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 
 
-def make_wsgi_app(app: App, health: Callable[[], bool], guard: RequestGuard) -> WSGIApp:
+def make_wsgi_app(
+    app: App, health: Callable[[], bool], guard: RequestGuard, desk: EventDesk | None = None
+) -> WSGIApp:
+    """``desk``: Events API deliveries are recorded by it, in front of Bolt."""
     bolt = SlackRequestHandler(app, path="/slack/events")
 
     def dispatch(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -51,9 +56,13 @@ def make_wsgi_app(app: App, health: Callable[[], bool], guard: RequestGuard) -> 
             "wsgi.input": io.BytesIO(admitted.body),
             "CONTENT_LENGTH": str(len(admitted.body)),
         }
-        if guard.seen is None or not admitted.signature:
-            return dispatch(environ, start_response)
         if not is_command_or_interaction(admitted.body):
+            status = desk.answer(admitted.body) if desk is not None else None
+            if status is not None:
+                start_response(_status_line(status), [("Content-Type", _PLAIN)])
+                return [b""]
+            return dispatch(environ, start_response)
+        if guard.seen is None or not admitted.signature:
             return dispatch(environ, start_response)
         return once(admitted, environ, start_response)
 
@@ -73,7 +82,7 @@ def make_wsgi_app(app: App, health: Callable[[], bool], guard: RequestGuard) -> 
             logger.info("a replayed request was answered without acting on it again")
             answer = guard.seen.answer(admitted.signature)
             if answer is None:  # the first is still being handled
-                answer = StoredAnswer(200, "text/plain;charset=utf-8", b"")
+                answer = StoredAnswer(200, _PLAIN, b"")
             start_response(_status_line(answer.status), [("Content-Type", answer.content_type)])
             return [answer.body]
         captured: dict[str, Any] = {}
@@ -85,7 +94,7 @@ def make_wsgi_app(app: App, health: Callable[[], bool], guard: RequestGuard) -> 
         body = b"".join(dispatch(environ, capture))
         content_type = next(
             (v for k, v in captured.get("headers", []) if k.lower() == "content-type"),
-            "text/plain;charset=utf-8",
+            _PLAIN,
         )
         status = int(str(captured.get("status", "200")).split()[0])
         try:

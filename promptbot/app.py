@@ -19,6 +19,7 @@ from slack_sdk import WebClient
 from handlers.app import build_bolt_app
 from handlers.digest_publisher import SlackDigestPublisher
 from handlers.http_guard import RequestGuard
+from handlers.inbox import EventDesk
 from handlers.install import DeadTokenWatch, check_token
 from handlers.invocation import Services
 from handlers.publisher import SlackPublisher
@@ -62,6 +63,7 @@ class Bot:
     guard: RequestGuard
     inbox: EventInbox
     gateway: SlackGateway
+    desk: EventDesk  # records Events API deliveries in front of Bolt (HTTP mode)
     scheduler: DigestScheduler | None = field(default=None)
 
     def start_jobs(self) -> None:
@@ -80,10 +82,11 @@ class Bot:
         self.install.on_revoked(self.scheduler.scheduler.pause)
 
     def healthy(self) -> bool:
-        """For /healthz: the database would take a write now (not read-only, not
-        locked past a second, room on the disk)."""
+        """For /healthz: the database and the event inbox's file would take a write now
+        (not read-only, not locked past a second, room on the disk)."""
         try:
             self.store.check_writable()
+            self.inbox.check_writable()
         except StorageError as error:
             logger.warning("unhealthy: %s", error)
             return False
@@ -146,8 +149,13 @@ def create_bot(
     except StorageUnavailable as error:
         raise StorageError(f"cannot write to database {store.path}: {error.reason}") from None
     inbox = EventInbox(store, config.limits.event_backlog)
+    try:
+        inbox.check_writable()
+    except StorageUnavailable as error:
+        path = store.inbox.store.path
+        raise StorageError(f"cannot write to the event inbox {path}: {error.reason}") from None
     client = slack_client(token, environment, config)
-    check_token(client)
+    identity = check_token(client)
     gateway = slack_gateway(client, config)
     owner = process_owner()
     services, app, surface = wire(
@@ -199,6 +207,7 @@ def create_bot(
         guard,
         inbox,
         gateway,
+        EventDesk(inbox, identity),
     )
 
 

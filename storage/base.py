@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
 
 from promptbot.errors import StorageError, StorageUnavailable
 from storage.migrations import migrations
@@ -30,6 +31,10 @@ from storage.migrations import migrations
 # How long a write waits for another writer's lock when nothing more pressing is
 # waiting on it (a model run, a scheduled job).
 LOCK_WAIT_SECONDS = 30.0
+
+# A connection that leaves checkpoints to a thread of their own still makes one itself
+# past this many WAL pages (40 MB), should that thread fall behind.
+DEFERRED_CHECKPOINT_PAGES = 10_000
 
 # Below this much free space a write may fail half-way (the WAL grows a page at a
 # time), so the database is reported full before SQLite finds out itself.
@@ -69,6 +74,11 @@ def utcnow() -> str:
 
 
 class StoreBase:
+    # The schema this file is migrated to (the event inbox's file has its own).
+    schema: Migrations = migrations
+    # Whether every connection leaves checkpoints to ``checkpoint()`` (defer_checkpoints).
+    checkpoints_deferred = False
+
     def __init__(self, path: str | Path, *, read_only: bool = False) -> None:
         """``read_only``: for commands that only read (export, digest --print), so a
         backup can be inspected where nothing may be written. Nothing is migrated then:
@@ -94,19 +104,19 @@ class StoreBase:
                 return
             db = self._db()
             db.enable_wal()
-            migrations.apply(db)
+            self.schema.apply(db)
         except sqlite3.Error as error:
             raise StorageError(f"cannot open database {self.path}: {error}") from None
 
     def _check_schema(self) -> None:
         try:
-            pending = migrations.pending(self._db())
+            pending = self.schema.pending(self._db())
         except sqlite3.OperationalError:
             # A WAL database in a folder nobody may write to: SQLite cannot make its
             # shared-memory file, but the file can still be read as it stands.
             self.close()
             self._immutable = True
-            pending = migrations.pending(self._db())
+            pending = self.schema.pending(self._db())
         if pending:
             raise StorageError(
                 f"database {self.path} is at an older schema (it lacks {pending[0].name});"
@@ -127,9 +137,12 @@ class StoreBase:
             )
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT_SECONDS * 1000)}")
+            self._local.busy_ms = int(LOCK_WAIT_SECONDS * 1000)
             # With WAL, NORMAL never corrupts and survives a crash of the process; only
             # a power cut may lose the last commits. FULL would fsync every commit.
             conn.execute("PRAGMA synchronous = NORMAL")
+            if self.checkpoints_deferred:
+                conn.execute(f"PRAGMA wal_autocheckpoint = {DEFERRED_CHECKPOINT_PAGES}")
             db = Database(conn)
             self._local.db = db
         return db
@@ -139,20 +152,28 @@ class StoreBase:
         return uri + ("?mode=ro&immutable=1" if self._immutable else "?mode=ro")
 
     @contextmanager
-    def transaction(self, budget: float | None = None) -> Iterator[Database]:
+    def transaction(
+        self, budget: float | None = None, *, savepoints: bool = True
+    ) -> Iterator[Database]:
         """One write transaction. IMMEDIATE takes the write lock up front, so two
         processes deduping the same event cannot both decide it is new.
 
         ``budget`` caps the seconds spent waiting for that lock. Called inside another
         transaction on this thread, it becomes a savepoint of that one, so several
-        writes that make one record commit or vanish together."""
+        writes that make one record commit or vanish together; or, when the outer one
+        was opened with ``savepoints=False``, simply part of it (an error anywhere
+        then undoes all of it: for batches that are tried again one by one)."""
         db = self._db()
         depth: int = getattr(self._local, "depth", 0)
         if depth:
+            if getattr(self._local, "flat", False):
+                yield db
+                return
             yield from self._savepoint(db, depth)
             return
         self._begin(db, budget)
         self._local.depth = 1
+        self._local.flat = not savepoints
         try:
             yield db
             db.execute("COMMIT")
@@ -165,6 +186,7 @@ class StoreBase:
             raise
         finally:
             self._local.depth = 0
+            self._local.flat = False
             self._write_lock.release()
 
     def _savepoint(self, db: Database, depth: int) -> Iterator[Database]:
@@ -196,19 +218,29 @@ class StoreBase:
         if not self._write_lock.acquire(timeout=-1 if limit is None else max(0.0, limit)):
             raise StorageUnavailable(_UNAVAILABLE[5])
         try:
-            if limit is not None:
-                left = limit - (time.monotonic() - started)
-                db.execute(f"PRAGMA busy_timeout = {max(0, int(left * 1000))}")
+            remaining = None if limit is None else limit - (time.monotonic() - started)
+            self._wait_for_lock_at_most(db, remaining)
             try:
                 db.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
                 raise (unavailable(error) or error) from error
-            finally:
-                if limit is not None:
-                    db.execute(f"PRAGMA busy_timeout = {int(LOCK_WAIT_SECONDS * 1000)}")
         except BaseException:
             self._write_lock.release()
             raise
+
+    def _wait_for_lock_at_most(self, db: Database, seconds: float | None) -> None:
+        """Set how long SQLite waits for another process's write lock (None: the usual
+        LOCK_WAIT_SECONDS). Rounded down to a tenth of a second, so that the budgets of
+        writes that answer Slack, which differ by milliseconds, seldom change it: each
+        change is a statement of its own."""
+        if seconds is None:
+            wanted = int(LOCK_WAIT_SECONDS * 1000)
+        else:
+            wanted = max(0, int(seconds * 1000))
+            wanted = wanted if wanted < 100 else wanted // 100 * 100
+        if getattr(self._local, "busy_ms", None) != wanted:
+            db.execute(f"PRAGMA busy_timeout = {wanted}")
+            self._local.busy_ms = wanted
 
     @contextmanager
     def deadline(self, seconds: float) -> Iterator[None]:
@@ -241,6 +273,17 @@ class StoreBase:
     def connection(self) -> Database:
         """This thread's connection, for read queries elsewhere in storage/."""
         return self._db()
+
+    def defer_checkpoints(self) -> None:
+        """This thread's commits leave copying the WAL back into the database to
+        ``checkpoint()`` on another thread (unless the WAL grows past a backstop): a
+        checkpoint was most of a commit's cost for the event worker at a million rows."""
+        self._db().execute(f"PRAGMA wal_autocheckpoint = {DEFERRED_CHECKPOINT_PAGES}")
+
+    def checkpoint(self) -> None:
+        """Copy what the WAL holds back into the database, without waiting for or
+        blocking writers (SQLite's PASSIVE checkpoint)."""
+        self._db().execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
         db: Database | None = getattr(self._local, "db", None)

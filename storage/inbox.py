@@ -1,12 +1,62 @@
-"""The event inbox: Events API deliveries recorded before they are acknowledged."""
+"""The event inbox: Events API deliveries recorded before they are acknowledged.
+
+It is a SQLite file of its own beside the database (``promptbot.db-inbox``), so that
+recording a delivery never waits for SQLite's one write lock while the inbox worker
+applies earlier events to the ratings. The two files commit separately: the worker
+marks rows processed only after the ratings they made have committed, and a crash in
+between processes them again, a no-op by their event ids (storage/feedback.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
 
 from storage.base import StoreBase, stamp, utcnow
+
+inbox_migrations = Migrations("promptbot-inbox")
+
+# Deliveries per INSERT statement, well inside SQLite's limit on bound values.
+_ROWS_PER_STATEMENT = 200
+
+
+@inbox_migrations(name="0001_inbox")
+def m0001_inbox(db: Database) -> None:
+    # Processed rows are kept a day so that a redelivery is recognised at once.
+    db.executescript(
+        """
+        CREATE TABLE inbox (
+            id INTEGER PRIMARY KEY,
+            event_id TEXT NOT NULL UNIQUE,
+            body TEXT NOT NULL,
+            received_at TEXT NOT NULL,
+            processed_at TEXT,
+            error TEXT
+        );
+        CREATE INDEX inbox_pending ON inbox (id) WHERE processed_at IS NULL;
+        CREATE INDEX inbox_processed ON inbox (processed_at) WHERE processed_at IS NOT NULL;
+        """
+    )
+
+
+def inbox_path(database: str) -> str:
+    """Where the inbox of the database at ``database`` lives."""
+    return database if database == ":memory:" else f"{database}-inbox"
+
+
+class InboxFile(StoreBase):
+    """The inbox's own SQLite file: connections, transactions and faults as the store's."""
+
+    schema = inbox_migrations
+    checkpoints_deferred = True  # to the inbox's checkpointer: not on a request's time
+
+    def __init__(self, database: str | Path) -> None:
+        super().__init__(inbox_path(str(database)))
 
 
 @dataclass(frozen=True)
@@ -17,8 +67,31 @@ class InboxRow:
 
 
 class InboxTable:
-    def __init__(self, store: StoreBase) -> None:
+    def __init__(self, store: InboxFile) -> None:
         self.store = store
+
+    def adopt(self, database: StoreBase) -> int:
+        """Move the deliveries a database from before the inbox file kept in its own
+        ``inbox`` table here, in their order; returns how many were waiting. Copied
+        first, then deleted: a crash in between copies them again, and their event ids
+        keep them once."""
+        waiting = (
+            database.connection()
+            .execute(
+                "SELECT event_id, body, received_at FROM inbox WHERE processed_at IS NULL"
+                " ORDER BY id"
+            )
+            .fetchall()
+        )
+        if waiting:
+            with self.store.transaction() as db:
+                db.conn.executemany(
+                    "INSERT OR IGNORE INTO inbox (event_id, body, received_at) VALUES (?, ?, ?)",
+                    waiting,
+                )
+        with database.transaction() as db:
+            db.execute("DELETE FROM inbox")
+        return len(waiting)
 
     def record_many(self, deliveries: Sequence[tuple[str, str]], budget: float) -> list[bool]:
         """Record (event_id, body) deliveries in one transaction, one commit for all;
@@ -26,15 +99,24 @@ class InboxTable:
         StorageUnavailable, with none of them written, when the lock is not had within
         ``budget`` seconds or the write fails."""
         now = utcnow()
+        new: set[str] = set()
         with self.store.transaction(budget) as db:
-            return [
-                db.execute(
-                    "INSERT OR IGNORE INTO inbox (event_id, body, received_at) VALUES (?, ?, ?)",
-                    [event_id, body, now],
-                ).rowcount
-                == 1
-                for event_id, body in deliveries
-            ]
+            # One statement for the group: RETURNING names only the rows inserted.
+            for start in range(0, len(deliveries), _ROWS_PER_STATEMENT):
+                chunk = deliveries[start : start + _ROWS_PER_STATEMENT]
+                rows = ", ".join("(?, ?, ?)" for _ in chunk)
+                values = [value for event_id, body in chunk for value in (event_id, body, now)]
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO inbox (event_id, body, received_at)"
+                    f" VALUES {rows} RETURNING event_id",
+                    values,
+                )
+                new.update(row[0] for row in inserted.fetchall())
+        fresh = []
+        for event_id, _ in deliveries:
+            fresh.append(event_id in new)
+            new.discard(event_id)  # the same event twice in one group: the second is old
+        return fresh
 
     def pending(self, after: int, limit: int) -> list[InboxRow]:
         """Unprocessed rows after id ``after``, in arrival order."""

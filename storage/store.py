@@ -12,10 +12,11 @@ from storage.base import StoreBase, stamp, utcnow
 from storage.cache import AnswerCache
 from storage.candidates import CandidateQueries, MessageRef
 from storage.checks import CheckStore
+from storage.checkpoints import Checkpointer
 from storage.delivery import DeliveryLog
 from storage.digest_log import DigestLog
 from storage.feedback import ReactionOutcome, ReviewQueries
-from storage.inbox import InboxTable
+from storage.inbox import InboxFile, InboxTable
 from storage.install import InstallState
 from storage.judge import JudgeStore
 from storage.pairs import Pairs
@@ -66,8 +67,17 @@ class Store(RunQueries, VersionQueries, CandidateQueries, ReviewQueries):
 
     @cached_property
     def inbox(self) -> InboxTable:
-        """Events API deliveries, recorded before they are acknowledged."""
-        return InboxTable(self)
+        """Events API deliveries, recorded before they are acknowledged, in a file of
+        their own beside the database (storage/inbox.py)."""
+        table = InboxTable(InboxFile(self.path))
+        table.adopt(self)
+        return table
+
+    @cached_property
+    def checkpoints(self) -> Checkpointer:
+        """WAL checkpoints of the database and the inbox file, off the writers' commits
+        (for the connections that defer them: the inbox's and its worker's)."""
+        return Checkpointer([self, self.inbox.store])
 
     @cached_property
     def install(self) -> InstallState:

@@ -158,7 +158,7 @@ def start_bot(
     # Our own socket map, passed in (a public argument), so the loop below can serve it.
     socket_map: dict[int, Any] = {}
     server = waitress.create_server(
-        make_wsgi_app(bot.app, health=bot.healthy, guard=bot.guard),
+        make_wsgi_app(bot.app, health=bot.healthy, guard=bot.guard, desk=bot.desk),
         map=socket_map,
         host="127.0.0.1",
         port=0,
@@ -202,7 +202,7 @@ def settle(bot: RunningBot) -> None:
 
 
 @contextmanager
-def write_lock(db_path: Path) -> Iterator[None]:
+def write_lock(db_path: Path | str) -> Iterator[None]:
     """Another connection holds the database's write lock, as another process would."""
     conn = sqlite3.connect(db_path, isolation_level=None)
     conn.execute("BEGIN IMMEDIATE")

@@ -2,6 +2,8 @@
 gets its 200 (or its Socket Mode ack), refused with a 5xx when they cannot be, and
 processed once, in arrival order, even across a restart."""
 
+import threading
+
 from promptbot.standins import payloads
 from tests.harness import settle, wait_until, write_lock
 
@@ -27,7 +29,7 @@ def deliver(bot, body, retry=0):
 
 
 def inbox_rows(bot):
-    return bot.store.query("SELECT event_id, processed_at FROM inbox ORDER BY id")
+    return bot.store.inbox.store.query("SELECT event_id, processed_at FROM inbox ORDER BY id")
 
 
 def test_an_acked_event_is_recorded_and_processed_after_a_restart(running, tmp_path):
@@ -47,10 +49,10 @@ def test_an_acked_event_is_recorded_and_processed_after_a_restart(running, tmp_p
     assert inbox_rows(second)[0]["processed_at"] is not None
 
 
-def test_a_locked_database_answers_503_and_slacks_retry_is_stored_once(bot, tmp_path):
+def test_a_locked_inbox_answers_503_and_slacks_retry_is_stored_once(bot, tmp_path):
     ts = posted_candidate(bot)
     body = reaction_body(ts, "U2")
-    with write_lock(tmp_path / "promptbot.db"):
+    with write_lock(tmp_path / "promptbot.db-inbox"):
         assert deliver(bot, body) == 503
     settle(bot)
     assert bot.store.ratings() == []
@@ -62,6 +64,76 @@ def test_a_locked_database_answers_503_and_slacks_retry_is_stored_once(bot, tmp_
     settle(bot)
     assert len(bot.store.ratings()) == 1
     assert len(inbox_rows(bot)) == 1
+
+
+def test_a_locked_database_still_acks_and_stores_once_it_is_free(bot, tmp_path):
+    """The inbox is a file of its own: a writer holding the ratings' database does not
+    hold up Slack's answers, only their processing."""
+    ts = posted_candidate(bot)
+    with write_lock(tmp_path / "promptbot.db"):
+        assert [deliver(bot, reaction_body(ts, f"U{i}")) for i in range(3)] == [200] * 3
+        assert len(inbox_rows(bot)) == 3
+        assert bot.store.ratings() == []
+    wait_until(lambda: len(bot.store.ratings()) == 3, what="the ratings once the lock is gone")
+    settle(bot)
+    assert all(row["processed_at"] for row in inbox_rows(bot))
+
+
+def test_a_crash_between_the_ratings_and_the_inbox_mark_stores_each_once(running):
+    """The worker commits ratings in the database, then marks the rows processed in the
+    inbox file: killed in between, the rows are processed again at the next start, and
+    their event ids keep the ratings once."""
+    first = running()
+    ts = posted_candidate(first)
+    crashed = threading.Event()
+
+    def die_before_marking(ids):
+        crashed.set()
+        raise SystemExit("killed between the two commits")
+
+    first.bot.inbox.table.mark_processed = die_before_marking
+    bodies = [reaction_body(ts, f"U{i}", event_id=f"Ev-crash-{i}") for i in range(3)]
+    assert [deliver(first, body) for body in bodies] == [200] * 3
+    wait_until(crashed.is_set, what="the worker to commit and die")
+    first.bot.inbox.wait_idle(5)
+    assert len(first.store.ratings()) >= 1  # committed before the crash
+    assert all(row["processed_at"] is None for row in inbox_rows(first))
+    first.close()
+
+    second = running()
+    wait_until(lambda: second.store.inbox.count_pending() == 0, what="the inbox to drain")
+    settle(second)
+    assert sorted(r.user_id for r in second.store.ratings()) == ["U0", "U1", "U2"]
+    for i in range(3):
+        assert second.store.event_seen(f"Ev-crash-{i}")
+
+
+def test_the_bots_own_events_are_answered_but_not_recorded(bot):
+    """Deliveries are recorded in front of Bolt, so its self-event rule is applied there:
+    the bot's own reaction (the emoji it seeds) and its own thread posts are acked and
+    dropped, while a member joining, which Bolt keeps even from the bot, is recorded."""
+    ts = posted_candidate(bot)
+    own_reaction = reaction_body(ts, "UBOT")
+    own_reply = payloads.event_body(
+        payloads.message_event(
+            user="UOTHER",
+            text="hi",
+            channel="C1",
+            ts="1700000000.000200",
+            thread_ts=ts,
+            bot_id="BBOT",
+        )
+    )
+    joined = payloads.event_body(
+        {"type": "member_joined_channel", "user": "UBOT", "channel": "C1"}, event_id="Ev-join"
+    )
+    for body in (own_reaction, own_reply, joined):
+        assert deliver(bot, body) == 200
+    settle(bot)
+    assert [r["event_id"] for r in inbox_rows(bot)] == ["Ev-join"]
+    assert bot.store.ratings() == []
+    assert deliver(bot, reaction_body(ts, "U2")) == 200
+    wait_until(lambda: bot.store.ratings(), what="a person's rating")
 
 
 def test_a_redelivered_event_is_processed_once(bot, slack):

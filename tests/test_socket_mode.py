@@ -81,14 +81,14 @@ def test_socket_mode_acks_an_event_only_once_it_is_recorded(tmp_path, slack, mod
         event = json.loads(
             payloads.event_body(payloads.app_home_opened_event("U7"), event_id="Ev-socket")
         )
-        with write_lock(db):
+        with write_lock(f"{db}-inbox"):
             envelope = socket.send_envelope("events_api", event)
             with pytest.raises(TimeoutError):
                 socket.wait_for_ack(envelope, timeout=3)
-        assert bot.store.query("SELECT * FROM inbox") == []
+        assert bot.store.inbox.store.query("SELECT * FROM inbox") == []
         # Unacknowledged, Slack sends it again.
         retry = socket.send_envelope("events_api", event, retry_attempt=1)
         socket.wait_for_ack(retry)
         wait_until(lambda: slack.calls_to("views.publish"), what="the Home tab")
         assert bot.inbox.wait_idle(5)
-        assert len(bot.store.query("SELECT * FROM inbox")) == 1
+        assert len(bot.store.inbox.store.query("SELECT * FROM inbox")) == 1

@@ -103,7 +103,7 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
         from handlers.wsgi import make_wsgi_app
 
         click.echo(f"promptbot: listening on http://{host}:{port}/slack/events", err=True)
-        wsgi = make_wsgi_app(bot.app, health=bot.healthy, guard=bot.guard)
+        wsgi = make_wsgi_app(bot.app, health=bot.healthy, guard=bot.guard, desk=bot.desk)
         # waitress accepts 1 GB bodies by default; the guard's limit applies here too.
         waitress.serve(
             wsgi,

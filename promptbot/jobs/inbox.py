@@ -20,21 +20,17 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
-from dataclasses import dataclass, field
 from datetime import timedelta
 from itertools import groupby
 from typing import Literal
 
-from promptbot.errors import StorageUnavailable
+from promptbot.jobs.group_commit import GroupCommit
 from storage import Store
 from storage.base import unavailable
 from storage.inbox import InboxRow
 
 logger = logging.getLogger(__name__)
 
-# Slack waits 3 s for the answer; a write that cannot get the lock in 1 s is refused
-# with a 5xx well before that, and Slack delivers it again.
-WRITE_BUDGET_SECONDS = 1.0
 BATCH = 32
 KEEP_PROCESSED = timedelta(days=1)  # Slack's retries end after minutes
 PRUNE_EVERY_SECONDS = 3600.0
@@ -48,20 +44,6 @@ Process = Callable[[str], None]
 Batchable = Callable[[str], bool]
 
 
-@dataclass
-class _Delivery:
-    event_id: str
-    body: str
-    deadline: float  # written by then, for Slack's answer to be in time
-    new: bool | None = None  # once written: was it new
-    error: BaseException | None = None  # or why it was not written
-    wakeup: threading.Event = field(default_factory=threading.Event)
-
-    @property
-    def finished(self) -> bool:
-        return self.new is not None or self.error is not None
-
-
 class _Undone(Exception):
     """SQLite rolled the batch's transaction back itself (a disk error on one event)."""
 
@@ -72,10 +54,7 @@ class EventInbox:
         self.table = store.inbox
         self.max_backlog = max_backlog
         self._lock = threading.Lock()
-        # Group commit of deliveries (see _record_in_a_group).
-        self._group = threading.Lock()
-        self._arrived: list[_Delivery] = []
-        self._writing = False
+        self._writes = GroupCommit(self._record_many)
         self._backlog = self.table.count_pending()
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="inbox")
         self._process: Process | None = None
@@ -87,6 +66,8 @@ class EventInbox:
         # Rows up to this id were tried in this process: a row set aside stays behind it.
         self._cursor = 0
         self._pruned_at = 0.0
+        # The inbox file's connections and the worker's defer their checkpoints to it.
+        self._checkpoints = store.checkpoints
 
     @property
     def backlog(self) -> int:
@@ -101,9 +82,14 @@ class EventInbox:
         if batchable is not None:
             self._batchable = batchable
 
+    def check_writable(self) -> None:
+        """Raise StorageUnavailable unless the inbox's file would take a write now."""
+        self.table.store.check_writable()
+
     def start(self) -> None:
         """Process what is waiting, then each event as it is accepted."""
         self._started = True
+        self._checkpoints.start()
         self.wake()
 
     def accept(self, event_id: str, body: str) -> Accepted:
@@ -112,59 +98,17 @@ class EventInbox:
         with self._lock:
             if self._backlog >= self.max_backlog:
                 return "full"
-        delivery = _Delivery(event_id, body, time.monotonic() + WRITE_BUDGET_SECONDS)
-        self._record_in_a_group(delivery)
-        if delivery.error is not None:
-            raise delivery.error
-        if not delivery.new:
+        if not self._writes.record(event_id, body):
             return "duplicate"
         with self._lock:
             self._backlog += 1
         self.wake()
         return "recorded"
 
-    def _record_in_a_group(self, delivery: _Delivery) -> None:
-        """Group commit: the deliveries that arrive while one transaction writes are
-        written together in the next, by the first of their threads, and each thread
-        returns once its own delivery is committed (or refused)."""
-        with self._group:
-            self._arrived.append(delivery)
-            if self._writing:
-                leads = False
-            else:
-                self._writing = leads = True
-        if not leads:
-            delivery.wakeup.wait()
-            if delivery.finished:
-                return
-        # This thread's turn: it writes what arrived until now, its own delivery included.
-        with self._group:
-            group, self._arrived = self._arrived, []
-        try:
-            self._write_group(group)
-        finally:
-            with self._group:
-                if self._arrived:
-                    self._arrived[0].wakeup.set()  # the turn passes to the next one waiting
-                else:
-                    self._writing = False
-
-    def _write_group(self, group: list[_Delivery]) -> None:
-        try:
-            budget = max(0.0, min(d.deadline for d in group) - time.monotonic())
-            news = self.table.record_many([(d.event_id, d.body) for d in group], budget)
-            for member, new in zip(group, news, strict=True):
-                member.new = new
-        except Exception as error:
-            refused = unavailable(error)
-            for member in group:
-                # Each thread raises an exception object of its own.
-                member.error = StorageUnavailable(refused.reason) if refused else error
-        finally:
-            for member in group:
-                if not member.finished:  # interrupted: nothing is known to be written
-                    member.error = StorageUnavailable("the write was interrupted")
-                member.wakeup.set()
+    def _record_many(self, deliveries: list[tuple[str, str]], budget: float) -> list[bool]:
+        news = self.table.record_many(deliveries, budget)
+        self._checkpoints.nudge()
+        return news
 
     def wake(self) -> None:
         with self._lock:
@@ -192,11 +136,13 @@ class EventInbox:
         """Stop after the event in hand; what is left waits for the next start-up."""
         self._stop.set()
         self._pool.shutdown(wait=True)
+        self._checkpoints.stop()
 
     # -- the worker --------------------------------------------------------------
 
     def _drain(self) -> None:
         try:
+            self.store.defer_checkpoints()
             while True:
                 with self._lock:
                     seen = self._wanted
@@ -241,20 +187,65 @@ class EventInbox:
             for batch in [members] if together else [[row] for row in members]:
                 if self._stop.is_set():
                     return False
-                if self._process_batch(batch, alone=not together):
+                flat = self._process_flat(batch) if together and len(batch) > 1 else None
+                if flat is None:
+                    flat = self._process_batch(batch, alone=not together)
+                if flat:
                     return True
+        return False
+
+    def _process_flat(self, rows: list[InboxRow]) -> bool | None:
+        """The usual case: a batch's events in one transaction without a savepoint each
+        (two statements fewer per event); True if the database refused (nothing of the
+        batch is kept or counted then, and it is tried again whole, in order). None if
+        an event failed otherwise: nothing was kept, and _process_batch goes through
+        the batch again, where the failing event fails alone."""
+        assert self._process is not None
+        handled: list[InboxRow] = []
+        try:
+            with self.store.transaction(savepoints=False):
+                for row in rows:
+                    if self._stop.is_set():
+                        break
+                    self._process(row.body)
+                    handled.append(row)
+        except Exception as error:
+            refused = unavailable(error)
+            if refused is None:
+                return None
+            logger.warning("%d events wait: %s", len(rows), refused.reason)
+            return True
+        return self._counted(handled, [row.id for row in handled], aside=0)
+
+    def _counted(self, handled: list[InboxRow], done: list[int], aside: int) -> bool:
+        """Mark ``done`` processed once the ratings they made are committed (the inbox
+        is another file) and count the handled rows off; True if the marking failed:
+        they are tried again, and their event ids make that a no-op."""
+        try:
+            self.table.mark_processed(done)
+        except Exception as error:
+            if unavailable(error) is None:
+                raise
+            logger.warning("could not mark %d processed events: %s", len(done), error)
+            return True
+        self._checkpoints.nudge()
+        if handled:
+            self._cursor = handled[-1].id
+        with self._lock:
+            self._backlog = max(0, self._backlog - len(done) - aside)
         return False
 
     def _process_batch(self, rows: list[InboxRow], alone: bool = False) -> bool:
         """Process rows in order, in one transaction unless ``alone`` (each event a
         savepoint of it, so one can fail alone); True if the database refused one.
 
-        Nothing about the batch is counted until it commits: if the commit fails, or
-        SQLite undid the transaction itself, the whole batch is tried again, and the
-        events already handled in it are no-ops the second time (their event ids)."""
+        Nothing about the batch is counted until it commits and its rows are marked
+        processed: if the commit or the marking fails, or SQLite undid the transaction
+        itself, the whole batch is tried again, and the events already handled in it
+        are no-ops the second time (their event ids)."""
+        handled: list[InboxRow] = []
         done: list[int] = []
         aside = 0
-        cursor = self._cursor
         refused = False
         try:
             with nullcontext() if alone else self.store.transaction():
@@ -265,26 +256,22 @@ class EventInbox:
                     if outcome == "wait":
                         refused = True
                         break
-                    cursor = row.id
+                    handled.append(row)
                     if outcome == "done":
                         done.append(row.id)
                     else:
                         aside += 1
                 if not alone and not self.store.connection().conn.in_transaction:
                     raise _Undone
-                self.table.mark_processed(done)
         except _Undone:
             return True
         except Exception as error:
             if unavailable(error) is None:
                 raise
-            # Processed but not marked: tried again, and their event ids make that a no-op.
+            # Tried again whole, and the event ids of those handled make that a no-op.
             logger.warning("could not commit %d processed events: %s", len(rows), error)
             return True
-        self._cursor = cursor
-        with self._lock:
-            self._backlog = max(0, self._backlog - len(done) - aside)
-        return refused
+        return self._counted(handled, done, aside) or refused
 
     def _handle(self, row: InboxRow) -> Literal["done", "aside", "wait"]:
         assert self._process is not None
