@@ -11,8 +11,8 @@ from storage.admin import AdminStore
 from storage.base import StoreBase, stamp, utcnow
 from storage.cache import AnswerCache
 from storage.candidates import CandidateQueries, MessageRef
-from storage.checks import CheckStore
 from storage.checkpoints import Checkpointer
+from storage.checks import CheckStore
 from storage.delivery import DeliveryLog
 from storage.digest_log import DigestLog
 from storage.feedback import ReactionOutcome, ReviewQueries
