@@ -18,6 +18,7 @@ from sqlite_utils import Database
 from sqlite_utils.migrations import Migrations
 
 from storage.base import StoreBase, stamp, utcnow
+from storage.migrations import m0008_event_inbox, m0010_inbox_prune_index
 
 inbox_migrations = Migrations("promptbot-inbox")
 
@@ -27,21 +28,9 @@ _ROWS_PER_STATEMENT = 200
 
 @inbox_migrations(name="0001_inbox")
 def m0001_inbox(db: Database) -> None:
-    # Processed rows are kept a day so that a redelivery is recognised at once.
-    db.executescript(
-        """
-        CREATE TABLE inbox (
-            id INTEGER PRIMARY KEY,
-            event_id TEXT NOT NULL UNIQUE,
-            body TEXT NOT NULL,
-            received_at TEXT NOT NULL,
-            processed_at TEXT,
-            error TEXT
-        );
-        CREATE INDEX inbox_pending ON inbox (id) WHERE processed_at IS NULL;
-        CREATE INDEX inbox_processed ON inbox (processed_at) WHERE processed_at IS NOT NULL;
-        """
-    )
+    # The table the database itself had, with its indexes, now in a file of its own.
+    m0008_event_inbox(db)
+    m0010_inbox_prune_index(db)
 
 
 def inbox_path(database: str) -> str:

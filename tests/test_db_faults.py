@@ -52,7 +52,8 @@ def assert_acked_stored_once(stream: ReactionStream, db: Path) -> None:
     assert acked <= set(users), f"acked but not stored: {sorted(acked - set(users))}"
 
 
-def test_events_acked_around_a_10s_inbox_lock_survive_kill_9(tmp_path, slack, models):
+def streaming(tmp_path, slack, models):
+    """`promptbot run` with a candidate posted and reactions streaming at it, acked."""
     db = tmp_path / "p.db"
     config = write_config(tmp_path, models.base_url)
     bot = launch(tmp_path, db, config, slack.api_url)
@@ -62,7 +63,29 @@ def test_events_acked_around_a_10s_inbox_lock_survive_kill_9(tmp_path, slack, mo
         stream = ReactionStream(bot.url, ts)
         stream.send(3)
         stream.start()
-        wait_until(lambda: len(stream.acked) >= 10, timeout=30, what="acks before the lock")
+        wait_until(lambda: len(stream.acked) >= 10, timeout=30, what="acks before the fault")
+    except BaseException:
+        bot.stop()
+        raise
+    return bot, stream, db, config
+
+
+def restart_and_redeliver(tmp_path, slack, stream, db, config):
+    """Start again, let Slack deliver again what was not acked, and check each acked
+    event is stored exactly once."""
+    bot = launch(tmp_path, db, config, slack.api_url, name="restarted")
+    stream.url = bot.url
+    stream.redeliver()
+    assert all(d.acked for d in stream.deliveries)
+    wait_until(lambda: pending_events(db) == 0, timeout=30, what="the inbox to drain")
+    assert_acked_stored_once(stream, db)
+    assert len(stored_users(db)) == len(stream.deliveries)
+    return bot
+
+
+def test_events_acked_around_a_10s_inbox_lock_survive_kill_9(tmp_path, slack, models):
+    bot, stream, db, config = streaming(tmp_path, slack, models)
+    try:
         with write_lock(f"{db}-inbox"):
             time.sleep(10)  # another process holds the inbox's lock while reactions arrive
             bot.kill()
@@ -70,14 +93,7 @@ def test_events_acked_around_a_10s_inbox_lock_survive_kill_9(tmp_path, slack, mo
         refused = [d for d in stream.deliveries if not d.acked]
         assert refused, "the lock refused nothing: the test did not test it"
         assert all(d.statuses[-1] in (0, 503) for d in refused)
-
-        bot = launch(tmp_path, db, config, slack.api_url, name="restarted")
-        stream.url = bot.url
-        stream.redeliver()
-        assert all(d.acked for d in stream.deliveries)
-        wait_until(lambda: pending_events(db) == 0, timeout=30, what="the inbox to drain")
-        assert_acked_stored_once(stream, db)
-        assert len(stored_users(db)) == len(stream.deliveries)
+        bot = restart_and_redeliver(tmp_path, slack, stream, db, config)
     finally:
         bot.stop()
 
@@ -86,16 +102,8 @@ def test_events_acked_while_the_database_is_locked_survive_kill_9(tmp_path, slac
     """The ratings' database held by another process does not stop the acks (the inbox
     is a file of its own); killed before it could apply them, the bot applies each once
     after the restart."""
-    db = tmp_path / "p.db"
-    config = write_config(tmp_path, models.base_url)
-    bot = launch(tmp_path, db, config, slack.api_url)
+    bot, stream, db, config = streaming(tmp_path, slack, models)
     try:
-        assert bot.command("propose locked --models alpha\nHi") == 200
-        ts = wait_until(lambda: candidate_ts(slack), timeout=30, what="the candidate post")
-        stream = ReactionStream(bot.url, ts)
-        stream.send(3)
-        stream.start()
-        wait_until(lambda: len(stream.acked) >= 10, timeout=30, what="acks before the lock")
         with write_lock(db):
             acked_before = len(stream.acked)
             wait_until(
@@ -104,14 +112,7 @@ def test_events_acked_while_the_database_is_locked_survive_kill_9(tmp_path, slac
             bot.kill()
             stream.stop()
         assert pending_events(db) > 0, "nothing waited for the lock: the test did not test it"
-
-        bot = launch(tmp_path, db, config, slack.api_url, name="restarted")
-        stream.url = bot.url
-        stream.redeliver()
-        assert all(d.acked for d in stream.deliveries)
-        wait_until(lambda: pending_events(db) == 0, timeout=30, what="the inbox to drain")
-        assert_acked_stored_once(stream, db)
-        assert len(stored_users(db)) == len(stream.deliveries)
+        bot = restart_and_redeliver(tmp_path, slack, stream, db, config)
     finally:
         bot.stop()
 
