@@ -163,11 +163,7 @@ def _tabulate(found: ComparisonSet) -> _Table:
     records = win_records(a, b, outcome, dense_inverse(found.cluster), k)
     # A tie adds half a win to each side: two ties weigh exactly as much as one win each
     # way, which is what "ties count half" means.
-    observed = np.bincount(
-        np.concatenate([a * k + b, b * k + a]),
-        np.concatenate([outcome, 1.0 - outcome]),
-        k * k,
-    )
+    observed = np.bincount(a * k + b, outcome, k * k) + np.bincount(b * k + a, 1.0 - outcome, k * k)
     pair_code = np.unique(np.minimum(a, b) * k + np.maximum(a, b))
     decisive = outcome != 0.5
     winner = np.where(outcome == 1.0, a, b)

@@ -27,7 +27,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from promptbot.verdicts.bradley_terry import BTEntry, BTResult, ComparisonSet, bradley_terry
-from promptbot.verdicts.judgements import Judgements
+from promptbot.verdicts.judgements import Judgements, dense_inverse
 from promptbot.verdicts.judgements import dense_codes as _codes
 
 IntArray = NDArray[np.int64]
@@ -71,9 +71,10 @@ def compare_within(
         same = g[offset:] == g[:-offset]
         if not same.any():
             break  # groups are contiguous: no wider pair exists
-        index = np.nonzero(same)[0]
+        # 32-bit positions: at a million ratings these are ~1.3M pairs.
+        index = np.flatnonzero(same).astype(np.int32)
         firsts.append(index)
-        seconds.append(index + offset)
+        seconds.append(index + np.int32(offset))
     if not firsts:
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0), empty
@@ -125,11 +126,25 @@ def _live(table: Judgements, archived: set[str]) -> tuple[BoolArray, BoolArray]:
     return live, live[table.prompt] if len(table) else np.zeros(0, dtype=np.bool_)
 
 
-def version_comparisons(
-    table: Judgements, archived: set[str], units: tuple[IntArray, IntArray] | None = None
-) -> dict[str, ComparisonSet]:
+def _in_runs_with_several(table: Judgements, item: IntArray) -> BoolArray:
+    """The judgements in runs that show more than one ``item`` (prompt versions in a
+    revision or a compare, prompts side by side): the only runs that compare them, and
+    at a million ratings a small part of them, so the rest is left out before grouping."""
+    if not len(table):
+        return np.zeros(0, dtype=np.bool_)
+    run = dense_inverse(table.run)
+    low = np.full(int(run.max()) + 1, np.iinfo(np.int64).max)
+    high = np.full(len(low), np.iinfo(np.int64).min)
+    np.minimum.at(low, run, item)
+    np.maximum.at(high, run, item)
+    several: BoolArray = low[run] != high[run]
+    return several
+
+
+def version_comparisons(table: Judgements, archived: set[str]) -> dict[str, ComparisonSet]:
     """Versions of each live prompt that met in a group, compared on their mean there."""
-    cluster, group = units if units is not None else _units(table)
+    table = table.take(_in_runs_with_several(table, _codes(table.prompt, table.version)))
+    cluster, group = _units(table)
     _, keep = _live(table, archived)
     version_item = _codes(table.prompt, table.version)
     names = _item_names(table, version_item)
@@ -150,7 +165,7 @@ def head_to_head(table: Judgements, archived: set[str]) -> HeadToHead:
     """Comparisons for every ranking, from the judgements (late ones left out already).
     Archived prompts still count towards the models overall, nowhere else."""
     live, keep = _live(table, archived)
-    cluster, group = units = _units(table)
+    cluster, group = _units(table)
 
     # Models: within one prompt version of a group. The prompt rides along with the
     # cluster code, so each comparison knows which prompt it was made on.
@@ -164,7 +179,8 @@ def head_to_head(table: Judgements, archived: set[str]) -> HeadToHead:
     )
     del a, b, outcome, carried
     by_prompt = {table.prompts[p]: part for p, part in parts.items() if live[p]}
-    versions = version_comparisons(table, archived, units)
+    versions = version_comparisons(table, archived)
+    keep &= _in_runs_with_several(table, table.prompt)
     a, b, outcome, clusters = compare_within(
         group[keep], table.prompt[keep], table.score[keep], cluster[keep]
     )

@@ -95,7 +95,11 @@ class Judgements:
 
     @property
     def rated(self) -> Judgements:
-        """The judgements given on rating scales (compare-pair votes left out)."""
+        """The judgements given on rating scales (compare-pair votes left out); the table
+        itself when it has no votes (the columns are read-only in use, and a copy of a
+        million-rating table is ~80 MB)."""
+        if not self.pairwise.any():
+            return self
         return self.take(~self.pairwise)
 
 
@@ -117,8 +121,9 @@ def dense_unique(values: IntArray) -> tuple[IntArray, IntArray]:
         return unique, np.asarray(inverse, dtype=np.int64).reshape(-1)
     present = np.zeros(high - low + 1, dtype=np.bool_)
     present[values - low] = True
-    rank = np.cumsum(present, dtype=np.int64) - 1
-    coded: IntArray = rank[values - low]
+    # Ranks in 32 bits when they fit: the table can be ten times longer than the values.
+    rank = np.cumsum(present, dtype=np.int32 if len(present) < 2**31 else np.int64)
+    coded: IntArray = rank[values - low].astype(np.int64) - 1
     return np.flatnonzero(present) + low, coded
 
 

@@ -9,7 +9,7 @@ tests/test_digest_inputs.py checks that this gives the digest the rating rows gi
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -128,9 +128,20 @@ class BeforeStart:
     def table(self, judged: Judgements, start: float) -> Judgements:
         then = self.then
         kept = ~np.isnan(then.score) & (then.rated_at < start)
-        return replace(
-            judged.take(kept),
+        return Judgements(
+            **{name: getattr(judged, name)[kept] for name in _CODED},
             score=then.score[kept],
             rated_at=then.rated_at[kept],
+            prompts=judged.prompts,
+            models=judged.models,
+            reviewers=judged.reviewers,
             scale_scores={name: values[kept] for name, values in then.scale_scores.items()},
+            permalinks=judged.permalinks,
         )
+
+
+# The columns that say what was judged by whom (the same before the start as now).
+_CODED = (
+    "candidate", "run", "group", "pairwise", "reviewer", "prompt", "version", "model", "slot",
+    "chars",
+)  # fmt: skip

@@ -61,15 +61,19 @@ class WinRecords:
         return len(self.shapes)
 
 
+def _hash_vectors(size: int) -> tuple[FloatArray, FloatArray]:
+    """Two random weights per cell: a record's fingerprints are its weighted sums."""
+    rng = np.random.default_rng(_FINGERPRINT_SEED)
+    return rng.random(size), rng.random(size)
+
+
 def _fingerprints(thread: IntArray, cell: IntArray, half: IntArray, threads: int) -> IntArray:
     """A pattern code per thread: equal records get equal codes (the entries of a thread
     are sorted by cell, so equal records sum their terms in the same order), and two
     threads share a code only if their records are equal entry for entry."""
     if threads == 0:
         return np.zeros(0, dtype=np.int64)
-    rng = np.random.default_rng(_FINGERPRINT_SEED)
-    size = int(cell.max()) + 1 if len(cell) else 1
-    first, second = rng.random(size), rng.random(size)
+    first, second = _hash_vectors(int(cell.max()) + 1 if len(cell) else 1)
     h1 = np.bincount(thread, first[cell] * half, threads)
     h2 = np.bincount(thread, second[cell] * np.sqrt(half), threads)
     count = np.bincount(thread, minlength=threads)
@@ -100,21 +104,25 @@ def win_records(
     won, 0.5 a tie, in reviewer-thread ``thread[i]`` = 0, 1, …) as merged patterns, plus
     the pseudo-comparisons of every observed pair."""
     threads = int(thread.max()) + 1 if len(thread) else 0
+    squares = k * k
     # In half wins: a win gives its winner 2, a tie gives each side 1 (ties count half).
     tie = outcome == 0.5
-    winner = np.where(outcome == 1.0, a, b)
-    loser = np.where(outcome == 1.0, b, a)
-    cells = np.concatenate(
-        [winner[~tie] * k + loser[~tie], a[tie] * k + b[tie], b[tie] * k + a[tie]]
+    winner = np.where(outcome == 0.0, b, a)
+    loser = np.where(outcome == 0.0, a, b)
+    keys = np.concatenate(
+        [
+            thread * squares + winner * k + loser,
+            thread[tie] * squares + loser[tie] * k + winner[tie],
+        ]
     )
-    halves = np.concatenate(
-        [np.full(int((~tie).sum()), 2), np.ones(2 * int(tie.sum()), dtype=np.int64)]
-    )
-    owners = np.concatenate([thread[~tie], thread[tie], thread[tie]])
+    halves = np.concatenate([np.where(tie, 1, 2).astype(np.int8), np.ones(int(tie.sum()), np.int8)])
+    del winner, loser
     # One entry per thread and cell, sorted by thread, then cell.
-    key, entry = dense_unique(owners * (k * k) + cells)
+    key, entry = dense_unique(keys)
+    del keys
     half = np.bincount(entry, halves, len(key)).astype(np.int64)
-    entry_thread, entry_cell = key // (k * k), key % (k * k)
+    del entry, halves
+    entry_thread, entry_cell = key // squares, key % squares
 
     code = _fingerprints(entry_thread, entry_cell, half, threads)
     patterns = int(code.max()) + 1 if threads else 0
