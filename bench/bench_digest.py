@@ -9,11 +9,14 @@ processes, timed from start to exit, with their peak RSS (from wait4):
 * the baseline: one GROUP BY over the ratings in sqlite3 (mean score per version and
   scale), what a plain report would cost.
 
+The first row is the digest of an empty database: the fixed cost of starting the CLI
+and loading the statistics, which the ratio at 100k includes too.
+
 Generated databases are cached in the temp dir (promptbot-bench-digest/), so a rerun is
 quick. Prints the table and the growth exponent of the digest's time from 100k to 1M
 (target: 1.0 or less; 1M under 3 s and 300 MB; at 100k within 2x the SQL aggregate).
 
-Run: .venv/bin/python bench/bench_digest.py [--sizes 10000,100000,1000000]
+Run: .venv/bin/python bench/bench_digest.py [--sizes 0,10000,100000,1000000] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -169,7 +172,7 @@ def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float,
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="10000,100000,1000000")
+    parser.add_argument("--sizes", default="0,10000,100000,1000000")
     parser.add_argument("--repeat", type=int, default=2, help="runs per measure (best kept)")
     args = parser.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -207,8 +210,9 @@ def main() -> None:
                 os.dup2(saved, 1)
         timings[size] = d[2]
         note = f"  (generated in {built:.0f} s)" if built > 1 else ""
+        label = f"{size:>9,}" if size else f"{'empty':>9}"
         print(
-            f"{size:>9,} | {d[0]:>8.2f} {d[2]:>6.2f} {d[1]:>6.0f} | {s[0]:>6.2f} {s[2]:>6.2f}"
+            f"{label} | {d[0]:>8.2f} {d[2]:>6.2f} {d[1]:>6.0f} | {s[0]:>6.2f} {s[2]:>6.2f}"
             f" {s[1]:>5.0f} | {d[0] / s[0]:>5.1f} {d[2] / s[2]:>5.1f}{note}"
         )
     if 100_000 in timings and 1_000_000 in timings:

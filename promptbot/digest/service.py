@@ -2,7 +2,7 @@
 render. Free of Slack; the handlers and the CLI decide where the message goes.
 
 The computing and rendering modules are imported by the methods that use them: they
-bring numpy, scipy and choix, which should load with the first digest, not at the
+bring numpy and krippendorff, which should load with the first digest, not at the
 bot's start-up (tests/test_startup.py).
 """
 

@@ -23,7 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
+
+from promptbot.verdicts.distributions import chi2_sf, normal_sf
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -122,7 +123,7 @@ def slot_test(slot: IntArray, value: FloatArray, stratum: IntArray) -> tuple[flo
     if df == 0:
         return 1.0, means
     statistic = float(sums @ np.linalg.pinv(covariance, rcond=1e-10, hermitian=True) @ sums)
-    return float(special.chdtrc(df, statistic)), means
+    return chi2_sf(df, statistic), means
 
 
 def position_bias(candidates: Candidates) -> PositionBias:
@@ -202,7 +203,7 @@ def length_test(
     if variance <= 0:
         return None
     r = statistic / math.sqrt(float(sxx.sum() * syy.sum()))
-    return r, float(2 * special.ndtr(-abs(statistic) / math.sqrt(variance)))
+    return r, 2 * normal_sf(abs(statistic) / math.sqrt(variance))
 
 
 def length_bias(candidates: Candidates) -> LengthBias:

@@ -25,8 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import special
 
+from promptbot.verdicts.distributions import normal_quantile, t_quantile
 from promptbot.verdicts.ilsr import fit as _fit
 from promptbot.verdicts.ilsr import refit_stack as _refit_stack
 from promptbot.verdicts.intervals import rank_ub
@@ -195,8 +195,8 @@ def _bootstrap(table: _Table, point: FloatArray, rounds: int, seed: int) -> Floa
 def _small_sample_factor(clusters: int) -> float:
     if clusters < 2:
         return 1.0  # the pseudo-comparisons already make the interval as wide as it gets
-    t = float(special.stdtrit(clusters - 1, 0.975))
-    return math.sqrt(clusters / (clusters - 1)) * t / float(special.ndtri(0.975))
+    t = t_quantile(clusters - 1, 0.975)
+    return math.sqrt(clusters / (clusters - 1)) * t / normal_quantile(0.975)
 
 
 def components(k: int, lo: IntArray, hi: IntArray) -> IntArray:
