@@ -18,7 +18,7 @@ from storage.base import StoreBase, unavailable
 
 logger = logging.getLogger(__name__)
 
-EVERY_SECONDS = 0.05
+EVERY_SECONDS = 0.5
 
 
 class Checkpointer:

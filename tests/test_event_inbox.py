@@ -341,3 +341,38 @@ def test_the_worker_leaves_checkpoints_to_their_own_thread(tmp_path):
     store.defer_checkpoints()
     assert worker.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 10_000
     inbox.shutdown()
+
+
+def test_under_load_the_writer_lingers_so_that_deliveries_in_flight_share_its_commit():
+    from promptbot.jobs import group_commit
+
+    writes: list[list[str]] = []
+    commit = group_commit.GroupCommit(
+        lambda deliveries, budget: (
+            writes.append([e for e, _ in deliveries]) or [True] * len(deliveries)
+        )
+    )
+    lingered: list[float] = []
+    joined: list[threading.Thread] = []
+
+    def linger(seconds):
+        # Another request arrives while the writer waits.
+        lingered.append(seconds)
+        other = threading.Thread(target=commit.record, args=("Ev-joins", "{}"))
+        other.start()
+        joined.append(other)
+        wait_until(lambda: len(commit._arrived) == 2, what="the second delivery queued")
+
+    def write(deliveries, budget):
+        writes.append([event_id for event_id, _ in deliveries])
+        return [True] * len(deliveries)
+
+    commit = group_commit.GroupCommit(write, linger)
+    assert commit.record("Ev-alone", "{}") is True  # nothing in flight: written at once
+    assert lingered == [] and writes == [["Ev-alone"]]
+
+    commit._last_group = 2  # the last write took two: more are coming
+    assert commit.record("Ev-first", "{}") is True
+    joined[0].join()
+    assert lingered == [group_commit.LINGER_SECONDS]
+    assert writes[1:] == [["Ev-first", "Ev-joins"]]  # one commit for both

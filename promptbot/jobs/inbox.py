@@ -31,7 +31,10 @@ from storage.inbox import InboxRow
 
 logger = logging.getLogger(__name__)
 
-BATCH = 32
+BATCH = 128
+# Caught up with a short batch, the worker waits this long for the next events to
+# gather: a batch's two commits (database, inbox file) are its fixed cost.
+LINGER_SECONDS = 0.005
 KEEP_PROCESSED = timedelta(days=1)  # Slack's retries end after minutes
 PRUNE_EVERY_SECONDS = 3600.0
 RETRY_FIRST_SECONDS = 0.2
@@ -177,6 +180,8 @@ class EventInbox:
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
             else:
                 delay = RETRY_FIRST_SECONDS
+                if len(rows) < BATCH:
+                    self._stop.wait(LINGER_SECONDS)
 
     def _process_rows(self, rows: list[InboxRow]) -> bool:
         """Process rows in order; True if the database refused one (it stays next).
