@@ -18,7 +18,7 @@ def team_votes(bot, run_id, approve):
         for user in TEAM:
             bot.react(ts, "+1" if approve(candidate) else "-1", user)
             expected += 1
-    wait_until(lambda: len(bot.store.ratings()) >= expected, what=f"{expected} ratings")
+    wait_until(lambda: len(bot.store.ratings(run_id)) >= expected, what=f"{expected} ratings")
 
 
 def judged_and_revealed(bot, run_id, text, approve, user="UP"):
