@@ -96,3 +96,21 @@ def test_deleted_runs_are_never_revealed(bot, slack):
     _, reply = bot.command("reveal 1", user="UPROP")
     assert reply["text"] == ":warning: run #1 was deleted"
     assert bot.store.get_run(run.id).revealed_at is None
+
+
+def test_a_long_runs_reveal_key_is_cut_to_fit_one_notice(store):
+    from promptbot.domain import Candidate
+    from promptbot.review.reveal import KEY_BUDGET, revealed_key
+    from tests.factories import posted_run
+
+    run = posted_run(store)
+    candidates = [
+        Candidate(n, run.id, f"L{n}", n, "a-model-with-a-long-name", "m", n, {}, "posted")
+        for n in range(400)
+    ]
+    key = revealed_key(run, candidates)
+    assert len(key) < KEY_BUDGET + 100
+    assert key.startswith("L0 = a-model-with-a-long-name")
+    shown = key.count(" = ")
+    assert key.endswith(f"and {400 - shown} more (each message names its model)")
+    assert revealed_key(run, candidates[:2]).count(" = ") == 2

@@ -8,7 +8,7 @@ from collections.abc import Mapping, Sequence
 
 from promptbot.domain import CheckResult, CheckTally
 from promptbot.render.blocks import Block, clip_escaped, escape, section, truncate
-from promptbot.render.words import count
+from promptbot.render.words import count, join_within
 
 PASSED = ":white_check_mark:"
 FAILED = ":x:"
@@ -31,17 +31,10 @@ def check_line(results: Sequence[CheckResult]) -> str:
 def run_check_summary(labels: Mapping[str, Sequence[CheckResult]], budget: int = 2800) -> str:
     """One ✅/❌ line per candidate label, for a thread closed without reveal; lines
     stop before ``budget`` characters (one Block Kit text), the rest are counted."""
-    lines: list[str] = []
-    used = 0
-    for label, results in labels.items():
-        line = f"• {escape(label)}: {check_line(results)}"
-        if used + len(line) + 80 > budget:
-            rest = len(labels) - len(lines)
-            lines.append(f"…and {count(rest, 'more candidate')} (see the export)")
-            break
-        lines.append(line)
-        used += len(line) + 1
-    return "\n".join(lines)
+    lines = [f"• {escape(label)}: {check_line(results)}" for label, results in labels.items()]
+    return join_within(
+        lines, budget - 80, "\n", lambda n: f"…and {count(n, 'more candidate')} (see the export)"
+    )
 
 
 def describe_tallies(tallies: Sequence[CheckTally]) -> str:

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
+
 
 def count(n: int, noun: str, plural: str | None = None) -> str:
     """``n`` and the noun, singular for exactly one. ``plural`` is for nouns that do not
@@ -12,3 +14,19 @@ def count(n: int, noun: str, plural: str | None = None) -> str:
 
 def format_cost(amount: float) -> str:
     return f"${amount:,.4f}" if amount < 1 else f"${amount:,.2f}"
+
+
+def join_within(
+    parts: Sequence[str], budget: int, separator: str, more: Callable[[int], str]
+) -> str:
+    """``parts`` joined while they fit in ``budget`` characters; then ``more(n)`` for
+    the ``n`` left out, so one Block Kit text (3,000 characters) holds any number."""
+    kept: list[str] = []
+    used = 0
+    for number, part in enumerate(parts):
+        if used + len(part) > budget:
+            kept.append(more(len(parts) - number))
+            break
+        kept.append(part)
+        used += len(part) + len(separator)
+    return separator.join(kept)

@@ -11,12 +11,12 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import Run
+from promptbot.domain import Candidate, Run
 from promptbot.errors import NotFound, PermissionDenied, PublishError, SlackUnavailable
 from promptbot.render.blocks import Message, escape
 from promptbot.render.judge import JudgedLine, judge_notice
 from promptbot.render.messages import candidate_messages, notice, opens_input_group, pair_message
-from promptbot.render.words import count
+from promptbot.render.words import count, join_within
 from promptbot.review.publishing import Publisher, notice_tag
 from storage import Store
 from storage.store import stamp
@@ -24,6 +24,19 @@ from storage.store import stamp
 logger = logging.getLogger(__name__)
 
 AUTOMATIC = "promptbot"
+
+
+# The notice is one context block (3,000 characters); a long run's key is cut to fit,
+# since each candidate's own message names its model too.
+KEY_BUDGET = 2500
+
+
+def revealed_key(run: Run, candidates: list[Candidate]) -> str:
+    """``A = alpha, summary v2, B = …``, cut before ``KEY_BUDGET`` characters."""
+    parts = [f"{c.label} = {escape(c.written_by(run))}" for c in candidates]
+    return join_within(
+        parts, KEY_BUDGET, ", ", lambda n: f"and {n} more (each message names its model)"
+    )
 
 
 def may_manage(run: Run, user_id: str, config: AppConfig) -> bool:
@@ -64,9 +77,7 @@ class Revealer:
             for ts, message in zip(posted, messages, strict=False):
                 self._edit(run, ts, message, candidate.label)
         who = "automatically" if by == AUTOMATIC else f"by <@{by}>"
-        key = ", ".join(
-            f"{c.label} = {escape(c.written_by(run))}" for c in self.store.candidates(run_id)
-        )
+        key = revealed_key(run, self.store.candidates(run_id))
         # Tagged and looked for first: a reveal cut short is finished again at start-up,
         # and its notice must not appear twice. An edit that Slack held up past the
         # gateway's deadline raises SlackUnavailable, so the run is not marked revealed
