@@ -18,6 +18,7 @@ from handlers import (
     install,
     lifecycle,
     reminders,
+    screening,
     test_sets,
     views,
 )
@@ -49,6 +50,7 @@ LISTENERS: tuple[Callable[[App, Surface, Services], None], ...] = (
     test_sets.register,
     export.register,
     lifecycle.register,
+    screening.register,
     views.register,
     install.register,
     errors.register,

@@ -18,6 +18,7 @@ from promptbot.errors import PromptbotError
 from promptbot.jobs.install import Install
 from promptbot.judge.scoring import Judge
 from promptbot.prompts.commands import ParsedCommand
+from promptbot.prompts.screening import ScreeningService
 from promptbot.render.blocks import Message, escape
 from promptbot.review.runner import Runner
 from promptbot.review.service import ReviewService
@@ -37,6 +38,7 @@ class Services:
     publisher: SlackPublisher
     install: Install
     judge: Judge | None = None
+    screening: ScreeningService | None = None
 
     @property
     def slack(self) -> SlackGateway:

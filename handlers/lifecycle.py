@@ -86,14 +86,19 @@ def revise(call: Invocation) -> None:
 
 @SUBCOMMANDS.add(
     "rerun",
-    "NAME [vN] [--models a,b] [--set SET] [--fresh]",
-    help="run a version again (`--fresh` skips the cache).",
-    doc="Runs a version again; identical calls come from the cache unless `--fresh`.",
+    "NAME [vN] [--models a,b] [--set SET] [--fresh] [--screen [--force]]",
+    help="run a version again (`--fresh` skips the cache; `--screen` posts only the answers"
+    " that need a human).",
+    doc="Runs a version again; identical calls come from the cache unless `--fresh`. With"
+    " `--set SET --screen` the checks and the judge score every answer and only those that"
+    " need a human are posted (the judge must be trusted for the prompt, or add `--force`).",
 )
 def rerun(call: Invocation) -> None:
     args, models = parse_models_option(call.parsed.args)
-    fresh = "--fresh" in args
-    args = [a for a in args if a != "--fresh"]
+    flags = {a for a in args if a in ("--fresh", "--screen", "--force")}
+    args = [a for a in args if a not in flags]
+    if "--force" in flags and "--screen" not in flags:
+        raise UsageError("--force goes with --screen")
     test_set = None
     if "--set" in args:
         at = args.index("--set")
@@ -101,7 +106,7 @@ def rerun(call: Invocation) -> None:
             raise UsageError("--set needs the name of a test set")
         test_set = args[at + 1]
         del args[at : at + 2]
-    usage = "/prompt rerun NAME [vN] [--models a,b] [--set SET] [--fresh]"
+    usage = "/prompt rerun NAME [vN] [--models a,b] [--set SET] [--fresh] [--screen [--force]]"
     name, number = _name_and_version(args, usage)
     run = lifecycle(call.services).rerun(
         name,
@@ -110,7 +115,9 @@ def rerun(call: Invocation) -> None:
         channel=call.channel,
         models=models,
         test_set=test_set,
-        fresh=fresh,
+        fresh="--fresh" in flags,
+        screen="--screen" in flags,
+        force="--force" in flags,
     )
     message = started(run, call.services)
     call.ack(text=message.text, blocks=message.blocks or None)

@@ -35,6 +35,7 @@ from promptbot.jobs.install import Install
 from promptbot.jobs.reminders import ReminderJob, schedule_reminders
 from promptbot.jobs.scheduler import DigestJob, DigestScheduler
 from promptbot.judge.scoring import Judge
+from promptbot.prompts.screening import ScreeningService
 from promptbot.review.providers import ModelFactory, openai_factory
 from promptbot.review.reveal import Revealer
 from promptbot.review.runner import Runner, process_owner
@@ -183,6 +184,8 @@ def create_bot(
         services.runner.resume_unfinished()
         if services.judge is not None:
             services.judge.resume()  # runs a previous process left for the judge
+        if services.screening is not None:
+            services.screening.resume()  # screened runs waiting for their decision
         inbox.start()
         services.runner.start()
     reminder_job = ReminderJob(store, config, SlackDirectMessenger(gateway))
@@ -232,8 +235,19 @@ def wire(
     install = Install(store.install)
     judge = Judge(store, config, runner.calls)
     runner.when_finished.append(judge.run_finished)
+    # After the judge's, so a screened run is queued for the judge before it waits on it.
+    screening = ScreeningService(store, config, runner)
+    runner.when_finished.append(screening.run_finished)
     services = Services(
-        store, config, runner, review, DigestService(store, config), publisher, install, judge
+        store,
+        config,
+        runner,
+        review,
+        DigestService(store, config),
+        publisher,
+        install,
+        judge,
+        screening,
     )
     app, surface = build_bolt_app(
         services,

@@ -432,3 +432,29 @@ def m0012_judge(db: Database) -> None:
         );
         """
     )
+
+
+@migrations(name="0013_screening")
+def m0013_screening(db: Database) -> None:
+    """Screened runs (`/prompt rerun --screen`): their candidates wait unposted until the
+    judge and the checks have scored them; then each is posted for the team (with why)
+    or held, and a held one is posted when someone asks."""
+    db.executescript(
+        """
+        CREATE TABLE screened_runs (
+            run_id INTEGER PRIMARY KEY REFERENCES runs(id),
+            forced INTEGER NOT NULL,
+            trust TEXT NOT NULL,
+            decided_at TEXT,
+            summary TEXT
+        );
+        CREATE INDEX screened_runs_undecided ON screened_runs (run_id) WHERE decided_at IS NULL;
+        CREATE TABLE screened_candidates (
+            candidate_id INTEGER PRIMARY KEY REFERENCES candidates(id),
+            run_id INTEGER NOT NULL REFERENCES runs(id),
+            posted INTEGER NOT NULL,
+            reasons TEXT NOT NULL
+        );
+        CREATE INDEX screened_candidates_run ON screened_candidates (run_id);
+        """
+    )

@@ -22,6 +22,7 @@ from storage.judge import JudgeStore
 from storage.pairs import Pairs
 from storage.reminders import ReminderStore
 from storage.runs import RunQueries
+from storage.screening import ScreeningStore
 from storage.seen_requests import SeenRequests
 from storage.test_sets import TestSets
 from storage.versions import VersionQueries
@@ -96,6 +97,11 @@ class Store(RunQueries, VersionQueries, CandidateQueries, ReviewQueries):
     @cached_property
     def reminders(self) -> ReminderStore:
         return ReminderStore(self)
+
+    @cached_property
+    def screening(self) -> ScreeningStore:
+        """Screened runs: which candidates are posted for the team, which are held."""
+        return ScreeningStore(self)
 
     @cached_property
     def seen_requests(self) -> SeenRequests:

@@ -29,6 +29,8 @@ FIXED_SIZE |= {"judge_queue"}
 # Partial indexes whose rows are bounded however much is stored: the inbox's pending
 # events (at most limits.event_backlog). Scanning one costs at most that bound.
 BOUNDED_INDEXES = {"inbox_pending"}
+# Screened runs waiting for their decision: each leaves it once the judge is done.
+BOUNDED_INDEXES |= {"screened_runs_undecided"}
 _SCAN = re.compile(r"^SCAN (\w+)")
 _INBOX = re.compile(r"\b(FROM|INTO|UPDATE) inbox\b", re.IGNORECASE)
 _QUERY = re.compile(r"^\s*(SELECT|INSERT|UPDATE|DELETE|REPLACE|WITH)\b", re.IGNORECASE)

@@ -11,6 +11,7 @@ from promptbot.config.settings import AppConfig
 from promptbot.domain import PlannedCandidate, Run, Version
 from promptbot.errors import FieldErrors, TemplateError, UsageError
 from promptbot.judge.showing import judge_text
+from promptbot.prompts.screening import check_may_screen
 from promptbot.render.blocks import Message, code_block, context, escape, header, section, truncate
 from promptbot.render.checks import checks_block
 from promptbot.render.words import count, format_cost
@@ -103,8 +104,15 @@ class Lifecycle:
         models: list[str] | None = None,
         test_set: str | None = None,
         fresh: bool = False,
+        screen: bool = False,
+        force: bool = False,
     ) -> Run:
+        """``screen``: only the answers that need a human are posted (see
+        promptbot/prompts/screening.py); ``force`` screens without the judge's trust."""
         version = self.store.version(name, number)
+        if screen and not test_set:
+            raise UsageError("--screen runs a whole test set: add --set SET")
+        trust = check_may_screen(self.store, self.config, name, force=force) if screen else ""
         inputs = self.store.test_sets.get(name, test_set) if test_set else None
         usual = self.usual_run(version)
         if inputs is None:
@@ -136,6 +144,8 @@ class Lifecycle:
                 self.store.checks.set_input_checks(
                     run.id, self.store.test_sets.checks(name, test_set)
                 )
+            if screen:
+                self.store.screening.mark(run.id, forced=force, trust=trust)
             return run
 
         return self.review.launch(record)

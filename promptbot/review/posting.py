@@ -10,6 +10,7 @@ now" until the gateway's deadline (SlackUnavailable) stays pending for the resum
 
 from __future__ import annotations
 
+import json
 import logging
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ from typing import Literal
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run
 from promptbot.errors import PublishError, SlackUnavailable
-from promptbot.render.blocks import Message, escape
+from promptbot.render.blocks import Block, Message, escape
 from promptbot.render.messages import (
     candidate_messages,
     compare_parent,
@@ -41,6 +42,11 @@ Progress = Literal["waiting", "stalled", "finished"]
 RESPONSE_URL_LIFETIME = timedelta(minutes=30)
 REFUSED_CHANNEL = ("channel_not_found", "not_in_channel", "is_archived")
 RESUMED = "promptbot restarted while this run was in progress; resuming it."
+SCREENING = (
+    "Screened run: the checks and the judge score every answer first; only those that"
+    " need a human are posted here, and the rest are summarised once the judge is done."
+)
+FORCED = "Screened with --force although the judge is not trusted for this prompt"
 
 
 class RunPoster:
@@ -187,16 +193,39 @@ class RunPoster:
 
     def _post_candidates(self, run: Run) -> tuple[bool, int]:
         """Post in label order as answers arrive, so the thread reads A, B, C…
-        Returns (still waiting for an answer, candidates Slack refused)."""
+        Returns (still waiting for an answer, candidates Slack refused). A screened
+        run's held candidates are not posted (see promptbot/prompts/screening.py)."""
         candidates = self.store.candidates(run.id)
+        held = self.store.screening.held(run.id) or set()
+        screened = self._screening_notice(run)
+        shown = [c for c in candidates if c.id not in held]
         unposted = 0
         for candidate in candidates:
             if candidate.status == "pending":
                 return True, unposted
-            heading = opens_input_group(run, candidate, candidates)
+            if candidate.id in held:
+                continue
+            heading = opens_input_group(run, candidate, shown)
             if not self._post_candidate(run, candidate, heading):
                 unposted += 1
+        if screened:
+            summary = self.store.screening.summary(run.id)
+            if summary is not None:  # decided: the summary follows what was posted
+                data = json.loads(summary)
+                self._notice(run, "screened", data["text"], data["blocks"])
         return False, unposted
+
+    def _screening_notice(self, run: Run) -> bool:
+        """A screened run's thread says so first (and, with --force, that the judge is
+        not trusted); False for a run that is not screened."""
+        screened = self.store.screening.get(run.id)
+        if screened is None:
+            return False
+        text = SCREENING
+        if screened.forced:
+            text = f":warning: {FORCED} ({escape(screened.trust)}). " + text
+        self._notice(run, "screening", text)
+        return True
 
     def _post_candidate(self, run: Run, candidate: Candidate, heading: bool) -> bool:
         step = f"candidate:{candidate.id}"
@@ -285,8 +314,9 @@ class RunPoster:
 
     # -- seeded emoji and notices --------------------------------------------------------
 
-    def _notice(self, run: Run, name: str, text: str) -> None:
-        """A notice in the thread, posted once even across restarts."""
+    def _notice(self, run: Run, name: str, text: str, blocks: list[Block] | None = None) -> None:
+        """A notice in the thread (``text``, or ``blocks`` when given), posted once even
+        across restarts."""
         step = f"notice:{name}"
         earlier = self.log.begin(run.id, step)
         if earlier == "done" or run.thread_ts is None:
@@ -294,7 +324,7 @@ class RunPoster:
         try:
             ts = self.publisher.post(
                 run.channel,
-                notice(text),
+                notice(text) if blocks is None else Message(text, blocks),
                 thread_ts=run.thread_ts,
                 tag=notice_tag(run.id, name),
                 look_first=earlier == "posting",

@@ -189,11 +189,13 @@ def block_actions_body(
     team_id: str = "T0001",
     api_app_id: str = "A0001",
     org: Org = GRID,
+    selected: bool = False,
 ) -> str:
     """A button click: on a message (``channel_id`` and ``message_ts``), in a ``view``, or
     on an ephemeral message (``channel_id`` alone), which Slack sends with
-    ``container.is_ephemeral`` and no ``message``: it never stored that message."""
-    action = {
+    ``container.is_ephemeral`` and no ``message``: it never stored that message. With
+    ``selected``, a choice from a static_select menu whose option's value is ``value``."""
+    action: JSONDict = {
         "type": "button",
         "action_id": action_id,
         "block_id": block_id or _unique("b"),
@@ -201,6 +203,10 @@ def block_actions_body(
         "text": {"type": "plain_text", "text": value[:75] or "button"},
         "action_ts": f"{time.time():.6f}",
     }
+    if selected:
+        option = {"text": {"type": "plain_text", "text": value[:75]}, "value": value}
+        action = {k: v for k, v in action.items() if k not in ("value", "text")}
+        action |= {"type": "static_select", "selected_option": option}
     payload: JSONDict = {
         "type": "block_actions",
         "user": _user(user_id, org),

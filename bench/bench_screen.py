@@ -1,0 +1,255 @@
+"""Pre-screening against the real ``promptbot run``: 200 inputs × 2 models, screened and
+unscreened, with a judge stand-in that agrees with a simulated team 85% of the time.
+
+Each answer is good or bad (drawn once per input and model); the test set's checks
+(``__expected``: ``not-contains: [bad]``) see that, the judge stand-in sees it with 15%
+of its verdicts flipped (the same flip in both orders of a pair, so it is consistent),
+and three simulated reviewers vote on each posted answer, each right 90% of the time.
+
+It prints the share of candidates posted for humans (target <= 25%), the calibration of
+the judge on the audit sample (Cohen's κ against the reviewers' majority, with the
+bootstrap interval promptbot computes), and the wall time of the screened run (command
+to summary posted) against the unscreened one (command to last candidate posted).
+
+    python bench/bench_screen.py [--inputs 200] [--agreement 0.85]
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench.processes import SECRET, TOKEN, promptbot_command, start_promptbot
+from promptbot.standins import payloads
+from promptbot.standins.openai_api import OpenAIStandIn
+from promptbot.standins.slack_api import SlackStandIn
+
+MODELS = ("alpha", "beta")
+CHANNEL = "CSCREEN"
+PROMPT = "screened"
+
+
+def unit(*parts: object) -> float:
+    """A fixed pseudo-random number in [0, 1) for ``parts``: the same in every run."""
+    digest = hashlib.sha256(repr(parts).encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64
+
+
+def answering(model: str) -> Callable[[dict[str, Any]], str]:
+    def reply(body: dict[str, Any]) -> str:
+        text = str(body["messages"][-1]["content"])
+        item = re.search(r"item-\d+", text)
+        key = item.group(0) if item else text
+        good = unit("truth", key, model) < 0.6
+        return f"{model} on {key}: {'a fine answer [good]' if good else 'a weak answer [bad]'}"
+
+    return reply
+
+
+def judging(agreement: float) -> Callable[[dict[str, Any]], str]:
+    def says_good(answer: str) -> bool:
+        good = "[good]" in answer
+        return good if unit("judge", answer) < agreement else not good
+
+    def reply(body: dict[str, Any]) -> str:
+        text = str(body["messages"][-1]["content"])
+        answers = re.findall(r"<answer>\n(.*?)\n</answer>", text, re.S)
+        if "Answer 1" in text and len(answers) >= 2:
+            first, second = says_good(answers[0]), says_good(answers[1])
+            better = "tie" if first == second else ("1" if first else "2")
+            return f"BETTER: {better}\nREASON: simulated"
+        good = says_good(answers[-1] if answers else text)
+        return f"APPROVE: {'yes' if good else 'no'}\nSTARS: {4 if good else 2}\nREASON: simulated"
+
+    return reply
+
+
+def write_config(directory: Path, models_url: str) -> Path:
+    data = {
+        "models": [
+            {"name": name, "model": f"{name}-id", "base_url": models_url, "max_concurrency": 16}
+            for name in (*MODELS, "judge")
+        ],
+        "default_models": list(MODELS),
+        "judge": {"model": "judge", "audit_share": 0.1},
+        "slack": {"posts_per_second": 0, "timeout": 10},
+        "review": {"close_after_days": None},
+    }
+    path = directory / "app.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def command(url: str, text: str) -> None:
+    body = payloads.slash_command_body(text, user_id="UBENCH", channel_id=CHANNEL)
+    status, reply = payloads.post_signed(
+        url + "/slack/events", body, SECRET, content_type="application/x-www-form-urlencoded"
+    )
+    assert status == 200, (status, reply)
+
+
+def react(url: str, channel: str, ts: str, emoji: str, user: str) -> None:
+    event = payloads.reaction_event(
+        "reaction_added", user=user, reaction=emoji, channel=channel, ts=ts
+    )
+    status, _ = payloads.post_signed(
+        url + "/slack/events", payloads.event_body(event), SECRET, content_type="application/json"
+    )
+    assert status == 200
+
+
+def thread_of(slack: SlackStandIn, run_id: int) -> list[dict[str, Any]]:
+    parents = [
+        m
+        for m in slack.messages(CHANNEL)
+        if f"run #{run_id}" in (m.get("text") or "") and not m.get("thread_ts")
+    ]
+    if not parents:
+        return []
+    return slack.thread(CHANNEL, parents[0]["ts"])
+
+
+def candidates_in(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        m for m in messages if (m.get("metadata") or {}).get("event_type") == "promptbot_candidate"
+    ]
+
+
+def wait(what: str, check: Callable[[], Any], timeout: float = 150.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.05)
+    raise SystemExit(f"timed out waiting for {what}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--inputs", type=int, default=200)
+    parser.add_argument("--agreement", type=float, default=0.85)
+    args = parser.parse_args()
+    total = args.inputs * len(MODELS)
+
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        SlackStandIn(bot_token=TOKEN) as slack,
+        OpenAIStandIn() as models,
+    ):
+        directory = Path(tmp)
+        for name in MODELS:
+            models.set_behaviour(f"{name}-id", reply=answering(name))
+        models.set_behaviour("judge-id", reply=judging(args.agreement))
+        config = write_config(directory, models.base_url)
+        db = directory / "bench.db"
+        bot = start_promptbot(directory, db, slack.api_url, config=config)
+        from storage import Store
+
+        store = Store(db)
+        try:
+            command(bot.url, f"propose {PROMPT}\nAnswer {{{{ x }}}}\n---\nx: item-0")
+            wait("the first run", lambda: store.get_run(1).status == "done")
+            rows = "x,__expected\n" + "".join(
+                f"item-{n},not-contains: [bad]\n" for n in range(args.inputs)
+            )
+            (directory / "big.csv").write_text(rows)
+            env = {"PROMPTBOT_DB": str(db), "PROMPTBOT_CONFIG": str(config)}
+            subprocess.run(
+                [*promptbot_command(), "inputs", "add", PROMPT, str(directory / "big.csv")],
+                env=env,
+                check=True,
+                capture_output=True,
+            )
+
+            began = time.monotonic()
+            command(bot.url, f"rerun {PROMPT} --set big --fresh")
+            wait("the unscreened thread", lambda: len(candidates_in(thread_of(slack, 2))) == total)
+            unscreened = time.monotonic() - began
+
+            began = time.monotonic()
+            command(bot.url, f"rerun {PROMPT} --set big --fresh --screen --force")
+            summary = wait(
+                "the screening summary",
+                lambda: [m for m in thread_of(slack, 3) if "Screening done" in m["text"]],
+            )
+            screened = time.monotonic() - began
+            posted = candidates_in(thread_of(slack, 3))
+            decision = store.screening.reasons(3)
+            audited = [cid for cid, why in decision.items() if "audit sample" in why]
+
+            votes = vote_on(bot.url, store, posted)
+            wait("the team's votes", lambda: len(store.ratings(3)) >= votes)
+            command(bot.url, "reveal 3")
+            wait("the reveal", lambda: store.get_run(3).revealed_at)
+            calibration = audit_calibration(store, db, config, audited)
+            agreement = judge_truth_agreement(store, audited)
+        except SystemExit:
+            kept = Path(tempfile.gettempdir()) / "bench_screen.log"
+            kept.write_bytes((directory / "bot.log").read_bytes())
+            print(f"the bot's log: {kept}")
+            raise
+        finally:
+            bot.stop()
+
+    held = total - len(posted)
+    print(f"inputs: {args.inputs} x {len(MODELS)} models = {total} candidates")
+    print(f"judge agrees with the simulated team: {args.agreement:.0%} of verdicts")
+    print(
+        f"posted for humans: {len(posted)} of {total} ({len(posted) / total:.0%}, target <= 25%);"
+        f" held: {held}; {summary[0]['text']}"
+    )
+    print(f"calibration on the audit sample ({len(audited)} candidates): {calibration}")
+    print(f"judge agrees with the simulated truth on the audit sample: {agreement:.0%}")
+    print(
+        f"wall time: screened {screened:.1f} s (to the summary) vs unscreened"
+        f" {unscreened:.1f} s (to the last candidate): {screened / unscreened:.2f}x"
+    )
+
+
+def vote_on(url: str, store: Any, posted: list[dict[str, Any]]) -> int:
+    """Three reviewers on each posted answer, each right 90% of the time."""
+    count = 0
+    for message in posted:
+        good = "[good]" in message["text"]
+        for reviewer in ("UR1", "UR2", "UR3"):
+            right = unit("team", message["ts"], reviewer) < 0.9
+            emoji = "+1" if good == right else "-1"
+            react(url, CHANNEL, message["ts"], emoji, reviewer)
+            count += 1
+    return count
+
+
+def judge_truth_agreement(store: Any, audited: list[int]) -> float:
+    verdicts = store.judge.verdicts(audited)
+    outputs = {c.id: c.output or "" for c in store.candidates(3)}
+    agreed = [(verdicts[cid].approval > 0.5) == ("[good]" in outputs[cid]) for cid in verdicts]
+    return sum(agreed) / len(agreed) if agreed else 0.0
+
+
+def audit_calibration(store: Any, db: Path, config: Path, audited: list[int]) -> str:
+    """κ between the judge and the reviewers' majority on the audit sample alone (the
+    posted answers the judge was sure of, drawn at random), as promptbot computes it."""
+    from promptbot.config.loading import load_config
+    from promptbot.prompts.screening import describe_trust
+    from promptbot.verdicts.calibration import calibrate_for
+
+    wanted = set(audited)
+    rows = [c for c in store.judge.judged_candidates(PROMPT) if c.candidate_id in wanted]
+    return describe_trust(calibrate_for(load_config(config), rows, [], PROMPT))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""A screened run's summary controls: post all held answers, or one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+
+from handlers.invocation import Services
+from handlers.surface import Surface
+from promptbot.errors import UsageError
+from promptbot.prompts.screening import ScreeningService
+from promptbot.render.screening import MENUS, POST_ALL, POST_ONE
+
+
+def register(app: App, surface: Surface, services: Services) -> None:
+    screening = services.screening or ScreeningService(
+        services.store, services.config, services.runner
+    )
+
+    def answered(respond: Respond, released: int) -> None:
+        text = (
+            f"Posting {released} held answer{'s' if released != 1 else ''} in the thread."
+            if released
+            else "Nothing to post: those answers are already in the thread."
+        )
+        respond(response_type="ephemeral", replace_original=False, text=text)
+
+    @surface.action(app, POST_ALL)
+    def post_all(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        run_id = _number(body["actions"][0].get("value"))
+        released = screening.release(run_id, None, body["user"]["id"])
+        ack()
+        answered(respond, released)
+
+    def post_one(ack: Ack, body: dict[str, Any], respond: Respond) -> None:
+        value = (body["actions"][0].get("selected_option") or {}).get("value", "")
+        run_text, _, candidate_text = str(value).partition(":")
+        released = screening.release(
+            _number(run_text), [_number(candidate_text)], body["user"]["id"]
+        )
+        ack()
+        answered(respond, released)
+
+    for menu in range(MENUS):
+        surface.action(app, f"{POST_ONE}_{menu}")(post_one)
+
+
+def _number(text: object) -> int:
+    if not str(text).isdigit():
+        raise UsageError("this button lost track of its run; ask for it again with /prompt show")
+    return int(str(text))

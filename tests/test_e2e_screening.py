@@ -1,0 +1,211 @@
+"""Pre-screening end to end: `/prompt rerun NAME --set SET --screen` refused without the
+judge's trust and allowed with it (or with --force and a warning), only the answers that
+need a human posted, the rest held and summarised with a way to post them, and judge
+verdicts kept out of the human rankings."""
+
+import json
+import re
+
+from promptbot.prompts.test_sets import add_test_set
+from promptbot.render.screening import POST_ALL, POST_ONE
+from promptbot.standins import payloads
+from tests.harness import bot_config, wait_until
+
+TEMPLATE = "Reply to {{ x }}"
+# x → what alpha and beta answer, and the row's checks. The judge approves "good",
+# rejects "bad", and is unsure of "meh".
+ROWS = {
+    "1": ("good one", "bad one", "contains: good"),  # judge and checks agree on both
+    "2": ("good two", "bad two", "contains: bad"),  # they disagree on both
+    "3": ("meh three", "bad three", "contains: three"),  # alpha: unsure; beta: they disagree
+}
+
+
+def model_reply(body):
+    text = body["messages"][-1]["content"]
+    x = re.search(r"Reply to (\d)", text).group(1)
+    alpha, beta = ROWS[x][:2]
+    return alpha if body["model"] == "alpha-id" else beta
+
+
+def judge_reply(body):
+    text = body["messages"][-1]["content"]
+    answers = re.findall(r"<answer>\n(.*?)\n</answer>", text, re.S)
+    if "Answer 1" in text:
+        return "BETTER: tie\nREASON: alike"
+    answer = answers[-1]
+    says = "yes" if "good" in answer else ("unsure" if "meh" in answer else "no")
+    return f"APPROVE: {says}\nSTARS: 3\nREASON: simulated"
+
+
+def screening_bot(running, models, **judge):
+    config = bot_config(
+        models,
+        default_models=["alpha", "beta"],
+        judge={"model": "gamma", "audit_share": 0.0, **judge},
+    )
+    bot = running(config)
+    for model in ("alpha-id", "beta-id"):
+        models.set_behaviour(model, reply=model_reply)
+    models.set_behaviour("gamma-id", reply=judge_reply)
+    bot.command(f"propose scr --models alpha,beta\n{TEMPLATE}\n---\nx: 1", user="UPROP")
+    bot.wait_run(1)
+    text = "x,__expected\n" + "".join(f"{x},{row[2]}\n" for x, row in ROWS.items())
+    add_test_set(
+        bot.store, bot.bot.config, prompt="scr", name="s", text=text, filename="s.csv", by="U1"
+    )
+    return bot
+
+
+def summary_of(bot, slack, run_id):
+    def found():
+        thread_ts = bot.store.get_run(run_id).thread_ts
+        messages = slack.thread("C1", thread_ts) if thread_ts else []
+        return [m for m in messages if "Screening done" in m["text"]]
+
+    return slack.wait_for(found, timeout=10)[0]
+
+
+def posted_answers(bot, run_id):
+    return {c.output for c in bot.store.candidates(run_id) if c.status == "posted"}
+
+
+def test_screen_is_refused_without_a_trusted_judge(running, models):
+    bot = screening_bot(running, models)
+    _, reply = bot.command("rerun scr --set s --screen")
+    assert reply["text"].startswith(
+        ":warning: --screen needs a judge the team trusts for scr, and it is not yet"
+    )
+    assert "--screen --force runs it anyway" in reply["text"]
+    _, reply = bot.command("rerun scr --screen --force")
+    assert reply["text"] == ":warning: --screen runs a whole test set: add --set SET"
+    _, reply = bot.command("rerun scr --set s --force")
+    assert reply["text"] == ":warning: --force goes with --screen"
+    assert [s.run.id for s in bot.store.recent_runs(10)] == [1]
+
+
+def test_screen_needs_a_judge_at_all(bot):
+    bot.command("propose plain --models alpha\nSay {{ x }}\n---\nx: 1")
+    bot.wait_run(1)
+    _, reply = bot.command("rerun plain --set s --screen --force")
+    assert reply["text"] == (
+        ":warning: --screen needs a judge, and none scores plain (judge: in app.yaml)"
+    )
+
+
+def test_forced_screening_posts_only_what_needs_a_human_and_summarises_the_rest(
+    running, models, slack
+):
+    bot = screening_bot(running, models)
+    _, reply = bot.command("rerun scr --set s --screen --force", user="UPROP")
+    assert "Started" in reply["text"]
+    summary = summary_of(bot, slack, 2)
+    thread = slack.thread("C1", bot.store.get_run(2).thread_ts)
+    warning = next(m for m in thread if "Screened with --force" in m["text"])
+    assert "not trusted" in warning["text"]
+    # Posted: where judge and checks disagree (row 2, beta on row 3), and alpha's "meh"
+    # (the judge is unsure); held: row 1, where they agree.
+    assert posted_answers(bot, 2) == {"good two", "bad two", "bad three", "meh three"}
+    reasons = bot.store.screening.reasons(2)
+    by_output = {c.output: reasons[c.id] for c in bot.store.candidates(2)}
+    assert by_output["good two"] == ["judge vs checks"]
+    assert by_output["meh three"] == ["judge unsure"]
+    assert by_output["bad three"] == ["judge vs checks"]
+    assert by_output["good one"] == [] and by_output["bad one"] == []
+    assert "4 posted here for the team" in summary["text"] and "2 held" in summary["text"]
+    blocks = json.dumps(summary["blocks"])
+    assert "judge says" in blocks and POST_ALL in blocks
+    # Judge verdicts are not votes: nothing held has a rating, nothing is ranked on them.
+    assert bot.store.ratings(2) == []
+
+    # One held answer, from the menu; then the rest, with the button.
+    bad_one = next(c for c in bot.store.candidates(2) if c.output == "bad one")
+    body = payloads.block_actions_body(
+        f"{POST_ONE}_0",
+        f"2:{bad_one.id}",
+        user_id="U5",
+        channel_id="C1",
+        selected=True,
+        response_url=slack.response_url("one"),
+    )
+    assert bot.post(body, "application/x-www-form-urlencoded")[0] == 200
+    wait_until(lambda: "bad one" in posted_answers(bot, 2), what="the chosen held answer")
+    assert len(posted_answers(bot, 2)) == 5
+    body = payloads.block_actions_body(
+        POST_ALL, "2", user_id="U5", channel_id="C1", response_url=slack.response_url("all")
+    )
+    assert bot.post(body, "application/x-www-form-urlencoded")[0] == 200
+    wait_until(lambda: len(posted_answers(bot, 2)) == 6, what="every held answer")
+    wait_until(lambda: bot.store.get_run(2).status == "done", what="the run done again")
+    assert bot.store.screening.reasons(2)[bad_one.id] == ["asked for by U5"]
+
+
+def test_the_audit_sample_is_posted_at_its_share(running, models, slack):
+    bot = screening_bot(running, models, audit_share=1.0)
+    bot.command("rerun scr --set s --screen --force", user="UPROP")
+    summary_of(bot, slack, 2)
+    assert len(posted_answers(bot, 2)) == 6
+    assert all("audit sample" in why for why in bot.store.screening.reasons(2).values())
+
+
+def test_a_trusted_judge_screens_without_force_or_warning(running, models, slack):
+    bot = screening_bot(running, models, min_human_votes=1, trust_kappa=0.0)
+    # Earn trust: the team agrees with the judge on a revealed run of the set.
+    bot.command("rerun scr --set s", user="UPROP")
+    run = bot.wait_run(2)
+    wait_until(
+        lambda: len(bot.store.judge.verdicts(c.id for c in bot.store.candidates(2))) == 6,
+        what="the judge's verdicts",
+    )
+    for candidate in bot.store.candidates(run.id):
+        (ts,) = bot.store.candidate_message_ts(candidate.id)
+        emoji = "+1" if "good" in candidate.output else "-1"
+        if "meh" not in candidate.output:
+            bot.react(ts, emoji, "U9")
+    wait_until(lambda: len(bot.store.ratings(run.id)) == 5, what="the votes")
+    bot.command(f"reveal {run.id}", user="UPROP")
+    wait_until(lambda: bot.store.get_run(run.id).revealed_at, what="the reveal")
+
+    _, reply = bot.command("rerun scr --set s --screen", user="UPROP")
+    assert "Started" in reply["text"], reply
+    summary_of(bot, slack, 3)
+    thread = slack.thread("C1", bot.store.get_run(3).thread_ts)
+    assert not any("--force" in m["text"] for m in thread)
+    assert posted_answers(bot, 3) == {"good two", "bad two", "bad three", "meh three"}
+
+
+def test_a_restart_while_the_judge_is_busy_decides_and_posts_once(tmp_path, slack, models):
+    from tests.harness import start_bot
+
+    config = bot_config(
+        models,
+        timeout=60,  # the slow judge is still waiting when the first process stops
+        default_models=["alpha", "beta"],
+        judge={"model": "gamma", "audit_share": 0.0},
+    )
+    first = start_bot(tmp_path, slack, models, config)
+    for model in ("alpha-id", "beta-id"):
+        models.set_behaviour(model, reply=model_reply)
+    models.set_behaviour("gamma-id", reply=judge_reply, latency=30)  # never done here
+    first.command(f"propose scr --models alpha,beta\n{TEMPLATE}\n---\nx: 1")
+    first.wait_run(1)
+    text = "x,__expected\n" + "".join(f"{x},{row[2]}\n" for x, row in ROWS.items())
+    add_test_set(
+        first.store, first.bot.config, prompt="scr", name="s", text=text, filename="s.csv", by="U1"
+    )
+    first.command("rerun scr --set s --screen --force")
+    first.wait_run(2)  # every answer held: the run waits for the judge
+    assert posted_answers(first, 2) == set()
+    first.close()
+
+    models.set_behaviour("gamma-id", reply=judge_reply)
+    second = start_bot(tmp_path, slack, models, config)
+    try:
+        summary_of(second, slack, 2)
+        wait_until(lambda: second.store.get_run(2).status == "done", what="the posting")
+        assert posted_answers(second, 2) == {"good two", "bad two", "bad three", "meh three"}
+        thread = slack.thread("C1", second.store.get_run(2).thread_ts)
+        assert sum("Screening done" in m["text"] for m in thread) == 1
+        assert sum("Screened with --force" in m["text"] for m in thread) == 1
+    finally:
+        second.close()
