@@ -209,3 +209,56 @@ def test_a_restart_while_the_judge_is_busy_decides_and_posts_once(tmp_path, slac
         assert sum("Screened with --force" in m["text"] for m in thread) == 1
     finally:
         second.close()
+
+
+def test_an_answer_the_judge_rates_unlike_the_champions_is_posted(running, models, slack):
+    config = bot_config(
+        models,
+        default_models=["alpha", "beta"],
+        judge={"model": "gamma", "audit_share": 0.0},
+        digest={"min_votes": 1},
+    )
+    bot = running(config)
+
+    def replies(body):
+        text = body["messages"][-1]["content"]
+        if text.startswith("Respond"):  # v2 answers every input well
+            return "good: " + text
+        return model_reply(body)
+
+    for model in ("alpha-id", "beta-id"):
+        models.set_behaviour(model, reply=replies)
+    models.set_behaviour("gamma-id", reply=judge_reply)
+    bot.command(f"propose scr --models alpha,beta\n{TEMPLATE}\n---\nx: 1", user="UPROP")
+    bot.wait_run(1)
+    text = "x,__expected\n1,\n2,\n3,\n"  # no checks: only the judge and the champion
+    add_test_set(
+        bot.store, bot.bot.config, prompt="scr", name="s", text=text, filename="s.csv", by="U1"
+    )
+    # v1 becomes the champion: voted on (and judged) in a revealed run of the set.
+    bot.command("rerun scr --set s", user="UPROP")
+    run = bot.wait_run(2)
+    wait_until(
+        lambda: len(bot.store.judge.verdicts(c.id for c in bot.store.candidates(2))) == 6,
+        what="the judge's verdicts on v1",
+    )
+    for candidate in bot.store.candidates(run.id):
+        (ts,) = bot.store.candidate_message_ts(candidate.id)
+        bot.react(ts, "+1", "U9")
+    wait_until(lambda: len(bot.store.ratings(run.id)) == 6, what="the votes")
+    bot.command(f"reveal {run.id}", user="UPROP")
+    wait_until(lambda: bot.store.get_run(run.id).revealed_at, what="the reveal")
+
+    bot.command("propose scr --models alpha,beta\nRespond to {{ x }}\n---\nx: 1", user="UPROP")
+    bot.wait_run(3)
+    bot.command("rerun scr v2 --set s --screen --force", user="UPROP")
+    summary_of(bot, slack, 4)
+    reasons = bot.store.screening.reasons(4)
+    by_input = {(c.input_index, c.model_name): reasons[c.id] for c in bot.store.candidates(4)}
+    # The judge approves every v2 answer; of v1's it rejected both "bad" ones and was
+    # unsure of "meh": only the two answers whose champion answer it rejected disagree.
+    assert by_input[(0, "beta")] == ["judge vs champion"]
+    assert by_input[(1, "beta")] == ["judge vs champion"]
+    assert by_input[(2, "beta")] == ["judge vs champion"]
+    assert by_input[(0, "alpha")] == [] and by_input[(1, "alpha")] == []
+    assert by_input[(2, "alpha")] == []  # the champion's "meh": the judge was unsure

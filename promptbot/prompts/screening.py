@@ -140,7 +140,11 @@ class ScreeningService:
             if not pair.consistent
             for cid in (pair.first_id, pair.second_id)
         }
-        champion = self._champion_approvals(run.version.prompt_name, run.version.number)
+        try:
+            champion = self._champion_approvals(run.version.prompt_name, run.version.number)
+        except Exception:  # the statistics must not stall a screening: decide without
+            logger.exception("run %s: the champion's answers could not be read", run_id)
+            champion = {}
         pool = [
             ScreenedCandidate(
                 c.id,
