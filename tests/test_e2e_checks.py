@@ -352,3 +352,31 @@ def test_test_sets_saved_before_checks_existed_still_load(tmp_path):
     store = Store(path)
     assert store.test_sets.get("kept", "golden") == [{"x": "1"}, {"x": "2"}]
     assert store.test_sets.checks("kept", "golden") == [[], []]
+
+
+def test_a_compare_reveal_shows_each_sides_checks(running, models, slack):
+    bot = running(bot_config(models, prompts={"tone": {"checks": ["contains: Blunt"]}}))
+    models.set_behaviour("alpha-id", reply=lambda request: request["messages"][-1]["content"])
+    bot.command("propose tone --models alpha\nPolite: {{ x }}\n---\nx: one", user="UPROP")
+    bot.wait_run(1)
+    bot.command("propose tone --models alpha\nBlunt: {{ x }}\n---\nx: one", user="UPROP")
+    bot.wait_run(2)
+    bot.command("compare tone@v1 tone@v2 --models alpha", user="UPROP")
+    run = bot.wait_run(3)
+    (pair,) = bot.store.pairs.for_run(run.id)
+    posted = json.dumps(slack.find_message("C1", pair.ts)["blocks"])
+    assert "Checks" not in posted  # open: hidden
+    bot.command(f"reveal {run.id}", user="UPROP")
+    wait_until(lambda: bot.store.get_run(run.id).revealed_at, what="the reveal")
+    edit = next(c for c in slack.calls_to("chat.update") if c.params["ts"] == pair.ts)
+    text = edit.params["blocks"][-1]["elements"][0]["text"]
+    blunt_left = bot.store.get_candidate(pair.left_id).output.startswith("Blunt")
+    passed, failed = ":white_check_mark: Checks", ":x: Checks"
+    assert text.splitlines() == [
+        f"Left: {passed if blunt_left else failed}"
+        + (": 1 check, all passed" if blunt_left else ": 1 of 1 failed")
+        + ("" if blunt_left else ": `contains: Blunt` (does not contain 'Blunt')"),
+        f"Right: {failed if blunt_left else passed}"
+        + (": 1 of 1 failed" if blunt_left else ": 1 check, all passed")
+        + (": `contains: Blunt` (does not contain 'Blunt')" if blunt_left else ""),
+    ]

@@ -223,9 +223,16 @@ def _side(title: str, candidate: Candidate) -> dict[str, str]:
 
 
 def pair_message(
-    run: Run, number: int, left: Candidate, right: Candidate, *, reveal: bool = False
+    run: Run,
+    number: int,
+    left: Candidate,
+    right: Candidate,
+    *,
+    reveal: bool = False,
+    checks: tuple[Sequence[CheckResult], Sequence[CheckResult]] = ((), ()),
 ) -> Message:
-    """Two answers to one input side by side, in random order, for a pairwise vote."""
+    """Two answers to one input side by side, in random order, for a pairwise vote;
+    revealed, with each side's check line (``checks``: left's results, right's)."""
 
     def name(side: str, candidate: Candidate) -> str:
         if not reveal:
@@ -241,6 +248,13 @@ def pair_message(
         },
         context(PAIR_HELP),
     ]
+    if reveal:
+        lines = [
+            f"{side}: {check_line(r)}"
+            for side, r in zip(("Left", "Right"), checks, strict=True)
+            if r
+        ]
+        blocks += [context("\n".join(lines))] if lines else []
     return Message(f"Pair {number}: which answer is better?", blocks)
 
 

@@ -144,7 +144,9 @@ class Revealer:
                 continue
             left = self.store.get_candidate(pair.left_id)
             right = self.store.get_candidate(pair.right_id)
-            message = pair_message(run, pair.number, left, right, reveal=True)
+            checked = self.store.checks.results([left.id, right.id])
+            sides = (checked.get(left.id, []), checked.get(right.id, []))
+            message = pair_message(run, pair.number, left, right, reveal=True, checks=sides)
             self._edit(run, pair.ts, message, f"pair {pair.number}")
 
     def close_due(self, now: datetime | None = None) -> list[int]:
