@@ -18,6 +18,19 @@ def clean_environ(monkeypatch):
             monkeypatch.delenv(name)
 
 
+@pytest.fixture(autouse=True)
+def fresh_template_caches():
+    """Under `make mutate` (mutmut sets MUTANT_UNDER_TEST) every test builds the template
+    environment and compiles its templates itself: mutmut runs a mutant only against the
+    tests it saw call the changed function, and a cached environment is built by one."""
+    if os.environ.get("MUTANT_UNDER_TEST"):
+        from promptbot.review import sandbox
+
+        sandbox._environment.cache_clear()
+        sandbox._compiled.cache_clear()
+        sandbox.parse_template.cache_clear()
+
+
 @pytest.fixture
 def store(tmp_path):
     """A migrated database of its own, for tests of the core without the app."""
