@@ -31,6 +31,10 @@ START_SECONDS = 30.0
 _CACHED = 256
 
 
+class _RendererDown(TemplateError):
+    """The worker failed, not the template: worth another try, so never cached."""
+
+
 class _Worker:
     """One render process, used by one thread at a time."""
 
@@ -46,7 +50,7 @@ class _Worker:
             process.stdin.flush()
         except OSError:
             self.stop()
-            raise TemplateError("the template renderer stopped; try again") from None
+            raise _RendererDown("the template renderer stopped; try again") from None
         line = self._read_line(time.monotonic() + seconds)
         if line is None:
             self.stop()
@@ -70,7 +74,7 @@ class _Worker:
         self._pending = b""
         if self._read_line(time.monotonic() + START_SECONDS) is None:
             self.stop()
-            raise TemplateError("the template renderer did not start")
+            raise _RendererDown("the template renderer did not start")
         return self._process
 
     def _read_line(self, deadline: float) -> bytes | None:
@@ -127,6 +131,8 @@ class RenderBudget:
             worker = self._idle.get()
             try:
                 reply = worker.render(json.loads(key), self.seconds)
+            except _RendererDown:
+                raise
             except TemplateError as error:
                 reply = {"error": str(error)}
             finally:
