@@ -8,7 +8,7 @@ import pytest
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Candidate, Run, Version
 from promptbot.errors import TemplateError
-from promptbot.render.blocks import code_block, escaped_chunks
+from promptbot.render.blocks import clip_escaped, code_block, escaped_chunks, header, truncate
 from promptbot.render.messages import candidate_messages, template_diff, thread_parent
 from promptbot.review.sandbox import parse_template
 
@@ -98,6 +98,45 @@ def test_splits_fall_back_to_a_space_then_a_hard_cut():
 def test_a_break_in_the_first_half_is_not_used():
     text = "a" * 10 + "\n" + "b" * 200
     assert escaped_chunks(text, limit=100)[0] == "a" * 10 + "\n" + "b" * 89
+
+
+def test_text_that_fits_is_one_chunk_and_one_character_more_is_two():
+    assert escaped_chunks("a" * 100, limit=100) == ["a" * 100]
+    assert escaped_chunks("a" * 101, limit=100) == ["a" * 100, "a"]
+    assert escaped_chunks("", limit=100) == [""]
+
+
+def test_the_smallest_limit_holds_one_entity():
+    assert escaped_chunks("&&", limit=5) == ["&amp;", "&amp;"]
+    with pytest.raises(ValueError, match="at least 5"):
+        escaped_chunks("&&", limit=4)
+
+
+def test_a_cut_before_an_entity_moves_back_to_its_start():
+    # "a" * 97 then "&amp;": a cut at 100 would leave "&am"; the chunk ends before it.
+    assert escaped_chunks("a" * 97 + "&b", limit=100) == ["a" * 97, "&amp;b"]
+    # an entity that ends exactly at the cut stays whole
+    assert escaped_chunks("a" * 95 + "&b", limit=100) == ["a" * 95 + "&amp;", "b"]
+
+
+def test_clipping_keeps_text_that_fits_and_never_leaves_half_an_entity():
+    assert clip_escaped("abcdef", 6) == "abcdef"
+    assert clip_escaped("abcdefg", 6) == "abcde…"
+    assert clip_escaped("abc&amp;", 6) == "abc…"
+    assert clip_escaped("&amp;x", 3) == "…"
+    assert clip_escaped("abcdefghij", 8, marker="[+]") == "abcde[+]"
+
+
+def test_truncate_and_header_keep_to_their_lengths():
+    assert truncate("abcdef", 6) == "abcdef"
+    assert truncate("abcdefg", 6) == "abcde…"
+    text = header("h" * 200)["text"]
+    assert text == {"type": "plain_text", "text": "h" * 150, "emoji": True}
+
+
+def test_code_block_at_its_limit_is_not_shortened():
+    assert code_block("x" * 300, limit=300) == "```" + "x" * 300 + "```"
+    assert code_block("x" * 301, limit=300) == "```" + "x" * 280 + "\n… (shortened)```"
 
 
 # -- run messages --------------------------------------------------------------------

@@ -59,9 +59,10 @@ def escaped_chunks(text: str, limit: int = _CHUNK) -> list[str]:
 
 def _entity_safe_end(escaped: str, start: int, end: int) -> int:
     """``end``, moved back to the start of an entity it would cut. In escaped text
-    every ``&`` opens an entity, so an ``&`` with no ``;`` before ``end`` is cut."""
+    every ``&`` opens an entity, so an ``&`` with no ``;`` before ``end`` is cut.
+    (A split's ``end`` is at least ``_ENTITY`` past ``start``, so it always moves on.)"""
     amp = escaped.rfind("&", max(start, end - _ENTITY + 1), end)
-    if amp > start and escaped.find(";", amp, end) == -1:
+    if amp >= start and escaped.find(";", amp, end) == -1:
         return amp
     return end
 
