@@ -21,5 +21,7 @@ format:
 # touching a guarantee module, and after: see mutation/ and README "Development".
 # MUTATE_MAX bounds the mutants tried per module; MUTATE_ONLY picks modules.
 MUTATE_MAX ?= 60
+# MUTATE_MINUTES: a time budget per module (0: none); what ran by then is scored.
+MUTATE_MINUTES ?= 0
 mutate:
-	python mutation/run.py --max $(MUTATE_MAX) $(MUTATE_ONLY)
+	python mutation/run.py --max $(MUTATE_MAX) --minutes $(MUTATE_MINUTES) $(MUTATE_ONLY)

@@ -1,6 +1,6 @@
 """`make mutate`: mutmut on the modules that carry a guarantee, one module at a time.
 
-Usage: python mutation/run.py [--max N] [--jobs J] [MODULE_PATH ...]
+Usage: python mutation/run.py [--max N] [--minutes M] [--jobs J] [MODULE_PATH ...]
 
 mutmut (3.x) makes each change inside a copy of the code under ./mutants and runs only
 the tests that call the changed function (it records which tests call what on a first
@@ -13,7 +13,8 @@ operator before it generates anything:
   MIN <-> MAX, IS NULL <-> IS NOT NULL, the case of quoted literals ('posting').
   Triple-quoted SQL, which mutmut leaves alone, is mutated the same way.
 - A bounded sample per module (--max, evenly spread over the module's functions),
-  said so in the output, because the machine is small and shared.
+  said so in the output, because the machine is small and shared; and a time budget
+  per module (--minutes): what ran by then is scored, the rest is not counted as tried.
 
 Then it prints a score per module (caught / (tried - accepted)), the survivors with
 their diffs, and which modules miss their target. Accepted survivors (harmless ones,
@@ -25,8 +26,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import subprocess
 import sys
+import threading
 import tomllib
 from collections.abc import Iterable
 from pathlib import Path
@@ -130,13 +133,24 @@ def _mutant_key(name: str) -> tuple[str, int]:
     return function, int(number)
 
 
-def run_one(path: str, limit: int, jobs: int) -> None:
+def _stop_after(minutes: float) -> threading.Timer | None:
+    """Interrupt this process after ``minutes`` (mutmut then stops its workers and keeps
+    what it measured). Python's own SIGINT handler is put back first: a job started in
+    the background ignores SIGINT, and the interruption would be lost."""
+    if minutes <= 0:
+        return None
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(minutes * 60, os.kill, (os.getpid(), signal.SIGINT))
+    timer.daemon = True
+    timer.start()
+    return timer
+
+
+def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     """In a child process: generate, sample, run one module; write its results."""
     _patch_mutmut()
     from mutmut import __main__ as mm
     from mutmut.mutation.data import SourceFileMutationData
-    from mutmut.mutation.diff_apply import get_diff_for_mutant
-    from mutmut.stats import status_by_exit_code
 
     os.makedirs("mutants", exist_ok=True)
     mm.copy_src_dir()
@@ -148,17 +162,34 @@ def run_one(path: str, limit: int, jobs: int) -> None:
     data.load()
     every = sorted(data.exit_code_by_key, key=_mutant_key)
     sample = _spread(every, limit)
-    mm._run(sample, jobs)
+    timer = _stop_after(minutes)
+    try:
+        mm._run(sample, jobs)
+    except KeyboardInterrupt:
+        print(f"{path}: out of time; scoring the mutants tried so far")
+    if timer is not None:
+        timer.cancel()
+    record(path, len(every), sample)
+
+
+def record(path: str, total: int, sample: list[str]) -> None:
+    """Write a module's results for the mutants of ``sample`` that were run (a run cut
+    short by --minutes leaves some unchecked: they are not counted as tried)."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+    from mutmut.stats import status_by_exit_code
+
     data = SourceFileMutationData(path=path)
     data.load()
     results = {name: status_by_exit_code[data.exit_code_by_key.get(name)] for name in sample}
+    results = {name: status for name, status in results.items() if status != "not checked"}
     survivors = {
         name: get_diff_for_mutant(name, path=path)
         for name, status in results.items()
         if status in ("survived", "no tests", "suspicious")
     }
     out = Path("mutants") / (path + ".result.json")
-    out.write_text(json.dumps({"total": len(every), "results": results, "diffs": survivors}))
+    out.write_text(json.dumps({"total": total, "results": results, "diffs": survivors}))
 
 
 def rerun(path: str, jobs: int) -> None:
@@ -209,13 +240,18 @@ def _summarise(
 
 
 def main(argv: list[str]) -> int:
-    limit, jobs, only, run, again = 60, 1, [], True, False
+    limit, jobs, only, run, again, minutes = 60, 1, [], True, False, 0.0
     args = iter(argv)
     for arg in args:
+        if arg in ("-h", "--help"):
+            print(__doc__)
+            return 0
         if arg == "--max":
             limit = int(next(args))
         elif arg == "--jobs":
             jobs = int(next(args))
+        elif arg == "--minutes":  # a time budget per module; what ran by then is scored
+            minutes = float(next(args))
         elif arg == "--table":  # only print the table of the last measurements
             run = False
         elif arg == "--again":  # run the last survivors of the named modules again
@@ -225,7 +261,7 @@ def main(argv: list[str]) -> int:
             rerun(next(args), jobs)
             return 0
         elif arg == "--one":
-            run_one(next(args), int(next(args)), jobs)
+            run_one(next(args), int(next(args)), jobs, minutes)
             return 0
         else:
             only.append(arg)
@@ -242,9 +278,8 @@ def main(argv: list[str]) -> int:
             bound = int(module.get("max", limit))
             print(f"\n=== {path}: up to {bound} mutants", flush=True)
             (ROOT / "mutants" / (path + ".result.json")).unlink(missing_ok=True)
-            code = subprocess.call(
-                [sys.executable, __file__, "--jobs", str(jobs), "--one", path, str(bound)]
-            )
+            options = ["--jobs", str(jobs), "--minutes", str(minutes)]
+            code = subprocess.call([sys.executable, __file__, *options, "--one", path, str(bound)])
             if code != 0:
                 print(f"{path}: mutmut failed (exit {code})")
         else:
