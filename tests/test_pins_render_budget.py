@@ -20,28 +20,39 @@ from tests.harness import wait_until
 FOREVER = "{% for a in range(100000) %}{% for b in range(100000) %}{% endfor %}{% endfor %}"
 
 
+def _stat(pid: int | str) -> tuple[str, int] | None:
+    """(state, parent pid) of a process, or None once it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return fields[0], int(fields[1])
+
+
 def render_workers() -> list[int]:
     """This process's live render workers, found the way an operator would: by pid."""
     found = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
+        stat = _stat(entry.name)
         try:
-            stat = (entry / "stat").read_text()
             cmdline = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        state, parent = fields[0], int(fields[1])
-        if parent == os.getpid() and state != "Z" and b"render_worker" in cmdline:
+        if stat and stat[1] == os.getpid() and stat[0] != "Z" and b"render_worker" in cmdline:
             found.append(int(entry.name))
     return found
 
 
 def kill_workers() -> int:
+    """Kill this process's render workers and wait until each has died (its state, not
+    its command line: that reads empty while a process is still exiting)."""
     pids = render_workers()
     for pid in pids:
         os.kill(pid, signal.SIGKILL)
+    for pid in pids:
+        wait_until(lambda pid=pid: _stat(pid) is None or _stat(pid)[0] in "ZX", what="death")
     return len(pids)
 
 
@@ -63,7 +74,6 @@ def test_a_worker_killed_between_renders_is_replaced(budget):
     renderer = budget()
     assert renderer.render("Hi {{ x }}", {"x": "Ada"}) == "Hi Ada"
     assert kill_workers() == 1
-    wait_until(lambda: not render_workers(), what="the killed worker to die")
     assert renderer.render("Bye {{ x }}", {"x": "Ada"}) == "Bye Ada"
     assert len(render_workers()) == 1
 
