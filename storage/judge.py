@@ -235,13 +235,14 @@ class JudgeStore:
             for r in rows
         ]
 
-    def consistency(self, prompt: str | None = None) -> tuple[int, int]:
-        """(pairs whose two orders agreed, pairs judged) in revealed, live runs."""
+    def failed_verdicts(self) -> dict[str, tuple[int, int]]:
+        """Per prompt, (verdicts that failed, verdicts asked for) in revealed, live runs:
+        a judge that cannot follow the rubric's format shows here, not in κ."""
         rows = self.store.query(
-            "SELECT COALESCE(SUM(jp.consistent), 0) AS agreed, COUNT(*) AS judged"
-            " FROM judge_pairs AS jp JOIN candidates AS c ON c.id = jp.first_id"
+            "SELECT prompts.name AS prompt, COUNT(v.error) AS failed, COUNT(*) AS asked"
+            " FROM judge_verdicts AS v JOIN candidates AS c ON c.id = v.candidate_id"
             + _LIVE_REVEALED
-            + " AND jp.outcome IS NOT NULL",
-            [prompt, prompt],
+            + " GROUP BY prompts.name",
+            [None, None],
         )
-        return int(rows[0]["agreed"]), int(rows[0]["judged"])
+        return {r["prompt"]: (int(r["failed"]), int(r["asked"])) for r in rows}

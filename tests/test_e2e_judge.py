@@ -141,6 +141,12 @@ def test_an_unreadable_reply_is_a_failed_verdict_with_its_reason(running, models
         what="the judge's notice",
     )
     assert "no verdict (the reply has no 'APPROVE:' line)" in json.dumps(said[0]["blocks"])
+    # The digest says the judge could not be read, rather than only "no data".
+    digest = json.dumps(bot.bot.digests.preview().blocks, ensure_ascii=False)
+    assert (
+        "summary: not yet: no judged candidate has enough human ratings"
+        " · 2 of 2 verdicts failed or unreadable" in digest
+    )
 
 
 def test_a_failing_judge_neither_delays_nor_breaks_posting(running, models):

@@ -39,6 +39,8 @@ def test_verdicts_are_read_through_decoration(reply, approval, stars, reason):
         ("APPROVE: 7", "APPROVE must be yes, no or unsure"),
         ("APPROVE: yes\nSTARS: 9", "STARS must be from 1 to 5, not 9"),
         ("APPROVE: yes\nSTARS: many", "STARS must be a number"),
+        # A small model that echoes the format back has not answered.
+        ("APPROVE: yes, no or unsure\nSTARS: 3", "APPROVE gives more than one answer"),
     ],
 )
 def test_unreadable_replies_say_why(reply, why):
@@ -70,6 +72,8 @@ def test_preferences(reply, preference):
 def test_unreadable_preference():
     with pytest.raises(UnreadableReply, match="BETTER must be 1, 2 or tie"):
         parse_preference("BETTER: the second one, probably")
+    with pytest.raises(UnreadableReply, match="BETTER gives more than one answer"):
+        parse_preference("BETTER: 1, 2 or tie")
     with pytest.raises(UnreadableReply, match="no 'BETTER:' line"):
         parse_preference("Answer 1 is better.")
 

@@ -60,6 +60,7 @@ def model_url(request, models):
         # Distinguishable answers, none of which names its model: the labels stay blind.
         models.set_behaviour("smollm2-precise", reply="Login fails since the 2FA change.")
         models.set_behaviour("smollm2-creative", reply="A customer is having a hard time!")
+        models.set_behaviour("smollm2-judge", reply="APPROVE: yes\nSTARS: 4\nREASON: Fine.")
         yield models.base_url
         return
     if not local_model.available():
@@ -216,7 +217,7 @@ def test_text_the_bot_did_not_write_is_shown_literally():
 
 # -- the README's transcript ----------------------------------------------------------
 
-_ANSWER_START = re.compile(r"^  │   Candidate [A-Z]+$")
+_ANSWER_START = re.compile(r"^  │   Candidate [A-Z]+( — .+)?$")  # blind, or revealed
 _REACTIONS = re.compile(r"^  │   (\S+ \d+\s*)+$")
 
 
@@ -236,6 +237,9 @@ def comparable(transcript: str) -> list[str]:
     text = re.sub(r"\d{4}-\d{2}-\d{2}", "<date>", text)
     text = re.sub(r"[\d,]+ tokens in, [\d,]+ out", "<tokens>", text)
     text = re.sub(r"latency mean [\d,.]+ ?m?s, p95 [\d,.]+ ?m?s", "<latency>", text)
+    # What the judge said, and so its calibration, is the model's too.
+    text = re.sub(r"(Judge says \(smollm2-judge, [^)]*\)) .*? (you> )", r"\1 <judge> \2", text)
+    text = re.sub(r"(on revealed runs\)) summary: .*? (Not enough ratings)", r"\1 <judge> \2", text)
     return text.split()
 
 
@@ -255,6 +259,8 @@ def test_readme_transcript_is_what_the_demo_script_prints(shell, model_url):
 
     assert comparable(output) == comparable(transcript)
     assert "Candidate A" in transcript and "Prompt digest" in transcript
+    # The local model judges too, and the digest says whether the team can trust it.
+    assert "Judge says (smollm2-judge" in transcript and "summary: not yet" in transcript
 
 
 # -- the real local model -------------------------------------------------------------

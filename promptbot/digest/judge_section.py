@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from promptbot.config.settings import AppConfig
 from promptbot.render.judge import calibration_details, calibration_summary
+from promptbot.render.words import count
 from promptbot.verdicts.calibration import Calibration, calibrate_for
 from storage import Store
 
@@ -27,12 +28,14 @@ class JudgeSection:
     prompts: tuple[JudgeLine, ...]
 
 
-def judge_line(calibration: Calibration) -> JudgeLine:
+def judge_line(calibration: Calibration, failed: tuple[int, int] = (0, 0)) -> JudgeLine:
+    """``failed``: (verdicts that failed, verdicts asked for), said when any failed."""
+    details = calibration_details(calibration)
+    if failed[0]:
+        unread = f"{failed[0]} of {count(failed[1], 'verdict')} failed or unreadable"
+        details = f"{details} · {unread}" if details else unread
     return JudgeLine(
-        calibration.prompt,
-        calibration_summary(calibration),
-        calibration_details(calibration),
-        calibration.trusted,
+        calibration.prompt, calibration_summary(calibration), details, calibration.trusted
     )
 
 
@@ -42,9 +45,14 @@ def load_judge_section(store: Store, config: AppConfig) -> JudgeSection | None:
         return None
     candidates = store.judge.judged_candidates(None)
     pairs = store.judge.judged_pairs(None)
-    names = sorted({c.prompt for c in candidates} | {p.prompt for p in pairs})
+    failed = store.judge.failed_verdicts()
+    overall = (sum(f for f, _ in failed.values()), sum(n for _, n in failed.values()))
+    names = sorted({c.prompt for c in candidates} | {p.prompt for p in pairs} | set(failed))
     return JudgeSection(
         config.judge.model,
-        judge_line(calibrate_for(config, candidates, pairs, None)),
-        tuple(judge_line(calibrate_for(config, candidates, pairs, name)) for name in names),
+        judge_line(calibrate_for(config, candidates, pairs, None), overall),
+        tuple(
+            judge_line(calibrate_for(config, candidates, pairs, name), failed.get(name, (0, 0)))
+            for name in names
+        ),
     )

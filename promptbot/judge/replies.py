@@ -71,6 +71,9 @@ def _first_word(value: str) -> str:
 
 
 def parse_approval(value: str) -> float:
+    said = {_APPROVALS[w] for w in re.findall(r"[a-z]+", value.lower()) if w in _APPROVALS}
+    if len(said) > 1:  # "yes, no or unsure": the format echoed back, not an answer
+        raise UnreadableReply(f"APPROVE gives more than one answer: '{value[:40]}'")
     word = _first_word(value)
     if word in _APPROVALS:
         return _APPROVALS[word]
@@ -110,6 +113,8 @@ def parse_preference(text: str) -> Preference:
         raise UnreadableReply("the reply has no 'BETTER:' line")
     words = [w.rstrip(".") for w in re.findall(r"[A-Za-z0-9.]+", fields["BETTER"].lower())]
     words = [w for w in words if w not in ("answer", "#")]
+    if len({_PREFERENCES[w] for w in words if w in _PREFERENCES}) > 1:
+        raise UnreadableReply(f"BETTER gives more than one answer: '{fields['BETTER'][:40]}'")
     if words and words[0] in _PREFERENCES:
         return _PREFERENCES[words[0]]
     raise UnreadableReply(f"BETTER must be 1, 2 or tie, not '{fields['BETTER'][:40]}'")

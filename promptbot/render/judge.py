@@ -15,6 +15,7 @@ from promptbot.render.blocks import (
     section,
     truncate,
 )
+from promptbot.render.words import count
 from promptbot.verdicts.calibration import Calibration
 
 REASON_CHARS = 160
@@ -81,7 +82,7 @@ def _number(value: float) -> str:
 def calibration_summary(calibration: Calibration) -> str:
     """One line: does the judge agree with the team, and is it trusted for screening."""
     c = calibration
-    votes = f"{c.candidates} {'candidate' if c.candidates == 1 else 'candidates'}"
+    votes = count(c.candidates, "candidate")
     if c.kappa is None:
         if c.candidates:
             return f"not yet: κ undefined over {votes} (every answer got the same verdict)"
@@ -100,13 +101,11 @@ def calibration_details(calibration: Calibration) -> str:
     parts = []
     if c.position_consistency is not None:
         parts.append(
-            f"position consistency {c.position_consistency:.0%} of {c.pairs_judged}"
-            f" {'pair' if c.pairs_judged == 1 else 'pairs'}"
+            f"position consistency {c.position_consistency:.0%} of {count(c.pairs_judged, 'pair')}"
         )
     if c.stars_alpha is not None:
         parts.append(f"stars α {_number(c.stars_alpha)} over {c.stars_candidates}")
     if c.pair_agreement is not None:
-        parts.append(
-            f"agrees with {c.pair_agreement:.0%} of {c.pair_outcomes} head-to-head outcomes"
-        )
+        outcomes = count(c.pair_outcomes, "head-to-head outcome")
+        parts.append(f"agrees with {c.pair_agreement:.0%} of the team's {outcomes}")
     return " · ".join(parts)

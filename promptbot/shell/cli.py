@@ -104,7 +104,7 @@ def shell(
         workspace = Workspace(config, db_path, seed=seed, environ=dict(os.environ))
         stack.callback(workspace.close)
         session = Session(workspace, Renderer(console, Names()), timeout=timeout)
-        session.greet(db_path, [m.name for m in config.models])
+        session.greet(db_path, config.proposal_models(), config.judge.model)
         if piped:
             session.run(ScriptInput(script or sys.stdin, console))
         else:

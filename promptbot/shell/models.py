@@ -18,6 +18,10 @@ BUILTIN_MODELS: tuple[tuple[str, float], ...] = (
     ("smollm2-precise", 0.0),  # deterministic, so a rerun shows the cache at work
     ("smollm2-creative", 1.0),
 )
+# The judge: the same small model, deterministic (so its verdicts are cached), asked
+# after each run is posted. A 135M model will rarely agree with a team well enough to be
+# trusted; the digest's Judge section says so once runs are revealed.
+JUDGE_MODEL = "smollm2-judge"
 # Short answers keep a laptop CPU at well under a second per candidate.
 MAX_TOKENS = 64
 # A shell session has a handful of reviewers: three votes are enough to be ranked.
@@ -43,8 +47,10 @@ def builtin_config(base_url: str) -> AppConfig:
                     "max_retries": 1,
                     "max_concurrency": 2,
                 }
-                for name, temperature in BUILTIN_MODELS
+                for name, temperature in (*BUILTIN_MODELS, (JUDGE_MODEL, 0.0))
             ],
+            "default_models": [name for name, _ in BUILTIN_MODELS],
+            "judge": {"model": JUDGE_MODEL, "min_human_votes": MIN_VOTES},
             "digest": {"min_votes": MIN_VOTES},
         },
         source="the shell's built-in configuration",

@@ -55,9 +55,11 @@ class Session:
         self.renderer.names.users[self.user_id] = name
         self.workspace.slack.add_user(self.user_id, name)
 
-    def greet(self, db_path: str, models: list[str]) -> None:
+    def greet(self, db_path: str, models: list[str], judge: str | None = None) -> None:
+        judged = f" · judge {judge}" if judge else ""
         self.renderer.note(
-            f"promptbot shell · database {db_path} · models {', '.join(models)} · type help",
+            f"promptbot shell · database {db_path} · models {', '.join(models)}{judged}"
+            " · type help",
             style="bold",
         )
         if self.run_id is not None:
