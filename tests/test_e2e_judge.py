@@ -240,3 +240,18 @@ def test_judge_verdicts_never_enter_the_human_evidence(running, models):
     wait_until(lambda: bot.store.get_run(1).revealed_at, what="the reveal")
     evidence = load_evidence(bot.store, RatingScales(bot.bot.config.scales), _now())
     assert [(r.candidate_id, r.user_id) for r in evidence.ratings] == [(beta.id, "U2")]
+
+
+def test_a_run_told_finished_again_is_judged_once(running, models):
+    models.set_behaviour(JUDGE_ID, reply=fair_judge, latency=0.3)
+    bot = running(judged_config(models))
+    bot.command("propose greet --models alpha,beta\nHi")
+    bot.wait_run(1)
+    wait_until(lambda: models.in_flight(JUDGE_ID), what="a judge call in flight")
+    (judge_finished,) = bot.bot.runner.when_finished[:1]
+    judge_finished(1)  # as a resumed run finishing, while the judge is still at it
+    judge_done(bot, 1)
+    assert len(models.requests_for(JUDGE_ID)) == 4
+    judge_finished(1)  # all judged: nothing is asked again
+    judge_done(bot, 1)
+    assert len(models.requests_for(JUDGE_ID)) == 4

@@ -4,6 +4,7 @@ agreement shows in judge_trust, the digest's Judge section and `/prompt show`.""
 import json
 
 from promptbot.judge.trust import judge_trust
+from promptbot.render.words import format_cost
 from tests.harness import settle, wait_until
 from tests.test_e2e_judge import JUDGE_ID, fair_judge, judge_done, judged_config
 
@@ -36,7 +37,9 @@ THREE_INPUTS = "Hi {{ x }}\n---\nx: 1\n---\nx: 2\n---\nx: 3"
 
 def test_a_judge_that_agrees_is_trusted_and_one_that_does_not_is_not(running, models, slack):
     models.set_behaviour(JUDGE_ID, reply=fair_judge)
-    bot = running(judged_config(models))
+    config = judged_config(models)
+    config["models"][-1]["price"] = {"input_per_million": 10_000, "output_per_million": 20_000}
+    bot = running(config)
     # The team agrees with the judge on "greet" (alpha good, beta bad) and disagrees on
     # "tone" (beta good, alpha bad).
     judged_and_revealed(
@@ -75,6 +78,15 @@ def test_a_judge_that_agrees_is_trusted_and_one_that_does_not_is_not(running, mo
     shown = shown_to(bot, slack, "greet")
     assert "says yes to 3 of 6 answers in revealed runs, 3.5★ on average" in shown
     assert "trusted for pre-screening" in shown
+    # The judge's calls are priced like any call (the stand-in counts a token a word).
+    (row,) = bot.store.query(
+        "SELECT SUM(v.cost) AS cost FROM judge_verdicts AS v"
+        " JOIN candidates AS c ON c.id = v.candidate_id WHERE c.run_id = 1"
+    )
+    (pairs,) = bot.store.query("SELECT SUM(cost) AS cost FROM judge_pairs WHERE run_id = 1")
+    spent = row["cost"] + pairs["cost"]
+    assert spent > 0
+    assert f"its calls cost {format_cost(spent)} in all" in shown
 
 
 def shown_to(bot, slack, name, user="UASK"):

@@ -68,6 +68,9 @@ class Judge:
         self.model = config.judge.model
         stars = config.scales.get("stars")
         self.stars_range = (min(stars.emoji.values()), max(stars.emoji.values())) if stars else None
+        # Runs being judged here: a run told finished again (a resume) is not judged twice.
+        self._judging: set[int] = set()
+        self._lock = threading.Lock()
 
     # -- when runs finish, and at start-up -----------------------------------------
 
@@ -91,6 +94,21 @@ class Judge:
         model = self.model
         if model is None:
             return
+        with self._lock:
+            if run_id in self._judging:
+                return
+            self._judging.add(run_id)
+        try:
+            self._submit(model, run_id)
+        except BaseException:
+            self._forget(run_id)
+            raise
+
+    def _forget(self, run_id: int) -> None:
+        with self._lock:
+            self._judging.discard(run_id)
+
+    def _submit(self, model: str, run_id: int) -> None:
         run = self.store.get_run(run_id)
         answered = [c for c in self.store.candidates(run_id) if c.output is not None]
         verdicts_done, pairs_done = self.store.judge.judged(run_id)
@@ -104,13 +122,17 @@ class Judge:
         ]
         if not tasks:
             self.store.judge.done(run_id)
+            self._forget(run_id)
             return
 
         def finished() -> None:
             # A task that crashed left its verdict unwritten: the run stays queued, and
             # the next start tries what is missing.
-            if not countdown.crashed:
-                self.store.judge.done(run_id)
+            try:
+                if not countdown.crashed:
+                    self.store.judge.done(run_id)
+            finally:
+                self._forget(run_id)
 
         countdown = _Countdown(len(tasks), finished)
         for task in tasks:

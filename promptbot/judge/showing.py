@@ -8,7 +8,7 @@ from promptbot.domain import Run, Version
 from promptbot.judge.trust import judge_trust
 from promptbot.render.blocks import escape
 from promptbot.render.judge import calibration_details, calibration_summary
-from promptbot.render.words import count
+from promptbot.render.words import count, format_cost
 from storage import Store
 
 
@@ -34,6 +34,8 @@ def judge_text(store: Store, config: AppConfig, version: Version, runs: list[Run
         )
     else:
         lines.append("no verdicts in revealed runs yet (they show once a run is revealed)")
+    cost = sum(store.judge.run_cost(run.id) for run in runs)
+    lines.append(f"its calls cost {format_cost(cost)} in all (not in the answers' cost above)")
     calibration = judge_trust(store, config, version.prompt_name)
     details = calibration_details(calibration)
     lines.append(calibration_summary(calibration) + (f" · {details}" if details else ""))
