@@ -235,6 +235,7 @@ def wire(
     install = Install(store.install)
     judge = Judge(store, config, runner.calls)
     runner.when_finished.append(judge.run_finished)
+    runner.after_costs.append(judge.estimate_cost)
     # After the judge's, so a screened run is queued for the judge before it waits on it.
     screening = ScreeningService(store, config, runner)
     runner.when_finished.append(screening.run_finished)

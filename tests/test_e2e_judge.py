@@ -255,3 +255,22 @@ def test_a_run_told_finished_again_is_judged_once(running, models):
     judge_finished(1)  # all judged: nothing is asked again
     judge_done(bot, 1)
     assert len(models.requests_for(JUDGE_ID)) == 4
+
+
+def test_the_judges_calls_count_towards_the_cost_ceiling(running, models, slack):
+    models.set_behaviour(JUDGE_ID, reply=fair_judge)
+    config = judged_config(models)
+    # The candidates are free; only the judge costs: $1 for a million tokens either way.
+    config["models"][-1]["price"] = {"input_per_million": 1, "output_per_million": 1}
+    config["models"][-1]["params"]["max_tokens"] = 100
+    # Two free answers cost nothing, but the judge will spend at least 2 verdicts and
+    # 2 pair calls of 100 answer tokens each: over a ceiling of $0.0002.
+    config["limits"] = {"run_cost_ceiling": 0.0002}
+    config["prompts"] = {"quiet": {"judge": False}}
+    bot = running(config)
+    bot.command("propose quiet --models alpha,beta\nHi", user="UP")
+    assert bot.wait_run(1).status == "done"  # not judged: under the ceiling
+    bot.command("propose greet --models alpha,beta\nHi", user="UP")
+    (question,) = slack.wait_for(lambda: slack.ephemerals(user="UP"))
+    assert "may cost up to" in question["text"]
+    wait_until(lambda: bot.store.get_run(2).status == "held", what="the hold")

@@ -33,6 +33,7 @@ from promptbot.judge.replies import (
 )
 from promptbot.judge.rubric import PAIR_RUBRIC, input_text, rubric_for
 from promptbot.review.calls import ModelCalls
+from promptbot.review.costs import CHARS_PER_TOKEN, call_cost
 from promptbot.review.providers import build_messages
 from storage import Store
 
@@ -137,6 +138,33 @@ class Judge:
         countdown = _Countdown(len(tasks), finished)
         for task in tasks:
             self.calls.submit(model, _guarded(task, countdown, run_id))
+
+    def estimate_cost(self, run: Run) -> float:
+        """The most the judge may spend on a run: a verdict per candidate and two calls
+        per pair, each priced at its rubric and answers at their longest (every answer
+        as long as its model's max_tokens) plus a full answer from the judge."""
+        if self.model is None or not self.config.judges(run.version.prompt_name):
+            return 0.0
+        judge = self.config.model(self.model)
+        candidates = self.store.candidates(run.id)
+        rubric = rubric_for(self.config, run.version.prompt_name)
+
+        def answer_chars(candidate: Candidate) -> int:
+            known = {m.name: m for m in self.config.models}.get(candidate.model_name)
+            return (known.params.max_tokens if known else 0) * CHARS_PER_TOKEN
+
+        def call(chars: int) -> float:
+            return call_cost(judge, chars // CHARS_PER_TOKEN + 1, judge.params.max_tokens)
+
+        total = 0.0
+        for candidate in candidates:
+            base = len(self._template(run, candidate)) + len(input_text(candidate.variables))
+            total += call(len(rubric) + base + answer_chars(candidate))
+        for first, second in pairs_to_compare(candidates):
+            base = 2 * len(self._template(run, first)) + len(input_text(first.variables))
+            both = answer_chars(first) + answer_chars(second)
+            total += 2 * call(len(PAIR_RUBRIC) + base + both)
+        return total
 
     # -- one candidate ---------------------------------------------------------------
 

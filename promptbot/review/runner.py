@@ -95,6 +95,8 @@ class Runner:
         self._keeper: threading.Thread | None = None
         # Told each run that finishes here, after its last post (the judge starts so).
         self.when_finished: list[Callable[[int], None]] = []
+        # What else a run will spend once posted (the judge's calls), for the ceiling.
+        self.after_costs: list[Callable[[Run], float]] = []
 
     @property
     def _lease_seconds(self) -> float:
@@ -173,7 +175,7 @@ class Runner:
             return False
         if any(c.status != "pending" for c in self.store.candidates(run.id)):
             return False
-        estimate = self.calls.estimate_cost(run)
+        estimate = self.calls.estimate_cost(run) + sum(cost(run) for cost in self.after_costs)
         if estimate <= ceiling:
             return False
         self.poster.hold(run, estimate, ceiling)
