@@ -197,17 +197,9 @@ def build_digest_from(
         raise ValueError(f"the period must start before it ends: {start} >= {end}")
     archived = inputs.archived
     runs = inputs.runs
-    rankings = compute_rankings(
-        inputs.judged,
-        runs,
-        inputs.scales,
-        archived,
-        min_votes=settings.min_votes,
-        rounds=settings.bootstrap_rounds,
-        seed=settings.seed,
-    )
-    # What the evidence said at the start: judgements from the ratings before it (built
-    # only now, after the rankings' peak of memory).
+    # What the evidence said at the start: judgements from the ratings before it. The
+    # table is built here and dropped before the rankings, whose comparisons and refits
+    # are the peak of a digest's memory (about as large as this table at a million).
     judged_before = inputs.judged_before
     previous = standings(
         judged_before,
@@ -217,6 +209,15 @@ def build_digest_from(
     )
     versions_before = version_comparisons(judged_before, archived)
     del judged_before
+    rankings = compute_rankings(
+        inputs.judged,
+        runs,
+        inputs.scales,
+        archived,
+        min_votes=settings.min_votes,
+        rounds=settings.bootstrap_rounds,
+        seed=settings.seed,
+    )
     period_runs = [r for r in runs if r.created_at >= start]
     counts = inputs.counts
     active = {p for p, n in counts.ratings_by_prompt.items() if n} - archived

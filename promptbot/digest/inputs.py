@@ -30,8 +30,8 @@ class PeriodCounts:
 class DigestInputs:
     judged: Judgements  # from counted ratings before the end
     # ... and from those before the start, built when asked: the table is as large as
-    # ``judged`` (~80 MB at a million ratings), so it is only made once the rankings,
-    # the peak of a digest's memory, are done.
+    # ``judged`` (~60 MB at a million ratings), so it is made, used and dropped apart
+    # from the rankings, the peak of a digest's memory.
     before: Callable[[], Judgements]
     runs: list[RunRow]  # created before the end
     period_candidates: list[CandidateRow]

@@ -115,6 +115,9 @@ def compute_rankings(
     """Rankings from counted judgements only: leave late ratings out before building
     them. ``found`` is ``head_to_head(table, archived)`` when the caller has it."""
     by_version = standings(table, runs, scales, min_votes=min_votes)
+    # Before the comparisons exist: each is ~40 MB at a million ratings, and so are the
+    # agreement check's per-candidate counts.
+    biases = bias_checks(table, scales)
     if found is None:
         found = head_to_head(table, archived)
     settings = {"min_votes": min_votes, "rounds": rounds, "seed": seed}
@@ -128,6 +131,6 @@ def compute_rankings(
         models_by_prompt=rank_all("models_for_prompt", found.models_by_prompt, **settings),
         champions=champions(by_version.values(), versions, archived),
         needs_votes=needs_votes(by_version.values(), archived),
-        biases=bias_checks(table, scales),
+        biases=biases,
         min_votes=min_votes,
     )
