@@ -13,7 +13,16 @@ from typing import Any
 from slack_bolt import Ack, App
 from slack_sdk import WebClient
 
-from handlers import admin, digest, export, lifecycle, proposals, reminders, test_sets
+from handlers import (
+    admin,
+    digest,
+    export,
+    lifecycle,
+    proposals,
+    reminders,
+    screening,
+    test_sets,
+)
 from handlers.invocation import Invocation, Services
 from handlers.subcommands import COMMAND, Subcommands
 from handlers.surface import Surface
@@ -39,6 +48,7 @@ SUBCOMMANDS = (
     HELP
     + proposals.SUBCOMMANDS
     + lifecycle.SUBCOMMANDS
+    + screening.SUBCOMMANDS
     + test_sets.SUBCOMMANDS
     + export.SUBCOMMANDS
     + admin.SUBCOMMANDS

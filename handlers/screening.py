@@ -1,4 +1,5 @@
-"""A screened run's summary controls: post all held answers, or one."""
+"""A screened run's held answers, posted on request: the summary's button and menus, and
+`/prompt post RUN LABEL…` (the same from a command, the shell or a phone)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,43 @@ from typing import Any
 
 from slack_bolt import Ack, App, Respond
 
-from handlers.invocation import Services
+from handlers.invocation import Invocation, Services
+from handlers.subcommands import Subcommands
 from handlers.surface import Surface
 from promptbot.errors import UsageError
 from promptbot.prompts.screening import ScreeningService
 from promptbot.render.screening import MENUS, POST_ALL, POST_ONE
 
+SUBCOMMANDS = Subcommands()
+POST_USAGE = "/prompt post RUN LABEL… (or all)"
+
+
+@SUBCOMMANDS.add(
+    "post",
+    "RUN LABEL…|RUN all",
+    help="post held answers of a screened run in its thread.",
+    doc="Posts held answers of a screened run (`/prompt rerun … --screen`) in its thread:"
+    " the labels named, or `all`.",
+)
+def post(call: Invocation) -> None:
+    args = call.parsed.args
+    if len(args) < 2 or not args[0].lstrip("#").isdigit():
+        raise UsageError(f"usage: {POST_USAGE}")
+    screening = _service(call.services)
+    run_id = int(args[0].lstrip("#"))
+    labels = None if [a.lower() for a in args[1:]] == ["all"] else args[1:]
+    released = screening.release_labels(run_id, labels, call.user)
+    call.ack(
+        text=f"Posting {released} held answer{'s' if released != 1 else ''} in run #{run_id}'s thread."
+    )
+
+
+def _service(services: Services) -> ScreeningService:
+    return services.screening or ScreeningService(services.store, services.config, services.runner)
+
 
 def register(app: App, surface: Surface, services: Services) -> None:
-    screening = services.screening or ScreeningService(
-        services.store, services.config, services.runner
-    )
+    screening = _service(services)
 
     def answered(respond: Respond, released: int) -> None:
         text = (

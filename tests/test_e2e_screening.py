@@ -262,3 +262,27 @@ def test_an_answer_the_judge_rates_unlike_the_champions_is_posted(running, model
     assert by_input[(2, "beta")] == ["judge vs champion"]
     assert by_input[(0, "alpha")] == [] and by_input[(1, "alpha")] == []
     assert by_input[(2, "alpha")] == []  # the champion's "meh": the judge was unsure
+
+
+def test_held_answers_are_posted_by_label_from_a_command(running, models, slack):
+    bot = screening_bot(running, models)
+    bot.command("rerun scr --set s --screen --force", user="UPROP")
+    summary = summary_of(bot, slack, 2)
+    assert "/prompt post 2 LABEL…" in summary["text"] or "/prompt post 2 LABEL" in json.dumps(
+        summary["blocks"]
+    )
+    held = {c.output: c.label for c in bot.store.candidates(2) if c.status == "answered"}
+    assert set(held) == {"good one", "bad one"}
+    posted = next(c.label for c in bot.store.candidates(2) if c.status == "posted")
+    _, reply = bot.command(f"post 2 {posted}")
+    assert reply["text"] == f":warning: run #2 holds no answer {posted}"
+    _, reply = bot.command("post 1 A")
+    assert reply["text"] == ":warning: run #1 is not a screened run"
+    _, reply = bot.command("post 2")
+    assert reply["text"] == ":warning: usage: /prompt post RUN LABEL… (or all)"
+    _, reply = bot.command(f"post #2 {held['good one'].lower()}")
+    assert reply["text"] == "Posting 1 held answer in run #2's thread."
+    wait_until(lambda: "good one" in posted_answers(bot, 2), what="the answer asked for")
+    _, reply = bot.command("post 2 all")
+    assert reply["text"] == "Posting 1 held answer in run #2's thread."
+    wait_until(lambda: len(posted_answers(bot, 2)) == 6, what="the rest")

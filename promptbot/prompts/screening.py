@@ -228,6 +228,22 @@ class ScreeningService:
             self.runner.submit(run_id).add_done_callback(lambda _: self._post_released(run_id))
         return len(released)
 
+    def release_labels(self, run_id: int, labels: list[str] | None, user: str) -> int:
+        """Post held answers named by their labels (None: all); an unknown label, or one
+        not held, is named in the refusal and nothing is posted."""
+        if labels is None:
+            return self.release(run_id, None, user)
+        held = self.store.screening.held(run_id)
+        if held is None:
+            raise UsageError(f"run #{run_id} is not a screened run")
+        by_label = {c.label.upper(): c.id for c in self.store.candidates(run_id)}
+        unknown = [label for label in labels if by_label.get(label.upper()) not in held]
+        if unknown:
+            raise UsageError(
+                f"run #{run_id} holds no answer {', '.join(label[:10] for label in unknown[:5])}"
+            )
+        return self.release(run_id, [by_label[label.upper()] for label in labels], user)
+
     def _post_released(self, run_id: int) -> None:
         held = self.store.screening.held(run_id) or set()
         waiting = [
