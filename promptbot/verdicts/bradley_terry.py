@@ -158,7 +158,10 @@ def _tabulate(found: ComparisonSet) -> _Table:
     k = len(items)
     position = np.empty(len(found.items), dtype=np.int64)
     position[used[order]] = np.arange(k)
-    a, b = position[found.a], position[found.b]
+    if k == len(found.items) and (position == np.arange(k)).all():
+        a, b = found.a, found.b  # already coded so (the models overall): no 20 MB copies
+    else:
+        a, b = position[found.a], position[found.b]
     outcome = found.outcome
     records = win_records(a, b, outcome, dense_inverse(found.cluster), k)
     # A tie adds half a win to each side: two ties weigh exactly as much as one win each
