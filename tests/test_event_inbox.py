@@ -376,3 +376,11 @@ def test_under_load_the_writer_lingers_so_that_deliveries_in_flight_share_its_co
     joined[0].join()
     assert lingered == [group_commit.LINGER_SECONDS]
     assert writes[1:] == [["Ev-first", "Ev-joins"]]  # one commit for both
+
+
+def test_an_in_memory_database_keeps_its_inbox_in_memory(tmp_path, monkeypatch):
+    """The app factory's throwaway store (the manifest's) leaves no inbox file behind."""
+    monkeypatch.chdir(tmp_path)
+    store = Store(":memory:")
+    assert store.inbox.record_many([("Ev1", "{}")], budget=1.0) == [True]
+    assert list(tmp_path.iterdir()) == []
