@@ -99,6 +99,8 @@ def test_the_judge_scores_blind_after_posting_and_shows_only_on_reveal(running, 
     assert f"*{alpha.label}*: :+1: yes · 5★" in text
     assert f"*{beta.label}*: :-1: no · 2★" in text
     assert bot.store.ratings() == []
+    # The notice is posted just before the run is marked revealed; the export follows that.
+    wait_until(lambda: bot.store.get_run(1).revealed_at, what="the run marked revealed")
     exported = json.loads(build_export(bot.store, None, "json", _now()).content)
     rows = {r["candidate_id"]: r for r in exported["judge_verdicts"]}
     assert rows[alpha.id]["approval"] == 1.0 and rows[alpha.id]["model"] == "judge"
