@@ -134,8 +134,8 @@ def _mutant_key(name: str) -> tuple[str, int]:
 
 
 def _stop_after(minutes: float) -> threading.Timer | None:
-    """Interrupt this process after ``minutes`` (mutmut then stops its workers and keeps
-    what it measured). Python's own SIGINT handler is put back first: a job started in
+    """Interrupt this process after ``minutes`` of mutants (mutmut then stops its workers
+    and keeps what it measured). Python's own SIGINT handler is put back first: a job started in
     the background ignores SIGINT, and the interruption would be lost."""
     if minutes <= 0:
         return None
@@ -146,6 +146,25 @@ def _stop_after(minutes: float) -> threading.Timer | None:
     return timer
 
 
+def _refresh_data_files() -> None:
+    """mutmut copies the source tree into ./mutants once and keeps what is there; .py
+    files are renewed by their hashes, but a changed template (.j2) or other data file
+    would stay stale and fail the tests that read it."""
+    import filecmp
+    import shutil
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["mutmut"]
+    for top in config["source_paths"]:
+        for source in (ROOT / top).rglob("*"):
+            if not source.is_file() or source.suffix in (".py", ".pyc"):
+                continue
+            target = ROOT / "mutants" / source.relative_to(ROOT)
+            if target.exists() and filecmp.cmp(source, target, shallow=False):
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, target)
+
+
 def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     """In a child process: generate, sample, run one module; write its results."""
     _patch_mutmut()
@@ -153,6 +172,7 @@ def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     from mutmut.mutation.data import SourceFileMutationData
 
     os.makedirs("mutants", exist_ok=True)
+    _refresh_data_files()
     mm.copy_src_dir()
     mm.copy_also_copy_files()
     mm.setup_source_paths()
@@ -162,13 +182,23 @@ def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     data.load()
     every = sorted(data.exit_code_by_key, key=_mutant_key)
     sample = _spread(every, limit)
-    timer = _stop_after(minutes)
+    # The time budget starts with the mutants themselves, after mutmut's own first
+    # passes (finding which tests call what, a clean run): those would only be repeated.
+    timers: list[threading.Timer | None] = []
+    forced_fail = mm.run_forced_fail_test
+
+    def then_start_the_clock(runner: Any) -> None:
+        forced_fail(runner)
+        timers.append(_stop_after(minutes))
+
+    mm.run_forced_fail_test = then_start_the_clock
     try:
         mm._run(sample, jobs)
     except KeyboardInterrupt:
         print(f"{path}: out of time; scoring the mutants tried so far")
-    if timer is not None:
-        timer.cancel()
+    for timer in timers:
+        if timer is not None:
+            timer.cancel()
     record(path, len(every), sample)
 
 
