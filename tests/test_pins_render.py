@@ -66,6 +66,10 @@ def test_code_block_text_cannot_close_its_fence():
     assert "before" in fenced and "after" in fenced
 
 
+def test_a_backtick_becomes_a_look_alike_of_one_character():
+    assert code_block("a`b <c>") == "```a\u02cbb &lt;c&gt;```"
+
+
 def test_a_long_code_block_is_shortened_at_a_line_and_says_so():
     text = "\n".join(f"line {i} <tag>" for i in range(400))
     fenced = code_block(text, limit=300)
@@ -115,6 +119,8 @@ def test_the_smallest_limit_holds_one_entity():
 def test_a_cut_before_an_entity_moves_back_to_its_start():
     # "a" * 97 then "&amp;": a cut at 100 would leave "&am"; the chunk ends before it.
     assert escaped_chunks("a" * 97 + "&b", limit=100) == ["a" * 97, "&amp;b"]
+    # an entity earlier in the chunk does not hide the one being cut
+    assert escaped_chunks("<" + "a" * 94 + "&b", limit=100) == ["&lt;" + "a" * 94, "&amp;b"]
     # an entity that ends exactly at the cut stays whole
     assert escaped_chunks("a" * 95 + "&b", limit=100) == ["a" * 95 + "&amp;", "b"]
 
