@@ -165,6 +165,29 @@ def _refresh_data_files() -> None:
             shutil.copy2(source, target)
 
 
+def _run_within(names: list[str], jobs: int, minutes: float, path: str) -> None:
+    """mutmut's run of ``names``, stopped after ``minutes`` of mutants (0: no limit).
+    The clock starts after mutmut's own first passes (finding which tests call what, a
+    clean run), which are not the mutants' time."""
+    from mutmut import __main__ as mm
+
+    timers: list[threading.Timer | None] = []
+    forced_fail = mm.run_forced_fail_test
+
+    def then_start_the_clock(runner: Any) -> None:
+        forced_fail(runner)
+        timers.append(_stop_after(minutes))
+
+    mm.run_forced_fail_test = then_start_the_clock
+    try:
+        mm._run(names, jobs)
+    except KeyboardInterrupt:
+        print(f"{path}: out of time; scoring the mutants tried so far")
+    for timer in timers:
+        if timer is not None:
+            timer.cancel()
+
+
 def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     """In a child process: generate, sample, run one module; write its results."""
     _patch_mutmut()
@@ -182,23 +205,7 @@ def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     data.load()
     every = sorted(data.exit_code_by_key, key=_mutant_key)
     sample = _spread(every, limit)
-    # The time budget starts with the mutants themselves, after mutmut's own first
-    # passes (finding which tests call what, a clean run): those would only be repeated.
-    timers: list[threading.Timer | None] = []
-    forced_fail = mm.run_forced_fail_test
-
-    def then_start_the_clock(runner: Any) -> None:
-        forced_fail(runner)
-        timers.append(_stop_after(minutes))
-
-    mm.run_forced_fail_test = then_start_the_clock
-    try:
-        mm._run(sample, jobs)
-    except KeyboardInterrupt:
-        print(f"{path}: out of time; scoring the mutants tried so far")
-    for timer in timers:
-        if timer is not None:
-            timer.cancel()
+    _run_within(sample, jobs, minutes, path)
     record(path, len(every), sample)
 
 
@@ -222,17 +229,16 @@ def record(path: str, total: int, sample: list[str]) -> None:
     out.write_text(json.dumps({"total": total, "results": results, "diffs": survivors}))
 
 
-def rerun(path: str, jobs: int) -> None:
+def rerun(path: str, jobs: int, minutes: float = 0) -> None:
     """In a child process: run a module's last survivors again (new tests are found and
     mapped by mutmut first)."""
     _patch_mutmut()
-    from mutmut import __main__ as mm
-
+    _refresh_data_files()
     result_file = ROOT / "mutants" / (path + ".result.json")
     if result_file.exists():
         names = list(json.loads(result_file.read_text())["diffs"])
         if names:
-            mm._run(names, jobs)
+            _run_within(names, jobs, minutes, path)
 
 
 def _summarise(
@@ -288,7 +294,7 @@ def main(argv: list[str]) -> int:
             run = False
             again = True
         elif arg == "--rerun":
-            rerun(next(args), jobs)
+            rerun(next(args), jobs, minutes)
             return 0
         elif arg == "--one":
             run_one(next(args), int(next(args)), jobs, minutes)
@@ -315,7 +321,8 @@ def main(argv: list[str]) -> int:
         else:
             print(f"\n=== {path}")
             if again:
-                subprocess.call([sys.executable, __file__, "--jobs", str(jobs), "--rerun", path])
+                options = ["--jobs", str(jobs), "--minutes", str(minutes)]
+                subprocess.call([sys.executable, __file__, *options, "--rerun", path])
         failure = _summarise(module, accepted, table)
         if failure:
             failing.append(failure)
