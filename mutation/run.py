@@ -15,6 +15,8 @@ operator before it generates anything:
 - A bounded sample per module (--max, evenly spread over the module's functions),
   said so in the output, because the machine is small and shared; and a time budget
   per module (--minutes): what ran by then is scored, the rest is not counted as tried.
+  MUTATE_SKIP_CLEAN=1 skips mutmut's clean run of the selected tests (right after a
+  green `make check` only: for modules the end-to-end tests call it is the suite again).
 
 Then it prints a score per module (caught / (tried - accepted)), the survivors with
 their diffs, and which modules miss their target. Accepted survivors (harmless ones,
@@ -179,6 +181,18 @@ def _run_within(names: list[str], jobs: int, minutes: float, path: str) -> None:
         timers.append(_stop_after(minutes))
 
     mm.run_forced_fail_test = then_start_the_clock
+    if os.environ.get("MUTATE_SKIP_CLEAN") == "1":
+        # mutmut first runs every selected test without a mutant; for modules the
+        # end-to-end tests call, that is most of the suite again. Only right after a
+        # green `make check`. mutmut's forced-failure check still runs.
+        make_runner = mm.get_mutant_runner
+
+        def runner_without_clean_run(max_workers: int = 1) -> Any:
+            runner = make_runner(max_workers)
+            runner.run_clean_tests = lambda tests: 0
+            return runner
+
+        mm.get_mutant_runner = runner_without_clean_run
     try:
         mm._run(names, jobs)
     except KeyboardInterrupt:
