@@ -72,3 +72,9 @@ def test_the_pseudo_counts_keep_a_clean_sweep_honest():
     assert big.entries[0].low > big.entries[1].high
     # More data, narrower intervals.
     assert big.entries[0].high - big.entries[0].low < sweep.entries[0].high - sweep.entries[0].low
+
+
+@pytest.mark.parametrize(("successes", "n"), [(3, 2), (-0.5, 2), (1, -1)])
+def test_impossible_counts_are_refused(successes, n):
+    with pytest.raises(ValueError, match="need 0 <= successes <= n"):
+        wilson_interval(successes, n)
