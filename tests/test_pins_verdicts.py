@@ -78,3 +78,18 @@ def test_the_pseudo_counts_keep_a_clean_sweep_honest():
 def test_impossible_counts_are_refused(successes, n):
     with pytest.raises(ValueError, match="need 0 <= successes <= n"):
         wilson_interval(successes, n)
+
+
+def test_length_bias_says_what_it_could_not_measure_and_counts_the_ratings():
+    from promptbot.verdicts.bias import length_bias
+    from tests.test_bias import candidates
+
+    same_length = length_bias(candidates([0] * 12, [0.0, 1.0] * 6, judgements=2))
+    assert same_length.plain_words == (
+        "No length bias can be measured: within each model and prompt version every"
+        " length or every score is the same (n = 24)."
+    )
+    varied = length_bias(
+        candidates([0] * 12, [0.0, 1.0] * 6, chars=[100 + 37 * i for i in range(12)])
+    )
+    assert varied.n == 12 and varied.r is not None
