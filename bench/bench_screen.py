@@ -35,6 +35,7 @@ from bench.processes import SECRET, TOKEN, promptbot_command, start_promptbot
 from promptbot.standins import payloads
 from promptbot.standins.openai_api import OpenAIStandIn
 from promptbot.standins.slack_api import SlackStandIn
+from tests.harness import wait_until
 
 MODELS = ("alpha", "beta")
 CHANNEL = "CSCREEN"
@@ -127,14 +128,8 @@ def candidates_in(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     ]
 
 
-def wait(what: str, check: Callable[[], Any], timeout: float = 150.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise SystemExit(f"timed out waiting for {what}")
+def wait(what: str, check: Callable[[], Any]) -> Any:
+    return wait_until(check, timeout=150.0, what=what)
 
 
 def main() -> None:
