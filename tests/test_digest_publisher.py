@@ -91,6 +91,21 @@ def test_restart_after_a_crash_finds_the_post_in_slack(tmp_path, slack, publishe
     assert len(slack.calls_to("chat.postMessage")) == 2  # C1 once (then found), C2 once
 
 
+def test_a_restart_finds_its_post_beyond_the_first_page_of_history(tmp_path, slack, publisher):
+    with pytest.raises(Crash):
+        make_job(Store(tmp_path / "t.db"), CrashAfterPost(publisher)).run_due(MONDAY)
+    (posted,) = slack.messages("C1")
+    for n in range(5):  # the team talks on; the digest drops to the third page
+        slack.add_user_message("C1", f"chatter {n}", user="U1")
+    slack.paging(2)
+    restarted = make_job(Store(tmp_path / "t.db"), publisher, owner="bot-restarted")
+    outcome = restarted.run_due(MONDAY + timedelta(minutes=10))
+    assert outcome.status is Status.POSTED
+    assert outcome.posts["C1"] == posted["ts"]
+    assert [m["ts"] for m in slack.messages("C1") if m["bot_id"]] == [posted["ts"]]
+    assert len(slack.calls_to("conversations.history")) >= 3
+
+
 def test_two_bots_on_one_database_post_once(tmp_path, slack, publisher):
     jobs = [make_job(Store(tmp_path / "t.db"), publisher, owner=f"bot-{n}") for n in (1, 2)]
     barrier, outcomes = threading.Barrier(2), []

@@ -111,10 +111,32 @@ def test_a_lookup_matches_event_type_and_every_payload_field(slack):
     assert gw.find_posts("C1", TAG, since=float(first)) == [last]
 
 
+def test_a_lookup_reads_every_page_of_history(slack):
+    gw, _ = gateway(slack)
+    tagged = [gw.post_message("C1", text=str(n), metadata=TAG) for n in range(3)]
+    for n in range(4):
+        slack.add_user_message("C1", f"chatter {n}", user="U1")
+    slack.paging(2)
+    assert gw.find_posts("C1", TAG) == tagged
+    assert len(slack.calls_to("conversations.history")) == 4
+
+
+def test_a_lookup_reads_every_page_of_a_thread(slack):
+    gw, _ = gateway(slack)
+    parent = gw.post_message("C1", text="run")
+    for n in range(4):
+        slack.add_user_message("C1", f"chatter {n}", user="U1", thread_ts=parent)
+    tagged = gw.post_message("C1", text="late", metadata=TAG, thread_ts=parent)
+    slack.paging(2)
+    assert gw.find_posts("C1", TAG, thread_ts=parent) == [tagged]
+    assert len(slack.calls_to("conversations.replies")) == 3
+
+
 def test_a_history_with_more_pages_but_no_cursor_is_not_trusted(slack):
     gw, _ = gateway(slack)
-    for n in range(201):
+    for n in range(3):
         gw.post_message("C1", text=str(n), metadata=TAG)
+    slack.paging(2, cursors=False)
     with pytest.raises(SlackUnavailable, match="no cursor"):
         gw.find_posts("C1", TAG)
 

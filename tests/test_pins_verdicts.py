@@ -93,3 +93,23 @@ def test_length_bias_says_what_it_could_not_measure_and_counts_the_ratings():
         candidates([0] * 12, [0.0, 1.0] * 6, chars=[100 + 37 * i for i in range(12)])
     )
     assert varied.n == 12 and varied.r is not None
+
+
+def test_position_bias_on_pairs_is_mcnemars_test():
+    """Ten prompt versions × models, each rated on exactly two answers, one per slot; the
+    first slot wins eight. With two answers a stratum's variance has one degree of freedom,
+    and the stratified test is McNemar's: (8 - 2)² / (8 + 2) = 3.6, p = 0.058, so no bias
+    is declared on this evidence."""
+    from promptbot.verdicts.bias import position_bias
+    from tests.test_bias import candidates
+
+    firsts = [1.0] * 8 + [0.0] * 2
+    slots, values, strata = [], [], []
+    for stratum, first in enumerate(firsts):
+        slots += [0, 1]
+        values += [first, 1.0 - first]
+        strata += [stratum, stratum]
+    bias = position_bias(candidates(slots, values, strata))
+    assert bias.p_value == pytest.approx(math.erfc(math.sqrt(3.6 / 2)))
+    assert bias.p_value == pytest.approx(0.0578, abs=1e-4)
+    assert not bias.matters

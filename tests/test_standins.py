@@ -90,6 +90,32 @@ def test_post_thread_replies_and_permalink(slack, client):
     assert link.endswith(expected)
 
 
+def test_history_and_replies_page_with_cursors_as_slack_does(slack, client):
+    stamps = [client.chat_postMessage(channel="C1", text=f"{n}")["ts"] for n in range(5)]
+    for n in range(4):
+        client.chat_postMessage(channel="C1", text=f"r{n}", thread_ts=stamps[0])
+    slack.paging(2)  # Slack may answer fewer than `limit` before the end
+
+    def every_page(method, **params):
+        pages, cursor = [], None
+        while True:
+            page = getattr(client, method)(channel="C1", limit=200, cursor=cursor, **params)
+            pages.append([m["text"] for m in page["messages"]])
+            cursor = page["response_metadata"]["next_cursor"]
+            assert page["has_more"] is bool(cursor)
+            if not cursor:
+                return pages
+
+    assert every_page("conversations_history") == [["4", "3"], ["2", "1"], ["0"]]
+    thread = every_page("conversations_replies", ts=stamps[0])
+    assert thread == [["0", "r0"], ["r1", "r2"], ["r3"]]
+    newest = client.conversations_history(channel="C1", limit=1)["messages"]
+    assert [m["text"] for m in newest] == ["4"]
+    with pytest.raises(SlackApiError) as info:
+        client.conversations_history(channel="C1", cursor="not a cursor")
+    assert info.value.response["error"] == "invalid_cursor"
+
+
 def test_ts_values_are_unique_and_increasing_under_concurrency(slack, client):
     with ThreadPoolExecutor(8) as pool:
         answers = list(

@@ -164,12 +164,7 @@ class ChatMethods(SlackState):
             raise SlackError("thread_not_found") from None
         root = message["thread_ts"] or message["ts"]
         thread = [m for m in self._messages[channel] if root in (m["ts"], m["thread_ts"])]
-        metadata = _truthy(params.get("include_all_metadata"))
-        return {
-            "messages": [self._public(m, metadata=metadata) for m in thread],
-            "has_more": False,
-            "response_metadata": {"next_cursor": ""},
-        }
+        return self._page(thread, params, default=1000)
 
     def _api_conversations_history(self, params: JSONDict) -> JSONDict:
         (channel,) = need(params, "channel")
@@ -179,13 +174,7 @@ class ChatMethods(SlackState):
             for m in self._messages.get(self._resolve(channel), [])
             if not m["thread_ts"] and float(m["ts"]) > oldest
         ]
-        limit = int(params.get("limit") or 100)
-        metadata = _truthy(params.get("include_all_metadata"))
-        return {
-            "messages": [self._public(m, metadata=metadata) for m in reversed(found)][:limit],
-            "has_more": len(found) > limit,
-            "response_metadata": {"next_cursor": ""},
-        }
+        return self._page(list(reversed(found)), params, default=100)
 
     def _api_conversations_open(self, params: JSONDict) -> JSONDict:
         (users,) = need(params, "users")
@@ -203,8 +192,3 @@ class ChatMethods(SlackState):
         if user_id not in self._users:
             self.add_user(user_id, f"user_{user_id.lower()}", real_name=f"User {user_id}")
         return {"user": copy.deepcopy(self._users[user_id])}
-
-
-def _truthy(value: object) -> bool:
-    """A form field as Slack reads a boolean: true, 1 (as text or not)."""
-    return str(value).lower() in ("true", "1")

@@ -3,6 +3,8 @@ the helpers every Web API method shares. Callers hold ``self._lock``."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import copy
 import itertools
 import time
@@ -49,6 +51,15 @@ class SlackState(LoopbackServer):
             self._scheduled: dict[str, JSONDict] = {}  # chat.scheduleMessage, not yet due
             self._last_ts_us = 0
             self._ids = itertools.count(1)
+            self._page_cap: int | None = None
+            self._cursors = True
+
+    def paging(self, page_size: int | None = None, *, cursors: bool = True) -> None:
+        """Answer reading methods in pages of at most ``page_size`` messages whatever the
+        ``limit`` (Slack may return fewer than asked before the end); ``cursors=False``
+        says ``has_more`` without a ``next_cursor`` (a fault). None: pages of ``limit``."""
+        with self._lock:
+            self._page_cap, self._cursors = page_size, cursors
 
     # -- URLs
 
@@ -132,6 +143,35 @@ class SlackState(LoopbackServer):
         self._messages.setdefault(channel, []).append(message)
         return message
 
+    def _page(self, found: list[JSONDict], params: JSONDict, default: int) -> JSONDict:
+        """One page of ``found`` (already in answer order) as Slack's cursor pagination
+        gives it: ``limit`` (1..1000, ``default`` if absent) messages from ``cursor`` on,
+        ``has_more`` and ``response_metadata.next_cursor`` (the next message's ts, base64,
+        as Slack's ``next_ts:…`` cursors; empty at the end)."""
+        limit = min(max(int(params.get("limit") or default), 1), 1000)
+        if self._page_cap is not None:
+            limit = min(limit, self._page_cap)
+        start = 0
+        if params.get("cursor"):
+            try:
+                kind, _, ts = base64.b64decode(str(params["cursor"])).decode().partition(":")
+            except (binascii.Error, UnicodeDecodeError):
+                raise SlackError("invalid_cursor") from None
+            starts = [i for i, m in enumerate(found) if m["ts"].replace(".", "") == ts]
+            if kind != "next_ts" or not starts:
+                raise SlackError("invalid_cursor")
+            start = starts[0]
+        page, rest = found[start : start + limit], found[start + limit :]
+        cursor = ""
+        if rest and self._cursors:
+            cursor = base64.b64encode(f"next_ts:{rest[0]['ts'].replace('.', '')}".encode()).decode()
+        metadata = truthy(params.get("include_all_metadata"))
+        return {
+            "messages": [self._public(m, metadata=metadata) for m in page],
+            "has_more": bool(rest),
+            "response_metadata": {"next_cursor": cursor},
+        }
+
     def _public(self, message: JSONDict, *, metadata: bool = True) -> JSONDict:
         """A stored message in the shape the Web API answers with. Reading methods
         include message metadata only when asked (``include_all_metadata``), as Slack."""
@@ -154,3 +194,8 @@ class SlackState(LoopbackServer):
             out |= {"thread_ts": message["ts"], "reply_count": len(replies)}
             out |= {"latest_reply": replies[-1]["ts"]}
         return copy.deepcopy(out)
+
+
+def truthy(value: object) -> bool:
+    """A form field as Slack reads a boolean: true, 1 (as text or not)."""
+    return str(value).lower() in ("true", "1")
