@@ -2,22 +2,28 @@
 unscreened, with a judge stand-in that agrees with a simulated team 85% of the time.
 
 Each answer is good or bad (drawn once per input and model); the test set's checks
-(``__expected``: ``not-contains: [bad]``) see that, the judge stand-in sees it with 15%
-of its verdicts flipped (the same flip in both orders of a pair, so it is consistent),
-and three simulated reviewers vote on each posted answer, each right 90% of the time.
+(``__expected``: ``not-contains: [bad]``) see that, the judge stand-in sees it with
+exactly 15% of its verdicts flipped (a shuffled assignment of which answers it gets
+wrong, so "agrees 85% of the time" holds exactly rather than on average; the same flip
+in both orders of a pair, so it is consistent), and three simulated reviewers vote on
+each posted answer, each right 90% of the time. ``--seed`` changes which answers are
+good and which the judge gets wrong; promptbot's own audit draw is seeded by the run.
 
-It prints the share of candidates posted for humans (target <= 25%), the calibration of
-the judge on the audit sample (Cohen's κ against the reviewers' majority, with the
-bootstrap interval promptbot computes), and the wall time of the screened run (command
-to summary posted) against the unscreened one (command to last candidate posted).
+So the share posted should be the judge's errors (15%, where it and the checks
+disagree) plus the audit (10%) less their overlap: 23.5% expected, 25% at most. It
+prints that share with a breakdown by reason, the calibration of the judge on the audit
+sample (Cohen's κ against the reviewers' majority, with the bootstrap interval promptbot
+computes), and the wall time of the screened run (command to summary posted) against
+the unscreened one (command to last candidate posted).
 
-    python bench/bench_screen.py [--inputs 200] [--agreement 0.85]
+    python bench/bench_screen.py [--inputs 200] [--agreement 0.85] [--seed 0]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import random
 import re
 import subprocess
 import sys
@@ -48,21 +54,29 @@ def unit(*parts: object) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
-def answering(model: str) -> Callable[[dict[str, Any]], str]:
+def answering(model: str, seed: int) -> Callable[[dict[str, Any]], str]:
     def reply(body: dict[str, Any]) -> str:
         text = str(body["messages"][-1]["content"])
         item = re.search(r"item-\d+", text)
         key = item.group(0) if item else text
-        good = unit("truth", key, model) < 0.6
+        good = unit("truth", key, model, seed) < 0.6
         return f"{model} on {key}: {'a fine answer [good]' if good else 'a weak answer [bad]'}"
 
     return reply
 
 
-def judging(agreement: float) -> Callable[[dict[str, Any]], str]:
+def judge_errors(inputs: int, agreement: float, seed: int) -> set[tuple[str, str]]:
+    """Which answers (model, item) the judge gets wrong: exactly ``1 - agreement`` of them."""
+    answers = [(model, f"item-{n}") for n in range(inputs) for model in MODELS]
+    random.Random(seed).shuffle(answers)
+    return set(answers[: round(len(answers) * (1 - agreement))])
+
+
+def judging(wrong: set[tuple[str, str]]) -> Callable[[dict[str, Any]], str]:
     def says_good(answer: str) -> bool:
         good = "[good]" in answer
-        return good if unit("judge", answer) < agreement else not good
+        who = re.match(r"(\w+) on (item-\d+)", answer)
+        return not good if who and (who[1], who[2]) in wrong else good
 
     def reply(body: dict[str, Any]) -> str:
         text = str(body["messages"][-1]["content"])
@@ -136,6 +150,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--inputs", type=int, default=200)
     parser.add_argument("--agreement", type=float, default=0.85)
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     total = args.inputs * len(MODELS)
 
@@ -146,8 +161,9 @@ def main() -> None:
     ):
         directory = Path(tmp)
         for name in MODELS:
-            models.set_behaviour(f"{name}-id", reply=answering(name))
-        models.set_behaviour("judge-id", reply=judging(args.agreement))
+            models.set_behaviour(f"{name}-id", reply=answering(name, args.seed))
+        wrong = judge_errors(args.inputs, args.agreement, args.seed)
+        models.set_behaviour("judge-id", reply=judging(wrong))
         config = write_config(directory, models.base_url)
         db = directory / "bench.db"
         bot = start_promptbot(directory, db, slack.api_url, config=config)
@@ -201,16 +217,37 @@ def main() -> None:
 
     held = total - len(posted)
     print(f"inputs: {args.inputs} x {len(MODELS)} models = {total} candidates")
-    print(f"judge agrees with the simulated team: {args.agreement:.0%} of verdicts")
     print(
-        f"posted for humans: {len(posted)} of {total} ({len(posted) / total:.0%}, target <= 25%);"
-        f" held: {held}; {summary[0]['text']}"
+        f"judge agrees with the simulated team: {args.agreement:.0%} of verdicts"
+        f" ({len(wrong)} of {total} wrong; seed {args.seed})"
     )
+    print(
+        f"posted for humans: {len(posted)} of {total} ({len(posted) / total:.1%},"
+        f" target <= 25%); held: {held}; {summary[0]['text']}"
+    )
+    print(f"posted, by reason: {breakdown(decision)}")
     print(f"calibration on the audit sample ({len(audited)} candidates): {calibration}")
     print(f"judge agrees with the simulated truth on the audit sample: {agreement:.0%}")
     print(
         f"wall time: screened {screened:.1f} s (to the summary) vs unscreened"
         f" {unscreened:.1f} s (to the last candidate): {screened / unscreened:.2f}x"
+    )
+
+
+def breakdown(decision: dict[int, list[str]]) -> str:
+    """How many posted candidates each reason flagged (a candidate may have several), and
+    how many the audit drew that another reason had flagged already (the overlap)."""
+    from promptbot.verdicts.screening import REASONS
+
+    posted = [why for why in decision.values() if why]
+    counts = [f"{sum(r in why for why in posted)} {r}" for r in (*REASONS, "no answer")]
+    audit = [why for why in posted if "audit sample" in why]
+    overlap = sum(len(why) > 1 for why in audit)
+    flagged = sum(any(r != "audit sample" for r in why) for why in posted)
+    return (
+        " · ".join(counts)
+        + f"; flagged by a rule: {flagged}, audit only: {len(audit) - overlap},"
+        + f" audit overlapping a rule: {overlap}"
     )
 
 

@@ -82,3 +82,19 @@ def test_share_posted_and_a_seeded_draw_is_repeatable():
     assert first == again
     assert 0.2 <= first.share_posted <= 0.3
     assert screen([], audit_share=0.1, rng=random.Random(1)).share_posted == 0.0
+
+
+def test_the_audit_draw_is_seeded_by_the_run_alone_never_by_the_verdicts():
+    from promptbot.verdicts.screening import audit_draw
+
+    def audited(pool, run_id):
+        result = screen(pool, audit_share=0.1, rng=audit_draw(run_id))
+        return {cid for cid, why in result.posted.items() if "audit sample" in why}
+
+    confident = [ScreenedCandidate(i, Y, True) for i in range(200)]
+    doubtful = [ScreenedCandidate(i, MID if i % 3 else N, True) for i in range(200)]
+    # The same run draws the same sample (a restart decides alike), whatever the judge said.
+    assert audited(confident, 7) == audited(confident, 7) == audited(doubtful, 7)
+    assert len(audited(confident, 7)) == 20
+    # Another run draws another sample.
+    assert audited(confident, 7) != audited(confident, 8)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import logging
-import random
 import threading
 import time
 from dataclasses import asdict
@@ -28,7 +27,13 @@ from promptbot.render.screening import HeldAnswer, summary_message
 from promptbot.review.runner import Runner
 from promptbot.review.scales import RatingScales
 from promptbot.verdicts.calibration import Calibration, judge_label
-from promptbot.verdicts.screening import REASONS, ScreenedCandidate, Screening, screen
+from promptbot.verdicts.screening import (
+    REASONS,
+    ScreenedCandidate,
+    Screening,
+    audit_draw,
+    screen,
+)
 from storage import Store
 from storage.evidence import load_evidence
 
@@ -70,13 +75,11 @@ class ScreeningService:
         store: Store,
         config: AppConfig,
         runner: Runner,
-        rng: random.Random | None = None,
         judge_wait: float = JUDGE_WAIT_SECONDS,
     ) -> None:
         self.store = store
         self.config = config
         self.runner = runner
-        self.rng = rng or random.SystemRandom()
         self.judge_wait = judge_wait
         self._waiting: set[int] = set()
         self._lock = threading.Lock()
@@ -155,7 +158,7 @@ class ScreeningService:
             )
             for c in candidates
         ]
-        result = screen(pool, audit_share=self.config.judge.audit_share, rng=self.rng)
+        result = screen(pool, audit_share=self.config.judge.audit_share, rng=audit_draw(run_id))
         # Answers with no output (a failed call) are posted as they are: they say so.
         failed = [c.id for c in self.store.candidates(run_id) if c.output is None]
         posted: dict[int, list[str]] = {cid: list(why) for cid, why in result.posted.items()}

@@ -12,7 +12,9 @@ A candidate is posted for the team when
   the champion's answer to the same input, or the other way round (a claimed
   improvement or regression, which is for people to confirm);
 - it falls in the random audit sample (``audit_share`` of all candidates, drawn from
-  every candidate, so the calibration sees the easy ones too).
+  every candidate, so the calibration sees the easy ones too). The draw is seeded by
+  the run alone (``audit_draw``), never by what the judge said: deciding again after a
+  restart draws the same sample, and the sample stays independent of the judge's flags.
 
 Everything else is held: summarised in one message, postable on request, and never
 counted in the human rankings (judge verdicts are not votes).
@@ -93,6 +95,13 @@ def reasons_for(candidate: ScreenedCandidate) -> tuple[Reason, ...]:
 def audit_size(total: int, share: float) -> int:
     """How many candidates the audit draws: the share of all, rounded half up."""
     return int(total * share + 0.5)
+
+
+def audit_draw(run_id: int) -> random.Random:
+    """The audit's random source for a run: the same in every process and every retry.
+    Seeded by the run's id only, so which candidates are audited cannot depend on the
+    verdicts (a sample chosen by the judge's flags would bias the calibration)."""
+    return random.Random(f"promptbot audit sample, run {run_id}")
 
 
 def screen(
