@@ -21,9 +21,9 @@ POST_USAGE = "/prompt post RUN LABEL… (or all)"
 @SUBCOMMANDS.add(
     "post",
     "RUN LABEL…|RUN all",
-    help="post held answers of a screened run in its thread.",
+    help="post held answers of a screened run in its thread (proposer or admin).",
     doc="Posts held answers of a screened run (`/prompt rerun … --screen`) in its thread:"
-    " the labels named, or `all`.",
+    " the labels named, or `all` (the proposer or an admin only, as for reveal).",
 )
 def post(call: Invocation) -> None:
     args = call.parsed.args

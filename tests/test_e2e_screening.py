@@ -123,7 +123,7 @@ def test_forced_screening_posts_only_what_needs_a_human_and_summarises_the_rest(
     body = payloads.block_actions_body(
         f"{POST_ONE}_0",
         f"2:{bad_one.id}",
-        user_id="U5",
+        user_id="UPROP",
         channel_id="C1",
         selected=True,
         response_url=slack.response_url("one"),
@@ -132,12 +132,12 @@ def test_forced_screening_posts_only_what_needs_a_human_and_summarises_the_rest(
     wait_until(lambda: "bad one" in posted_answers(bot, 2), what="the chosen held answer")
     assert len(posted_answers(bot, 2)) == 5
     body = payloads.block_actions_body(
-        POST_ALL, "2", user_id="U5", channel_id="C1", response_url=slack.response_url("all")
+        POST_ALL, "2", user_id="UADMIN", channel_id="C1", response_url=slack.response_url("all")
     )
     assert bot.post(body, "application/x-www-form-urlencoded")[0] == 200
     wait_until(lambda: len(posted_answers(bot, 2)) == 6, what="every held answer")
     wait_until(lambda: bot.store.get_run(2).status == "done", what="the run done again")
-    assert bot.store.screening.reasons(2)[bad_one.id] == ["asked for by U5"]
+    assert bot.store.screening.reasons(2)[bad_one.id] == ["asked for by UPROP"]
 
 
 def test_the_audit_sample_is_posted_at_its_share(running, models, slack):
@@ -274,15 +274,50 @@ def test_held_answers_are_posted_by_label_from_a_command(running, models, slack)
     held = {c.output: c.label for c in bot.store.candidates(2) if c.status == "answered"}
     assert set(held) == {"good one", "bad one"}
     posted = next(c.label for c in bot.store.candidates(2) if c.status == "posted")
-    _, reply = bot.command(f"post 2 {posted}")
+    _, reply = bot.command(f"post 2 {posted}", user="UPROP")
     assert reply["text"] == f":warning: run #2 holds no answer {posted}"
-    _, reply = bot.command("post 1 A")
+    _, reply = bot.command("post 1 A", user="UPROP")
     assert reply["text"] == ":warning: run #1 is not a screened run"
-    _, reply = bot.command("post 2")
+    _, reply = bot.command("post 2", user="UPROP")
     assert reply["text"] == ":warning: usage: /prompt post RUN LABEL… (or all)"
-    _, reply = bot.command(f"post #2 {held['good one'].lower()}")
+    _, reply = bot.command(f"post #2 {held['good one'].lower()}", user="UPROP")
     assert reply["text"] == "Posting 1 held answer in run #2's thread."
     wait_until(lambda: "good one" in posted_answers(bot, 2), what="the answer asked for")
-    _, reply = bot.command("post 2 all")
+    _, reply = bot.command("post 2 all", user="UADMIN")
     assert reply["text"] == "Posting 1 held answer in run #2's thread."
     wait_until(lambda: len(posted_answers(bot, 2)) == 6, what="the rest")
+
+
+def test_only_the_proposer_or_an_admin_may_post_held_answers(running, models, slack):
+    """As for reveal and close: posting a held answer changes what the team votes on."""
+    bot = screening_bot(running, models)
+    bot.command("rerun scr --set s --screen --force", user="UPROP")
+    summary_of(bot, slack, 2)
+    wait_until(lambda: bot.store.get_run(2).status == "done", what="the posting")
+    held = {c.id: c.label for c in bot.store.candidates(2) if c.status == "answered"}
+    refusal = "only the proposer of run #2 or an admin can post its held answers"
+
+    _, reply = bot.command("post 2 all", user="USTRANGER")
+    assert reply["text"] == f":warning: {refusal}"
+    _, reply = bot.command(f"post 2 {next(iter(held.values()))}", user="USTRANGER")
+    assert reply["text"] == f":warning: {refusal}"
+    for action, value in ((POST_ALL, "2"), (f"{POST_ONE}_0", f"2:{next(iter(held))}")):
+        body = payloads.block_actions_body(
+            action,
+            value,
+            user_id="USTRANGER",
+            channel_id="C1",
+            selected=action != POST_ALL,
+            response_url=slack.response_url(action),
+        )
+        assert bot.post(body, "application/x-www-form-urlencoded")[0] == 200
+    refused = slack.wait_for(lambda: len(slack.ephemerals(user="USTRANGER")) == 2 or None)
+    assert refused
+    assert [m["text"] for m in slack.ephemerals(user="USTRANGER")] == [f":warning: {refusal}"] * 2
+    assert bot.store.screening.held(2) == set(held)  # nothing was released
+    assert len(posted_answers(bot, 2)) == 4
+
+    # The proposer may (an admin too: the tests above).
+    _, reply = bot.command("post 2 all", user="UPROP")
+    assert reply["text"] == "Posting 2 held answers in run #2's thread."
+    wait_until(lambda: len(posted_answers(bot, 2)) == 6, what="the held answers")

@@ -21,9 +21,10 @@ from datetime import UTC, datetime
 
 from promptbot.checks import overall
 from promptbot.config.settings import AppConfig
-from promptbot.errors import UsageError
+from promptbot.errors import NotFound, PermissionDenied, UsageError
 from promptbot.judge.trust import judge_trust
 from promptbot.render.screening import HeldAnswer, summary_message
+from promptbot.review.reveal import may_manage
 from promptbot.review.runner import Runner
 from promptbot.review.scales import RatingScales
 from promptbot.verdicts.calibration import Calibration, judge_label
@@ -219,11 +220,25 @@ class ScreeningService:
 
     # -- posting held answers on request -------------------------------------------------
 
-    def release(self, run_id: int, candidate_ids: list[int] | None, user: str) -> int:
-        """Post held answers (None: all of them); returns how many were released."""
+    def check_may_release(self, run_id: int, user: str) -> set[int]:
+        """The run's held answers, if ``user`` may post them: whoever may reveal or
+        close the run (its proposer or an admin), since posting a held answer changes
+        what the team votes on, as revealing changes what it sees."""
         held = self.store.screening.held(run_id)
         if held is None:
             raise UsageError(f"run #{run_id} is not a screened run")
+        run = self.store.get_run(run_id)
+        if run.deleted:
+            raise NotFound(f"run #{run_id} was deleted")
+        if not may_manage(run, user, self.config):
+            raise PermissionDenied(
+                f"only the proposer of run #{run_id} or an admin can post its held answers"
+            )
+        return held
+
+    def release(self, run_id: int, candidate_ids: list[int] | None, user: str) -> int:
+        """Post held answers (None: all of them); returns how many were released."""
+        held = self.check_may_release(run_id, user)
         wanted = held if candidate_ids is None else held & set(candidate_ids)
         released = self.store.screening.release(run_id, sorted(wanted), f"asked for by {user}")
         if released:
@@ -236,9 +251,7 @@ class ScreeningService:
         not held, is named in the refusal and nothing is posted."""
         if labels is None:
             return self.release(run_id, None, user)
-        held = self.store.screening.held(run_id)
-        if held is None:
-            raise UsageError(f"run #{run_id} is not a screened run")
+        held = self.check_may_release(run_id, user)
         by_label = {c.label.upper(): c.id for c in self.store.candidates(run_id)}
         unknown = [label for label in labels if by_label.get(label.upper()) not in held]
         if unknown:

@@ -51,7 +51,8 @@ def summary_message(
         lines.append(
             "Held answers, *judge says* (not votes; never counted in the rankings): "
             + " · ".join(f"{n} {s}" for s, n in says.items() if n)
-            + f". Post any with the menus below, or `/prompt post {run_id} LABEL…`."
+            + ". The proposer or an admin may post any with the menus below, or"
+            + f" `/prompt post {run_id} LABEL…`."
         )
     blocks: list[Block] = [section("\n".join(lines))]
     if held:
