@@ -1,6 +1,7 @@
 """The judge's calibration against the team: κ and α checked against the libraries' own
 results on known tables, the bootstrap, the vote threshold and the pairs."""
 
+import math
 import random
 
 import krippendorff
@@ -15,7 +16,12 @@ from promptbot.verdicts.calibration import (
     median_stars,
     team_label,
 )
-from promptbot.verdicts.kappa import bootstrap_kappa, cohen_kappa, kappa_from_tables
+from promptbot.verdicts.kappa import (
+    JUDGE_LABELS,
+    bootstrap_kappa,
+    cohen_kappa,
+    kappa_from_tables,
+)
 
 
 def candidate(cid, approval, human, *, stars=None, human_stars=(), prompt="greet"):
@@ -157,3 +163,54 @@ def test_pairs_agreement_from_compare_votes_and_from_approval():
 
 def test_median_stars_round_halves_up():
     assert [median_stars(v) for v in ([1, 2], [3, 4, 5], [2, 3, 4, 5], [5])] == [2, 4, 4, 5]
+
+
+# -- our κ against scikit-learn's, the reference it replaces on the digest path ------
+
+
+def test_weighted_kappa_on_a_textbook_table_matches_scikit_learn():
+    # Judge's stars against the team's, 3 labels: linear and quadratic weights differ.
+    judge = [1] * 10 + [1] * 4 + [2] * 3 + [2] * 12 + [3] * 1 + [3] * 2 + [3] * 9 + [1] * 2
+    team = [1] * 10 + [2] * 4 + [1] * 3 + [2] * 12 + [1] * 1 + [2] * 2 + [3] * 9 + [3] * 2
+    for weights in (None, "linear", "quadratic"):
+        ours = cohen_kappa(judge, team, weights)
+        assert ours == pytest.approx(cohen_kappa_score(judge, team, weights=weights))
+    # Quadratic weights forgive the near misses more than plain κ here.
+    assert cohen_kappa(judge, team, "quadratic") > cohen_kappa(judge, team)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_kappa_on_random_tables_matches_scikit_learn(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(5, 120))
+    truth = rng.integers(1, 6, size=n)
+    noise = rng.integers(-2, 3, size=n) * (rng.random(n) < rng.random())
+    judge = [int(v) for v in np.clip(truth + noise, 1, 5)]
+    team = [int(v) for v in truth]
+    full = [1, 2, 3, 4, 5]  # the whole scale: weights are distances between stars
+    for weights in (None, "linear", "quadratic"):
+        expected = cohen_kappa_score(judge, team, weights=weights, labels=full)
+        assert cohen_kappa(judge, team, weights) == pytest.approx(expected)
+    words = rng.choice(list(JUDGE_LABELS), size=n)
+    said = np.where(rng.random(n) < 0.6, words, rng.choice(["yes", "no"], size=n))
+    assert cohen_kappa(list(words), list(said)) == pytest.approx(
+        cohen_kappa_score(words, said, labels=list(JUDGE_LABELS))
+    )
+
+
+def test_weights_are_distances_between_stars_not_places_in_the_list():
+    # Only 1, 2 and 5 used: 2 against 5 is three stars apart, not one place.
+    judge, team = [1, 2, 5, 2, 5, 1], [1, 5, 2, 2, 5, 2]
+    expected = cohen_kappa_score(judge, team, weights="quadratic", labels=[1, 2, 3, 4, 5])
+    assert cohen_kappa(judge, team, "quadratic") == pytest.approx(expected)
+    by_place = cohen_kappa_score(judge, team, weights="quadratic")
+    assert expected != pytest.approx(by_place)
+
+
+def test_kappa_is_undefined_with_one_label_and_a_table_of_one_label_a_side():
+    assert math.isnan(cohen_kappa(["yes", "yes"], ["yes", "yes"]))
+    # Judge always yes, team always no: chance predicts every cell off the diagonal.
+    (plain,) = kappa_from_tables(np.array([[[0.0, 4.0], [0.0, 0.0]]]))
+    assert plain == pytest.approx(cohen_kappa_score(["yes"] * 4, ["no"] * 4))
+    (none,) = kappa_from_tables(np.array([[[4.0, 0.0], [0.0, 0.0]]]))
+    assert math.isnan(none)

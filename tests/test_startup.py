@@ -78,3 +78,33 @@ def test_the_digest_loads_the_statistics_when_asked() -> None:
     # ... and even a digest leaves out scipy and choix (the tests' references only).
     loaded = loaded_after(code, ["numpy", "krippendorff", "scipy", "choix"])
     assert sorted(loaded) == ["krippendorff", "numpy"]
+
+
+_DIGEST_WITH_A_JUDGE = """
+import contextlib, io, os, sys, tempfile
+from pathlib import Path
+from storage import Store
+from tests.judged_runs import Judged, judged_run
+
+folder = Path(tempfile.mkdtemp())
+store = Store(folder / "t.db")
+rows = [Judged(1.0, 5, ["+1"] * 3, [5, 4, 5]), Judged(0.0, 2, ["-1"] * 3, [1, 2, 2])]
+rows += [Judged(1.0, 4, ["+1", "+1", "-1"], [4, 4, 3]), Judged(0.0, 1, ["+1"] * 3, [3, 3, 3])]
+judged_run(store, "greet", rows)
+store.close()
+(folder / "app.yaml").write_text(
+    "models: [{name: judge, model: j}]\\njudge: {model: judge}\\n", encoding="utf-8"
+)
+os.environ.update(PROMPTBOT_DB=str(folder / "t.db"), PROMPTBOT_CONFIG=str(folder / "app.yaml"))
+asked, sys.argv = sys.argv, ["promptbot", "digest", "--print"]
+from promptbot.cli.main import cli
+with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:
+    cli()
+sys.argv = asked
+assert "κ" in out.getvalue() and "weighted" in out.getvalue(), out.getvalue()
+"""
+
+
+def test_a_digest_with_a_judge_computes_kappa_without_scikit_learn_or_scipy() -> None:
+    loaded = loaded_after(_DIGEST_WITH_A_JUDGE, ["numpy", "krippendorff", "scipy", "sklearn"])
+    assert sorted(loaded) == ["krippendorff", "numpy"]

@@ -103,8 +103,13 @@ def calibration_details(calibration: Calibration) -> str:
         parts.append(
             f"position consistency {c.position_consistency:.0%} of {count(c.pairs_judged, 'pair')}"
         )
+    stars = []
+    if c.stars_kappa is not None:
+        stars.append(f"weighted κ {_number(c.stars_kappa)}")
     if c.stars_alpha is not None:
-        parts.append(f"stars α {_number(c.stars_alpha)} over {c.stars_candidates}")
+        stars.append(f"α {_number(c.stars_alpha)}")
+    if stars:
+        parts.append(f"stars {', '.join(stars)} over {c.stars_candidates}")
     if c.pair_agreement is not None:
         outcomes = count(c.pair_outcomes, "head-to-head outcome")
         parts.append(f"agrees with {c.pair_agreement:.0%} of the team's {outcomes}")

@@ -1,14 +1,19 @@
 """Agreement between the judge and the team beyond chance: Cohen's κ (plain and
-weighted) from scikit-learn, Krippendorff's α at the ordinal level from the
-``krippendorff`` package, and a bootstrap interval for κ. The libraries load on first
-use, not at start-up (tests/test_startup.py); the bootstrap computes κ from resampled
-confusion tables in one vectorised pass (checked against scikit-learn on resamples)."""
+weighted), Krippendorff's α at the ordinal level from the ``krippendorff`` package, and
+a bootstrap interval for κ.
+
+κ is a few lines of numpy over confusion tables, our own rather than scikit-learn's:
+scikit-learn would bring scipy into the digest, whose start-up and memory are measured
+(tests/test_startup.py). The tests check it against scikit-learn's ``cohen_kappa_score``
+(plain and weighted) on known and random tables. numpy and ``krippendorff`` (numpy
+only) load on first use; the bootstrap computes κ of every resample in one pass.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 if TYPE_CHECKING:
     import numpy as np
@@ -20,19 +25,26 @@ if TYPE_CHECKING:
 JUDGE_LABELS = ("yes", "no", "unsure")
 # The interval is a 95% percentile bootstrap.
 INTERVAL = (2.5, 97.5)
+Weights = Literal["linear", "quadratic"]
 
 
 def cohen_kappa(
-    judge: Sequence[str | float], team: Sequence[str | float], weights: str | None = None
+    judge: Sequence[str | float], team: Sequence[str | float], weights: Weights | None = None
 ) -> float:
-    """scikit-learn's κ over the labels either side used, in their order (approval's
-    yes, no, unsure; stars low to high, which weighted κ needs)."""
-    from sklearn.metrics import cohen_kappa_score
+    """κ over the labels either side used, in their order (approval's yes, no, unsure;
+    stars low to high). Weighted κ weighs a disagreement by the distance between the two
+    stars (squared for ``quadratic``), so 1★ against 5★ costs sixteen times 4★ against
+    5★; it is scikit-learn's weighted κ over the whole run of stars between them."""
+    import numpy as np
 
     labels = _labels(judge, team)
     if len(labels) < 2:
         return math.nan  # one category only: agreement beyond chance is undefined
-    return float(cohen_kappa_score(list(judge), list(team), labels=labels, weights=weights))
+    k = len(labels)
+    index = {label: i for i, label in enumerate(labels)}
+    cells = np.array([index[j] * k + index[t] for j, t in zip(judge, team, strict=True)])
+    table = np.bincount(cells, minlength=k * k).reshape(1, k, k).astype(float)
+    return float(kappa_from_tables(table, _disagreement(labels, weights))[0])
 
 
 def _labels(judge: Sequence[str | float], team: Sequence[str | float]) -> list[str | float]:
@@ -40,6 +52,21 @@ def _labels(judge: Sequence[str | float], team: Sequence[str | float]) -> list[s
     if all(isinstance(label, str) for label in used):
         return [label for label in JUDGE_LABELS if label in used]
     return sorted(used, key=float)
+
+
+def _disagreement(labels: Sequence[str | float], weights: Weights | None) -> FloatArray:
+    """How much each (judge, team) cell counts as disagreement: 0 on the diagonal; off it
+    1 (plain κ), or the distance between the labels' values (their places for text)."""
+    import numpy as np
+
+    k = len(labels)
+    if weights is None:
+        return 1.0 - np.eye(k)
+    numeric = all(not isinstance(label, str) for label in labels)
+    values = np.array([float(v) for v in labels] if numeric else range(k), dtype=float)
+    distance = np.abs(values[:, None] - values[None, :])
+    result: FloatArray = distance**2 if weights == "quadratic" else distance
+    return result
 
 
 def ordinal_alpha(judge: Sequence[float], team: Sequence[float]) -> float:
@@ -80,15 +107,21 @@ def bootstrap_kappa(
     return float(low), float(high)
 
 
-def kappa_from_tables(tables: FloatArray) -> FloatArray:
-    """Cohen's κ of each confusion table (rows: judge, columns: team) in a stack."""
+def kappa_from_tables(tables: FloatArray, disagreement: FloatArray | None = None) -> FloatArray:
+    """Cohen's κ of each confusion table (rows: judge, columns: team) in a stack:
+    1 − observed disagreement / the disagreement expected by chance from the margins.
+    ``disagreement`` weighs the cells (default: every off-diagonal cell 1, plain κ).
+    NaN where chance alone predicts no disagreement (one label on each side)."""
     import numpy as np
 
     stack = np.asarray(tables, dtype=float)
+    k = stack.shape[-1]
+    weights = 1.0 - np.eye(k) if disagreement is None else np.asarray(disagreement, dtype=float)
     n = stack.sum(axis=(1, 2))
-    observed = np.trace(stack, axis1=1, axis2=2) / n
-    expected = (stack.sum(axis=2) * stack.sum(axis=1)).sum(axis=1) / n**2
+    expected = stack.sum(axis=2)[:, :, None] * stack.sum(axis=1)[:, None, :]
+    observed_off = (stack * weights).sum(axis=(1, 2)) * n
+    expected_off = (expected * weights).sum(axis=(1, 2))
     with np.errstate(divide="ignore", invalid="ignore"):
-        kappa = (observed - expected) / (1 - expected)
-    result: FloatArray = np.where(np.isclose(expected, 1), np.nan, kappa)
+        kappa = 1 - observed_off / expected_off
+    result: FloatArray = np.where(np.isclose(expected_off, 0), np.nan, kappa)
     return result
