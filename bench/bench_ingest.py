@@ -145,9 +145,13 @@ def load(server: Server, seconds: float, prepared: list[list[tuple[str, dict[str
 
 
 def reaction_rows(db: Path) -> int:
+    """Reactions on the open candidates (the only ones the load reacts to): counted
+    through the table's key, which starts with the candidate."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
-        return int(conn.execute("SELECT COALESCE(MAX(rowid), 0) FROM reactions").fetchone()[0])
+        first = open_candidates()[0]
+        query = "SELECT COUNT(*) FROM reactions WHERE candidate_id >= ?"
+        return int(conn.execute(query, [first]).fetchone()[0])
     finally:
         conn.close()
 

@@ -126,8 +126,10 @@ def _generate(path: Path, past_reactions: int) -> None:
             " '2026-01-02T00:00:00.000000+00:00' FROM reactions"
         )
         conn.execute(
-            "INSERT INTO processed_events (event_id, received_at)"
-            " SELECT 'EvPast' || rowid, '2026-01-02T00:00:00.000000+00:00' FROM reactions"
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)"
+            " INSERT INTO processed_events (event_id, received_at)"
+            " SELECT 'EvPast' || i, '2026-01-02T00:00:00.000000+00:00' FROM n",
+            [past_reactions],
         )
     conn.execute("COMMIT")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")

@@ -31,7 +31,7 @@ from handlers.events import EventHandler
 from handlers.install import BotIdentity
 from handlers.listener_pool import ListenerPool
 from promptbot.errors import StorageUnavailable
-from promptbot.jobs.inbox import EventInbox
+from promptbot.jobs.inbox import BATCH, EventInbox
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class _Parsed:
     """The worker asks of each row whether it is batchable, then processes it: its body
     is parsed once for both. Only the worker's thread calls this."""
 
-    KEEP = 64  # more than a batch of the worker's
+    KEEP = 2 * BATCH  # more than a batch of the worker's
 
     def __init__(self) -> None:
         self._bodies: dict[str, Any] = {}

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from promptbot.domain import Candidate, Completion
 from promptbot.errors import NotFound
 from storage.base import StoreBase, utcnow
+from storage.event_batch import current
 
 
 @dataclass(frozen=True)
@@ -140,20 +141,31 @@ class CandidateQueries(StoreBase):
 
     def find_reacted(self, channel: str, ts: str) -> MessageRef | Literal["pair"] | None:
         """What a reaction is on: a candidate's (or other) message of a run, a compare
-        pair's message, or neither. One query for the two tables, as every reaction asks."""
+        pair's message, or neither. One query for the two tables, as every reaction asks;
+        in an event batch each message is looked up once, and its run's closed state
+        kept for the batch's ratings (storage/event_batch.py)."""
+        batch = current(self)
+        if batch is not None and (channel, ts) in batch.reacted:
+            found: MessageRef | Literal["pair"] | None = batch.reacted[channel, ts]
+            return found
         row = (
             self.connection()
-            .execute(
-                "SELECT 0, run_id, candidate_id FROM messages WHERE channel = ? AND ts = ?"
-                " UNION ALL SELECT 1, run_id, NULL FROM pairs WHERE channel = ? AND ts = ?"
+            .conn.execute(
+                "SELECT 0, messages.run_id, candidate_id, runs.closed_at IS NOT NULL"
+                " FROM messages JOIN runs ON runs.id = messages.run_id"
+                " WHERE messages.channel = ? AND messages.ts = ?"
+                " UNION ALL SELECT 1, run_id, NULL, NULL FROM pairs WHERE channel = ? AND ts = ?"
                 " ORDER BY 1 DESC LIMIT 1",
                 [channel, ts, channel, ts],
             )
             .fetchone()
         )
-        if row is None:
-            return None
-        return "pair" if row[0] else MessageRef(row[1], row[2])
+        found = None if row is None else "pair" if row[0] else MessageRef(row[1], row[2])
+        if batch is not None:
+            batch.reacted[channel, ts] = found
+            if row is not None and row[2] is not None:
+                batch.closed[row[2]] = bool(row[3])
+        return found
 
     def find_thread(self, channel: str, thread_ts: str) -> int | None:
         rows = self.query(

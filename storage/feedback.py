@@ -4,6 +4,8 @@ already handled (Slack redelivers)."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, Literal
 
@@ -11,6 +13,7 @@ from sqlite_utils import Database
 
 from promptbot.domain import Rating
 from storage.base import StoreBase, utcnow
+from storage.event_batch import claim_event, current, event_batch
 
 ReactionOutcome = Literal["duplicate", "stale", "applied"]
 CommentOutcome = Literal["duplicate", "stale", "unchanged", "applied"]
@@ -21,13 +24,25 @@ def _json(files: list[dict[str, str]] | None) -> str | None:
 
 
 class ReviewQueries(StoreBase):
-    @staticmethod
-    def _claim_event(db: Database, event_id: str) -> bool:
-        cursor = db.execute(
-            "INSERT OR IGNORE INTO processed_events (event_id, received_at) VALUES (?, ?)",
-            [event_id, utcnow()],
+    def event_batch(self, event_ids: Sequence[str]) -> AbstractContextManager[None]:
+        """Within the caller's transaction: events handled together, their ids read
+        and written once for all (storage/event_batch.py)."""
+        return event_batch(self, event_ids)
+
+    def _run_closed(self, db: Database, candidate_id: int) -> bool:
+        batch = current(self)
+        if batch is not None and candidate_id in batch.closed:
+            return batch.closed[candidate_id]
+        closed = bool(
+            db.conn.execute(
+                "SELECT runs.closed_at IS NOT NULL FROM candidates"
+                " JOIN runs ON runs.id = candidates.run_id WHERE candidates.id = ?",
+                [candidate_id],
+            ).fetchone()[0]
         )
-        return cursor.rowcount == 1
+        if batch is not None:
+            batch.closed[candidate_id] = closed
+        return closed
 
     def apply_reaction(
         self,
@@ -51,43 +66,40 @@ class ReviewQueries(StoreBase):
         still present on any of the candidate's messages.
         """
         with self.transaction() as db:
-            if not self._claim_event(db, event_id):
+            if not claim_event(self, db, event_id):
                 return "duplicate"
-            row = db.execute(
-                "SELECT event_ts FROM reactions WHERE channel = ? AND ts = ? AND user_id = ?"
-                " AND emoji = ?",
-                [channel, ts, user_id, emoji],
-            ).fetchone()
-            if row is not None and Decimal(row[0]) > Decimal(event_ts):
-                return "stale"
-            db.execute(
-                "INSERT OR REPLACE INTO reactions (channel, ts, user_id, emoji, candidate_id,"
-                " present, event_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [channel, ts, user_id, emoji, candidate_id, int(present), event_ts],
-            )
-            present_rows = db.execute(
-                "SELECT emoji, event_ts FROM reactions WHERE candidate_id = ? AND user_id = ?"
-                " AND present = 1",
+            # The reviewer's reactions on the candidate's messages, this one's earlier
+            # state among them: one read of adjacent rows (the table's key order).
+            theirs = db.conn.execute(
+                "SELECT channel, ts, emoji, present, event_ts FROM reactions"
+                " WHERE candidate_id = ? AND user_id = ?",
                 [candidate_id, user_id],
             ).fetchall()
-            on_scale = [(Decimal(ets), e) for e, ets in present_rows if e in scale_emoji]
-            closed = db.execute(
-                "SELECT runs.closed_at IS NOT NULL FROM candidates"
-                " JOIN runs ON runs.id = candidates.run_id WHERE candidates.id = ?",
-                [candidate_id],
-            ).fetchone()[0]
+            this = (channel, ts, emoji)
+            earlier = next((row[4] for row in theirs if row[:3] == this), None)
+            if earlier is not None and Decimal(earlier) > Decimal(event_ts):
+                return "stale"
+            db.conn.execute(
+                "INSERT OR REPLACE INTO reactions (candidate_id, user_id, channel, ts, emoji,"
+                " present, event_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [candidate_id, user_id, channel, ts, emoji, int(present), event_ts],
+            )
+            now_present = [(e, ets) for c, t, e, p, ets in theirs if p and (c, t, e) != this]
+            if present:
+                now_present.append((emoji, event_ts))
+            on_scale = [(Decimal(ets), e) for e, ets in now_present if e in scale_emoji]
             # Once voting has closed the counted ratings stay as they were; later
             # changes are kept apart as late ratings.
-            table = "late_ratings" if closed else "ratings"
+            table = "late_ratings" if self._run_closed(db, candidate_id) else "ratings"
             if on_scale:
                 _, latest = max(on_scale)
-                db.execute(
+                db.conn.execute(
                     f"INSERT OR REPLACE INTO {table} (candidate_id, user_id, scale, emoji, score,"
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
                     [candidate_id, user_id, scale, latest, scale_emoji[latest], utcnow()],
                 )
             else:
-                db.execute(
+                db.conn.execute(
                     f"DELETE FROM {table} WHERE candidate_id = ? AND user_id = ? AND scale = ?",
                     [candidate_id, user_id, scale],
                 )
@@ -105,7 +117,7 @@ class ReviewQueries(StoreBase):
         files: list[dict[str, str]] | None = None,
     ) -> bool:
         with self.transaction() as db:
-            if not self._claim_event(db, event_id):
+            if not claim_event(self, db, event_id):
                 return False
             cursor = db.execute(
                 "INSERT OR IGNORE INTO comments (channel, ts, run_id, user_id, text, files,"
@@ -129,7 +141,7 @@ class ReviewQueries(StoreBase):
         """Apply an edit once, newest edit wins, keeping the replaced text. An edit of a
         reply we never stored (its first delivery lost or late) stores it as edited."""
         with self.transaction() as db:
-            if not self._claim_event(db, event_id):
+            if not claim_event(self, db, event_id):
                 return "duplicate"
             row = db.execute(
                 "SELECT text, files, edited_ts, deleted_at FROM comments"
@@ -167,7 +179,7 @@ class ReviewQueries(StoreBase):
         """Mark a comment deleted. A deletion that overtakes its reply leaves the mark
         first, so the late reply cannot bring the comment back."""
         with self.transaction() as db:
-            if not self._claim_event(db, event_id):
+            if not claim_event(self, db, event_id):
                 return "duplicate"
             now = utcnow()
             cursor = db.execute(

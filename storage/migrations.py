@@ -458,3 +458,38 @@ def m0013_screening(db: Database) -> None:
         CREATE INDEX screened_candidates_run ON screened_candidates (run_id);
         """
     )
+
+
+@migrations(name="0014_reactions_clustered")
+def m0014_reactions_clustered(db: Database) -> None:
+    """Every reaction reads the reviewer's reactions on the candidate and writes one:
+    the table is now kept in that order (WITHOUT ROWID, keyed by candidate and
+    reviewer first), one B-tree where there were three (rows, the primary key's index
+    and reactions_present). A message belongs to one candidate, so the key is as
+    unique as (channel, ts, user_id, emoji) was. processed_events, looked up and
+    written once per event by its id, keeps one B-tree instead of two the same way."""
+    db.executescript(
+        """
+        CREATE TABLE reactions_clustered (
+            candidate_id INTEGER NOT NULL REFERENCES candidates(id),
+            user_id TEXT NOT NULL,
+            channel TEXT NOT NULL,
+            ts TEXT NOT NULL,
+            emoji TEXT NOT NULL,
+            present INTEGER NOT NULL,
+            event_ts TEXT NOT NULL,
+            PRIMARY KEY (candidate_id, user_id, channel, ts, emoji)
+        ) WITHOUT ROWID;
+        INSERT INTO reactions_clustered
+            SELECT candidate_id, user_id, channel, ts, emoji, present, event_ts FROM reactions;
+        DROP TABLE reactions;
+        ALTER TABLE reactions_clustered RENAME TO reactions;
+        CREATE TABLE processed_events_clustered (
+            event_id TEXT PRIMARY KEY,
+            received_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        INSERT INTO processed_events_clustered SELECT event_id, received_at FROM processed_events;
+        DROP TABLE processed_events;
+        ALTER TABLE processed_events_clustered RENAME TO processed_events;
+        """
+    )

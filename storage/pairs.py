@@ -9,6 +9,7 @@ from typing import Any
 
 from promptbot.domain import PAIR_EMOJI, PlannedCandidate, Run
 from storage.base import utcnow
+from storage.event_batch import claim_event
 from storage.feedback import ReactionOutcome
 from storage.runs import RunQueries
 
@@ -92,11 +93,7 @@ class Pairs:
         """As for ratings: once per event, in event-time order; the vote is the latest
         pair emoji the reviewer still has on the message."""
         with self.store.transaction() as db:
-            claimed = db.execute(
-                "INSERT OR IGNORE INTO processed_events (event_id, received_at) VALUES (?, ?)",
-                [event_id, utcnow()],
-            )
-            if claimed.rowcount != 1:
+            if not claim_event(self.store, db, event_id):
                 return "duplicate"
             row = db.execute(
                 "SELECT event_ts FROM pair_reactions WHERE pair_id = ? AND user_id = ?"

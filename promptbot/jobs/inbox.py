@@ -201,14 +201,16 @@ class EventInbox:
 
     def _process_flat(self, rows: list[InboxRow]) -> bool | None:
         """The usual case: a batch's events in one transaction without a savepoint each
-        (two statements fewer per event); True if the database refused (nothing of the
+        (two statements fewer per event), their event ids read and written once for all
+        (storage/event_batch.py); True if the database refused (nothing of the
         batch is kept or counted then, and it is tried again whole, in order). None if
         an event failed otherwise: nothing was kept, and _process_batch goes through
         the batch again, where the failing event fails alone."""
         assert self._process is not None
         handled: list[InboxRow] = []
         try:
-            with self.store.transaction(savepoints=False):
+            ids = [row.event_id for row in rows]
+            with self.store.transaction(savepoints=False), self.store.event_batch(ids):
                 for row in rows:
                     if self._stop.is_set():
                         break
