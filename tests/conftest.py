@@ -31,6 +31,16 @@ def fresh_template_caches():
         sandbox.parse_template.cache_clear()
 
 
+@pytest.fixture(autouse=True, scope="session")
+def compiled_templates_apart(tmp_path_factory):
+    """The digest's compiled templates go to this session's temp dir, not the user's
+    cache: a mutant of the rendering module would leave entries of its own there."""
+    from promptbot.digest import rendering
+
+    rendering.COMPILED_TEMPLATES_DIR = str(tmp_path_factory.mktemp("compiled-templates"))
+    rendering._environment.cache_clear()
+
+
 @pytest.fixture
 def store(tmp_path):
     """A migrated database of its own, for tests of the core without the app."""

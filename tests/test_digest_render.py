@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import re
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from jinja2 import Environment
+from jinja2.bccache import bc_magic
 
+from promptbot.digest import rendering
 from promptbot.digest.assembly import Digest, build_digest
 from promptbot.digest.rendering import fit_text, render_digest, render_leaderboard, render_template
 from promptbot.errors import ConfigError
@@ -248,3 +253,72 @@ def test_fit_text_never_cuts_an_entity_or_a_link() -> None:
     cut = fit_text(lines, 300)
     # 280 characters before the note: lines 0-9 take 7 each, lines 10-35 take 8 each.
     assert cut.split("\n")[-2:] == ["line 35", "…(cut to fit Slack)"]
+
+
+@pytest.fixture
+def compiled_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The built-in templates compiled into a directory of this test's own."""
+    folder = tmp_path / "compiled"
+    folder.mkdir()
+    monkeypatch.setattr(rendering, "COMPILED_TEMPLATES_DIR", str(folder))
+    rendering._environment.cache_clear()
+    yield folder
+    rendering._environment.cache_clear()
+
+
+def _mentions_book() -> Digest:
+    book = Book()
+    a, b = book.run("<!channel> & co", 1, ("m1", "m2"))
+    book.duel(a, b, 6, 1)
+    return build_digest(book.evidence(), start=START, end=END, settings=settings(), now=END)
+
+
+def test_built_in_templates_are_compiled_once_and_reused(
+    compiled_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    digest = _mentions_book()
+    first = render_digest(digest, settings())
+    kept = sorted(compiled_in.iterdir())
+    assert kept, "nothing was compiled into the cache"
+
+    # A new process, as far as the templates know: nothing may be compiled again.
+    rendering._environment.cache_clear()
+
+    def no_compiling(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("a built-in template was compiled again")
+
+    monkeypatch.setattr(Environment, "compile", no_compiling)
+    assert render_digest(digest, settings()) == first
+    assert sorted(compiled_in.iterdir()) == kept
+
+
+def test_a_damaged_or_unwritable_template_cache_costs_a_compile_not_the_digest(
+    compiled_in: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    digest = _mentions_book()
+    expected = render_digest(digest, settings())
+    for damage in (b"", b"garbage", None):
+        for entry in compiled_in.iterdir():
+            if damage is None:  # cut just after Jinja2's header, which its own check passes
+                entry.write_bytes(entry.read_bytes()[: len(bc_magic) + 3])
+            else:
+                entry.write_bytes(damage)
+        rendering._environment.cache_clear()
+        assert render_digest(digest, settings()) == expected
+
+    def disk_full(*args: Any, **kwargs: Any) -> None:
+        raise OSError(28, "No space left on device")
+
+    for entry in compiled_in.iterdir():
+        entry.unlink()
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", disk_full)
+    rendering._environment.cache_clear()
+    assert render_digest(digest, settings()) == expected
+    assert list(compiled_in.iterdir()) == []
+
+    # No private directory to be had (the temp dir is a file): nothing cached at all.
+    monkeypatch.setattr(rendering, "COMPILED_TEMPLATES_DIR", None)
+    monkeypatch.setattr(tempfile, "tempdir", str(compiled_in / "not-a-dir"))
+    (compiled_in / "not-a-dir").write_text("")
+    rendering._environment.cache_clear()
+    assert render_digest(digest, settings()) == expected

@@ -10,7 +10,6 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 import click
-import yaml
 
 from promptbot.cli.doctor import doctor
 from promptbot.cli.export import export
@@ -125,6 +124,8 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
 )
 def manifest(socket_mode: bool, request_url: str | None) -> None:
     """Print the Slack app manifest (YAML) to create the app from."""
+    import yaml
+
     from handlers.manifest import build_manifest
     from promptbot.app import describe_surface
 

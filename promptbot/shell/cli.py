@@ -16,7 +16,6 @@ import click
 
 from promptbot.config.environment import Environment
 from promptbot.errors import ConfigError
-from promptbot.shell import local_model
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -44,6 +43,9 @@ def _models(
             f"Models from {environ.require('PROMPTBOT_CONFIG')} (OPENAI_API_KEY or OPENAI_BASE_URL is set)."
         )
         return load_config(environ.require("PROMPTBOT_CONFIG"))
+    # Imported here: it reads package metadata, which every other command can skip.
+    from promptbot.shell import local_model
+
     if not local_model.available():
         raise ConfigError(NO_MODEL)
     local = stack.enter_context(local_model.LocalModel.start())

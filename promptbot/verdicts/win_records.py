@@ -22,12 +22,15 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
-from threadpoolctl import ThreadpoolController
 
 from promptbot.verdicts.judgements import dense_unique
+
+if TYPE_CHECKING:
+    from threadpoolctl import ThreadpoolController
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -152,6 +155,9 @@ def win_records(
 
 @cache
 def _blas() -> ThreadpoolController:
+    # Loaded with the first bootstrap: a digest with nothing to rank needs no BLAS.
+    from threadpoolctl import ThreadpoolController
+
     return ThreadpoolController()
 
 
