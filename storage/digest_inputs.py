@@ -34,9 +34,14 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Ratings are read in slices of this many rowids, each slice one row of long strings.
 _SLICE = 100_000
 _UNIT = "\x1f"  # ASCII's unit separator: never in a Slack user id
-# A stored time ("2026-01-02T03:04:05.123456+00:00", always UTC) without its offset,
-# which numpy reads to the microsecond; SQLite's own date functions would cost twice as
-# much and round the fraction to milliseconds.
+# Stored times are read as written, end to end: stamp()'s fixed width
+# ("2026-01-02T03:04:05.123456+00:00", always UTC), which numpy cuts apart and reads to
+# the microsecond without a Python string per time (SQLite's own date functions would
+# cost twice as much and round the fraction to milliseconds).
+_STAMP_WIDTH = 32
+_STAMP_MARKS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: "."}
+# A slice with any other form of time (none is written so) is read again as text
+# without the offset, comma-separated.
 _STAMP = "CASE WHEN substr({0}, 20, 1) = '.' THEN substr({0}, 1, 26) ELSE substr({0}, 1, 19) END"
 # A score as text: integers as integers, which SQLite writes several times faster than
 # a float (and a configured decimal's 15-digit text reads back as the same float).
@@ -76,7 +81,7 @@ def _ratings_sql(infos: list[ScaleInfo]) -> tuple[str, dict[str, object]]:
     sql = f"""
         SELECT group_concat(candidate_id), group_concat(user_id, char(31)),
                group_concat(CASE scale{code} END), group_concat({_SCORE.format("score")}),
-               group_concat({_STAMP.format("updated_at")})
+               {{times}}, COUNT(*)
         FROM ratings
         WHERE rowid >= :first AND rowid < :after
           AND updated_at < :end AND scale IN ({names})
@@ -87,6 +92,22 @@ def _ratings_sql(infos: list[ScaleInfo]) -> tuple[str, dict[str, object]]:
 def _numbers(text: str, dtype: type) -> np.ndarray:
     parsed: np.ndarray = np.fromstring(text, dtype=dtype, sep=",")
     return parsed
+
+
+def _fixed_width_microseconds(text: str, count: int) -> np.ndarray | None:
+    """Microseconds since the epoch of ``count`` stored times written end to end; None
+    unless every one of them has stamp()'s fixed width and form."""
+    data = text.encode()
+    if len(data) != _STAMP_WIDTH * count:
+        return None
+    grid = np.frombuffer(data, dtype=np.uint8).reshape(count, _STAMP_WIDTH)
+    marks = np.frombuffer("".join(_STAMP_MARKS.values()).encode(), dtype=np.uint8)
+    if not (grid[:, list(_STAMP_MARKS)] == marks).all():
+        return None
+    # Cut to the microsecond (the offset is always +00:00) and read by numpy.
+    times = np.frombuffer(data, dtype=f"S{_STAMP_WIDTH}").astype("S26")
+    micro: np.ndarray = times.astype("datetime64[us]").astype(np.int64)
+    return micro
 
 
 def _microseconds(text: str) -> np.ndarray:
@@ -111,15 +132,20 @@ def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
 
 def _read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> RatingColumns:
     sql, params = _ratings_sql(infos)
+    fixed_width = sql.format(times="group_concat(updated_at, '')")
     params["end"] = bound
     code_of: dict[str, int] = {}
     columns: list[list[np.ndarray]] = [[], [], [], [], []]
     first, last = db.execute("SELECT MIN(rowid), MAX(rowid) FROM ratings").fetchone()
     for start in range(first or 0, (last or -1) + 1, _SLICE):
         params.update(first=start, after=start + _SLICE)
-        candidate, user, scale, score, micro = db.execute(sql, params).fetchone()
+        candidate, user, scale, score, stamps, count = db.execute(fixed_width, params).fetchone()
         if candidate is None:
             continue  # no counted rating in this slice
+        micro = _fixed_width_microseconds(stamps, count)
+        if micro is None:
+            times = sql.format(times=f"group_concat({_STAMP.format('updated_at')})")
+            micro = _microseconds(db.execute(times, params).fetchone()[4])
         users = user.split(_UNIT)
         for name in set(users) - code_of.keys():
             code_of[name] = len(code_of)
@@ -127,7 +153,7 @@ def _read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> RatingColumns:
         columns[1].append(np.fromiter(map(code_of.__getitem__, users), np.int64, len(users)))
         columns[2].append(_numbers(scale, np.int64))
         columns[3].append(_numbers(score, np.float64))
-        columns[4].append(_microseconds(micro))
+        columns[4].append(micro)
     reviewers = tuple(sorted(code_of))
     return RatingColumns(
         candidate=_joined(columns[0], np.int64),

@@ -91,24 +91,38 @@ def test_sql_aggregates_give_the_rows_digest(tmp_path, monkeypatch, rowids_a_sli
     assert inputs.judged.pairwise.sum() > inputs.judged_before.pairwise.sum() > 0
 
 
-@pytest.mark.parametrize(
-    "stored",
-    [
-        "2026-03-01T12:00:59.999600+00:00",  # SQLite's unixepoch() rounds this up
-        "2026-03-01T12:00:00.000001+00:00",
-        "2026-12-31T23:59:59.500000+00:00",
-        "2026-03-01T12:00:00+00:00",  # no fraction
-    ],
-)
-def test_stored_times_read_to_the_microsecond(stored) -> None:
-    expression = digest_inputs._STAMP.format("x")
-    db = sqlite3.connect(":memory:")
-    (text,) = db.execute(f"SELECT {expression} FROM (SELECT ? AS x)", [stored]).fetchone()
-    expected = datetime.fromisoformat(stored) - datetime(1970, 1, 1, tzinfo=UTC)
-    assert (
-        digest_inputs._microseconds(f"{text},{text}").tolist()
-        == [expected // timedelta(microseconds=1)] * 2
-    )
+STORED_TIMES = [
+    "2026-03-01T12:00:59.999600+00:00",  # SQLite's unixepoch() rounds this up
+    "2026-03-01T12:00:00.000001+00:00",
+    "2026-12-31T23:59:59.500000+00:00",
+    "2026-03-01T12:00:00+00:00",  # no fraction: never written so, but read all the same
+    "2026-03-01T12:00:00.250000+00:00",
+]
+
+
+@pytest.mark.parametrize("rowids_a_slice", [1, 2, 100])
+def test_stored_times_read_to_the_microsecond(tmp_path, monkeypatch, rowids_a_slice) -> None:
+    # Fixed-width times are cut apart by numpy; a slice holding any other form is read
+    # again as text. Either way each rating gets its own time, in rowid order.
+    monkeypatch.setattr(digest_inputs, "_SLICE", rowids_a_slice)
+    store = Store(tmp_path / "t.db")
+    config = AppConfig()
+    (run,) = [posted(store, "p", ["m1", "m2", "m3"], 1)]
+    rate_some(store, [run] * 3, random.Random(5), range(4), "any")
+    db = store.connection()
+    rowids = [r for (r,) in db.execute("SELECT rowid FROM ratings ORDER BY rowid")]
+    assert len(rowids) >= 2 * len(STORED_TIMES)
+    stored = [STORED_TIMES[i % len(STORED_TIMES)] for i in range(len(rowids))]
+    with store.transaction() as tx:
+        for rowid, when in zip(rowids, stored, strict=True):
+            tx.execute("UPDATE ratings SET updated_at = ? WHERE rowid = ?", [when, rowid])
+    infos = digest_inputs.scale_infos(RatingScales(config.scales))
+
+    read = digest_inputs._read_ratings(db, infos, "2027-01-01")
+
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    expected = [(datetime.fromisoformat(w) - epoch) // timedelta(microseconds=1) for w in stored]
+    assert read.micro.tolist() == expected
 
 
 @pytest.mark.parametrize("score", [0.0, 1.0, 5.0, -1.0, 0.5, 2.75, 0.1, 1e-3, 1234567.0])

@@ -30,7 +30,7 @@ from promptbot.verdicts.distributions import normal_quantile, t_quantile
 from promptbot.verdicts.ilsr import fit as _fit
 from promptbot.verdicts.ilsr import refit_stack as _refit_stack
 from promptbot.verdicts.intervals import rank_ub
-from promptbot.verdicts.judgements import dense_inverse
+from promptbot.verdicts.judgements import dense_inverse, distinct
 from promptbot.verdicts.win_records import (
     WinRecords,
     one_blas_thread,
@@ -151,14 +151,15 @@ class _Table:
 
 
 def _tabulate(found: ComparisonSet) -> _Table:
-    used = np.unique(np.concatenate([found.a, found.b]))
+    n = len(found.items)
+    used = np.flatnonzero(np.bincount(found.a, minlength=n) + np.bincount(found.b, minlength=n))
     names = [found.items[i] for i in used]
     order = np.argsort(names, kind="stable")
     items = [names[i] for i in order]
     k = len(items)
-    position = np.empty(len(found.items), dtype=np.int64)
+    position = np.empty(n, dtype=np.int64)
     position[used[order]] = np.arange(k)
-    if k == len(found.items) and (position == np.arange(k)).all():
+    if k == n and (position == np.arange(k)).all():
         a, b = found.a, found.b  # already coded so (the models overall): no 20 MB copies
     else:
         a, b = position[found.a], position[found.b]
@@ -167,7 +168,7 @@ def _tabulate(found: ComparisonSet) -> _Table:
     # A tie adds half a win to each side: two ties weigh exactly as much as one win each
     # way, which is what "ties count half" means.
     observed = np.bincount(a * k + b, outcome, k * k) + np.bincount(b * k + a, 1.0 - outcome, k * k)
-    pair_code = np.unique(np.minimum(a, b) * k + np.maximum(a, b))
+    pair_code = distinct(np.minimum(a, b) * k + np.maximum(a, b), k * k)
     decisive = outcome != 0.5
     winner = np.where(outcome == 1.0, a, b)
     return _Table(

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numpy.typing import NDArray
 
-from promptbot.verdicts.judgements import dense_unique
+from promptbot.verdicts.judgements import dense_unique, distinct
 
 if TYPE_CHECKING:
     from threadpoolctl import ThreadpoolController
@@ -64,10 +64,14 @@ class WinRecords:
         return len(self.shapes)
 
 
+@cache
 def _hash_vectors(size: int) -> tuple[FloatArray, FloatArray]:
-    """Two random weights per cell: a record's fingerprints are its weighted sums."""
+    """Two random weights per cell: a record's fingerprints are its weighted sums.
+    (Made once per size: a digest tabulates a hundred rankings of the same few cells.)"""
     rng = np.random.default_rng(_FINGERPRINT_SEED)
-    return rng.random(size), rng.random(size)
+    first, second = rng.random(size), rng.random(size)
+    first.flags.writeable = second.flags.writeable = False
+    return first, second
 
 
 def _fingerprints(thread: IntArray, cell: IntArray, half: IntArray, threads: int) -> IntArray:
@@ -135,7 +139,7 @@ def win_records(
     leads[leader] = True
     kept = leads[entry_thread]
 
-    pair = np.unique(np.minimum(a, b) * k + np.maximum(a, b))
+    pair = distinct(np.minimum(a, b) * k + np.maximum(a, b), squares)
     lo, hi = pair // k, pair % k
     pseudo = patterns + np.arange(2 * len(pair))
     return WinRecords(
