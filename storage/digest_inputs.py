@@ -19,7 +19,7 @@ import numpy as np
 from promptbot.digest.inputs import DigestInputs, PeriodCounts
 from promptbot.review.scales import RatingScales
 from promptbot.verdicts.evidence import ScaleInfo
-from promptbot.verdicts.judgements import Judgements, concat, judgements_from_rows
+from promptbot.verdicts.judgements import Judgements, concat, distinct, judgements_from_rows
 from promptbot.verdicts.rating_columns import (
     BeforeStart,
     RatingColumns,
@@ -29,7 +29,6 @@ from promptbot.verdicts.rating_columns import (
 from storage.evidence import CANDIDATES, archived, candidate_row, pair_votes, run_rows, scale_infos
 from storage.store import Store, stamp
 
-_FETCH = 20_000
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # Ratings are read in slices of this many rowids, each slice one row of long strings.
 _SLICE = 100_000
@@ -46,16 +45,20 @@ _STAMP = "CASE WHEN substr({0}, 20, 1) = '.' THEN substr({0}, 1, 26) ELSE substr
 # A score as text: integers as integers, which SQLite writes several times faster than
 # a float (and a configured decimal's 15-digit text reads back as the same float).
 _SCORE = "CASE WHEN {0} = CAST({0} AS INTEGER) THEN CAST({0} AS INTEGER) ELSE {0} END"
-# Every live candidate as numbers (the prompt and model by name); the answer's length
-# is what the length-bias check needs of it.
+# Every live candidate as numbers (the prompt by id, the model by name), in slices of
+# ids, each slice one row of long strings as the ratings are; the answer's length is
+# what the length-bias check needs of it.
 _CANDIDATE_COLUMNS = """
-    SELECT c.id, c.run_id, v.number, c.slot, c.input_index, LENGTH(COALESCE(c.output, '')),
-           p.name, c.model_name
+    SELECT group_concat(c.id), group_concat(c.run_id), group_concat(v.number),
+           group_concat(c.slot), group_concat(c.input_index),
+           group_concat(LENGTH(COALESCE(c.output, ''))), group_concat(v.prompt_id),
+           group_concat(c.model_name, char(31))
     FROM candidates c
     JOIN runs ON runs.id = c.run_id
     JOIN versions v ON v.id = COALESCE(c.version_id, runs.version_id)
     JOIN prompts p ON p.id = v.prompt_id
     WHERE runs.deleted_at IS NULL AND p.deleted_at IS NULL
+      AND c.id >= :first AND c.id < :after
 """
 # Whole rows only for the period's candidates (cost and latency) and for those in
 # compare pairs (their votes are read as rows).
@@ -190,36 +193,43 @@ class _Candidates:
 
 
 def _read_candidates(db: Any) -> _Candidates:
-    parts: list[np.ndarray] = []
-    prompt_code: dict[str, int] = {}
+    prompt_names = dict(db.execute("SELECT id, name FROM prompts").fetchall())
     model_code: dict[str, int] = {}
-    cursor = db.execute(_CANDIDATE_COLUMNS)
-    while rows := cursor.fetchmany(_FETCH):
-        *numbers, prompt, model = zip(*rows, strict=True)
-        for codes, names in ((prompt_code, prompt), (model_code, model)):
-            for name in set(names) - codes.keys():
-                codes[name] = len(codes)
-        parts.append(
-            np.column_stack(
-                [
-                    *(np.array(column, dtype=np.int64) for column in numbers),
-                    np.fromiter(map(prompt_code.__getitem__, prompt), np.int64, len(rows)),
-                    np.fromiter(map(model_code.__getitem__, model), np.int64, len(rows)),
-                ]
-            )
-        )
-    grid = np.concatenate(parts) if parts else np.zeros((0, 8), dtype=np.int64)
-    grid = grid[np.argsort(grid[:, 0], kind="stable")]
-    prompts, models = tuple(sorted(prompt_code)), tuple(sorted(model_code))
+    parts: list[list[np.ndarray]] = [[] for _ in range(8)]
+    first, last = db.execute("SELECT MIN(id), MAX(id) FROM candidates").fetchone()
+    for start in range(first or 0, (last or -1) + 1, _SLICE):
+        *numbers, models = db.execute(
+            _CANDIDATE_COLUMNS, {"first": start, "after": start + _SLICE}
+        ).fetchone()
+        if models is None:
+            continue  # no live candidate in this slice
+        names = models.split(_UNIT)
+        for name in set(names) - model_code.keys():
+            model_code[name] = len(model_code)
+        for column, text in zip(parts, numbers, strict=False):
+            column.append(_numbers(text, np.int64))
+        parts[7].append(np.fromiter(map(model_code.__getitem__, names), np.int64, len(names)))
+    ids, run, version, slot, input_, chars, prompt_id, model = (
+        _joined(column, np.int64) for column in parts
+    )
+    order = np.argsort(ids, kind="stable")
+    # Prompts in name order: the ids present, by name (names are unique).
+    present = distinct(prompt_id, 0)
+    prompts = tuple(sorted(prompt_names[int(p)] for p in present))
+    position = {name: i for i, name in enumerate(prompts)}
+    prompt_table = np.zeros(int(present.max()) + 1 if len(present) else 0, dtype=np.int64)
+    for p in present.tolist():
+        prompt_table[p] = position[prompt_names[p]]
+    models = tuple(sorted(model_code))
     return _Candidates(
-        ids=grid[:, 0],
-        run=grid[:, 1],
-        version=grid[:, 2],
-        slot=grid[:, 3],
-        input=grid[:, 4],
-        chars=grid[:, 5],
-        prompt=_renumber(prompt_code, prompts)[grid[:, 6]],
-        model=_renumber(model_code, models)[grid[:, 7]],
+        ids=ids[order],
+        run=run[order],
+        version=version[order],
+        slot=slot[order],
+        input=input_[order],
+        chars=chars[order],
+        prompt=prompt_table[prompt_id[order]],
+        model=_renumber(model_code, models)[model[order]],
         prompts=prompts,
         models=models,
     )
@@ -285,7 +295,7 @@ def load_digest_inputs(
     period = grouped.in_period[known]
     by_prompt = np.bincount(candidates.prompt[rows], period, len(candidates.prompts))
     ratings_by_prompt = {candidates.prompts[i]: int(k) for i, k in enumerate(by_prompt) if k}
-    who = {reviewers[i] for i in np.unique(grouped.reviewer[known][period > 0]).tolist()}
+    who = {reviewers[i] for i in distinct(grouped.reviewer[known][period > 0], 0).tolist()}
     del grouped
     late = 0
     for user_id, candidate_id in db.execute(

@@ -85,9 +85,9 @@ def _pairs_within(group: IntArray) -> tuple[NDArray[np.int32], NDArray[np.int32]
     first = np.repeat(np.arange(n, dtype=np.int32), after)
     # The k-th partner of position i (k = 0, 1, ...) is i + 1 + k.
     offset = np.cumsum(after, dtype=np.int64) - after
-    second = (
-        np.arange(len(first), dtype=np.int64) - np.repeat(offset, after) + first + 1
-    ).astype(np.int32)
+    second = (np.arange(len(first), dtype=np.int64) - np.repeat(offset, after) + first + 1).astype(
+        np.int32
+    )
     return first, second
 
 

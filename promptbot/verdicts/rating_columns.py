@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from promptbot.verdicts.evidence import ScaleInfo
-from promptbot.verdicts.judgements import Judgements
+from promptbot.verdicts.judgements import Judgements, dense_unique
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -88,8 +88,7 @@ def _standing(
 def group_ratings(ratings: RatingColumns, infos: list[ScaleInfo], start: int) -> GroupedRatings:
     """Judgements from rating columns; ``start`` is the period's start in microseconds."""
     width = max(len(ratings.reviewers), 1)
-    keys, judgement = np.unique(ratings.candidate * width + ratings.reviewer, return_inverse=True)
-    judgement = judgement.reshape(-1)
+    keys, judgement = dense_unique(ratings.candidate * width + ratings.reviewer)
     n = len(keys)
     earlier = ratings.micro < start
     return GroupedRatings(

@@ -116,10 +116,9 @@ def standings(
         keys[version_code, 0], keys[version_code, 1] = rated.prompt, rated.version
         judged = np.bincount(version_code, minlength=k)
         total = np.bincount(version_code, rated.score, k)
-        # The latest rating time per version: the last of each version after a sort.
-        order = np.lexsort((rated.rated_at, version_code))
+        # The latest rating time per version.
         newest = np.full(k, -np.inf)
-        newest[version_code[order]] = rated.rated_at[order]
+        np.maximum.at(newest, version_code, rated.rated_at)
         for i, (p, v) in enumerate(keys):
             sums[(rated.prompts[p], int(v))] = (int(judged[i]), float(total[i]), float(newest[i]))
         for name, values in rated.scale_scores.items():
