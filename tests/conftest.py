@@ -35,9 +35,9 @@ def fresh_template_caches():
 def compiled_templates_apart(tmp_path_factory):
     """The digest's compiled templates go to this session's temp dir, not the user's
     cache: a mutant of the rendering module would leave entries of its own there."""
-    from promptbot.digest import rendering
+    from promptbot.digest import compiled_templates, rendering
 
-    rendering.COMPILED_TEMPLATES_DIR = str(tmp_path_factory.mktemp("compiled-templates"))
+    compiled_templates.DIRECTORY = str(tmp_path_factory.mktemp("compiled-templates"))
     rendering._environment.cache_clear()
 
 

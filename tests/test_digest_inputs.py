@@ -12,9 +12,9 @@ from promptbot.config.settings import AppConfig, DigestSettings
 from promptbot.digest.assembly import build_digest, build_digest_from
 from promptbot.domain import PlannedCandidate
 from promptbot.review.scales import RatingScales
-from storage import Store, digest_inputs
+from storage import Store, digest_columns
 from storage.digest_inputs import load_digest_inputs
-from storage.evidence import load_evidence
+from storage.evidence import load_evidence, scale_infos
 
 SCORES = {"+1": 1.0, "-1": 0.0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
@@ -56,8 +56,8 @@ def vote_some(store: Store, pair, users: range, rng: random.Random, tag: str) ->
 
 @pytest.mark.parametrize("rowids_a_slice", [1, 7, 100_000])
 def test_sql_aggregates_give_the_rows_digest(tmp_path, monkeypatch, rowids_a_slice) -> None:
-    # Ratings are read in slices of rowids: any slice size gives the same digest.
-    monkeypatch.setattr(digest_inputs, "_SLICE", rowids_a_slice)
+    # Ratings and candidates are read in slices of ids: any size gives the same digest.
+    monkeypatch.setattr(digest_columns, "_SLICE", rowids_a_slice)
     store = Store(tmp_path / "t.db")
     config = AppConfig()
     rng = random.Random(3)
@@ -104,7 +104,7 @@ STORED_TIMES = [
 def test_stored_times_read_to_the_microsecond(tmp_path, monkeypatch, rowids_a_slice) -> None:
     # Fixed-width times are cut apart by numpy; a slice holding any other form is read
     # again as text. Either way each rating gets its own time, in rowid order.
-    monkeypatch.setattr(digest_inputs, "_SLICE", rowids_a_slice)
+    monkeypatch.setattr(digest_columns, "_SLICE", rowids_a_slice)
     store = Store(tmp_path / "t.db")
     config = AppConfig()
     (run,) = [posted(store, "p", ["m1", "m2", "m3"], 1)]
@@ -116,9 +116,9 @@ def test_stored_times_read_to_the_microsecond(tmp_path, monkeypatch, rowids_a_sl
     with store.transaction() as tx:
         for rowid, when in zip(rowids, stored, strict=True):
             tx.execute("UPDATE ratings SET updated_at = ? WHERE rowid = ?", [when, rowid])
-    infos = digest_inputs.scale_infos(RatingScales(config.scales))
+    infos = scale_infos(RatingScales(config.scales))
 
-    read = digest_inputs._read_ratings(db, infos, "2027-01-01")
+    read = digest_columns.read_ratings(db, infos, "2027-01-01")
 
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     expected = [(datetime.fromisoformat(w) - epoch) // timedelta(microseconds=1) for w in stored]
@@ -127,8 +127,8 @@ def test_stored_times_read_to_the_microsecond(tmp_path, monkeypatch, rowids_a_sl
 
 @pytest.mark.parametrize("score", [0.0, 1.0, 5.0, -1.0, 0.5, 2.75, 0.1, 1e-3, 1234567.0])
 def test_scores_read_back_as_the_same_float(score) -> None:
-    expression = digest_inputs._SCORE.format("x")
+    expression = digest_columns._SCORE.format("x")
     db = sqlite3.connect(":memory:")
     query = f"SELECT group_concat({expression}) FROM (SELECT ? AS x UNION ALL SELECT ?)"
     (text,) = db.execute(query, [score, score]).fetchone()
-    assert digest_inputs._numbers(text, float).tolist() == [score, score]
+    assert digest_columns._numbers(text, float).tolist() == [score, score]

@@ -12,7 +12,7 @@ import pytest
 from jinja2 import Environment
 from jinja2.bccache import bc_magic
 
-from promptbot.digest import rendering
+from promptbot.digest import compiled_templates, rendering
 from promptbot.digest.assembly import Digest, build_digest
 from promptbot.digest.rendering import fit_text, render_digest, render_leaderboard, render_template
 from promptbot.errors import ConfigError
@@ -260,7 +260,7 @@ def compiled_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
     """The built-in templates compiled into a directory of this test's own."""
     folder = tmp_path / "compiled"
     folder.mkdir()
-    monkeypatch.setattr(rendering, "COMPILED_TEMPLATES_DIR", str(folder))
+    monkeypatch.setattr(compiled_templates, "DIRECTORY", str(folder))
     rendering._environment.cache_clear()
     yield folder
     rendering._environment.cache_clear()
@@ -317,7 +317,7 @@ def test_a_damaged_or_unwritable_template_cache_costs_a_compile_not_the_digest(
     assert list(compiled_in.iterdir()) == []
 
     # No private directory to be had (the temp dir is a file): nothing cached at all.
-    monkeypatch.setattr(rendering, "COMPILED_TEMPLATES_DIR", None)
+    monkeypatch.setattr(compiled_templates, "DIRECTORY", None)
     monkeypatch.setattr(tempfile, "tempdir", str(compiled_in / "not-a-dir"))
     (compiled_in / "not-a-dir").write_text("")
     rendering._environment.cache_clear()

@@ -16,9 +16,6 @@ to fit Slack: at most 50 blocks, 3,000 characters a section, 150 a header.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import pickle
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -27,21 +24,18 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import jinja2
 from jinja2 import (
-    BytecodeCache,
     ChoiceLoader,
     Environment,
-    FileSystemBytecodeCache,
     FileSystemLoader,
     PrefixLoader,
     StrictUndefined,
     TemplateError,
     TemplateSyntaxError,
 )
-from jinja2.bccache import Bucket
 
 from promptbot.config.settings import DigestSettings
+from promptbot.digest import compiled_templates
 from promptbot.digest.assembly import Digest
 from promptbot.digest.judge_section import JudgeSection
 from promptbot.errors import ConfigError
@@ -142,42 +136,6 @@ def _taker(max_items: int) -> Callable[[Sequence[Any]], Trimmed]:
     return take
 
 
-class _CompiledTemplates(FileSystemBytecodeCache):
-    """The built-in templates compiled once and kept in the user's private temp dir
-    (Jinja2 makes it 0700 and checks its owner): compiling them costs more than
-    rendering a digest, which `promptbot digest --print` would pay on every call.
-    Entries are keyed by template path and source checksum, and the file name carries
-    a hash of this module and Jinja2's version, which decide what the templates compile
-    to. A cache that cannot be read or written costs a compile, never a digest."""
-
-    def __init__(self, directory: str | None) -> None:
-        options = hashlib.blake2b(Path(__file__).read_bytes(), digest_size=6)
-        options.update(jinja2.__version__.encode())
-        super().__init__(directory, f"__promptbot_digest_{options.hexdigest()}_%s.cache")
-
-    def load_bytecode(self, bucket: Bucket) -> None:
-        try:
-            super().load_bytecode(bucket)
-        except (OSError, EOFError, ValueError, pickle.UnpicklingError):
-            bucket.reset()
-
-    def dump_bytecode(self, bucket: Bucket) -> None:
-        with contextlib.suppress(OSError):
-            super().dump_bytecode(bucket)
-
-
-# Where compiled templates are kept; None: Jinja2's private directory in the temp dir.
-# (The tests keep theirs apart.)
-COMPILED_TEMPLATES_DIR: str | None = None
-
-
-def _bytecode_cache() -> BytecodeCache | None:
-    try:
-        return _CompiledTemplates(COMPILED_TEMPLATES_DIR)
-    except (OSError, RuntimeError):  # no private temp dir to be had: compile every time
-        return None
-
-
 @lru_cache(maxsize=8)
 def _environment(template_dir: str | None) -> Environment:
     builtin = FileSystemLoader(TEMPLATE_DIR)
@@ -196,7 +154,7 @@ def _environment(template_dir: str | None) -> Environment:
         auto_reload=True,
         # A team's own templates are compiled afresh: they are few, and each directory
         # would leave its own entries behind (tests make thousands of directories).
-        bytecode_cache=_bytecode_cache() if template_dir is None else None,
+        bytecode_cache=compiled_templates.cache(Path(__file__)) if template_dir is None else None,
     )
     environment.filters.update(
         link=_link,
