@@ -18,6 +18,7 @@ from handlers.surface import Surface
 from promptbot.errors import PromptbotError, PublishError
 from promptbot.prompts.export import build_export, check_prompt, parse_export_args
 from promptbot.render.blocks import escape
+from promptbot.verdicts.confusion import CalibrationRule
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,8 @@ def export(call: Invocation) -> None:
 
     def send() -> None:
         try:
-            result = build_export(services.store, prompt, fmt, datetime.now(UTC))
+            rule = CalibrationRule.of(services.config)
+            result = build_export(services.store, prompt, fmt, datetime.now(UTC), rule=rule)
             dm = slack.call("conversations_open", users=call.user)["channel"]["id"]
             slack.call(
                 "files_upload_v2",

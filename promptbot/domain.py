@@ -232,6 +232,8 @@ class ExportRows:
     # The LLM judge's, apart from the team's ratings; revealed runs only.
     judge_verdicts: list[dict[str, Any]] = field(default_factory=list)
     judge_pairs: list[dict[str, Any]] = field(default_factory=list)
+    # verdicts.calibration.JudgedCandidate (a room above this one): the confusion tables'.
+    judged_candidates: list[Any] = field(default_factory=list)
 
 
 # -- names: prompts and test sets ----------------------------------------------------

@@ -1,5 +1,6 @@
 """Queries for the export: runs, candidates, ratings and comments as plain rows, named
-as the export names its columns (promptbot/export.py), for every live prompt or one.
+as the export names its columns (promptbot/export.py), for every live prompt or one;
+and the judged candidates the confusion tables are counted from.
 
 Soft-deleted runs and prompts are left out, and so is everything that hangs off them.
 """
@@ -166,6 +167,7 @@ def load_export(store: Store, prompt: str | None = None) -> ExportRows:
             checks=rows(_CHECKS),
             judge_verdicts=rows(_JUDGE_VERDICTS),
             judge_pairs=rows(_JUDGE_PAIRS),
+            judged_candidates=store.judge.judged_candidates(prompt),
         )
     finally:
         db.execute("COMMIT")

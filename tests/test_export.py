@@ -14,6 +14,7 @@ from promptbot.cli.main import cli
 from promptbot.domain import Rating
 from promptbot.errors import UsageError
 from promptbot.prompts import export as export_format
+from promptbot.prompts import export_csv
 from promptbot.prompts.export import parse_export_args
 from promptbot.standins import payloads
 from tests.harness import wait_until
@@ -81,7 +82,7 @@ def test_json_export_round_trips_every_table(bot, slack):
     )
     data = json.loads(file.content)
     assert list(data) == list(export_format.TABLES)
-    assert data["judge_verdicts"] == data["judge_pairs"] == []  # no judge configured
+    assert data["judge_verdicts"] == data["judge_pairs"] == data["judge_confusion"] == []
     for table, columns in export_format.TABLES.items():
         assert all(tuple(row) == columns for row in data[table]), table
     ratings = data["ratings"]
@@ -102,7 +103,7 @@ def test_csv_export_of_one_prompt_round_trips_its_ratings(bot, slack):
     file = uploaded(bot, slack, "export summary", user="U7")
     assert file.filename.startswith("promptbot-summary-") and file.filename.endswith(".csv")
     rows = list(csv.DictReader(io.StringIO(file.content.decode("utf-8"))))
-    assert tuple(rows[0]) == export_format.CSV_COLUMNS
+    assert tuple(rows[0]) == export_csv.CSV_COLUMNS
     assert as_ratings(rows) == ordered(bot.store.ratings(run.id))
     assert {r["prompt"] for r in rows} == {"summary"} and {r["late"] for r in rows} == {"false"}
     by_candidate = {c.id: c for c in bot.store.candidates(run.id)}
@@ -168,5 +169,5 @@ def test_every_column_is_documented():
     for table, columns in export_format.TABLES.items():
         for column in columns:
             assert f"| `{column}` |" in section(table), f"{table}.{column} is not documented"
-    for column in export_format.CSV_COLUMNS:
+    for column in export_csv.CSV_COLUMNS:
         assert f"| `{column}` |" in section("CSV: one row per rating"), column

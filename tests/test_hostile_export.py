@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from promptbot.cli.main import cli
-from promptbot.prompts.export import neutralise_formula
+from promptbot.prompts.export_csv import neutralise_formula
 from tests.harness import wait_until
 from tests.test_export import uploaded
 

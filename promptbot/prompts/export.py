@@ -1,12 +1,13 @@
-"""The export: runs, candidates, ratings, comments, pair votes, checks and the judge's
-verdicts as one file, CSV or JSON.
+"""The export: runs, candidates, ratings, comments, pair votes, checks, the judge's
+verdicts and its confusion tables against the team, as one file, CSV or JSON.
 
-Eight tables do not fit one flat file, so the two formats differ on purpose
+Nine tables do not fit one flat file, so the two formats differ on purpose
 (docs/export.md documents every column):
 
-- JSON holds all eight tables, ``{"runs": [...], "candidates": [...], "ratings": [...],
+- JSON holds all nine tables, ``{"runs": [...], "candidates": [...], "ratings": [...],
   "comments": [...], "pair_votes": [...], "checks": [...], "judge_verdicts": [...],
-  "judge_pairs": [...]}``, with numbers, booleans and nested values as JSON types.
+  "judge_pairs": [...], "judge_confusion": [...]}``, with numbers, booleans and nested
+  values as JSON types.
 - CSV is for spreadsheets and holds one table: a row per rating, joined with its
   candidate and run, so each row can be read alone. Candidates nobody rated and
   comments are only in JSON.
@@ -16,18 +17,21 @@ The column lists below are the single declaration of the format.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
 from promptbot.domain import ExportRows
 from promptbot.errors import NotFound, UsageError
-from promptbot.prompts.judge_columns import JUDGE_PAIR_COLUMNS, JUDGE_VERDICT_COLUMNS
+from promptbot.prompts.export_csv import to_csv
+from promptbot.prompts.judge_columns import (
+    JUDGE_CONFUSION_COLUMNS,
+    JUDGE_PAIR_COLUMNS,
+    JUDGE_VERDICT_COLUMNS,
+)
+from promptbot.verdicts.confusion import CalibrationRule, confusion_tables
 from storage import Store
 from storage.export import load_export, prompt_exists
 
@@ -111,31 +115,6 @@ PAIR_VOTE_COLUMNS: tuple[str, ...] = (
     "voted_at",
 )
 CHECK_COLUMNS: tuple[str, ...] = ("run_id", "candidate_id", "check", "passed", "detail")
-# The CSV: a rating with the context needed to read it alone.
-CSV_COLUMNS: tuple[str, ...] = (
-    "run_id",
-    "candidate_id",
-    "prompt",
-    "version",
-    "label",
-    "model",
-    "input_index",
-    "variables",
-    "output",
-    "tokens_in",
-    "tokens_out",
-    "latency_ms",
-    "cost",
-    "cached",
-    "checks_passed",
-    "checks_failed",
-    "user_id",
-    "scale",
-    "emoji",
-    "score",
-    "late",
-    "rated_at",
-)
 TABLES: dict[str, tuple[str, ...]] = {
     "runs": RUN_COLUMNS,
     "candidates": CANDIDATE_COLUMNS,
@@ -145,6 +124,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "checks": CHECK_COLUMNS,
     "judge_verdicts": JUDGE_VERDICT_COLUMNS,
     "judge_pairs": JUDGE_PAIR_COLUMNS,
+    "judge_confusion": JUDGE_CONFUSION_COLUMNS,
 }
 
 # Stored as JSON text or as SQLite's 0/1; exported as what they mean.
@@ -165,7 +145,9 @@ class Export:
     def summary(self) -> str:
         # Pair votes, checks and the judge's exist only where used: not worth a "0".
         optional = ("pair_votes", "checks", "judge_verdicts", "judge_pairs")
-        shown = {t: n for t, n in self.counts.items() if n or t not in optional}
+        # The confusion tables' cells are counted from the rest, not records of their own.
+        counted = {t: n for t, n in self.counts.items() if t != "judge_confusion"}
+        shown = {t: n for t, n in counted.items() if n or t not in optional}
         return ", ".join(
             f"{n} {(t.removesuffix('s') if n == 1 else t).replace('_', ' ')}"
             for t, n in shown.items()
@@ -189,9 +171,14 @@ def check_prompt(store: Store, prompt: str | None) -> None:
         raise NotFound(f"no prompt named '{prompt}'")
 
 
-def tables(rows: ExportRows) -> dict[str, list[Record]]:
-    """The tables with the documented columns, as JSON types."""
+def tables(
+    rows: ExportRows, rule: CalibrationRule | None = None, *, overall: bool = True
+) -> dict[str, list[Record]]:
+    """The tables with the documented columns, as JSON types. ``rule``: which judged
+    candidates the confusion tables count (default: the settings' defaults); ``overall``:
+    whether they include the table over every prompt."""
     checks = [_record(row, CHECK_COLUMNS) for row in rows.checks]
+    rule = rule or CalibrationRule()
     return {
         "runs": [_record(row, RUN_COLUMNS) for row in rows.runs],
         "candidates": _with_check_summary(rows.candidates, checks),
@@ -201,6 +188,10 @@ def tables(rows: ExportRows) -> dict[str, list[Record]]:
         "checks": checks,
         "judge_verdicts": [_record(row, JUDGE_VERDICT_COLUMNS) for row in rows.judge_verdicts],
         "judge_pairs": [_record(row, JUDGE_PAIR_COLUMNS) for row in rows.judge_pairs],
+        "judge_confusion": [
+            {**asdict(cell), "min_human_votes": rule.min_votes}
+            for cell in confusion_tables(rows.judged_candidates, rule, overall=overall)
+        ],
     }
 
 
@@ -236,52 +227,8 @@ def _record(row: Mapping[str, Any], columns: Sequence[str]) -> Record:
     return record
 
 
-def rating_rows(data: Mapping[str, list[Record]]) -> list[Record]:
-    """The CSV's table: each rating joined with its candidate (and so its run)."""
-    candidates = {c["candidate_id"]: c for c in data["candidates"]}
-    joined = []
-    for rating in data["ratings"]:
-        context = candidates.get(rating["candidate_id"], {})
-        joined.append({column: rating.get(column, context.get(column)) for column in CSV_COLUMNS})
-    return joined
-
-
 def to_json(data: Mapping[str, list[Record]]) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2) + "\n"
-
-
-def to_csv(data: Mapping[str, list[Record]], *, neutralise_formulas: bool = True) -> str:
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
-    writer.writeheader()
-    guard = neutralise_formula if neutralise_formulas else str
-    for row in rating_rows(data):
-        writer.writerow({column: guard(_csv_cell(value)) for column, value in row.items()})
-    return out.getvalue()
-
-
-# OWASP's CSV injection rule: a cell starting with one of these may be run as a formula.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
-
-
-def neutralise_formula(cell: str) -> str:
-    """A leading ``'`` makes a spreadsheet show the cell as text rather than evaluate
-    it. Plain numbers (scores, ``-1`` the emoji) are left as they are: they read as
-    numbers, never as formulas."""
-    if cell.startswith(_FORMULA_START) and not _PLAIN_NUMBER.fullmatch(cell):
-        return "'" + cell
-    return cell
-
-
-def _csv_cell(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict | list):
-        return json.dumps(value, ensure_ascii=False)
-    return str(value)
 
 
 def build_export(
@@ -291,10 +238,12 @@ def build_export(
     now: datetime,
     *,
     neutralise_formulas: bool = True,
+    rule: CalibrationRule | None = None,
 ) -> Export:
-    """``neutralise_formulas`` applies to CSV only; JSON is never read as formulas."""
+    """``neutralise_formulas`` applies to CSV only; JSON is never read as formulas.
+    ``rule``: the team's (``CalibrationRule.of(config)``), for the confusion tables."""
     check_prompt(store, prompt)
-    data = tables(load_export(store, prompt))
+    data = tables(load_export(store, prompt), rule, overall=prompt is None)
     if fmt == "json":
         content = to_json(data)
     else:

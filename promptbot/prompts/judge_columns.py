@@ -1,5 +1,6 @@
-"""The export's two tables of the LLM judge (docs/export.md: ``judge_verdicts`` and
-``judge_pairs``), declared here and listed in ``promptbot.prompts.export.TABLES``."""
+"""The export's tables of the LLM judge (docs/export.md: ``judge_verdicts``,
+``judge_pairs`` and ``judge_confusion``), declared here and listed in
+``promptbot.prompts.export.TABLES``."""
 
 from __future__ import annotations
 
@@ -29,4 +30,12 @@ JUDGE_PAIR_COLUMNS: tuple[str, ...] = (
     "error",
     "cost",
     "judged_at",
+)
+JUDGE_CONFUSION_COLUMNS: tuple[str, ...] = (
+    "prompt",
+    "scale",
+    "judge",
+    "team",
+    "candidates",
+    "min_human_votes",
 )

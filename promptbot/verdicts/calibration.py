@@ -109,6 +109,31 @@ def median_stars(scores: Sequence[float]) -> float:
     return float(math.floor(value + 0.5))  # halves round up: 3.5 stars are 4
 
 
+def approval_labels(
+    rows: Iterable[JudgedCandidate], min_votes: int, approval_range: tuple[float, float]
+) -> list[tuple[Label, Label]]:
+    """(judge, team) approval labels of the candidates that count: ``min_votes`` human
+    ratings and a majority (an even split is left out)."""
+    labels: list[tuple[Label, Label]] = []
+    for row in rows:
+        if len(row.human_approval) < min_votes:
+            continue
+        majority = team_label(row.human_approval, *approval_range)
+        if majority is not None:
+            labels.append((judge_label(row.approval), majority))
+    return labels
+
+
+def stars_labels(rows: Iterable[JudgedCandidate], min_votes: int) -> list[tuple[float, float]]:
+    """(judge's stars, the team's median stars) where both are known, the team's from
+    ``min_votes`` human star ratings."""
+    return [
+        (float(row.stars), median_stars(row.human_stars))
+        for row in rows
+        if row.stars is not None and len(row.human_stars) >= min_votes
+    ]
+
+
 # -- calibration of one prompt, or all --------------------------------------------------
 
 
@@ -125,23 +150,13 @@ def calibrate(
 ) -> Calibration:
     rows = [c for c in candidates if prompt is None or c.prompt == prompt]
     judged_pairs = [p for p in pairs if prompt is None or p.prompt == prompt]
-    judge: list[str] = []
-    team: list[str] = []
-    for row in rows:
-        if len(row.human_approval) < min_votes:
-            continue
-        majority = team_label(row.human_approval, *approval_range)
-        if majority is not None:
-            judge.append(judge_label(row.approval))
-            team.append(majority)
+    approvals = approval_labels(rows, min_votes, approval_range)
+    judge = [j for j, _ in approvals]
+    team = [t for _, t in approvals]
     kappa = _defined(cohen_kappa(judge, team)) if judge else None
     interval = bootstrap_kappa(judge, team, rounds, seed) if kappa is not None else None
-    stars = [
-        (row.stars, median_stars(row.human_stars))
-        for row in rows
-        if row.stars is not None and len(row.human_stars) >= min_votes
-    ]
-    stars_judge = [float(s) for s, _ in stars]
+    stars = stars_labels(rows, min_votes)
+    stars_judge = [s for s, _ in stars]
     stars_team = [t for _, t in stars]
     agreed, compared = pair_agreement(rows, judged_pairs, min_votes, approval_range)
     consistent = sum(p.consistent for p in judged_pairs)
