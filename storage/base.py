@@ -176,10 +176,10 @@ class StoreBase:
         self._local.flat = not savepoints
         try:
             yield db
-            db.execute("COMMIT")
+            db.conn.execute("COMMIT")
         except BaseException as error:
             if db.conn.in_transaction:
-                db.execute("ROLLBACK")
+                db.conn.execute("ROLLBACK")
             translated = unavailable(error)
             if translated is not None and translated is not error:
                 raise translated from error
@@ -190,7 +190,7 @@ class StoreBase:
             self._write_lock.release()
 
     def _savepoint(self, db: Database, depth: int) -> Iterator[Database]:
-        db.execute("SAVEPOINT nested")
+        db.conn.execute("SAVEPOINT nested")
         self._local.depth = depth + 1
         try:
             yield db
@@ -198,11 +198,11 @@ class StoreBase:
             # SQLite rolls the whole transaction back itself on some errors (disk full,
             # I/O): then there is no savepoint left, and the error is the one to report.
             if db.conn.in_transaction:
-                db.execute("ROLLBACK TO nested")
-                db.execute("RELEASE nested")
+                db.conn.execute("ROLLBACK TO nested")
+                db.conn.execute("RELEASE nested")
             raise
         else:
-            db.execute("RELEASE nested")
+            db.conn.execute("RELEASE nested")
         finally:
             self._local.depth = depth
 
@@ -221,7 +221,7 @@ class StoreBase:
             remaining = None if limit is None else limit - (time.monotonic() - started)
             self._wait_for_lock_at_most(db, remaining)
             try:
-                db.execute("BEGIN IMMEDIATE")
+                db.conn.execute("BEGIN IMMEDIATE")
             except sqlite3.Error as error:
                 raise (unavailable(error) or error) from error
         except BaseException:

@@ -95,7 +95,7 @@ class InboxTable:
                 chunk = deliveries[start : start + _ROWS_PER_STATEMENT]
                 rows = ", ".join("(?, ?, ?)" for _ in chunk)
                 values = [value for event_id, body in chunk for value in (event_id, body, now)]
-                inserted = db.execute(
+                inserted = db.conn.execute(
                     "INSERT OR IGNORE INTO inbox (event_id, body, received_at)"
                     f" VALUES {rows} RETURNING event_id",
                     values,
