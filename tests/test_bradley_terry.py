@@ -229,3 +229,31 @@ def test_components_are_scipys_connected_components() -> None:
         same = labels[:, None] == labels[None, :]
         assert (same == (expected[:, None] == expected[None, :])).all()
         assert all(labels[i] <= i for i in range(k))  # labelled by the smallest member
+
+
+def test_refits_run_together_give_each_matrix_its_own_fit(monkeypatch) -> None:
+    # Small batches, so that stacks of one size are split across several of them too.
+    monkeypatch.setattr(ilsr, "_BATCH_CELLS", 3 * 25 * 7)
+    rng = np.random.default_rng(4)
+    stacks = [
+        rng.gamma(2.0, size=(rounds, k, k))
+        for rounds, k in [(7, 5), (3, 4), (9, 5), (1, 3), (5, 4)]
+    ]
+    initials = [rng.normal(size=s.shape[-1]) * 0.3 for s in stacks]
+    together = ilsr.refit_all(stacks, initials)
+    for stack, initial, fitted in zip(stacks, initials, together, strict=True):
+        alone = ilsr.refit_stack(stack, initial)
+        assert fitted.shape == alone.shape
+        assert np.array_equal(fitted, alone)  # exactly: the digest must not change
+
+
+def test_rankings_fitted_together_are_the_rankings_fitted_alone() -> None:
+    sets = [
+        synthetic_votes(300, seed=7),
+        ComparisonSet.of([]),
+        of(("x", "y", 1.0), ("y", "z", 0.5), ("x", "z", 1.0), ("z", "x", 0.0)),
+        synthetic_votes(120, seed=8, ties=0.2),
+    ]
+    together = bt.bradley_terry_all(sets, rounds=60, seed=3, min_comparisons=2)
+    assert together == [bradley_terry(s, rounds=60, seed=3, min_comparisons=2) for s in sets]
+    assert together[1].entries == () and len(together[0].entries) == 5

@@ -98,7 +98,10 @@ def per_thread_bootstrap(found: ComparisonSet):
         wins += rng.gamma(0.5, size=(rounds, 2 * pairs)) @ pseudo
         return ilsr.refit_stack(wins.reshape(rounds, k, k), point)
 
-    return run
+    def run_each(tables, points, rounds, seed):
+        return [run(t, p, rounds, seed) for t, p in zip(tables, points, strict=True)]
+
+    return run_each
 
 
 @pytest.mark.parametrize("threads", [12, 400])

@@ -27,9 +27,8 @@ import numpy as np
 from numpy.typing import NDArray
 
 from promptbot.verdicts.distributions import normal_quantile, t_quantile
-from promptbot.verdicts.ilsr import fit as _fit
-from promptbot.verdicts.ilsr import refit_stack as _refit_stack
-from promptbot.verdicts.intervals import rank_ub
+from promptbot.verdicts.ilsr import refit_all
+from promptbot.verdicts.intervals import components, rank_ub
 from promptbot.verdicts.judgements import dense_inverse, distinct
 from promptbot.verdicts.win_records import (
     WinRecords,
@@ -188,12 +187,25 @@ def _tabulate(found: ComparisonSet) -> _Table:
     )
 
 
-def _bootstrap(table: _Table, point: FloatArray, rounds: int, seed: int) -> FloatArray:
-    """Strengths refitted on ``rounds`` reweightings of the reviewer-threads."""
-    with one_blas_thread():
-        return np.concatenate(
-            [_refit_stack(wins, point) for wins in resampled_wins(table.records, rounds, seed)]
-        )
+def _bootstrap(
+    tables: Sequence[_Table], points: Sequence[FloatArray], rounds: int, seed: int
+) -> list[FloatArray]:
+    """Strengths refitted on ``rounds`` reweightings of each table's reviewer-threads
+    (each table's rounds drawn from its own generator, seeded alike)."""
+    chunks: list[FloatArray] = []
+    starts: list[FloatArray] = []
+    owner: list[int] = []
+    with one_blas_thread():  # the win matrices are matrix products too
+        for i, (table, point) in enumerate(zip(tables, points, strict=True)):
+            for wins in resampled_wins(table.records, rounds, seed):
+                chunks.append(wins)
+                starts.append(point)
+                owner.append(i)
+        refits = refit_all(chunks, starts)
+    return [
+        np.concatenate([r for r, o in zip(refits, owner, strict=True) if o == i])
+        for i in range(len(tables))
+    ]
 
 
 def _small_sample_factor(clusters: int) -> float:
@@ -201,25 +213,6 @@ def _small_sample_factor(clusters: int) -> float:
         return 1.0  # the pseudo-comparisons already make the interval as wide as it gets
     t = t_quantile(clusters - 1, 0.975)
     return math.sqrt(clusters / (clusters - 1)) * t / normal_quantile(0.975)
-
-
-def components(k: int, lo: IntArray, hi: IntArray) -> IntArray:
-    """The connected component of each of ``k`` items linked by the pairs (lo[i], hi[i]),
-    labelled by its smallest item (union-find: a few thousand pairs at most, so plain
-    Python is quicker than loading a graph library)."""
-    parent = list(range(k))
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
-        ra, rb = root(a), root(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    return np.array([root(i) for i in range(k)], dtype=np.int64)
 
 
 def bradley_terry(
@@ -236,16 +229,42 @@ def bradley_terry(
     never separable from anything and no winner is declared while it is in the running.
     Items in groups that were never compared with each other are never separable either.
     """
+    return bradley_terry_all([found], rounds=rounds, seed=seed, min_comparisons=min_comparisons)[0]
+
+
+def bradley_terry_all(
+    sets: Sequence[ComparisonSet],
+    *,
+    rounds: int = 200,
+    seed: int = 0,
+    min_comparisons: int = 0,
+) -> list[BTResult]:
+    """``bradley_terry`` of each set, with the same result, their fits run together."""
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
-    if len(found) == 0:
-        return BTResult(entries=(), not_separable=(), rounds=rounds, seed=seed)
-    table = _tabulate(found)
-    k = len(table.items)
-    point = _fit(table.observed)
-    low, middle, high = np.quantile(
-        _bootstrap(table, point, rounds, seed), [0.025, 0.5, 0.975], axis=0
+    tables = [_tabulate(found) for found in sets if len(found)]
+    points = refit_all(
+        [t.observed[np.newaxis] for t in tables], [np.zeros(len(t.items)) for t in tables]
     )
+    samples = _bootstrap(tables, [p[0] for p in points], rounds, seed)
+    fitted = iter(
+        _result(table, point[0], sample, rounds, seed, min_comparisons)
+        for table, point, sample in zip(tables, points, samples, strict=True)
+    )
+    empty = BTResult(entries=(), not_separable=(), rounds=rounds, seed=seed)
+    return [next(fitted) if len(found) else empty for found in sets]
+
+
+def _result(
+    table: _Table,
+    point: FloatArray,
+    sample: FloatArray,
+    rounds: int,
+    seed: int,
+    min_comparisons: int,
+) -> BTResult:
+    k = len(table.items)
+    low, middle, high = np.quantile(sample, [0.025, 0.5, 0.975], axis=0)
     # With G reviewer-threads the bootstrap's spread is sqrt((G - 1) / G) of the truth's,
     # and a 95% interval from G units wants Student's t with G - 1 degrees of freedom,
     # not the normal's 1.96: widen both sides about the point by that much.

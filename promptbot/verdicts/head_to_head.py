@@ -26,7 +26,8 @@ from typing import Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from promptbot.verdicts.bradley_terry import BTEntry, BTResult, ComparisonSet, bradley_terry
+from promptbot.verdicts.bradley_terry import BTEntry, BTResult, ComparisonSet, bradley_terry_all
+from promptbot.verdicts.comparisons import compare_within
 from promptbot.verdicts.judgements import Judgements, dense_inverse
 from promptbot.verdicts.judgements import dense_codes as _codes
 
@@ -35,60 +36,11 @@ FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 VersionKey = tuple[str, int]
 RankingKind = Literal["models", "prompts", "versions", "models_for_prompt"]
-# Judgements closer than this are equal: a tie (means of 0..1 scores are not exact).
-_EQUAL = 1e-9
 
 
 def item_name(prompt: str, version: int) -> str:
     """How a prompt version is named in rankings: ``"summary v2"``."""
     return f"{prompt} v{version}"
-
-
-def compare_within(
-    group: IntArray, item: IntArray, score: FloatArray, cluster: IntArray
-) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
-    """Every pair of distinct items inside each group, with the outcome for the first.
-
-    An item judged more than once in a group (two candidates of one version) counts with
-    its mean judgement. Returns (first item, second item, outcome, cluster) arrays.
-    """
-    if not len(group):
-        empty = np.zeros(0, dtype=np.int64)
-        return empty, empty, np.zeros(0), empty
-    cell = _codes(group, item)
-    n_cells = int(cell.max()) + 1
-    totals = np.bincount(cell, score, n_cells)
-    counts = np.bincount(cell, minlength=n_cells)
-    cell_group = np.zeros(n_cells, dtype=np.int64)
-    cell_item = np.zeros(n_cells, dtype=np.int64)
-    cell_cluster = np.zeros(n_cells, dtype=np.int64)
-    cell_group[cell], cell_item[cell], cell_cluster[cell] = group, item, cluster
-    mean = totals / counts
-    order = np.lexsort((cell_item, cell_group))
-    g, it, m, cl = cell_group[order], cell_item[order], mean[order], cell_cluster[order]
-    i, j = _pairs_within(g)
-    diff = m[i] - m[j]
-    outcome = np.where(diff > _EQUAL, 1.0, np.where(diff < -_EQUAL, 0.0, 0.5))
-    return it[i], it[j], outcome, cl[i]
-
-
-def _pairs_within(group: IntArray) -> tuple[NDArray[np.int32], NDArray[np.int32]]:
-    """Every pair of positions (i < j) in the same run of equal ``group`` values, in
-    order of i, then j: the comparisons come out in the order of their groups, so the
-    models' can be split by prompt without a sort. 32-bit positions: at a million
-    ratings these are ~1.3M pairs."""
-    n = len(group)
-    starts = np.flatnonzero(np.concatenate([[True], group[1:] != group[:-1]]))
-    sizes = np.diff(np.concatenate([starts, [n]]))
-    # How many positions after each one are in its group.
-    after = (np.repeat(starts + sizes, sizes) - np.arange(1, n + 1)).astype(np.int32)
-    first = np.repeat(np.arange(n, dtype=np.int32), after)
-    # The k-th partner of position i (k = 0, 1, ...) is i + 1 + k.
-    offset = np.cumsum(after, dtype=np.int64) - after
-    second = (np.arange(len(first), dtype=np.int64) - np.repeat(offset, after) + first + 1).astype(
-        np.int32
-    )
-    return first, second
 
 
 @dataclass(frozen=True)
@@ -260,6 +212,18 @@ class Ranking:
         return tuple((a, b) for a, b in self.result.not_separable if a in names and b in names)
 
 
+def _waiting(found: ComparisonSet, min_votes: int) -> tuple[tuple[str, int], ...] | None:
+    """Every item with its comparisons when fewer than two items could be ranked (then
+    no model is fitted); None when there is a ranking to fit."""
+    per_item = np.bincount(found.a, minlength=len(found.items)) + np.bincount(
+        found.b, minlength=len(found.items)
+    )
+    if int((per_item >= max(min_votes, 1)).sum()) >= 2:
+        return None
+    present = [(found.items[i], int(n)) for i, n in enumerate(per_item) if n > 0]
+    return tuple(sorted(present, key=lambda pair: (-pair[1], pair[0])))
+
+
 def rank(
     kind: RankingKind,
     prompt: str | None,
@@ -270,16 +234,8 @@ def rank(
     seed: int,
 ) -> Ranking:
     """Fit Bradley-Terry to the comparisons, unless fewer than two items could be ranked."""
-    per_item = np.bincount(found.a, minlength=len(found.items)) + np.bincount(
-        found.b, minlength=len(found.items)
-    )
-    if int((per_item >= max(min_votes, 1)).sum()) < 2:
-        empty = BTResult(entries=(), not_separable=(), rounds=rounds, seed=seed)
-        present = [(found.items[i], int(n)) for i, n in enumerate(per_item) if n > 0]
-        waiting = tuple(sorted(present, key=lambda pair: (-pair[1], pair[0])))
-        return Ranking(kind, prompt, empty, min_votes, found, waiting)
-    result = bradley_terry(found, rounds=rounds, seed=seed, min_comparisons=min_votes)
-    return Ranking(kind, prompt, result, min_votes, found)
+    (ranking,) = _rank_sets(kind, [(prompt, found)], min_votes=min_votes, rounds=rounds, seed=seed)
+    return ranking
 
 
 def rank_all(
@@ -291,10 +247,34 @@ def rank_all(
     seed: int,
 ) -> tuple[Ranking, ...]:
     """One ranking per prompt, in name order, for the prompts with any comparison."""
+    chosen = [(prompt, found) for prompt, found in sorted(sets.items()) if len(found)]
+    return _rank_sets(kind, chosen, min_votes=min_votes, rounds=rounds, seed=seed)
+
+
+def _rank_sets(
+    kind: RankingKind,
+    chosen: Sequence[tuple[str | None, ComparisonSet]],
+    *,
+    min_votes: int,
+    rounds: int,
+    seed: int,
+) -> tuple[Ranking, ...]:
+    """``rank`` of each set, the fits run together (the same results, less overhead)."""
+    waiting = [_waiting(found, min_votes) for _, found in chosen]
+    fitted = iter(
+        bradley_terry_all(
+            [found for (_, found), wait in zip(chosen, waiting, strict=True) if wait is None],
+            rounds=rounds,
+            seed=seed,
+            min_comparisons=min_votes,
+        )
+    )
+    empty = BTResult(entries=(), not_separable=(), rounds=rounds, seed=seed)
     return tuple(
-        rank(kind, prompt, found, min_votes=min_votes, rounds=rounds, seed=seed)
-        for prompt, found in sorted(sets.items())
-        if len(found)
+        Ranking(kind, prompt, empty, min_votes, found, wait)
+        if wait is not None
+        else Ranking(kind, prompt, next(fitted), min_votes, found)
+        for (prompt, found), wait in zip(chosen, waiting, strict=True)
     )
 
 

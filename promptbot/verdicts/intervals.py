@@ -15,6 +15,9 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.typing import NDArray
+
+IntArray = NDArray[np.int64]
 
 Z_95 = 1.959963984540054
 
@@ -53,3 +56,22 @@ def rank_ub(
         labels = np.asarray(groups)
         surely_better &= labels[np.newaxis, :] == labels[:, np.newaxis]
     return [1 + int(count) for count in surely_better.sum(axis=1)]
+
+
+def components(k: int, lo: IntArray, hi: IntArray) -> IntArray:
+    """The connected component of each of ``k`` items linked by the pairs (lo[i], hi[i]),
+    labelled by its smallest item (union-find: a few thousand pairs at most, so plain
+    Python is quicker than loading a graph library)."""
+    parent = list(range(k))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for a, b in zip(lo.tolist(), hi.tolist(), strict=True):
+        ra, rb = root(a), root(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return np.array([root(i) for i in range(k)], dtype=np.int64)
