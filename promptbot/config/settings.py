@@ -7,13 +7,13 @@ start-up and turns any mistake into one ConfigError line naming the field.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-from promptbot.checks import checked_entry
 from promptbot.config.crontab import crontab_fields
+from promptbot.config.judging import JudgeSettings, PromptSettings, StrictSettings
 from promptbot.errors import ConfigError
 from promptbot.review.scales import canonical_name
 
@@ -27,21 +27,17 @@ PROVIDER_BASE_URLS: dict[str, str | None] = {
 }
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ModelParams(_Strict):
+class ModelParams(StrictSettings):
     temperature: float = Field(0.7, ge=0, le=2, description="Sampling temperature.")
     max_tokens: int = Field(512, gt=0, description="Most tokens the model may answer with.")
 
 
-class Price(_Strict):
+class Price(StrictSettings):
     input_per_million: float = Field(0.0, ge=0, description="Price of a million input tokens.")
     output_per_million: float = Field(0.0, ge=0, description="Price of a million output tokens.")
 
 
-class ModelConfig(_Strict):
+class ModelConfig(StrictSettings):
     name: str = Field(description="Short name shown on reveal and in rankings.")
     model: str = Field(description="The model id sent to the endpoint, e.g. gpt-4o-mini.")
     provider: Literal["openai", "ollama", "vllm", "llamacpp", "lmstudio"] = Field(
@@ -72,7 +68,7 @@ class ModelConfig(_Strict):
         return PROVIDER_BASE_URLS[self.provider]
 
 
-class Scale(_Strict):
+class Scale(StrictSettings):
     emoji: dict[str, float] = Field(description="Emoji name (without colons) to score.")
     seed: bool = Field(True, description="Whether the bot adds these emoji under each candidate.")
 
@@ -92,7 +88,7 @@ def _default_scales() -> dict[str, Scale]:
     }
 
 
-class Limits(_Strict):
+class Limits(StrictSettings):
     template_max_bytes: int = Field(16_384, gt=0, description="Largest template accepted.")
     max_runs_listed: int = Field(10, gt=0, le=50, description="Proposals shown by /prompt list.")
     run_cost_ceiling: float | None = Field(
@@ -117,7 +113,7 @@ class Limits(_Strict):
     )
 
 
-class DigestSettings(_Strict):
+class DigestSettings(StrictSettings):
     schedule: str = Field(
         "0 9 * * 1", description="When the digest is posted: a crontab line (default Monday 09:00)."
     )
@@ -160,7 +156,7 @@ class DigestSettings(_Strict):
         return value
 
 
-class ReviewSettings(_Strict):
+class ReviewSettings(StrictSettings):
     close_after_days: float | None = Field(
         7,
         gt=0,
@@ -171,7 +167,7 @@ class ReviewSettings(_Strict):
     )
 
 
-class ReminderSettings(_Strict):
+class ReminderSettings(StrictSettings):
     enabled: bool = Field(False, description="Whether reviewers are reminded about open runs.")
     schedule: str = Field(
         "0 10 * * 1-5",
@@ -185,7 +181,7 @@ class ReminderSettings(_Strict):
         return DigestSettings._valid_cron(value)
 
 
-class SlackSettings(_Strict):
+class SlackSettings(StrictSettings):
     timeout: float = Field(30.0, gt=0, description="Seconds one Slack Web API call may take.")
     deadline_seconds: float = Field(
         600.0,
@@ -205,40 +201,7 @@ class SlackSettings(_Strict):
     )
 
 
-class JudgeSettings(_Strict):
-    model: str | None = Field(
-        None, description="Model (a name from models) that scores candidates; none: no judge."
-    )
-    rubric: str | None = Field(
-        None,
-        description="Jinja2 rubric with prompt, input and answer; none: the built-in rubric.",
-    )
-    min_human_votes: int = Field(
-        3, ge=1, description="Human ratings a candidate needs before it counts in calibration."
-    )
-    trust_kappa: float = Field(
-        0.6,
-        ge=-1,
-        le=1,
-        description="The judge is trusted where the lower bound of its kappa reaches this.",
-    )
-    audit_share: float = Field(
-        0.1, ge=0, le=1, description="Share of screened candidates posted for humans anyway."
-    )
-
-
-class PromptSettings(_Strict):
-    checks: list[Annotated[str, AfterValidator(checked_entry)]] = Field(
-        default_factory=list,
-        description="Checks on every answer, in promptfoo's `type: value` form.",
-    )
-    judge: bool | None = Field(
-        None, description="Whether the judge scores this prompt (none: on when a judge is set)."
-    )
-    rubric: str | None = Field(None, description="This prompt's own judge rubric.")
-
-
-class AppConfig(_Strict):
+class AppConfig(StrictSettings):
     models: list[ModelConfig] = Field(
         default_factory=list, description="The models a prompt can run against."
     )

@@ -2,8 +2,12 @@
 budget, as the team's own prompt templates (promptbot/review/render_budget.py).
 
 A rubric sees ``prompt`` (the prompt template the team wrote), ``input`` (the input's
-variables, one ``name: value`` line each) and ``answer``. The judge must reply in the
-strict line format the default asks for; a team's own rubric keeps those lines.
+variables, one ``name: value`` line each), ``answer``, and ``stars``: the team's stars
+scale as ``stars.low`` and ``stars.high``, or none when the team has no stars scale (the
+default then asks for approval alone). A pair rubric sees ``prompt``, ``input``,
+``first`` and ``second``. The judge must reply in the strict line format the defaults
+ask for; a team's own rubric keeps those lines. app.yaml's rubrics are checked at load
+(promptbot/config/rubric_checks.py).
 """
 
 from __future__ import annotations
@@ -32,10 +36,10 @@ The answer:
 {{ answer }}
 </answer>
 
-Reply with exactly these three lines and nothing else:
+Reply with exactly these {{ "three" if stars else "two" }} lines and nothing else:
 APPROVE: yes, no or unsure
-STARS: a whole number from 1 (poor) to 5 (excellent)
-REASON: one short sentence
+{% if stars %}STARS: a whole number from {{ stars.low }} (poor) to {{ stars.high }} (excellent)
+{% endif %}REASON: one short sentence
 """
 
 # Head-to-head: two answers to one input; asked twice, in both orders.
@@ -73,6 +77,20 @@ REASON: one short sentence
 def rubric_for(config: AppConfig, prompt: str) -> str:
     """The prompt's own rubric, else the team's, else the default."""
     return config.prompt_settings(prompt).rubric or config.judge.rubric or DEFAULT_RUBRIC
+
+
+def pair_rubric_for(config: AppConfig, prompt: str) -> str:
+    """The prompt's own head-to-head rubric, else the team's, else the default."""
+    own = config.prompt_settings(prompt).pair_rubric
+    return own or config.judge.pair_rubric or PAIR_RUBRIC
+
+
+def stars_scale(config: AppConfig) -> dict[str, str] | None:
+    """The team's stars scale as a rubric sees it (``low``, ``high``); None without one."""
+    scale = config.scales.get("stars")
+    if scale is None:
+        return None
+    return {"low": f"{min(scale.emoji.values()):g}", "high": f"{max(scale.emoji.values()):g}"}
 
 
 def input_text(variables: dict[str, Any]) -> str:

@@ -31,7 +31,7 @@ from promptbot.judge.replies import (
     parse_verdict,
     swapped,
 )
-from promptbot.judge.rubric import PAIR_RUBRIC, input_text, rubric_for
+from promptbot.judge.rubric import input_text, pair_rubric_for, rubric_for, stars_scale
 from promptbot.review.calls import ModelCalls
 from promptbot.review.costs import CHARS_PER_TOKEN, call_cost
 from promptbot.review.providers import build_messages
@@ -69,6 +69,7 @@ class Judge:
         self.model = config.judge.model
         stars = config.scales.get("stars")
         self.stars_range = (min(stars.emoji.values()), max(stars.emoji.values())) if stars else None
+        self.stars_scale = stars_scale(config)
         # Runs being judged here: a run told finished again (a resume) is not judged twice.
         self._judging: set[int] = set()
         self._lock = threading.Lock()
@@ -148,6 +149,7 @@ class Judge:
         judge = self.config.model(self.model)
         candidates = self.store.candidates(run.id)
         rubric = rubric_for(self.config, run.version.prompt_name)
+        pair_rubric = pair_rubric_for(self.config, run.version.prompt_name)
 
         def answer_chars(candidate: Candidate) -> int:
             known = {m.name: m for m in self.config.models}.get(candidate.model_name)
@@ -163,7 +165,7 @@ class Judge:
         for first, second in pairs_to_compare(candidates):
             base = 2 * len(self._template(run, first)) + len(input_text(first.variables))
             both = answer_chars(first) + answer_chars(second)
-            total += 2 * call(len(PAIR_RUBRIC) + base + both)
+            total += 2 * call(len(pair_rubric) + base + both)
         return total
 
     # -- one candidate ---------------------------------------------------------------
@@ -182,6 +184,7 @@ class Judge:
             "prompt": self._template(run, candidate),
             "input": input_text(candidate.variables),
             "answer": candidate.output,
+            "stars": self.stars_scale,
         }
         try:
             answer = self._ask(rubric_for(self.config, prompt), values)
@@ -202,6 +205,7 @@ class Judge:
 
     def compare(self, run: Run, first: Candidate, second: Candidate) -> None:
         assert self.model is not None
+        rubric = pair_rubric_for(self.config, first.prompt_name or run.version.prompt_name)
         prompts = dict.fromkeys([self._template(run, first), self._template(run, second)])
         base = {
             "prompt": "\n--- or ---\n".join(prompts),
@@ -212,7 +216,7 @@ class Judge:
         error: str | None = None
         for one, two in ((first, second), (second, first)):
             try:
-                reply = self._ask(PAIR_RUBRIC, {**base, "first": one.output, "second": two.output})
+                reply = self._ask(rubric, {**base, "first": one.output, "second": two.output})
             except PromptbotError as refused:
                 error = f"rubric refused: {refused}"
                 break
