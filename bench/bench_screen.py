@@ -16,7 +16,13 @@ sample (Cohen's κ against the reviewers' majority, with the bootstrap interval 
 computes), and the wall time of the screened run (command to summary posted) against
 the unscreened one (command to last candidate posted).
 
-    python bench/bench_screen.py [--inputs 200] [--agreement 0.85] [--seed 0]
+Every model, the judge included, answers after ``--latency`` seconds (0.2 by default;
+at 0 the wall time measures only promptbot's own work, on a shared machine mostly CPU).
+The judge makes two calls per candidate (a verdict, and its half of a pair asked both
+ways) on one pool of 16, where the answers have two: its work, not waiting, is what a
+screened run adds, and scoring each answer as it arrives overlaps it with the answers.
+
+    python bench/bench_screen.py [--inputs 200] [--agreement 0.85] [--seed 0] [--latency 0.2]
 """
 
 from __future__ import annotations
@@ -54,8 +60,16 @@ def unit(*parts: object) -> float:
     return int.from_bytes(digest[:8], "big") / 2**64
 
 
+# When the model stand-in last answered, per kind of call ("answer" or "judge"), and
+# how many calls of each kind it had.
+LAST_CALL: dict[str, float] = {}
+CALLS: dict[str, int] = {"answer": 0, "judge": 0}
+
+
 def answering(model: str, seed: int) -> Callable[[dict[str, Any]], str]:
     def reply(body: dict[str, Any]) -> str:
+        LAST_CALL["answer"] = time.monotonic()
+        CALLS["answer"] += 1
         text = str(body["messages"][-1]["content"])
         item = re.search(r"item-\d+", text)
         key = item.group(0) if item else text
@@ -79,6 +93,8 @@ def judging(wrong: set[tuple[str, str]]) -> Callable[[dict[str, Any]], str]:
         return not good if who and (who[1], who[2]) in wrong else good
 
     def reply(body: dict[str, Any]) -> str:
+        LAST_CALL["judge"] = time.monotonic()
+        CALLS["judge"] += 1
         text = str(body["messages"][-1]["content"])
         answers = re.findall(r"<answer>\n(.*?)\n</answer>", text, re.S)
         if "Answer 1" in text and len(answers) >= 2:
@@ -151,6 +167,7 @@ def main() -> None:
     parser.add_argument("--inputs", type=int, default=200)
     parser.add_argument("--agreement", type=float, default=0.85)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--latency", type=float, default=0.2)
     args = parser.parse_args()
     total = args.inputs * len(MODELS)
 
@@ -161,9 +178,11 @@ def main() -> None:
     ):
         directory = Path(tmp)
         for name in MODELS:
-            models.set_behaviour(f"{name}-id", reply=answering(name, args.seed))
+            models.set_behaviour(
+                f"{name}-id", reply=answering(name, args.seed), latency=args.latency
+            )
         wrong = judge_errors(args.inputs, args.agreement, args.seed)
-        models.set_behaviour("judge-id", reply=judging(wrong))
+        models.set_behaviour("judge-id", reply=judging(wrong), latency=args.latency)
         config = write_config(directory, models.base_url)
         db = directory / "bench.db"
         bot = start_promptbot(directory, db, slack.api_url, config=config)
@@ -189,14 +208,26 @@ def main() -> None:
             command(bot.url, f"rerun {PROMPT} --set big --fresh")
             wait("the unscreened thread", lambda: len(candidates_in(thread_of(slack, 2))) == total)
             unscreened = time.monotonic() - began
+            # The judge scores the unscreened run once it is posted: let it finish, so
+            # that the screened run starts, as the unscreened one did, on an idle bot.
+            answered = [c.id for c in store.candidates(2)]
+            wait(
+                "the judge on the unscreened run",
+                lambda: (
+                    len(store.judge.verdicts(answered)) == total and not store.judge.is_queued(2)
+                ),
+            )
 
             began = time.monotonic()
+            before = dict(CALLS)
             command(bot.url, f"rerun {PROMPT} --set big --fresh --screen --force")
             summary = wait(
                 "the screening summary",
                 lambda: [m for m in thread_of(slack, 3) if "Screening done" in m["text"]],
             )
             screened = time.monotonic() - began
+            last_answer, last_judged = LAST_CALL["answer"] - began, LAST_CALL["judge"] - began
+            calls = {kind: CALLS[kind] - before[kind] for kind in CALLS}
             posted = candidates_in(thread_of(slack, 3))
             decision = store.screening.reasons(3)
             audited = [cid for cid, why in decision.items() if "audit sample" in why]
@@ -219,7 +250,8 @@ def main() -> None:
     print(f"inputs: {args.inputs} x {len(MODELS)} models = {total} candidates")
     print(
         f"judge agrees with the simulated team: {args.agreement:.0%} of verdicts"
-        f" ({len(wrong)} of {total} wrong; seed {args.seed})"
+        f" ({len(wrong)} of {total} wrong; seed {args.seed}); models answer in"
+        f" {args.latency:g} s"
     )
     print(
         f"posted for humans: {len(posted)} of {total} ({len(posted) / total:.1%},"
@@ -231,6 +263,11 @@ def main() -> None:
     print(
         f"wall time: screened {screened:.1f} s (to the summary) vs unscreened"
         f" {unscreened:.1f} s (to the last candidate): {screened / unscreened:.2f}x"
+    )
+    print(
+        f"screened run: last answer asked for at {last_answer:.1f} s, the judge's last call"
+        f" at {last_judged:.1f} s, summary posted at {screened:.1f} s;"
+        f" {calls['answer']} answers and {calls['judge']} judge calls asked for"
     )
 
 

@@ -237,8 +237,9 @@ def wire(
     runner.when_finished.append(judge.run_finished)
     runner.after_costs.append(judge.estimate_cost)
     # After the judge's, so a screened run is queued for the judge before it waits on it.
-    screening = ScreeningService(store, config, runner)
+    screening = ScreeningService(store, config, runner, judge)
     runner.when_finished.append(screening.run_finished)
+    runner.when_answered.append(screening.answer_stored)
     services = Services(
         store,
         config,

@@ -65,6 +65,15 @@ class CandidateQueries(StoreBase):
         )
         return [self._candidate_from_row(row) for row in rows]
 
+    def candidates_of_input(self, run_id: int, input_index: int) -> list[Candidate]:
+        """A run's candidates for one input (its models' answers to it), in slot order."""
+        rows = self.query(
+            self._CANDIDATE_SELECT
+            + " WHERE candidates.run_id = ? AND candidates.input_index = ? ORDER BY slot",
+            [run_id, input_index],
+        )
+        return [self._candidate_from_row(row) for row in rows]
+
     def get_candidate(self, candidate_id: int) -> Candidate:
         rows = self.query(self._CANDIDATE_SELECT + " WHERE candidates.id = ?", [candidate_id])
         if not rows:

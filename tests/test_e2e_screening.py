@@ -321,3 +321,60 @@ def test_only_the_proposer_or_an_admin_may_post_held_answers(running, models, sl
     _, reply = bot.command("post 2 all", user="UPROP")
     assert reply["text"] == "Posting 2 held answers in run #2's thread."
     wait_until(lambda: len(posted_answers(bot, 2)) == 6, what="the held answers")
+
+
+def test_a_screened_runs_answers_are_judged_as_they_arrive_and_each_once(running, models, slack):
+    """A screened run posts nothing before the judge is done, so the judge does not wait
+    for the run: it scores each answer once it is stored (and a pair once both are),
+    while the other model is still answering, and the run's end sends nothing twice."""
+    import threading
+
+    config = bot_config(
+        models,
+        timeout=60,
+        default_models=["alpha", "beta"],
+        judge={"model": "gamma", "audit_share": 0.0},
+    )
+    bot = running(config)
+    beta_may_answer, rerun_asked = threading.Event(), threading.Event()
+
+    def slow_beta(body):
+        beta_may_answer.wait(30)
+        return model_reply(body)
+
+    def judge_after_the_run(body):
+        # A pair is still being judged when the run finishes (it is asked as beta's
+        # answer arrives): the run's end must not ask it again.
+        if "Answer 1" in body["messages"][-1]["content"] and rerun_asked.is_set():
+            wait_until(lambda: bot.store.get_run(2).status == "done", what="run 2 finished")
+        return judge_reply(body)
+
+    models.set_behaviour("alpha-id", reply=model_reply)
+    models.set_behaviour("beta-id", reply=slow_beta)
+    models.set_behaviour("gamma-id", reply=judge_after_the_run)
+    beta_may_answer.set()  # the first run is not screened: it waits for nobody
+    bot.command(f"propose scr --models alpha,beta\n{TEMPLATE}\n---\nx: 1", user="UPROP")
+    bot.wait_run(1)
+    wait_until(lambda: not bot.store.judge.is_queued(1), what="the judge on run 1")
+    text = "x,__expected\n" + "".join(f"{x},{row[2]}\n" for x, row in ROWS.items())
+    add_test_set(
+        bot.store, bot.bot.config, prompt="scr", name="s", text=text, filename="s.csv", by="U1"
+    )
+    asked_before = len(models.requests_for("gamma-id"))
+    beta_may_answer.clear()
+    rerun_asked.set()
+    bot.command("rerun scr --set s --fresh --screen --force", user="UPROP")
+    wait_until(lambda: bot.store.candidates(2), what="run 2 recorded")
+    alpha = [c.id for c in bot.store.candidates(2) if c.model_name == "alpha"]
+    wait_until(lambda: len(bot.store.judge.verdicts(alpha)) == 3, what="alpha's answers judged")
+    # Beta is still answering: the run is not finished, and no pair could be asked yet.
+    assert all(c.status == "pending" for c in bot.store.candidates(2) if c.model_name == "beta")
+    assert bot.store.judge.pairs(2) == []
+    assert posted_answers(bot, 2) == set()
+
+    beta_may_answer.set()
+    summary_of(bot, slack, 2)
+    assert posted_answers(bot, 2) == {"good two", "bad two", "bad three", "meh three"}
+    assert len(bot.store.judge.pairs(2)) == 3
+    # Six verdicts and three pairs asked both ways: nothing asked twice.
+    assert len(models.requests_for("gamma-id")) - asked_before == 6 + 3 * 2

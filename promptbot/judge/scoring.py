@@ -7,12 +7,16 @@ pool (its ``max_concurrency``), the answer cache, the same pricing. Whatever goe
 (a failed call, a rubric the sandbox refuses, an unreadable reply) is stored as a failed
 verdict with its reason; nothing escapes into the run. Runs waiting for the judge are
 queued in the database, so a restart finishes them.
+
+A screened run posts nothing until the judge is done, so there the judge need not wait:
+``judge_answer`` scores each answer as it is stored (and each pair once both answers
+are), alongside the run's remaining model calls. Each task is sent once per process
+(``_claimed``); a run is done when it has finished, every task sent for it has ended,
+and nothing is missing from the database.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from collections import defaultdict
 from collections.abc import Callable
 from functools import partial
@@ -32,33 +36,11 @@ from promptbot.judge.replies import (
     swapped,
 )
 from promptbot.judge.rubric import input_text, pair_rubric_for, rubric_for, stars_scale
+from promptbot.judge.tasks import RunTasks, Stopped, Task
 from promptbot.review.calls import ModelCalls
 from promptbot.review.costs import CHARS_PER_TOKEN, call_cost
 from promptbot.review.providers import build_messages
 from storage import Store
-
-logger = logging.getLogger(__name__)
-
-
-class _Stopped(Exception):
-    """The process is stopping: a judge task leaves its verdict for the next start."""
-
-
-class _Countdown:
-    """Calls ``then`` once ``count`` tasks have finished, however each ended."""
-
-    def __init__(self, count: int, then: Callable[[], None]) -> None:
-        self._left = count
-        self._then = then
-        self.crashed = False
-        self._lock = threading.Lock()
-
-    def tick(self) -> None:
-        with self._lock:
-            self._left -= 1
-            last = self._left == 0
-        if last:
-            self._then()
 
 
 class Judge:
@@ -70,9 +52,7 @@ class Judge:
         stars = config.scales.get("stars")
         self.stars_range = (min(stars.emoji.values()), max(stars.emoji.values())) if stars else None
         self.stars_scale = stars_scale(config)
-        # Runs being judged here: a run told finished again (a resume) is not judged twice.
-        self._judging: set[int] = set()
-        self._lock = threading.Lock()
+        self._tasks = RunTasks(self._submit, self._settle)
 
     # -- when runs finish, and at start-up -----------------------------------------
 
@@ -92,53 +72,62 @@ class Judge:
             self.start(run_id)
 
     def start(self, run_id: int) -> None:
-        """Submit each verdict and pair still missing on the judge model's pool."""
-        model = self.model
-        if model is None:
+        """Send each verdict and pair still missing (and not already sent) to the judge
+        model's pool; the run is marked done once all have ended."""
+        if self.model is None:
             return
-        with self._lock:
-            if run_id in self._judging:
-                return
-            self._judging.add(run_id)
-        try:
-            self._submit(model, run_id)
-        except BaseException:
-            self._forget(run_id)
-            raise
-
-    def _forget(self, run_id: int) -> None:
-        with self._lock:
-            self._judging.discard(run_id)
-
-    def _submit(self, model: str, run_id: int) -> None:
         run = self.store.get_run(run_id)
-        answered = [c for c in self.store.candidates(run_id) if c.output is not None]
-        verdicts_done, pairs_done = self.store.judge.judged(run_id)
-        tasks: list[Callable[[], None]] = [
-            partial(self.score, run, c) for c in answered if c.id not in verdicts_done
+        self._tasks.send(run_id, self._missing(run, self._answered(run_id)))
+        self._tasks.finished(run_id)
+
+    def judge_answer(self, run_id: int, candidate_id: int) -> None:
+        """Judge one answer as soon as it is stored, before its run has finished: its
+        verdict, and its pairs with the answers to the same input stored before it.
+        For runs that post nothing until the judge is done (screened ones)."""
+        if self.model is None:
+            return
+        run = self.store.get_run(run_id)
+        if run.deleted or not self.config.judges(run.version.prompt_name):
+            return
+        candidate = self.store.get_candidate(candidate_id)
+        if candidate.output is None:
+            return
+        # Its input's answers only: reading the whole run for each answer would cost a
+        # long run's every answer a read of every other.
+        same_input = self.store.candidates_of_input(run_id, candidate.input_index)
+        answered = [c for c in same_input if c.output is not None]
+        self._tasks.send(run_id, self._missing(run, answered, involving=candidate_id))
+
+    def _submit(self, task: Callable[[], None]) -> object:
+        assert self.model is not None
+        return self.calls.submit(self.model, task)
+
+    def _answered(self, run_id: int) -> list[Candidate]:
+        return [c for c in self.store.candidates(run_id) if c.output is not None]
+
+    def _missing(
+        self, run: Run, answered: list[Candidate], involving: int | None = None
+    ) -> list[Task]:
+        """The verdicts and pairs the database lacks (those ``involving`` one answer)."""
+        verdicts_done, pairs_done = self.store.judge.judged(run.id)
+        tasks: list[Task] = [
+            ((c.id,), partial(self.score, run, c))
+            for c in answered
+            if c.id not in verdicts_done and involving in (None, c.id)
         ]
         tasks += [
-            partial(self.compare, run, a, b)
+            ((a.id, b.id), partial(self.compare, run, a, b))
             for a, b in pairs_to_compare(answered)
-            if (a.id, b.id) not in pairs_done
+            if (a.id, b.id) not in pairs_done and involving in (None, a.id, b.id)
         ]
-        if not tasks:
+        return tasks
+
+    def _settle(self, run_id: int) -> None:
+        """Every task sent for a finished run has ended: done, unless one crashed or was
+        cut short (its verdict is missing), when the run stays queued for the next start."""
+        run = self.store.get_run(run_id)
+        if not self._missing(run, self._answered(run_id)):
             self.store.judge.done(run_id)
-            self._forget(run_id)
-            return
-
-        def finished() -> None:
-            # A task that crashed left its verdict unwritten: the run stays queued, and
-            # the next start tries what is missing.
-            try:
-                if not countdown.crashed:
-                    self.store.judge.done(run_id)
-            finally:
-                self._forget(run_id)
-
-        countdown = _Countdown(len(tasks), finished)
-        for task in tasks:
-            self.calls.submit(model, _guarded(task, countdown, run_id))
 
     def estimate_cost(self, run: Run) -> float:
         """The most the judge may spend on a run: a verdict per candidate and two calls
@@ -174,7 +163,7 @@ class Judge:
         assert self.model is not None and candidate.output is not None
         record = self._verdict(run, candidate)
         if record.error is not None and self.calls.stopping:
-            raise _Stopped  # not the judge's failure: the next start asks again
+            raise Stopped  # not the judge's failure: the next start asks again
         self.store.judge.record_verdict(candidate.id, self.model, record)
 
     def _verdict(self, run: Run, candidate: Candidate) -> VerdictRecord:
@@ -238,7 +227,7 @@ class Judge:
             outcome, consistent = both_orders(answers[0], answers[1])
             record = PairRecord(outcome, consistent, answers[0], answers[1], None, cost)
         if record.error is not None and self.calls.stopping:
-            raise _Stopped
+            raise Stopped
         self.store.judge.record_pair(run.id, first.id, second.id, self.model, record)
 
     # -- shared ----------------------------------------------------------------------
@@ -280,18 +269,3 @@ def _with_usage(record: VerdictRecord, answer: Completion) -> VerdictRecord:
         answer.cost,
         answer.cached,
     )
-
-
-def _guarded(task: Callable[[], None], countdown: _Countdown, run_id: int) -> Callable[[], None]:
-    def run() -> None:
-        try:
-            task()
-        except _Stopped:
-            countdown.crashed = True
-        except Exception:
-            countdown.crashed = True
-            logger.exception("run %s: a judge task failed", run_id)
-        finally:
-            countdown.tick()
-
-    return run

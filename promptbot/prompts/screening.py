@@ -2,7 +2,8 @@
 and the judge score every answer, and only the answers that need a human are posted.
 
 The run is recorded as screened; posting holds all its candidates (the thread says
-why). When the run has finished and the judge is done with it, the selection
+why), and the judge scores each answer as it is stored (``answer_stored``). When the
+run has finished and the judge is done with it, the selection
 (:mod:`promptbot.verdicts.screening`) decides, the decision and a summary are stored
 in one transaction that also sends the run back to be posted, and the runner posts the
 chosen answers and the summary, resumably like any run. A held answer is posted when
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 from promptbot.checks import overall
 from promptbot.config.settings import AppConfig
 from promptbot.errors import NotFound, PermissionDenied, UsageError
+from promptbot.judge.scoring import Judge
 from promptbot.judge.trust import judge_trust
 from promptbot.render.screening import HeldAnswer, summary_message
 from promptbot.review.reveal import may_manage
@@ -76,16 +78,28 @@ class ScreeningService:
         store: Store,
         config: AppConfig,
         runner: Runner,
+        judge: Judge | None = None,
         judge_wait: float = JUDGE_WAIT_SECONDS,
     ) -> None:
         self.store = store
         self.config = config
         self.runner = runner
+        self.judge = judge
         self.judge_wait = judge_wait
         self._waiting: set[int] = set()
         self._lock = threading.Lock()
 
     # -- when to decide ----------------------------------------------------------------
+
+    def answer_stored(self, run_id: int, candidate_id: int) -> None:
+        """An answer of a screened run, still undecided, goes to the judge at once: the
+        run posts nothing before the judge is done, so waiting for the run to finish
+        would only add the judge's time to the model calls' instead of overlapping it."""
+        if self.judge is None:
+            return
+        screened = self.store.screening.get(run_id)
+        if screened is not None and not screened.decided:
+            self.judge.judge_answer(run_id, candidate_id)
 
     def run_finished(self, run_id: int) -> None:
         """A run finished posting: a screened one still undecided waits for the judge."""

@@ -24,6 +24,7 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import Run
@@ -95,6 +96,9 @@ class Runner:
         self._keeper: threading.Thread | None = None
         # Told each run that finishes here, after its last post (the judge starts so).
         self.when_finished: list[Callable[[int], None]] = []
+        # Told (run id, candidate id) as each answer is stored, after the run is advanced
+        # (a screened run's judge starts so, alongside the remaining model calls).
+        self.when_answered: list[Callable[[int, int], None]] = []
         # What else a run will spend once posted (the judge's calls), for the ceiling.
         self.after_costs: list[Callable[[Run], float]] = []
 
@@ -157,7 +161,8 @@ class Runner:
                 self._release(run.id, active)
                 return
             for candidate in pending:
-                active.calls.append(self.calls.start(run, candidate, lambda: self._kick(run.id)))
+                then = partial(self._answered, run.id, candidate.id)
+                active.calls.append(self.calls.start(run, candidate, then))
         except Exception:
             logger.exception("run %s failed to start", run.id)
             self.poster.crashed(run.id)
@@ -205,6 +210,14 @@ class Runner:
         except RuntimeError:  # shutting down: the next process resumes the run
             with self._lock:
                 active.busy = False
+
+    def _answered(self, run_id: int, candidate_id: int) -> None:
+        self._kick(run_id)
+        for listener in self.when_answered:
+            try:
+                listener(run_id, candidate_id)
+            except Exception:
+                logger.exception("run %s: a listener for stored answers failed", run_id)
 
     def _drive(self, run_id: int, active: _Active) -> None:
         while True:
