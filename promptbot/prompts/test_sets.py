@@ -2,8 +2,9 @@
 the same inputs. Parsing and validation live here, free of Slack and SQL.
 
 A set arrives as CSV (a header row, then one row per input) or JSONL (one object per
-line). Every problem is collected before anything is reported, so the person fixing
-the file sees all the bad rows at once, by number, in one line.
+line, flat or in promptfoo's ``{"vars": …, "assert": […]}`` shape). Every problem is
+collected before anything is reported, so the person fixing the file sees all the bad
+rows at once, by number, in one line.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from promptbot.config.settings import AppConfig
 from promptbot.domain import check_set_name, short_text
 from promptbot.errors import UsageError
 from promptbot.prompts.expected import EXPECTED, special_columns, take_checks
+from promptbot.prompts.promptfoo import flat_row, is_test_case
 from promptbot.render.words import count
 from promptbot.review.sandbox import parse_template
 from storage import Store
@@ -156,6 +158,12 @@ def _read_jsonl(text: str) -> tuple[Numbered, list[str], list[Problem]]:
         if not isinstance(data, dict):
             problems.append((number, "not a JSON object"))
             continue
+        if is_test_case(data):  # promptfoo's {"vars": …, "assert": […]}
+            try:
+                data = flat_row(data)
+            except UsageError as error:
+                problems.append((number, str(error)))
+                continue
         columns.update(dict.fromkeys(data))
         values = {
             key: _expected_value(value) if key.startswith(EXPECTED) else _json_value(value)
