@@ -164,3 +164,16 @@ def test_a_named_config_that_is_not_there_is_one_line(
 def test_a_bad_threshold_is_refused(db, tmp_path, monkeypatch):
     result = export(db, tmp_path, monkeypatch, "--min-human-votes", "0")
     assert result.exit_code == 2 and "--min-human-votes" in result.output
+
+
+def test_slacks_export_counts_with_the_bots_own_threshold(running, slack, models):
+    from tests.harness import bot_config
+    from tests.test_export import uploaded
+
+    bot = running(bot_config(models, judge={"min_human_votes": 2}))
+    judged_run(bot.store, "greet", GREET)
+    data = json.loads(uploaded(bot, slack, "export json").content)
+    assert {r["min_human_votes"] for r in data["judge_confusion"]} == {2}
+    assert {k: n for k, n in cells(data, "greet", "approval").items() if n} == (
+        expected_approval(GREET, 2)
+    )
