@@ -5,9 +5,11 @@ verdicts kept out of the human rankings."""
 
 import json
 import re
+import threading
 
 from promptbot.prompts.test_sets import add_test_set
 from promptbot.render.screening import POST_ALL, POST_ONE
+from promptbot.render.terminal import blocks_to_text
 from promptbot.standins import payloads
 from tests.harness import bot_config, wait_until
 
@@ -327,8 +329,6 @@ def test_a_screened_runs_answers_are_judged_as_they_arrive_and_each_once(running
     """A screened run posts nothing before the judge is done, so the judge does not wait
     for the run: it scores each answer once it is stored (and a pair once both are),
     while the other model is still answering, and the run's end sends nothing twice."""
-    import threading
-
     config = bot_config(
         models,
         timeout=60,
@@ -378,3 +378,34 @@ def test_a_screened_runs_answers_are_judged_as_they_arrive_and_each_once(running
     assert len(bot.store.judge.pairs(2)) == 3
     # Six verdicts and three pairs asked both ways: nothing asked twice.
     assert len(models.requests_for("gamma-id")) - asked_before == 6 + 3 * 2
+
+
+def test_held_answers_stay_out_of_the_standing_and_show_only_in_what_the_judge_says(
+    running, models, slack
+):
+    """Judge-only verdicts are never votes: the version's standing counts the team's
+    votes on the posted answers alone, and the held answers appear (once the run is
+    revealed) only in the Judge part of `/prompt show`, beside it."""
+    bot = screening_bot(running, models)
+    bot.command("rerun scr --set s --screen --force", user="UPROP")
+    summary_of(bot, slack, 2)
+    wait_until(lambda: bot.store.get_run(2).status == "done", what="the posting")
+    posted = [c for c in bot.store.candidates(2) if c.status == "posted"]
+    assert len(posted) == 4
+    for candidate in posted:
+        (ts,) = bot.store.candidate_message_ts(candidate.id)
+        bot.react(ts, "+1", "U9")
+    wait_until(lambda: len(bot.store.ratings(2)) == 4, what="the team's votes")
+    bot.command("reveal 2", user="UPROP")
+    wait_until(lambda: bot.store.get_run(2).revealed_at, what="the reveal")
+
+    bot.command("show scr", user="UASK")
+    shown = slack.wait_for(lambda: slack.ephemerals(user="UASK"))[0]
+    text = blocks_to_text(shown["blocks"])
+    standing = text[text.index("Standing") : text.index("Cost")]
+    # The team approved all four answers it saw; the judge said no to two of them and
+    # to a held one, which would pull the approval down if it counted.
+    assert "approval 100%" in standing and "n = 4" in standing, standing
+    judge = text[text.index("Judge") :]
+    assert "not counted as votes" in judge
+    assert "says yes to 2 of 6 answers in revealed runs" in judge, judge
