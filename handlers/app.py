@@ -79,7 +79,9 @@ def build_bolt_app(
         listener_executor=pool,
     )
     if inbox is not None:
-        record_events_first(app, inbox, pool, events.handlers(services))
+        record_events_first(
+            app, inbox, pool, events.handlers(services), events.prepare_batch(services)
+        )
     surface = Surface()
     for register in LISTENERS:
         register(app, surface, services)

@@ -76,6 +76,27 @@ def handlers(services: Services) -> dict[str, EventHandler]:
     }
 
 
+def prepare_batch(services: Services) -> Callable[[list[dict[str, Any]]], None]:
+    """For the inbox worker's batch of events: the core looks up the messages and
+    reviewers of its reactions together before the handlers above run one by one."""
+
+    def prepare(bodies: list[dict[str, Any]]) -> None:
+        reactions = []
+        for body in bodies:
+            event = body.get("event")
+            if not isinstance(event, dict) or event.get("type") not in _REACTIONS:
+                continue
+            item = event.get("item")
+            if isinstance(item, dict) and item.get("type") == "message":
+                channel, ts, user = item.get("channel"), item.get("ts"), event.get("user")
+                if isinstance(channel, str) and isinstance(ts, str) and isinstance(user, str):
+                    reactions.append((channel, ts, user))
+        services.review.prepare_reactions(reactions)
+
+    return prepare
+
+
+_REACTIONS = ("reaction_added", "reaction_removed")
 # What people post in a thread; joins, bot messages and the like are not comments.
 _HUMAN_REPLIES = (None, "thread_broadcast", "file_share")
 # What is kept of an attached file: enough to find it in Slack, nothing downloaded.

@@ -135,9 +135,14 @@ class _Parsed:
 
 
 def record_events_first(
-    app: App, inbox: EventInbox, pool: ListenerPool, direct: dict[str, EventHandler]
+    app: App,
+    inbox: EventInbox,
+    pool: ListenerPool,
+    direct: dict[str, EventHandler],
+    prepare: Callable[[list[dict[str, Any]]], None] | None = None,
 ) -> None:
-    """``direct``: the handlers the worker calls itself, by event type."""
+    """``direct``: the handlers the worker calls itself, by event type; ``prepare``
+    reads what a batch of such events needs, given their bodies, before they run."""
     desk = EventDesk(inbox)
 
     @app.middleware
@@ -168,4 +173,8 @@ def record_events_first(
     def batchable(body: str) -> bool:
         return _event_type(parsed.peek(body)) in direct
 
-    inbox.attach(replay, batchable)
+    def prepare_batch(bodies: list[str]) -> None:
+        if prepare is not None:
+            prepare([parsed.peek(body) for body in bodies])
+
+    inbox.attach(replay, batchable, prepare_batch)

@@ -4,7 +4,10 @@ The worker applies a batch of reactions and replies in one write transaction
 (promptbot/jobs/inbox.py). Nothing else writes while it holds the lock, so within the
 batch a message's run and candidate, and whether that run is closed, stay as first
 read; which of the batch's event ids were handled before is read with one query, and
-those claimed are written with one statement before the commit.
+those claimed are written with one statement before the commit. The messages and
+reviewers of the batch's reactions are read together first (prefetch_reactions), and
+the reaction rows written together at the end: each statement releases Python's lock
+and must take it back from the request threads, so a batch makes few.
 """
 
 from __future__ import annotations
@@ -27,6 +30,12 @@ class EventBatch:
     claimed: list[str] = field(default_factory=list)  # claimed in the batch, to write
     reacted: dict[tuple[str, str], Any] = field(default_factory=dict)  # find_reacted
     closed: dict[int, bool] = field(default_factory=dict)  # candidate id → run closed
+    # (candidate id, user) → the reviewer's reactions on the candidate's messages, as
+    # (channel, ts, emoji, present, event_ts), kept as the batch changes them.
+    theirs: dict[tuple[int, str], list[tuple[Any, ...]]] = field(default_factory=dict)
+    # Reaction rows to write at the end, by key: (candidate id, user, channel, ts, emoji)
+    # → (present, event_ts). Only apply_reaction reads the table, through ``theirs``.
+    reactions: dict[tuple[Any, ...], tuple[int, str]] = field(default_factory=dict)
 
     def claim(self, event_id: str) -> bool | None:
         """True if the event is new (now claimed), False if handled already, None if
@@ -61,6 +70,16 @@ def event_batch(store: StoreBase, event_ids: Sequence[str]) -> Iterator[None]:
     store._local.batch = batch
     try:
         yield
+        if batch.reactions:
+            rows = [[*key, *state] for key, state in batch.reactions.items()]
+            conn.execute(
+                "INSERT OR REPLACE INTO reactions (candidate_id, user_id, channel, ts, emoji,"
+                " present, event_ts) SELECT json_extract(value, '$[0]'),"
+                " json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+                " json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
+                " json_extract(value, '$[5]'), json_extract(value, '$[6]') FROM json_each(?)",
+                [json.dumps(rows)],
+            )
         if batch.claimed:
             conn.execute(
                 "INSERT INTO processed_events (event_id, received_at)"
@@ -69,6 +88,51 @@ def event_batch(store: StoreBase, event_ids: Sequence[str]) -> Iterator[None]:
             )
     finally:
         store._local.batch = None
+
+
+def prefetch_reactions(store: StoreBase, items: Sequence[tuple[str, str, str]]) -> None:
+    """For the batch's reactions, given as (channel, ts, user): what each message is
+    (as find_reacted answers) and each reviewer's reactions on its candidate, two
+    queries for the whole batch instead of two per reaction."""
+    from storage.candidates import MessageRef  # which imports this module
+
+    batch = current(store)
+    if batch is None or not items:
+        return
+    conn = store.connection().conn
+    messages = json.dumps(sorted({(channel, ts) for channel, ts, _ in items}))
+    for channel, ts, pair, run_id, candidate_id, closed in conn.execute(
+        "WITH k (c, t) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+        " FROM json_each(?))"
+        " SELECT k.c, k.t, EXISTS (SELECT 1 FROM pairs WHERE pairs.channel = k.c AND pairs.ts = k.t),"
+        " messages.run_id, messages.candidate_id, runs.closed_at IS NOT NULL"
+        " FROM k LEFT JOIN messages ON messages.channel = k.c AND messages.ts = k.t"
+        " LEFT JOIN runs ON runs.id = messages.run_id",
+        [messages],
+    ):
+        if pair:
+            batch.reacted[channel, ts] = "pair"
+        elif run_id is None:
+            batch.reacted[channel, ts] = None
+        else:
+            batch.reacted[channel, ts] = MessageRef(run_id, candidate_id)
+            if candidate_id is not None:
+                batch.closed[candidate_id] = bool(closed)
+    reviewers = set()
+    for channel, ts, user in items:
+        ref = batch.reacted.get((channel, ts))
+        if isinstance(ref, MessageRef) and ref.candidate_id is not None:
+            reviewers.add((ref.candidate_id, user))
+    for reviewer in reviewers:
+        batch.theirs.setdefault(reviewer, [])
+    for candidate_id, user, *row in conn.execute(
+        "WITH k (c, u) AS (SELECT json_extract(value, '$[0]'), json_extract(value, '$[1]')"
+        " FROM json_each(?))"
+        " SELECT candidate_id, user_id, channel, ts, emoji, present, event_ts FROM k"
+        " JOIN reactions ON reactions.candidate_id = k.c AND reactions.user_id = k.u",
+        [json.dumps(sorted(reviewers))],
+    ):
+        batch.theirs[candidate_id, user].append(tuple(row))
 
 
 def claim_event(store: StoreBase, db: Database, event_id: str) -> bool:

@@ -13,7 +13,7 @@ from sqlite_utils import Database
 
 from promptbot.domain import Rating
 from storage.base import StoreBase, utcnow
-from storage.event_batch import claim_event, current, event_batch
+from storage.event_batch import claim_event, current, event_batch, prefetch_reactions
 
 ReactionOutcome = Literal["duplicate", "stale", "applied"]
 CommentOutcome = Literal["duplicate", "stale", "unchanged", "applied"]
@@ -24,6 +24,11 @@ def _json(files: list[dict[str, str]] | None) -> str | None:
 
 
 class ReviewQueries(StoreBase):
+    def prefetch_reactions(self, items: Sequence[tuple[str, str, str]]) -> None:
+        """In an event batch: look up the messages and reviewers of its reactions,
+        given as (channel, ts, user), together (storage/event_batch.py)."""
+        prefetch_reactions(self, items)
+
     def event_batch(self, event_ids: Sequence[str]) -> AbstractContextManager[None]:
         """Within the caller's transaction: events handled together, their ids read
         and written once for all (storage/event_batch.py)."""
@@ -70,20 +75,33 @@ class ReviewQueries(StoreBase):
                 return "duplicate"
             # The reviewer's reactions on the candidate's messages, this one's earlier
             # state among them: one read of adjacent rows (the table's key order).
-            theirs = db.conn.execute(
-                "SELECT channel, ts, emoji, present, event_ts FROM reactions"
-                " WHERE candidate_id = ? AND user_id = ?",
-                [candidate_id, user_id],
-            ).fetchall()
+            batch = current(self)
+            theirs = batch.theirs.get((candidate_id, user_id)) if batch is not None else None
+            if theirs is None:
+                theirs = db.conn.execute(
+                    "SELECT channel, ts, emoji, present, event_ts FROM reactions"
+                    " WHERE candidate_id = ? AND user_id = ?",
+                    [candidate_id, user_id],
+                ).fetchall()
             this = (channel, ts, emoji)
             earlier = next((row[4] for row in theirs if row[:3] == this), None)
             if earlier is not None and Decimal(earlier) > Decimal(event_ts):
                 return "stale"
-            db.conn.execute(
-                "INSERT OR REPLACE INTO reactions (candidate_id, user_id, channel, ts, emoji,"
-                " present, event_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [candidate_id, user_id, channel, ts, emoji, int(present), event_ts],
-            )
+            if batch is None:
+                db.conn.execute(
+                    "INSERT OR REPLACE INTO reactions (candidate_id, user_id, channel, ts,"
+                    " emoji, present, event_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [candidate_id, user_id, channel, ts, emoji, int(present), event_ts],
+                )
+            else:  # written with the batch's others at its end; its next events see it
+                batch.reactions[candidate_id, user_id, channel, ts, emoji] = (
+                    int(present),
+                    event_ts,
+                )
+                batch.theirs[candidate_id, user_id] = [
+                    *(row for row in theirs if row[:3] != this),
+                    (channel, ts, emoji, int(present), event_ts),
+                ]
             now_present = [(e, ets) for c, t, e, p, ets in theirs if p and (c, t, e) != this]
             if present:
                 now_present.append((emoji, event_ts))

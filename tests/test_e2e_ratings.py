@@ -5,7 +5,7 @@ import time
 import pytest
 
 from promptbot.standins import payloads
-from tests.harness import SECRET, settle, wait_until
+from tests.harness import SECRET, settle, wait_until, write_lock
 
 
 def proposed_run(bot, models="alpha,beta"):
@@ -149,3 +149,38 @@ def test_healthz(bot):
 
     with urllib.request.urlopen(bot.url + "/healthz") as response:
         assert response.status == 200
+
+
+def test_a_burst_handled_as_one_batch_keeps_each_reviewers_last_rating(bot, tmp_path):
+    """Events that wait (the database locked) are applied together, their messages and
+    reviewers looked up first: each reviewer's last state wins, as one by one, and an
+    event older than a stored one is stale."""
+    run, posts = proposed_run(bot)
+    first, second = posts[0]["ts"], posts[1]["ts"]
+    with write_lock(tmp_path / "promptbot.db"):
+        # The worker takes this one and waits on the lock; the burst gathers behind it.
+        assert bot.react(first, "+1", "U9", event_ts="1800000000.000005") == 200
+        time.sleep(0.2)
+        burst = [
+            (first, "+1", "U9", False, "1800000000.000001"),  # older than U9's add: stale
+            (first, "+1", "U2", True, "1800000000.000010"),
+            (first, "-1", "U2", True, "1800000000.000011"),
+            (first, "+1", "U2", False, "1800000000.000012"),  # U2: 👎 left
+            (second, "+1", "U3", True, "1800000000.000013"),
+            (second, "+1", "U3", False, "1800000000.000014"),  # U3: nothing left
+            (second, "-1", "U4", True, "1800000000.000015"),
+            (first, "+1", "U4", True, "1800000000.000016"),  # U4: one on each candidate
+            (run.thread_ts, "+1", "U5", True, "1800000000.000017"),  # the thread's parent
+            ("1.000001", "+1", "U6", True, "1800000000.000018"),  # not a message of ours
+        ]
+        for ts, emoji, user, added, event_ts in burst:
+            assert bot.react(ts, emoji, user, added=added, event_ts=event_ts) == 200
+    settle(bot)
+    candidate = {ts: bot.store.find_reacted("C1", ts).candidate_id for ts in (first, second)}
+    got = {(r.candidate_id, r.user_id): r.emoji for r in bot.store.ratings()}
+    assert got == {
+        (candidate[first], "U9"): "+1",
+        (candidate[first], "U2"): "-1",
+        (candidate[first], "U4"): "+1",
+        (candidate[second], "U4"): "-1",
+    }

@@ -11,8 +11,12 @@ from tests.factories import APPROVAL, posted_run
 EMOJI = ["+1", "-1", "heart"]
 
 
+def message_ts(run, candidate):
+    return f"{run.id}.{candidate.slot + 10:06d}"
+
+
 def react(store, run, candidate, event_id, user, emoji, present, event_ts):
-    ts = f"{run.id}.{candidate.slot + 10:06d}"
+    ts = message_ts(run, candidate)
     ref = store.find_reacted(run.channel, ts)
     assert ref is not None and ref != "pair" and ref.candidate_id == candidate.id
     return store.apply_reaction(
@@ -34,7 +38,7 @@ def setup(store):
     runs = [posted_run(store, "p", labels="AB"), posted_run(store, "q", labels="AB")]
     for run in runs:
         for candidate in store.candidates(run.id):
-            ts = f"{run.id}.{candidate.slot + 10:06d}"
+            ts = message_ts(run, candidate)
             store.mark_posted(candidate.id, run.channel, [ts])
     store.close_run(runs[1].id, "UCLOSE")
     return runs
@@ -70,8 +74,10 @@ def state(store):
     return strip, reactions, [row["event_id"] for row in handled]
 
 
-@pytest.mark.parametrize("seed", [1, 2, 3])
-def test_a_batch_stores_what_the_events_one_by_one_store(tmp_path, seed):
+@pytest.mark.parametrize(("seed", "prefetch"), [(1, False), (2, True), (3, True), (4, True)])
+def test_a_batch_stores_what_the_events_one_by_one_store(tmp_path, seed, prefetch):
+    """Prefetched or not: the batch looks its messages and reviewers up together first
+    (as the worker does), or each as its event comes."""
     from storage import Store
 
     one_by_one, batched = Store(tmp_path / "a.db"), Store(tmp_path / "b.db")
@@ -88,6 +94,11 @@ def test_a_batch_stores_what_the_events_one_by_one_store(tmp_path, seed):
         else:
             ids = [event[2] for event in later]
             with store.transaction(savepoints=False), store.event_batch(ids):
+                if prefetch:
+                    items = [
+                        (run.channel, message_ts(run, c), user) for run, c, _, user, *_ in later
+                    ]
+                    store.prefetch_reactions([*items, ("C-elsewhere", "1.2", "U1")])
                 outcomes[store] = [react(store, *event) for event in later]
     assert outcomes[one_by_one] == outcomes[batched]
     assert "duplicate" in outcomes[batched] and "stale" in outcomes[batched]

@@ -45,6 +45,9 @@ Process = Callable[[str], None]
 # Whether processing a body only writes the database (no Web API call): such events
 # are processed together, in one transaction, so that one commit serves many.
 Batchable = Callable[[str], bool]
+# Called in that transaction with the batch's bodies before the first is processed, so
+# that what they all read can be read together.
+Prepare = Callable[[list[str]], None]
 
 
 class _Undone(Exception):
@@ -62,6 +65,7 @@ class EventInbox:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="inbox")
         self._process: Process | None = None
         self._batchable: Batchable = lambda body: False
+        self._prepare: Prepare = lambda bodies: None
         self._started = False
         self._draining = False
         self._wanted = 0
@@ -78,12 +82,17 @@ class EventInbox:
         with self._lock:
             return self._backlog
 
-    def attach(self, process: Process, batchable: Batchable | None = None) -> None:
-        """What processing one recorded body means (the Slack side provides it), and
-        which bodies only write the database, so may share one transaction."""
+    def attach(
+        self, process: Process, batchable: Batchable | None = None, prepare: Prepare | None = None
+    ) -> None:
+        """What processing one recorded body means (the Slack side provides it), which
+        bodies only write the database, so may share one transaction, and what to read
+        for such a batch first."""
         self._process = process
         if batchable is not None:
             self._batchable = batchable
+        if prepare is not None:
+            self._prepare = prepare
 
     def check_writable(self) -> None:
         """Raise StorageUnavailable unless the inbox's file would take a write now."""
@@ -211,6 +220,7 @@ class EventInbox:
         try:
             ids = [row.event_id for row in rows]
             with self.store.transaction(savepoints=False), self.store.event_batch(ids):
+                self._prepare([row.body for row in rows])
                 for row in rows:
                     if self._stop.is_set():
                         break

@@ -215,6 +215,11 @@ class ReviewService:
 
     # -- reviewing ------------------------------------------------------------
 
+    def prepare_reactions(self, reactions: list[tuple[str, str, str]]) -> None:
+        """Reactions about to be handled together in one transaction, as (channel, ts,
+        user): their messages and reviewers are looked up together first."""
+        self.store.prefetch_reactions(reactions)
+
     def react(
         self,
         *,
