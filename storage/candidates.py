@@ -5,19 +5,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from promptbot.domain import Candidate, Completion
 from promptbot.errors import NotFound
 from storage.base import StoreBase, utcnow
 from storage.event_batch import current
-
-
-@dataclass(frozen=True)
-class MessageRef:
-    run_id: int
-    candidate_id: int | None
+from storage.refs import MessageRef
 
 
 class CandidateQueries(StoreBase):

@@ -21,6 +21,7 @@ from typing import Any
 from sqlite_utils import Database
 
 from storage.base import StoreBase, utcnow
+from storage.refs import MessageRef
 
 
 @dataclass
@@ -94,8 +95,6 @@ def prefetch_reactions(store: StoreBase, items: Sequence[tuple[str, str, str]]) 
     """For the batch's reactions, given as (channel, ts, user): what each message is
     (as find_reacted answers) and each reviewer's reactions on its candidate, two
     queries for the whole batch instead of two per reaction."""
-    from storage.candidates import MessageRef  # which imports this module
-
     batch = current(store)
     if batch is None or not items:
         return

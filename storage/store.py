@@ -10,7 +10,7 @@ from functools import cached_property
 from storage.admin import AdminStore
 from storage.base import StoreBase, stamp, utcnow
 from storage.cache import AnswerCache
-from storage.candidates import CandidateQueries, MessageRef
+from storage.candidates import CandidateQueries
 from storage.checkpoints import Checkpointer
 from storage.checks import CheckStore
 from storage.delivery import DeliveryLog
@@ -20,6 +20,7 @@ from storage.inbox import InboxFile, InboxTable
 from storage.install import InstallState
 from storage.judge import JudgeStore
 from storage.pairs import Pairs
+from storage.refs import MessageRef
 from storage.reminders import ReminderStore
 from storage.runs import RunQueries
 from storage.screening import ScreeningStore
