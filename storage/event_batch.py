@@ -13,7 +13,6 @@ and must take it back from the request threads, so a batch makes few.
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -38,12 +37,6 @@ class EventBatch:
     # Reaction rows to write at the end, by key: (candidate id, user, channel, ts, emoji)
     # → (present, event_ts). Only apply_reaction reads the table, through ``theirs``.
     reactions: dict[tuple[Any, ...], tuple[int, str]] = field(default_factory=dict)
-    # Ratings to write at the end, by (table, candidate id, user, scale) → (emoji,
-    # score, updated_at), or None to delete; read before the end only by a count, which
-    # writes them first (flush).
-    ratings: dict[tuple[str, int, str, str], tuple[str, float, str] | None] = field(
-        default_factory=dict
-    )
 
     def claim(self, event_id: str) -> bool | None:
         """True if the event is new (now claimed), False if handled already, None if
@@ -78,7 +71,16 @@ def event_batch(store: StoreBase, event_ids: Sequence[str]) -> Iterator[None]:
     store._local.batch = batch
     try:
         yield
-        _write_pending(conn, batch)
+        if batch.reactions:
+            rows = [[*key, *state] for key, state in batch.reactions.items()]
+            conn.execute(
+                "INSERT OR REPLACE INTO reactions (candidate_id, user_id, channel, ts, emoji,"
+                " present, event_ts) SELECT json_extract(value, '$[0]'),"
+                " json_extract(value, '$[1]'), json_extract(value, '$[2]'),"
+                " json_extract(value, '$[3]'), json_extract(value, '$[4]'),"
+                " json_extract(value, '$[5]'), json_extract(value, '$[6]') FROM json_each(?)",
+                [json.dumps(rows)],
+            )
         if batch.claimed:
             conn.execute(
                 "INSERT INTO processed_events (event_id, received_at)"
@@ -130,48 +132,6 @@ def prefetch_reactions(store: StoreBase, items: Sequence[tuple[str, str, str]]) 
         [json.dumps(sorted(reviewers))],
     ):
         batch.theirs[candidate_id, user].append(tuple(row))
-
-
-def flush(store: StoreBase) -> None:
-    """Write what this thread's batch holds back, so that a query sees it."""
-    batch = current(store)
-    if batch is not None:
-        _write_pending(store.connection().conn, batch)
-
-
-def _write_pending(conn: sqlite3.Connection, batch: EventBatch) -> None:
-    """The batch's reaction rows and ratings, a statement for each kind."""
-    if batch.reactions:
-        rows = [[*key, *state] for key, state in batch.reactions.items()]
-        conn.execute(
-            "INSERT OR REPLACE INTO reactions (candidate_id, user_id, channel, ts, emoji,"
-            f" present, event_ts) SELECT {_columns(7)} FROM json_each(?)",
-            [json.dumps(rows)],
-        )
-        batch.reactions.clear()
-    for table in ("ratings", "late_ratings"):
-        kept = [
-            [c, u, scale, *v] for (t, c, u, scale), v in batch.ratings.items() if t == table and v
-        ]
-        gone = [
-            (c, u, scale) for (t, c, u, scale), v in batch.ratings.items() if t == table and not v
-        ]
-        if kept:
-            conn.execute(
-                f"INSERT OR REPLACE INTO {table} (candidate_id, user_id, scale, emoji, score,"
-                f" updated_at) SELECT {_columns(6)} FROM json_each(?)",
-                [json.dumps(kept)],
-            )
-        if gone:
-            conn.executemany(
-                f"DELETE FROM {table} WHERE candidate_id = ? AND user_id = ? AND scale = ?", gone
-            )
-    batch.ratings.clear()
-
-
-def _columns(count: int) -> str:
-    """The first ``count`` items of each JSON array json_each hands over."""
-    return ", ".join(f"json_extract(value, '$[{i}]')" for i in range(count))
 
 
 def claim_event(store: StoreBase, db: Database, event_id: str) -> bool:

@@ -13,13 +13,7 @@ from sqlite_utils import Database
 
 from promptbot.domain import Rating
 from storage.base import StoreBase, utcnow
-from storage.event_batch import (
-    claim_event,
-    current,
-    event_batch,
-    flush,
-    prefetch_reactions,
-)
+from storage.event_batch import claim_event, current, event_batch, prefetch_reactions
 
 ReactionOutcome = Literal["duplicate", "stale", "applied"]
 CommentOutcome = Literal["duplicate", "stale", "unchanged", "applied"]
@@ -115,17 +109,12 @@ class ReviewQueries(StoreBase):
             # Once voting has closed the counted ratings stay as they were; later
             # changes are kept apart as late ratings.
             table = "late_ratings" if self._run_closed(db, candidate_id) else "ratings"
-            rating = None
             if on_scale:
                 _, latest = max(on_scale)
-                rating = (latest, scale_emoji[latest], utcnow())
-            if batch is not None:  # written with the batch's others (event_batch.py)
-                batch.ratings[table, candidate_id, user_id, scale] = rating
-            elif rating is not None:
                 db.conn.execute(
                     f"INSERT OR REPLACE INTO {table} (candidate_id, user_id, scale, emoji, score,"
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [candidate_id, user_id, scale, *rating],
+                    [candidate_id, user_id, scale, latest, scale_emoji[latest], utcnow()],
                 )
             else:
                 db.conn.execute(
@@ -258,7 +247,6 @@ class ReviewQueries(StoreBase):
         ]
 
     def rating_count(self, run_id: int) -> int:
-        flush(self)  # ratings an event batch holds back count too
         rows = self.query(
             "SELECT COUNT(*) AS n FROM ratings JOIN candidates ON candidates.id = candidate_id"
             " WHERE candidates.run_id = ?",

@@ -132,17 +132,3 @@ def test_a_run_closed_before_the_batch_takes_late_ratings_in_it(store):
         (closed_candidate.id, "U1"),
         (closed_candidate.id, "U2"),
     ]
-
-
-def test_a_count_in_a_batch_sees_the_ratings_it_holds_back(store):
-    """close_after_votes counts a run's ratings after each reaction: the batch's own
-    count, though they are written only at its end."""
-    run, _ = setup(store)
-    first, second = store.candidates(run.id)
-    with store.transaction(savepoints=False), store.event_batch(["Ev1", "Ev2", "Ev3"]):
-        react(store, run, first, "Ev1", "U1", "+1", True, "1.1")
-        assert store.rating_count(run.id) == 1
-        react(store, run, second, "Ev2", "U2", "-1", True, "1.2")
-        react(store, run, first, "Ev3", "U1", "+1", False, "1.3")
-        assert store.rating_count(run.id) == 1
-    assert [(r.candidate_id, r.user_id) for r in store.ratings(run.id)] == [(second.id, "U2")]
