@@ -11,6 +11,8 @@ import krippendorff
 import numpy as np
 from numpy.typing import NDArray
 
+from promptbot.verdicts.judgements import dense_unique
+
 Level = Literal["nominal", "ordinal", "interval", "ratio"]
 ALPHA_GOOD = 0.8
 ALPHA_TENTATIVE = 0.667
@@ -54,7 +56,7 @@ def agreement_of(
     raters = np.bincount(item) if len(item) else np.zeros(0, dtype=np.int64)
     shared = raters[item] >= 2 if len(item) else np.zeros(0, dtype=np.bool_)
     reviewer, item, score = reviewer[shared], item[shared], score[shared]
-    rows = np.unique(reviewer)
+    rows = dense_unique(reviewer)[0]
     columns, column_of = np.unique(item, return_inverse=True)
     n_items, n_reviewers = len(columns), len(rows)
 
@@ -65,7 +67,7 @@ def agreement_of(
         return result(
             None, "Not enough overlap to measure agreement yet: two items need two reviewers each."
         )
-    if len(np.unique(score)) < 2:
+    if score.min() == score.max():
         return result(None, "Agreement cannot be measured: every shared rating is the same.")
 
     # Krippendorff's alpha needs only how often each value was given to each item, so

@@ -129,7 +129,7 @@ def slot_test(slot: IntArray, value: FloatArray, stratum: IntArray) -> tuple[flo
 def position_bias(candidates: Candidates) -> PositionBias:
     if (candidates.slot < 0).any():
         raise ValueError("display slots start at 0")
-    present = np.unique(candidates.slot)
+    present = np.flatnonzero(np.bincount(candidates.slot))
     counts = {int(s): int(candidates.judgements[candidates.slot == s].sum()) for s in present}
     raw = {
         int(s): float(

@@ -34,7 +34,7 @@ class RatingRow(NamedTuple):
     permalink: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CandidateRow:
     """One candidate's cost and outcome, rated or not."""
 
@@ -53,8 +53,11 @@ class CandidateRow:
     cached: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RunRow:
+    """One run; a digest holds every run so far (slots: ~20k of them at a million
+    ratings)."""
+
     run_id: int
     prompt: str
     version: int

@@ -120,11 +120,15 @@ def dense_unique(values: IntArray) -> tuple[IntArray, IntArray]:
     if high - low > max(6 * len(values), 1 << 16):
         unique, inverse = np.unique(values, return_inverse=True)
         return unique, np.asarray(inverse, dtype=np.int64).reshape(-1)
+    offset = values - low if low else values
     present = np.zeros(high - low + 1, dtype=np.bool_)
-    present[values - low] = True
+    present[offset] = True
     # Ranks in 32 bits when they fit: the table can be ten times longer than the values.
     rank = np.cumsum(present, dtype=np.int32 if len(present) < 2**31 else np.int64)
-    coded: IntArray = rank[values - low].astype(np.int64) - 1
+    position = rank[offset]
+    del rank, offset  # the largest arrays here go before the codes are widened
+    coded: IntArray = position.astype(np.int64)
+    coded -= 1
     return np.flatnonzero(present) + low, coded
 
 

@@ -22,7 +22,7 @@ import numpy as np
 from promptbot.verdicts.evidence import RunRow, ScaleInfo
 from promptbot.verdicts.head_to_head import VersionKey, item_name
 from promptbot.verdicts.intervals import rank_ub, wilson_interval
-from promptbot.verdicts.judgements import Judgements, dense_codes
+from promptbot.verdicts.judgements import Judgements, dense_codes, dense_unique
 
 SCORE = "score"
 """The name of the combined 0..1 standing (the mean judgement)."""
@@ -133,7 +133,7 @@ def standings(
                     )
         # Which runs each version was rated in: one entry per distinct (version, run).
         span = int(rated.run.max()) + 1
-        seen = np.unique(version_code * span + rated.run)
+        seen = dense_unique(version_code * span + rated.run)[0]
         for code, run_id in zip((seen // span).tolist(), (seen % span).tolist(), strict=True):
             p, v = keys[code]
             rated_runs[(rated.prompts[p], int(v))].add(run_id)
