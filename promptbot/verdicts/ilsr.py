@@ -23,8 +23,8 @@ FloatArray = NDArray[np.float64]
 ALPHA = 0.01
 _TOL = 1e-8  # choix's default
 _MAX_ITER = 10_000
-# Matrix cells refitted together at most (unless one stack is larger): 2 MB an array.
-_BATCH_CELLS = 1 << 18
+# Matrix cells refitted together at most (unless one stack is larger): 0.5 MB an array.
+_BATCH_CELLS = 1 << 16
 
 
 def fit(wins: FloatArray) -> FloatArray:
