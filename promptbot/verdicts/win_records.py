@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+Codes = NDArray[np.signedinteger[Any]]  # 32 or 64 bits
 
 # Two pseudo-comparisons per observed pair, one won by each side, each weighted
 # Gamma(0.5) (the Jeffreys prior; see promptbot.verdicts.bradley_terry).
@@ -112,18 +113,19 @@ def win_records(
     the pseudo-comparisons of every observed pair."""
     threads = int(thread.max()) + 1 if len(thread) else 0
     squares = k * k
+    # The keys in 32 bits when they fit: at a million ratings they are the largest
+    # arrays of the digest's peak (1.6 million of them, and a sort's copies).
+    width: type[np.signedinteger[Any]] = np.int32 if threads * squares < 2**31 else np.int64
     # In half wins: a win gives its winner 2, a tie gives each side 1 (ties count half).
     tie = outcome == 0.5
-    winner = np.where(outcome == 0.0, b, a)
-    loser = np.where(outcome == 0.0, a, b)
+    winner: Codes = np.where(outcome == 0.0, b, a).astype(width)
+    loser: Codes = np.where(outcome == 0.0, a, b).astype(width)
+    by: Codes = thread.astype(width)
     keys = np.concatenate(
-        [
-            thread * squares + winner * k + loser,
-            thread[tie] * squares + loser[tie] * k + winner[tie],
-        ]
+        [by * squares + winner * k + loser, by[tie] * squares + loser[tie] * k + winner[tie]]
     )
     halves = np.concatenate([np.where(tie, 1, 2).astype(np.int8), np.ones(int(tie.sum()), np.int8)])
-    del winner, loser
+    del winner, loser, by
     # One entry per thread and cell, sorted by thread, then cell.
     key, entry = dense_unique(keys)
     del keys
