@@ -168,7 +168,10 @@ def test_verified_requests_nobody_listens_for_are_answered_200(bot, caplog):
         lambda: "nothing listens for event_callback/emoji_changed" in caplog.text,
         what="the unhandled event logged at debug",
     )
-    assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
+    # waitress warns of its own queue when a loaded machine is slow to serve; only
+    # the bot's own warnings are about these requests.
+    ours = [r for r in caplog.records if not r.name.startswith("waitress")]
+    assert not [r for r in ours if r.levelno >= logging.WARNING]
     # Unsigned requests are still refused.
     assert (
         payloads.post_signed(
