@@ -180,8 +180,9 @@ def start_bot(
     return RunningBot(bot, slack, models, url, server, thread, stop)
 
 
-def wait_until(predicate: Any, timeout: float = 5.0, what: str = "condition") -> Any:
-    """Poll until ``predicate()`` is truthy; events are handled after Bolt acks them."""
+def wait_until(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:
+    """Poll until ``predicate()`` is truthy; events are handled after Bolt acks them.
+    The timeout only bounds a failing test, so it is generous for a loaded machine."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
@@ -194,10 +195,10 @@ def wait_until(predicate: Any, timeout: float = 5.0, what: str = "condition") ->
 def settle(bot: RunningBot) -> None:
     """Wait until the event inbox and the app's listener pool are idle, so 'nothing
     happened' can be asserted."""
-    assert bot.bot.inbox.wait_idle(5), "the event inbox is still busy"
+    assert bot.bot.inbox.wait_idle(15), "the event inbox is still busy"
     executor = bot.bot.app.listener_runner.listener_executor  # type: ignore[attr-defined]
     marker = executor.submit(lambda: None)
-    marker.result(timeout=5)
+    marker.result(timeout=15)
     time.sleep(0.05)
 
 
