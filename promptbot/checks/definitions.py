@@ -21,11 +21,12 @@ from __future__ import annotations
 import csv
 import re
 from dataclasses import dataclass, field
-from typing import Any
-
-import regex
+from typing import TYPE_CHECKING, Any
 
 from promptbot.errors import UsageError
+
+if TYPE_CHECKING:
+    import regex
 
 # Each type, and what its value is.
 TEXT_TYPES = ("equals", "contains", "icontains", "starts-with", "regex")
@@ -202,6 +203,8 @@ def _regex(value: str) -> regex.Pattern[str]:
     backtracks without end on some answer must not hold a model call's thread."""
     if not value:
         raise UsageError("'regex' needs a pattern, e.g. regex: ^\\d+$")
+    import regex  # deferred: start-up is measured, and only regex checks need it
+
     try:
         return regex.compile(value)
     except regex.error as error:
