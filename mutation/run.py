@@ -245,12 +245,13 @@ def record(path: str, total: int, sample: list[str]) -> None:
 
 def rerun(path: str, jobs: int, minutes: float = 0) -> None:
     """In a child process: run a module's last survivors again (new tests are found and
-    mapped by mutmut first)."""
+    mapped by mutmut first), but not those accepted as harmless."""
     _patch_mutmut()
     _refresh_data_files()
     result_file = ROOT / "mutants" / (path + ".result.json")
+    accepted = _load("accepted.toml").get("accepted", {})
     if result_file.exists():
-        names = list(json.loads(result_file.read_text())["diffs"])
+        names = [n for n in json.loads(result_file.read_text())["diffs"] if n not in accepted]
         if names:
             _run_within(names, jobs, minutes, path)
 
