@@ -202,6 +202,18 @@ def _run_within(names: list[str], jobs: int, minutes: float, path: str) -> None:
             timer.cancel()
 
 
+def _forget_unmutated_copy(path: str) -> None:
+    """A module new to only_mutate was copied into ./mutants unchanged before, and mutmut
+    keeps a copy newer than its source, so it would never be mutated; and the tests were
+    mapped without it, so its mutants would have "no tests". Drop both: the copy is made
+    again with mutants, and the tests mapped again (the whole suite, once)."""
+    copy = ROOT / "mutants" / path
+    if copy.exists() and not (ROOT / "mutants" / (path + ".meta")).exists():
+        print(f"{path}: new to mutation, so the tests are mapped again first", flush=True)
+        copy.unlink()
+        (ROOT / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
+
+
 def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     """In a child process: generate, sample, run one module; write its results."""
     _patch_mutmut()
@@ -209,6 +221,7 @@ def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     from mutmut.mutation.data import SourceFileMutationData
 
     os.makedirs("mutants", exist_ok=True)
+    _forget_unmutated_copy(path)
     _refresh_data_files()
     mm.copy_src_dir()
     mm.copy_also_copy_files()

@@ -37,6 +37,7 @@ def test_verdicts_are_read_through_decoration(reply, approval, stars, reason):
         ("", "no 'APPROVE:' line"),
         ("APPROVE: perhaps so", "APPROVE must be yes, no or unsure"),
         ("APPROVE: 7", "APPROVE must be yes, no or unsure"),
+        ("APPROVE: 1.5", "APPROVE must be yes, no or unsure"),  # a score is 0..1
         ("APPROVE: yes\nSTARS: 9", "STARS must be from 1 to 5, not 9"),
         ("APPROVE: yes\nSTARS: many", "STARS must be a number"),
         # A small model that echoes the format back has not answered.
@@ -46,6 +47,11 @@ def test_verdicts_are_read_through_decoration(reply, approval, stars, reason):
 def test_unreadable_replies_say_why(reply, why):
     with pytest.raises(UnreadableReply, match=why):
         parse_verdict(reply, stars_range=STARS)
+
+
+def test_the_ends_of_the_stars_scale_are_verdicts():
+    assert parse_verdict("APPROVE: no\nSTARS: 1", stars_range=STARS).stars == 1.0
+    assert parse_verdict("APPROVE: yes\nSTARS: 5", stars_range=STARS).stars == 5.0
 
 
 def test_stars_are_ignored_without_a_stars_scale():
@@ -95,3 +101,28 @@ def test_the_default_rubric_asks_for_every_line_the_parser_reads():
         assert line in DEFAULT_RUBRIC
     assert input_text({"city": "Oslo", "n": 2}) == "city: Oslo\nn: 2"
     assert input_text({}) == "(no variables)"
+
+
+@pytest.mark.parametrize(
+    ("said", "approval"),
+    [
+        ("y", 1.0), ("approve", 1.0), ("Approved", 1.0), ("true", 1.0), ("PASS", 1.0),
+        ("n", 0.0), ("reject", 0.0), ("rejected", 0.0), ("False", 0.0), ("fail", 0.0),
+        ("maybe", 0.5), ("uncertain", 0.5), ("0", 0.0), ("1", 1.0), (".25", 0.25),
+    ],
+)  # fmt: skip
+def test_every_word_a_judge_uses_for_its_approval_is_read(said, approval):
+    assert parse_verdict(f"APPROVE: {said}", stars_range=None).approval == approval
+
+
+@pytest.mark.parametrize(
+    ("said", "preference"),
+    [("equal", "tie"), ("Same.", "tie"), ("neither", "tie"), ("both", "tie"), ("#1", "first")],
+)
+def test_every_word_a_judge_uses_for_a_preference_is_read(said, preference):
+    assert parse_preference(f"BETTER: {said}") == preference
+
+
+def test_a_long_reason_is_kept_to_300_characters():
+    verdict = parse_verdict("APPROVE: yes\nREASON: " + "why " * 200, stars_range=None)
+    assert verdict.reason == "why " * 75  # the first 300 characters
