@@ -77,3 +77,23 @@ def test_a_prompts_own_rubric_counts_in_the_cost_estimate(running, models, slack
     (question,) = slack.wait_for(lambda: slack.ephemerals(user="UP"))
     assert "may cost up to" in question["text"]
     wait_until(lambda: bot.store.get_run(2).status == "held", what="the hold")
+
+
+def test_the_judges_estimate_is_a_verdict_per_answer_and_two_calls_per_pair(running, models, slack):
+    models.set_behaviour(JUDGE_ID, reply=fair_judge)
+    config = judged_config(models)
+    config["models"][-1]["price"] = {"input_per_million": 1, "output_per_million": 1}
+    config["models"][-1]["params"]["max_tokens"] = 1
+    for model in config["models"][:-1]:
+        model["params"] = {"max_tokens": 16}  # (free) answers of 64 characters at most
+    # A 14,000-character prompt outweighs the rest: a verdict reads it once (3,500
+    # tokens), a pair call twice (7,000), and a pair is asked in both orders: about
+    # 24,000 tokens in all ($0.024). A third call per pair, or the prompt a third time in
+    # each pair call, would be over 31,000 ($0.031).
+    config["limits"] = {"run_cost_ceiling": 0.027}
+    bot = running(config)
+    bot.command("propose greet --models alpha,beta\n" + "Say hello. " * 1400, user="UP")
+    run = bot.wait_run(1)
+    assert run.status == "done"
+    assert slack.ephemerals(user="UP") == []  # not asked: under the ceiling
+    judge_done(bot, run.id)
