@@ -3,6 +3,7 @@ from reaction events, run leases and posting steps."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import time_machine
@@ -292,3 +293,37 @@ def test_pruning_forgets_only_processed_rows_older_than_kept(store):
             inbox.record_many([("New", "{}")], budget=1.0)[0] is False
         )  # recent: still remembered
         assert inbox.record_many([("Old0", "{}")], budget=1.0)[0] is True  # forgotten
+
+
+def test_an_edit_keeps_its_files_and_one_that_only_reorders_them_is_unchanged(store):
+    run = posted_run(store)
+    reply = {"channel": run.channel, "ts": "700.000002", "run_id": run.id, "user_id": "U1"}
+    shot = {"name": "shot.png", "url": "https://files.example/shot.png"}
+    assert store.add_comment(event_id="C1", text="see", files=None, **reply) is True
+    edit = {"text": "see this", "files": [shot], **reply}
+    assert store.edit_comment(event_id="E1", edited_ts="701.0", **edit) == "applied"
+    (comment,) = store.comments(run.id)
+    assert comment["text"] == "see this" and json.loads(comment["files"]) == [shot]
+    # Slack sends the same file again, its fields in another order: not an edit.
+    same = {**edit, "files": [dict(reversed(shot.items()))]}
+    assert store.edit_comment(event_id="E2", edited_ts="702.0", **same) == "unchanged"
+
+
+def test_reactions_in_a_batch_on_a_closed_run_stay_late_without_a_lookup_first(store):
+    """apply_reaction in a batch for a message the batch did not look up (find_reacted
+    fills the batch's memory of closed runs): it finds out, and remembers, itself."""
+    run = posted_run(store, labels="AB")
+    (candidate, _) = store.candidates(run.id)
+    store.close_run(run.id, "UCLOSE")
+    with store.transaction(savepoints=False), store.event_batch(["Ev1", "Ev2"]):
+        for event_id, user in (("Ev1", "U1"), ("Ev2", "U2")):
+            store.apply_reaction(
+                event_id=event_id, channel=run.channel, ts="800.000001",
+                candidate_id=candidate.id, user_id=user, emoji="+1", scale="approval",
+                present=True, event_ts="801.0", scale_emoji=APPROVAL,
+            )  # fmt: skip
+    assert store.ratings() == []
+    assert [(r.candidate_id, r.user_id) for r in store.late_ratings()] == [
+        (candidate.id, "U1"),
+        (candidate.id, "U2"),
+    ]
