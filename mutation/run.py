@@ -269,6 +269,17 @@ def rerun(path: str, jobs: int, minutes: float = 0) -> None:
             _run_within(names, jobs, minutes, path)
 
 
+def _diff(name: str, path: str, recorded: str) -> str:
+    """A mutant's change as the module stands now (after a rebase the same name may be
+    another change than the one recorded), else as recorded."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    try:
+        return str(get_diff_for_mutant(name, path=path))
+    except Exception:  # the mutant is gone: its function changed or left the module
+        return recorded
+
+
 def _summarise(
     module: dict[str, Any], accepted: dict[str, str], table: list[tuple[Any, ...]]
 ) -> str | None:
@@ -294,7 +305,7 @@ def _summarise(
         if name in accepted:
             print(f"--- accepted: {name}: {accepted[name]}")
         else:
-            print(f"--- {statuses[name]}: {name}\n{result['diffs'][name]}")
+            print(f"--- {statuses[name]}: {name}\n{_diff(name, path, result['diffs'][name])}")
     judged = tried - skipped - len(accepted_here)
     score = 100.0 * caught / judged if judged else 100.0
     sample = f"{tried} of {result['total']}" if tried < result["total"] else str(tried)
