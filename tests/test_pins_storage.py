@@ -4,8 +4,10 @@ from reaction events, run leases and posting steps."""
 from __future__ import annotations
 
 import json
+import time
 from datetime import UTC, datetime, timedelta
 
+import pytest
 import time_machine
 
 from promptbot.jobs.scheduler import DigestJob, Status
@@ -327,3 +329,39 @@ def test_reactions_in_a_batch_on_a_closed_run_stay_late_without_a_lookup_first(s
         (candidate.id, "U1"),
         (candidate.id, "U2"),
     ]
+
+
+@pytest.fixture
+def local_zone(monkeypatch):
+    """Set this process's local time zone (what a worker elsewhere would have)."""
+
+    def set_zone(name):
+        monkeypatch.setenv("TZ", name)
+        time.tzset()
+
+    yield set_zone
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_recent_periods_come_newest_first_whatever_zone_each_worker_was_in(store, local_zone):
+    log = store.digest_log
+    local_zone("Asia/Tokyo")  # a worker nine hours ahead records the earlier period
+    log.claim("monday-9", MONDAY, "bot-tokyo", MONDAY, MONDAY + timedelta(minutes=5))
+    local_zone("UTC")
+    noon = MONDAY + timedelta(hours=3)
+    log.claim("monday-12", noon, "bot-utc", noon, noon + timedelta(minutes=5))
+    assert [p.key for p in log.recent()] == ["monday-12", "monday-9"]
+    assert [p.key for p in log.recent(limit=1)] == ["monday-12"]
+    assert log.period("monday-9").scheduled_for == MONDAY
+
+
+def test_a_channel_already_posted_is_posted_when_the_period_is_retaken(store):
+    log = store.digest_log
+    log.claim("p", MONDAY, "bot-1", MONDAY, MONDAY + timedelta(minutes=5))
+    assert log.begin_channel("p", "C1", "bot-1", MONDAY, MONDAY + timedelta(minutes=5)) == "fresh"
+    log.mark_posted("p", "C1", "1700000000.000100")
+    retaken = MONDAY + timedelta(minutes=10)
+    assert log.claim("p", MONDAY, "bot-2", retaken, retaken + timedelta(minutes=5))[0] == "claimed"
+    assert log.begin_channel("p", "C1", "bot-2", retaken, retaken) == "posted"
+    assert log.begin_channel("p", "C2", "bot-2", retaken, retaken) == "fresh"
