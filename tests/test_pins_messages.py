@@ -123,6 +123,18 @@ def test_the_cost_question_names_the_run_and_offers_both_answers():
     )
     assert (cancel["action_id"], cancel["value"]) == ("run_cancel", "7")
     assert "style" not in cancel
+    # what the proposer reads and clicks: two buttons
+    assert [(b["type"], b["text"]["text"]) for b in (confirm, cancel)] == [
+        ("button", "Run it"),
+        ("button", "Cancel"),
+    ]
+
+
+def test_an_input_heading_lists_each_variable():
+    from promptbot.render.messages import input_heading
+
+    two = run([{"city": "Oslo", "day": "Mon & Tue"}])
+    assert input_heading(two, 0) == "*Input 1* — city = Oslo, day = Mon &amp; Tue"
 
 
 def test_a_reveal_names_the_model_its_provider_id_and_the_notes():

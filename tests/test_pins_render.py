@@ -131,6 +131,9 @@ def test_clipping_keeps_text_that_fits_and_never_leaves_half_an_entity():
     assert clip_escaped("abc&amp;", 6) == "abc…"
     assert clip_escaped("&amp;x", 3) == "…"
     assert clip_escaped("abcdefghij", 8, marker="[+]") == "abcde[+]"
+    # a cut one short of the ";" of "&amp;" (the entity's whole length back) moves too
+    assert clip_escaped("ab&amp;cd", 7) == "ab…"
+    assert escaped_chunks("a" * 96 + "&b", limit=100) == ["a" * 96, "&amp;b"]
 
 
 def test_truncate_and_header_keep_to_their_lengths():
