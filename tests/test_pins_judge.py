@@ -59,6 +59,8 @@ def test_each_verdict_records_what_the_judges_call_used_and_cost(running, models
         expected = (row["tokens_in"] * 1 + row["tokens_out"] * 3) / 1e6
         assert abs(row["cost"] - expected) < 1e-12, row
         assert row["cached"] == 0
+    (pair,) = bot.store.query("SELECT cost FROM judge_pairs")
+    assert pair["cost"] > 0  # both orders' calls, priced the same way
 
 
 def test_a_prompts_own_rubric_counts_in_the_cost_estimate(running, models, slack):
@@ -97,3 +99,48 @@ def test_the_judges_estimate_is_a_verdict_per_answer_and_two_calls_per_pair(runn
     assert run.status == "done"
     assert slack.ephemerals(user="UP") == []  # not asked: under the ceiling
     judge_done(bot, run.id)
+
+
+def test_both_answers_at_their_longest_count_in_a_pairs_estimate(running, models, slack):
+    models.set_behaviour(JUDGE_ID, reply=fair_judge)
+    config = judged_config(models)
+    config["models"][-1]["price"] = {"input_per_million": 1, "output_per_million": 1}
+    config["models"][-1]["params"]["max_tokens"] = 1
+    for model in config["models"][:-1]:
+        model["params"] = {"max_tokens": 4000}  # (free) answers of 16,000 characters at most
+    # Each verdict reads one answer at its longest (4,000 tokens), each pair call both
+    # (8,000), twice: about 25,000 tokens in all, over a $0.020 ceiling.
+    config["limits"] = {"run_cost_ceiling": 0.020}
+    bot = running(config)
+    bot.command("propose greet --models alpha,beta\nHi", user="UP")
+    (question,) = slack.wait_for(lambda: slack.ephemerals(user="UP"))
+    assert "may cost up to" in question["text"]
+    wait_until(lambda: bot.store.get_run(1).status == "held", what="the hold")
+
+
+def test_a_compare_pair_shows_the_judge_both_prompts(running, models):
+    asked = []
+
+    def judge(body):
+        text = rubric_text(body)
+        if "BETTER:" not in text:
+            return "APPROVE: yes"
+        asked.append(text)
+        return "BETTER: 1"
+
+    models.set_behaviour(JUDGE_ID, reply=judge)
+    models.set_behaviour("alpha-id", reply=lambda request: request["messages"][-1]["content"])
+    pair_rubric = "Prompts:\n{{ prompt }}\nA: {{ first }}\nB: {{ second }}\nBETTER: 1, 2 or tie"
+    bot = running(judged_config(models, pair_rubric=pair_rubric))
+    bot.command("propose tone --models alpha\nPolite: {{ x }}\n---\nx: one")
+    bot.wait_run(1)
+    bot.command("propose tone --models alpha\nBlunt: {{ x }}\n---\nx: one")
+    bot.wait_run(2)
+    bot.command("compare tone@v1 tone@v2 --models alpha")
+    run = bot.wait_run(3)
+    judge_done(bot, run.id)
+    assert len(asked) == 2  # one pair, both orders
+    # the two versions' templates, in the thread's order of their answers
+    polite, blunt = "Polite: {{ x }}", "Blunt: {{ x }}"
+    both = {f"Prompts:\n{a}\n--- or ---\n{b}\n" for a, b in ((polite, blunt), (blunt, polite))}
+    assert all(any(text.startswith(shown) for shown in both) for text in asked), asked
