@@ -303,7 +303,10 @@ def _summarise(
     accepted_here = [n for n in survivors if n in accepted]
     for name in survivors:
         if name in accepted:
-            print(f"--- accepted: {name}: {accepted[name]}")
+            # names are mutmut's numbering, which shifts when the function changes:
+            # the diff shows whether the reason still fits the change
+            diff = _diff(name, path, result["diffs"][name])
+            print(f"--- accepted: {name}: {accepted[name]}\n{diff}")
         else:
             print(f"--- {statuses[name]}: {name}\n{_diff(name, path, result['diffs'][name])}")
     judged = tried - skipped - len(accepted_here)
