@@ -309,7 +309,11 @@ def _summarise(
             print(f"--- accepted: {name}: {accepted[name]}\n{diff}")
         else:
             print(f"--- {statuses[name]}: {name}\n{_diff(name, path, result['diffs'][name])}")
-    judged = tried - skipped - len(accepted_here)
+    if skipped:
+        # the module changed since: mutmut dropped those verdicts; run it again to count them
+        print(f"{path}: {skipped} mutants of the last sample changed since, not counted")
+    tried -= skipped
+    judged = tried - len(accepted_here)
     score = 100.0 * caught / judged if judged else 100.0
     sample = f"{tried} of {result['total']}" if tried < result["total"] else str(tried)
     table.append((path, module.get("label", ""), sample, caught, len(accepted_here), score))
