@@ -113,3 +113,30 @@ def test_position_bias_on_pairs_is_mcnemars_test():
     assert bias.p_value == pytest.approx(math.erfc(math.sqrt(3.6 / 2)))
     assert bias.p_value == pytest.approx(0.0578, abs=1e-4)
     assert not bias.matters
+
+
+def test_items_joined_by_a_chain_of_comparisons_are_one_group():
+    import numpy as np
+
+    from promptbot.verdicts.intervals import components
+
+    # 0-1 and 1-2 chain three items together; 3-4 are a group of their own; 5 is alone
+    lo, hi = np.array([0, 1, 3]), np.array([1, 2, 4])
+    assert components(6, lo, hi).tolist() == [0, 0, 0, 3, 3, 5]
+
+
+def test_a_fit_gives_each_entry_its_rank_bound():
+    rows = [("a", "b", 1.0)] * 30 + [("b", "c", 1.0)] * 30 + [("a", "c", 1.0)] * 30
+    ranks = {e.item: e.rank_ub for e in _bt(rows).entries}
+    assert ranks == {"a": 1, "b": 2, "c": 3}
+
+
+def test_comparison_sets_are_the_same_only_with_the_same_outcomes():
+    # (winner side, loser side, outcome, thread): the same comparisons in another order
+    one = ComparisonSet.of([("a", "b", 1.0, 1), ("a", "b", 0.5, 2), ("b", "c", 0.0, 3)])
+    reordered = ComparisonSet.of([("b", "c", 0.0, 3), ("a", "b", 0.5, 2), ("a", "b", 1.0, 1)])
+    assert one.fingerprint() == reordered.fingerprint()
+    won = ComparisonSet.of([("a", "b", 1.0, 1), ("b", "c", 1.0, 2)])
+    lost = ComparisonSet.of([("a", "b", 0.0, 1), ("b", "c", 0.0, 2)])
+    tied = ComparisonSet.of([("a", "b", 0.5, 1), ("b", "c", 0.5, 2)])
+    assert len({won.fingerprint(), lost.fingerprint(), tied.fingerprint()}) == 3
