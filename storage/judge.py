@@ -235,6 +235,19 @@ class JudgeStore:
             for r in rows
         ]
 
+    def approval_by_version(self) -> dict[tuple[str, int], tuple[int, int]]:
+        """Per (prompt, version): (verdicts saying yes, readable verdicts) in revealed,
+        live runs. One aggregate, so the digest never holds a row per candidate."""
+        rows = self.store.query(
+            "SELECT prompts.name AS prompt, versions.number AS version,"
+            " SUM(v.approval > 0.5) AS yes, COUNT(*) AS judged"
+            " FROM judge_verdicts AS v JOIN candidates AS c ON c.id = v.candidate_id"
+            + _LIVE_REVEALED
+            + " AND v.error IS NULL GROUP BY prompts.name, versions.number",
+            [None, None],
+        )
+        return {(r["prompt"], r["version"]): (int(r["yes"]), int(r["judged"])) for r in rows}
+
     def failed_verdicts(self) -> dict[str, tuple[int, int]]:
         """Per prompt, (verdicts that failed, verdicts asked for) in revealed, live runs:
         a judge that cannot follow the rubric's format shows here, not in κ."""
