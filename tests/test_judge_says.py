@@ -62,9 +62,12 @@ def test_judge_verdicts_leave_the_human_figures_unchanged(tmp_path):
     write(store, "DELETE FROM judge_pairs")
     without_verdicts = leaderboard(digest_text(store, WITH_JUDGE))
     assert "_judge" not in without_verdicts
-    assert re.sub(r" · _judge: [^_]*_", "", with_judge).replace(
-        "; _judge_: the LLM judge's yes share over its verdicts, never votes", ""
-    ) == without_verdicts
+    assert (
+        re.sub(r" · _judge: [^_]*_", "", with_judge).replace(
+            "; _judge_: the LLM judge's yes share over its verdicts, never votes", ""
+        )
+        == without_verdicts
+    )
 
 
 def test_no_column_without_a_judge_or_for_a_prompt_it_does_not_judge(tmp_path):
