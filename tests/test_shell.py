@@ -240,6 +240,8 @@ def comparable(transcript: str) -> list[str]:
     # What the judge said, and so its calibration, is the model's too.
     text = re.sub(r"(Judge says \(smollm2-judge, [^)]*\)) .*? (you> )", r"\1 <judge> \2", text)
     text = re.sub(r"(on revealed runs\)) summary: .*? (Not enough ratings)", r"\1 <judge> \2", text)
+    text = text.replace("; judge: the LLM judge's yes share over its verdicts, never votes)", ")")
+    text = re.sub(r" · judge: \d+% of \d+", "", text)
     return text.split()
 
 
