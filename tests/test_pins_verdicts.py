@@ -113,6 +113,24 @@ def test_position_bias_on_pairs_is_mcnemars_test():
     assert bias.p_value == pytest.approx(math.erfc(math.sqrt(3.6 / 2)))
     assert bias.p_value == pytest.approx(0.0578, abs=1e-4)
     assert not bias.matters
+    assert "p = 0.058" in bias.plain_words
+    with pytest.raises(ValueError, match="display slots start at 0"):
+        position_bias(candidates([-1, 0], [1.0, 0.0], [0, 0]))
+
+
+def test_length_bias_without_a_measure_says_so_and_counts_the_ratings():
+    from promptbot.verdicts.bias import length_bias
+    from tests.test_bias import candidates
+
+    few = length_bias(candidates([0] * 3, [0.0, 1.0, 1.0], judgements=3))
+    assert (few.n, few.matters, few.r) == (9, False, None)
+    flat = length_bias(candidates([0] * 12, [0.0, 1.0] * 6, judgements=2))
+    assert (flat.n, flat.matters, flat.r) == (24, False, None)
+    # scores that differ only a little still differ: the correlation is measured
+    small = length_bias(
+        candidates([0] * 12, [0.5, 0.6] * 6, chars=[100 + 37 * i for i in range(12)])
+    )
+    assert small.r is not None and small.n == 12
 
 
 def test_items_joined_by_a_chain_of_comparisons_are_one_group():
