@@ -158,3 +158,11 @@ def test_comparison_sets_are_the_same_only_with_the_same_outcomes():
     lost = ComparisonSet.of([("a", "b", 0.0, 1), ("b", "c", 0.0, 2)])
     tied = ComparisonSet.of([("a", "b", 0.5, 1), ("b", "c", 0.5, 2)])
     assert len({won.fingerprint(), lost.fingerprint(), tied.fingerprint()}) == 3
+
+
+def test_slots_past_z_are_numbered():
+    """Blind labels run A…Z; a run with more candidates names the rest by number, never
+    by the characters that follow Z."""
+    from promptbot.verdicts.bias import slot_label
+
+    assert [slot_label(s) for s in (0, 25, 26, 40)] == ["A", "Z", "#27", "#41"]
