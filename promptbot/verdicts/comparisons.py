@@ -26,21 +26,22 @@ def compare_within(
     if not len(group):
         empty = np.zeros(0, dtype=np.int64)
         return empty, empty, np.zeros(0), empty
+    # Cells are coded in sorted (group, item) order, so they come out grouped and in
+    # item order inside each group without a sort.
     cell = _codes(group, item)
     n_cells = int(cell.max()) + 1
-    totals = np.bincount(cell, score, n_cells)
-    counts = np.bincount(cell, minlength=n_cells)
-    cell_group = np.zeros(n_cells, dtype=np.int64)
-    cell_item = np.zeros(n_cells, dtype=np.int64)
-    cell_cluster = np.zeros(n_cells, dtype=np.int64)
-    cell_group[cell], cell_item[cell], cell_cluster[cell] = group, item, cluster
-    mean = totals / counts
-    order = np.lexsort((cell_item, cell_group))
-    g, it, m, cl = cell_group[order], cell_item[order], mean[order], cell_cluster[order]
+    mean = np.bincount(cell, score, n_cells) / np.bincount(cell, minlength=n_cells)
+    g = np.zeros(n_cells, dtype=np.int64)
+    it = np.zeros(n_cells, dtype=np.int64)
+    cl = np.zeros(n_cells, dtype=np.int64)
+    g[cell], it[cell], cl[cell] = group, item, cluster
+    del cell
     i, j = _pairs_within(g)
+    del g
     # In place where it can be: at a million ratings each of these is ~10 MB.
-    diff = m[i]
-    diff -= m[j]
+    diff = mean[i]
+    diff -= mean[j]
+    del mean
     outcome = np.full(len(diff), 0.5)
     outcome[diff > _EQUAL] = 1.0
     outcome[diff < -_EQUAL] = 0.0

@@ -75,7 +75,7 @@ def _hash_vectors(size: int) -> tuple[FloatArray, FloatArray]:
     return first, second
 
 
-def _fingerprints(thread: IntArray, cell: IntArray, half: IntArray, threads: int) -> IntArray:
+def _fingerprints(thread: Codes, cell: Codes, half: Codes, threads: int) -> IntArray:
     """A pattern code per thread: equal records get equal codes (the entries of a thread
     are sorted by cell, so equal records sum their terms in the same order), and two
     threads share a code only if their records are equal entry for entry."""
@@ -94,12 +94,15 @@ def _fingerprints(thread: IntArray, cell: IntArray, half: IntArray, threads: int
     )
     code = np.empty(threads, dtype=np.int64)
     code[order] = np.cumsum(new) - 1
-    # The check: each thread's entries against those of the first thread with its code.
-    start = np.concatenate([[0], np.cumsum(count)[:-1]])
+    del order, new, h1, h2
+    # The check: each thread's entries against those of the first thread with its code,
+    # in the entries' own width (at a million ratings each array here is ~1.3M long).
+    start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(thread.dtype)
     leader = np.full(int(code.max()) + 1 if threads else 0, threads, dtype=np.int64)
     np.minimum.at(leader, code, np.arange(threads))
-    offset = np.arange(len(thread)) - start[thread]
-    twin = start[leader[code[thread]]] + offset
+    twin = start[leader[code]][thread]
+    twin -= start[thread]
+    twin += np.arange(len(thread), dtype=twin.dtype)
     if not (np.array_equal(cell[twin], cell) and np.array_equal(half[twin], half)):
         return np.arange(threads, dtype=np.int64)  # a collision: keep every thread apart
     return code
@@ -124,14 +127,27 @@ def win_records(
     keys = np.concatenate(
         [by * squares + winner * k + loser, by[tie] * squares + loser[tie] * k + winner[tie]]
     )
-    halves = np.concatenate([np.where(tie, 1, 2).astype(np.int8), np.ones(int(tie.sum()), np.int8)])
-    del winner, loser, by
-    # One entry per thread and cell, sorted by thread, then cell.
-    key, entry = dense_unique(keys)
+    halves = np.concatenate(
+        [np.where(tie, np.int8(1), np.int8(2)), np.ones(int(tie.sum()), np.int8)]
+    )
+    del winner, loser, by, tie
+    # One entry per thread and cell, sorted by thread, then cell: the keys sorted (the
+    # order among equal keys does not matter, their halves are summed), which needs
+    # half the memory of np.unique's inverse.
+    order = np.argsort(keys)
+    keys, halves = keys[order], halves[order]
+    del order
+    new = np.ones(len(keys), dtype=np.bool_)
+    np.not_equal(keys[1:], keys[:-1], out=new[1:])
+    key = keys[new]
     del keys
-    half = np.bincount(entry, halves, len(key)).astype(np.int64)
+    entry = np.cumsum(new, dtype=np.int64)
+    entry -= 1
+    del new
+    half = np.bincount(entry, halves, len(key)).astype(np.int32)  # sqrt(int32) is float64
     del entry, halves
     entry_thread, entry_cell = key // squares, key % squares
+    del key
 
     code = _fingerprints(entry_thread, entry_cell, half, threads)
     patterns = int(code.max()) + 1 if threads else 0
