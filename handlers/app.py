@@ -70,6 +70,10 @@ def build_bolt_app(
     logging.getLogger("slack_bolt.App").addFilter(_quiet_token_warning)
     pool = ListenerPool(LISTENER_THREADS, services.store)
     app = App(
+        # Named, or Bolt names it after its caller's file through inspect.stack(), which
+        # reads the source of every frame and scans every loaded module (half the cost
+        # of building the app).
+        name="promptbot",
         client=client,
         # Unmatched requests go to errors.py, which answers 200 (Bolt would say 404).
         raise_error_for_unhandled_request=True,

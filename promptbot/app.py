@@ -9,10 +9,11 @@ from __future__ import annotations
 import logging
 import os
 import random
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from apscheduler.triggers.interval import IntervalTrigger
 from slack_bolt import App
 from slack_sdk import WebClient
 
@@ -46,6 +47,7 @@ from storage.base import LOCK_WAIT_SECONDS
 logger = logging.getLogger(__name__)
 
 CLOSE_CHECK_MINUTES = 10
+STOP_WAIT_SECONDS = 10.0
 
 
 @dataclass
@@ -65,10 +67,28 @@ class Bot:
     inbox: EventInbox
     gateway: SlackGateway
     desk: EventDesk  # records Events API deliveries in front of Bolt (HTTP mode)
+    services: Services
     scheduler: DigestScheduler | None = field(default=None)
+    start_up_failed: bool = False  # start_in_background's jobs raised: /healthz says 503
+    starting: threading.Thread | None = field(default=None)
+
+    def take_over(self) -> None:
+        """What a previous process left: its unfinished runs, the judge's queue, the
+        screened runs waiting for their decision; then the keeper (heartbeats and the
+        periodic resumer)."""
+        self.runner.resume_unfinished()
+        if self.services.judge is not None:
+            self.services.judge.resume()
+        if self.services.screening is not None:
+            self.services.screening.resume()
+        self.runner.start()
 
     def start_jobs(self) -> None:
         """The scheduled digest, with its start-up catch-up, and the automatic close."""
+        # APScheduler (and the importlib.metadata it reads its version with) loads here,
+        # not at start-up: `promptbot run` starts the jobs once it is serving.
+        from apscheduler.triggers.interval import IntervalTrigger
+
         self.scheduler = DigestScheduler(self.digest_job, self.config.digest)
         self.scheduler.start()
         self.scheduler.scheduler.add_job(
@@ -82,9 +102,31 @@ class Bot:
         schedule_reminders(self.scheduler.scheduler, self.reminder_job, self.config)
         self.install.on_revoked(self.scheduler.scheduler.pause)
 
+    def start_in_background(self, *, after: Callable[[], None] | None = None) -> threading.Thread:
+        """``take_over`` and ``start_jobs`` on a thread of their own, so that a bot that
+        can already serve (its listeners wired, its database migrated, its event inbox
+        taking deliveries) answers while they start; then ``after``."""
+
+        def start() -> None:
+            try:
+                self.take_over()
+                self.start_jobs()
+                if after is not None:
+                    after()
+            except Exception:
+                self.start_up_failed = True
+                logger.exception("start-up jobs failed: /healthz answers 503 from now on")
+
+        self.starting = threading.Thread(target=start, name="promptbot-start-up", daemon=True)
+        self.starting.start()
+        return self.starting
+
     def healthy(self) -> bool:
         """For /healthz: the database and the event inbox's file would take a write now
-        (not read-only, not locked past a second, room on the disk)."""
+        (not read-only, not locked past a second, room on the disk), and nothing that
+        started in the background failed."""
+        if self.start_up_failed:
+            return False
         try:
             self.store.check_writable()
             self.inbox.check_writable()
@@ -97,6 +139,8 @@ class Bot:
         return True
 
     def close(self) -> None:
+        if self.starting is not None:
+            self.starting.join(STOP_WAIT_SECONDS)  # so that what it starts is stopped
         if self.scheduler is not None:
             self.scheduler.shutdown()
         self.inbox.shutdown()
@@ -180,14 +224,6 @@ def create_bot(
         config.digest,
         owner,
     )
-    if resume:
-        services.runner.resume_unfinished()
-        if services.judge is not None:
-            services.judge.resume()  # runs a previous process left for the judge
-        if services.screening is not None:
-            services.screening.resume()  # screened runs waiting for their decision
-        inbox.start()
-        services.runner.start()
     reminder_job = ReminderJob(store, config, SlackDirectMessenger(gateway))
     guard = RequestGuard(
         signing_secret,
@@ -195,7 +231,7 @@ def create_bot(
         store.seen_requests,
         verify=verify_requests,
     )
-    return Bot(
+    bot = Bot(
         config,
         store,
         services.runner,
@@ -211,7 +247,12 @@ def create_bot(
         inbox,
         gateway,
         EventDesk(inbox, identity),
+        services,
     )
+    if resume:
+        bot.take_over()
+        inbox.start()
+    return bot
 
 
 def wire(

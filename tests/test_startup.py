@@ -1,8 +1,9 @@
 """A light start-up: the statistics stack and the model client load when first needed.
 
 numpy, scipy, choix and krippendorff are for the digest and standings; openai is for
-model calls. A bot that starts, serves /healthz and stores ratings needs none of them,
-and `promptbot --help` needs not even the settings models. Each check runs in a fresh
+model calls; Jinja2 for templates; APScheduler for the scheduled jobs, which `promptbot
+run` starts once it is serving. A bot that starts, serves /healthz and stores ratings
+needs none of them, and `promptbot --help` needs not even the settings models. Each check runs in a fresh
 interpreter, since this test process has long loaded them all.
 """
 
@@ -15,6 +16,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ["numpy", "scipy", "choix", "krippendorff", "sklearn", "openai"]
+# Loaded by the first template, and by the jobs `promptbot run` starts after it serves.
+LATER = ["jinja2", "apscheduler"]
 
 _REPORT = "import json, sys; print(json.dumps(sorted(set(sys.modules) & set(sys.argv[1:]))))"
 
@@ -33,7 +36,7 @@ def loaded_after(code: str, modules: list[str]) -> list[str]:
 
 
 def test_importing_the_app_factory_loads_no_statistics_or_model_client() -> None:
-    assert loaded_after("import promptbot.app, handlers.wsgi", HEAVY) == []
+    assert loaded_after("import promptbot.app, handlers.wsgi", [*HEAVY, *LATER]) == []
 
 
 def test_help_loads_neither_statistics_nor_settings() -> None:
@@ -69,7 +72,17 @@ with SlackStandIn(bot_token=TOKEN) as slack, OpenAIStandIn() as models:
 
 
 def test_a_serving_bot_stores_ratings_without_them() -> None:
-    assert loaded_after(_SERVE_AND_RATE.format(after="pass"), HEAVY) == []
+    assert loaded_after(_SERVE_AND_RATE.format(after="pass"), [*HEAVY, *LATER]) == []
+
+
+def test_templates_and_jobs_load_them_when_asked() -> None:
+    """The other side: Jinja2 with the first template, APScheduler with the jobs."""
+    code = _SERVE_AND_RATE.format(
+        after="from promptbot.review.sandbox import parse_template\n"
+        "    assert parse_template('{{ x }}').render({'x': 1}) == '1'\n"
+        "    bot.bot.start_jobs()"
+    )
+    assert loaded_after(code, LATER) == sorted(LATER)
 
 
 def test_the_digest_loads_the_statistics_when_asked() -> None:
@@ -108,3 +121,17 @@ assert "κ" in out.getvalue() and "weighted" in out.getvalue(), out.getvalue()
 def test_a_digest_with_a_judge_computes_kappa_without_scikit_learn_or_scipy() -> None:
     loaded = loaded_after(_DIGEST_WITH_A_JUDGE, ["numpy", "krippendorff", "scipy", "sklearn"])
     assert sorted(loaded) == ["krippendorff", "numpy"]
+
+
+def test_a_render_worker_loads_jinja2_before_it_says_ready() -> None:
+    """So that a worker's first render is timed against its budget without Jinja2's
+    loading (promptbot/review/render_budget.py counts from the request, after "ready")."""
+    code = (
+        "import io, sys\n"
+        "from promptbot.review import render_worker\n"
+        "sys.stdin, sys.stdout = io.StringIO(''), io.StringIO()\n"
+        "render_worker.main()\n"
+        "assert sys.stdout.getvalue() == '{\"ready\": true}\\n'\n"
+        "sys.stdout = sys.__stdout__\n"
+    )
+    assert loaded_after(code, ["jinja2.sandbox"]) == ["jinja2.sandbox"]

@@ -78,13 +78,17 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
         environment,
         socket_mode=bool(app_token),
         verify_requests=not insecure_skip_verification,
+        resume=False,
     )
-    bot.start_jobs()
-    from promptbot.review.preflight import warn_in_background
-
-    # One line per model that cannot work; start-up does not wait for the answer.
-    warn_in_background(config, environment, logging.getLogger("promptbot.models").warning)
     try:
+        bot.inbox.start()  # deliveries are stored from the first one on
+
+        def warn_about_models() -> None:
+            # One line per model that cannot work; nothing waits for the answer.
+            from promptbot.review.preflight import warn_in_background
+
+            warn_in_background(config, environment, logging.getLogger("promptbot.models").warning)
+
         if app_token:
             import threading
 
@@ -92,6 +96,7 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
 
             handler = open_socket_mode(bot.app, app_token)
             click.echo("promptbot: Socket Mode", err=True)
+            bot.start_in_background(after=warn_about_models)
             try:
                 threading.Event().wait()  # the handler's threads serve until interrupted
             finally:
@@ -101,16 +106,19 @@ def run(port: int, host: str, threads: int, insecure_skip_verification: bool) ->
 
         from handlers.wsgi import make_wsgi_app
 
-        click.echo(f"promptbot: listening on http://{host}:{port}/slack/events", err=True)
         wsgi = make_wsgi_app(bot.app, health=bot.healthy, guard=bot.guard, desk=bot.desk)
         # waitress accepts 1 GB bodies by default; the guard's limit applies here too.
-        waitress.serve(
+        server = waitress.create_server(
             wsgi,
             host=host,
             port=port,
             threads=threads,
             max_request_body_size=config.limits.request_max_bytes,
         )
+        click.echo(f"promptbot: listening on http://{host}:{port}/slack/events", err=True)
+        # Listening: resuming runs and starting the scheduled jobs need not hold it up.
+        bot.start_in_background(after=warn_about_models)
+        server.run()
     finally:
         bot.close()
 

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from apscheduler.triggers.cron import CronTrigger
-
 from promptbot.errors import ConfigError
 
 _DAYS = ("sun", "mon", "tue", "wed", "thu", "fri", "sat")
@@ -61,6 +59,10 @@ def apscheduler_fields(schedule: str) -> dict[str, str]:
 
 def crontab_fields(schedule: str) -> dict[str, str]:
     """Check a crontab line the way the scheduler will read it; its APScheduler fields."""
+    # Here, not at import: the default schedules are never checked, and a bot that
+    # keeps them starts without APScheduler (tests/test_startup.py).
+    from apscheduler.triggers.cron import CronTrigger
+
     fields = apscheduler_fields(schedule)
     CronTrigger(**fields, timezone=UTC)  # raises ValueError on a bad field
     return fields

@@ -25,12 +25,14 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from functools import lru_cache
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
-
-from apscheduler.triggers.cron import CronTrigger
 
 from promptbot.config.crontab import apscheduler_fields
 from promptbot.config.settings import DigestSettings
+
+if TYPE_CHECKING:  # APScheduler loads with the first schedule read, not at start-up
+    from apscheduler.triggers.cron import CronTrigger
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +47,8 @@ _DRIFT = timedelta(days=1)  # wall time and instant part by at most one UTC offs
 
 def cron_trigger(settings: DigestSettings) -> CronTrigger:
     """The APScheduler trigger that wakes the digest up, in the configured zone."""
+    from apscheduler.triggers.cron import CronTrigger
+
     return CronTrigger(
         **apscheduler_fields(settings.schedule), timezone=ZoneInfo(settings.timezone)
     )
@@ -53,6 +57,8 @@ def cron_trigger(settings: DigestSettings) -> CronTrigger:
 @lru_cache(maxsize=32)
 def _wall_trigger(schedule: str) -> CronTrigger:
     # Crontab matches on a clock without DST: wall times, carried as UTC.
+    from apscheduler.triggers.cron import CronTrigger
+
     return CronTrigger(**apscheduler_fields(schedule), timezone=UTC)
 
 

@@ -17,11 +17,8 @@ import re
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 from zoneinfo import ZoneInfo
-
-from apscheduler.schedulers.background import BackgroundScheduler
-from apscheduler.triggers.cron import CronTrigger
 
 from promptbot.config.crontab import crontab_fields
 from promptbot.config.settings import AppConfig
@@ -30,6 +27,10 @@ from promptbot.errors import PublishError
 from promptbot.render.blocks import Message, context, escape, section, truncate
 from promptbot.render.words import count
 from storage import Store
+
+if TYPE_CHECKING:  # APScheduler loads when the jobs start, not at start-up
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.triggers.cron import CronTrigger
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,8 @@ def reminders_on(store: Store, user_id: str) -> bool:
 
 def reminder_trigger(config: AppConfig) -> CronTrigger:
     """``reminders.schedule`` read as crontab (0 and 7 are Sunday) in ``digest.timezone``."""
+    from apscheduler.triggers.cron import CronTrigger
+
     fields = crontab_fields(config.reminders.schedule)
     return CronTrigger(**fields, timezone=ZoneInfo(config.digest.timezone))
 

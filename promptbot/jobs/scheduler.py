@@ -12,10 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 from zoneinfo import ZoneInfo
-
-from apscheduler.schedulers.background import BackgroundScheduler
 
 from promptbot.config.settings import DigestSettings
 from promptbot.errors import PublishError
@@ -29,6 +27,9 @@ from promptbot.jobs.periods import (
 )
 from promptbot.render.blocks import Message
 from storage.digest_log import DigestLog
+
+if TYPE_CHECKING:  # APScheduler loads when the jobs start, not at start-up
+    from apscheduler.schedulers.background import BackgroundScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -235,8 +236,12 @@ class DigestScheduler:
         clock: Callable[[], datetime] = _utcnow,
         retry_delay: timedelta = timedelta(minutes=5),
     ) -> None:
+        from apscheduler.schedulers.background import BackgroundScheduler
+
         self.job, self.settings, self.clock, self.retry_delay = job, settings, clock, retry_delay
-        self.scheduler = BackgroundScheduler(timezone=ZoneInfo(settings.timezone))
+        self.scheduler: BackgroundScheduler = BackgroundScheduler(
+            timezone=ZoneInfo(settings.timezone)
+        )
         self._lock = threading.Lock()  # one run at a time in this process
         self._failures = 0
         self.catch_up: threading.Thread | None = None

@@ -47,7 +47,9 @@ def answer(request: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     _limit_resources()
-    from promptbot.review import sandbox  # noqa: F401 (imported before "ready": its cost is start-up)
+    from promptbot.review import sandbox
+
+    sandbox.prepare()  # before "ready": Jinja2's loading is start-up, not the first render
 
     out = sys.stdout
     out.write('{"ready": true}\n')

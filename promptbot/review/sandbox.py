@@ -1,68 +1,43 @@
 """Prompt templates: Jinja2 in the immutable sandbox, with every variable required.
 
 Templates come from anyone in the workspace, so they render in a guarded
-``ImmutableSandboxedEnvironment`` (no attribute tricks, no mutation, no absurd sizes:
-see sandbox_limits.py) with ``StrictUndefined`` (a missing value is an error that
-names it, never an empty string). Rendering is capped in output size here; time and
+``ImmutableSandboxedEnvironment`` (sandbox_environment.py: no attribute tricks, no
+mutation, no absurd sizes: see sandbox_limits.py) with ``StrictUndefined`` (a missing
+value is an error that names it, never an empty string). Rendering is capped in output size here; time and
 memory are bounded by rendering in a worker process (render_budget.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache, lru_cache
-from typing import Any
-
-from jinja2 import StrictUndefined, Template, TemplateSyntaxError, UndefinedError, meta
-from jinja2.exceptions import SecurityError
-from jinja2.runtime import Context
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from jinja2.utils import generate_lorem_ipsum
+from typing import TYPE_CHECKING, Any
 
 from promptbot.errors import TemplateError
-from promptbot.review import sandbox_limits
+
+if TYPE_CHECKING:  # Jinja2 loads with the first template, not at start-up
+    from jinja2 import Template
+
+    from promptbot.review.sandbox_environment import GuardedEnvironment
 
 DEFAULT_MAX_BYTES = 16_384
 DEFAULT_OUTPUT_MAX_BYTES = 65_536
 
 
-class GuardedEnvironment(ImmutableSandboxedEnvironment):
-    intercepted_binops = frozenset({"*", "**", "%", "+"})
-
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.filters.update(sandbox_limits.guarded_filters(self.filters))
-        self.globals["lipsum"] = sandbox_limits.guarded_lipsum(generate_lorem_ipsum)
-
-    def call_binop(self, context: Context, operator: str, left: Any, right: Any) -> Any:
-        sandbox_limits.check_binop(operator, left, right)
-        return super().call_binop(context, operator, left, right)
-
-    def call(__self, __context: Context, __obj: Any, *args: Any, **kwargs: Any) -> Any:
-        sandbox_limits.check_call(__obj, args, kwargs)
-        return super().call(__context, __obj, *args, **kwargs)
-
-    def wrap_str_format(self, value: Any) -> Callable[..., str] | None:
-        wrapped = super().wrap_str_format(value)
-        if wrapped is not None:
-            sandbox_limits.check_brace_format(str(value.__self__))
-        return wrapped
-
-
-def _new_environment() -> GuardedEnvironment:
-    # Prompts go to a model, not a browser: no autoescaping (a "<" stays "<"), and a
-    # template's last newline is part of the prompt.
-    return GuardedEnvironment(
-        undefined=StrictUndefined, autoescape=False, keep_trailing_newline=True
-    )
-
-
 @cache
 def _environment() -> GuardedEnvironment:
-    """Built on first use, not at import (cheaper start-up; and `make mutate` can
-    swap its settings, which it cannot do in module-level code)."""
-    return _new_environment()
+    """Built on first use, not at import, and Jinja2 loaded with it: a bot that only
+    stores ratings never needs it (tests/test_startup.py); and `make mutate` can swap
+    its settings, which it cannot do in module-level code."""
+    from promptbot.review.sandbox_environment import new_environment
+
+    return new_environment()
+
+
+def prepare() -> None:
+    """Load Jinja2 and build the environment now: a render worker does, before it says
+    it is ready, so that its first render's time budget is the render's alone."""
+    _environment()
 
 
 @dataclass(frozen=True)
@@ -81,6 +56,9 @@ class PromptTemplate:
     ) -> str:
         """Render in this process, stopping once the output passes ``max_output_bytes``.
         Not bounded in time: untrusted templates render through a RenderBudget."""
+        from jinja2 import UndefinedError
+        from jinja2.exceptions import SecurityError
+
         self.check(values)
         try:
             return _capped(_compiled(self.source).generate(values), max_output_bytes)
@@ -129,6 +107,8 @@ def parse_template(source: str, *, max_bytes: int = DEFAULT_MAX_BYTES) -> Prompt
         )
     if not source.strip():
         raise TemplateError("template is empty")
+    from jinja2 import TemplateSyntaxError, meta
+
     try:
         tree = _environment().parse(source)
     except TemplateSyntaxError as error:
