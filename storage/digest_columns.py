@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from promptbot.verdicts.evidence import ScaleInfo
-from promptbot.verdicts.judgements import distinct
+from promptbot.verdicts.judgements import distinct, narrow
 from promptbot.verdicts.rating_columns import RatingColumns
 
 # Rows are read in slices of this many ids, each slice one row of long strings.
@@ -201,14 +201,14 @@ def read_candidates(db: Any) -> Candidates:
         prompt_table[p] = position[prompt_names[p]]
     models = tuple(sorted(model_code))
     return Candidates(
-        ids=ids[order],
-        run=run[order],
-        version=version[order],
-        slot=slot[order],
-        input=input_[order],
-        chars=chars[order],
-        prompt=prompt_table[prompt_id[order]],
-        model=_renumber(model_code, models)[model[order]],
+        ids=narrow(ids[order]),
+        run=narrow(run[order]),
+        version=narrow(version[order]),
+        slot=narrow(slot[order]),
+        input=narrow(input_[order]),
+        chars=narrow(chars[order]),
+        prompt=narrow(prompt_table)[prompt_id[order]],
+        model=narrow(_renumber(model_code, models))[model[order]],
         prompts=prompts,
         models=models,
     )

@@ -16,7 +16,13 @@ import numpy as np
 
 from promptbot.digest.inputs import DigestInputs, PeriodCounts
 from promptbot.review.scales import RatingScales
-from promptbot.verdicts.judgements import Judgements, concat, distinct, judgements_from_rows
+from promptbot.verdicts.judgements import (
+    Judgements,
+    concat,
+    distinct,
+    judgements_from_rows,
+    narrow,
+)
 from promptbot.verdicts.rating_columns import BeforeStart, Standing, group_ratings
 from storage.digest_columns import read_candidates, read_ratings
 from storage.evidence import CANDIDATES, archived, candidate_row, pair_votes, run_rows, scale_infos
@@ -53,11 +59,11 @@ def load_digest_inputs(
     known = live & ~np.isnan(grouped.now.score)
     rows = where[known]
     judged = Judgements(
-        candidate=grouped.candidate[known],
+        candidate=narrow(grouped.candidate[known]),
         run=candidates.run[rows],
         group=candidates.input[rows],
         pairwise=np.zeros(len(rows), dtype=np.bool_),
-        reviewer=grouped.reviewer[known],
+        reviewer=narrow(grouped.reviewer[known]),
         prompt=candidates.prompt[rows],
         version=candidates.version[rows],
         model=candidates.model[rows],

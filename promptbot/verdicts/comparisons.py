@@ -8,6 +8,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from promptbot.verdicts.judgements import dense_codes as _codes
+from promptbot.verdicts.judgements import narrow
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -46,6 +47,9 @@ def compare_within(
     outcome[diff > _EQUAL] = 1.0
     outcome[diff < -_EQUAL] = 0.0
     del diff
+    # Items and clusters in 32 bits when they fit: the models' comparisons stay with
+    # their ranking to the end of a digest (~1.3M of them at a million ratings).
+    it, cl = narrow(it), narrow(cl)
     return it[i], it[j], outcome, cl[i]
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -27,6 +28,9 @@ from numpy.typing import NDArray
 from promptbot.verdicts.evidence import PAIRWISE, RatingRow, ScaleInfo
 
 IntArray = NDArray[np.int64]
+# A column of codes or ids: 32 bits when they fit (half the memory of a million-rating
+# digest's tables), else 64.
+Codes = NDArray[np.signedinteger[Any]]
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
 
@@ -54,16 +58,16 @@ class Judgements:
     per rating scale, the raw score the reviewer gave on it (NaN: that scale unused).
     """
 
-    candidate: IntArray
-    run: IntArray
-    group: IntArray
+    candidate: Codes
+    run: Codes
+    group: Codes
     pairwise: BoolArray
-    reviewer: IntArray  # index into reviewers
-    prompt: IntArray  # index into prompts
-    version: IntArray  # version number
-    model: IntArray  # index into models
-    slot: IntArray  # display position: 0 = Candidate A
-    chars: IntArray  # length of the answer
+    reviewer: Codes  # index into reviewers
+    prompt: Codes  # index into prompts
+    version: Codes  # version number
+    model: Codes  # index into models
+    slot: Codes  # display position: 0 = Candidate A
+    chars: Codes  # length of the answer
     score: FloatArray  # the judgement, on 0..1
     rated_at: FloatArray  # POSIX time of the latest rating in it
     prompts: tuple[str, ...]
@@ -133,6 +137,18 @@ def dense_unique(values: IntArray) -> tuple[IntArray, IntArray]:
     coded: IntArray = position.astype(np.int64)
     coded -= 1
     return np.flatnonzero(present) + low, coded
+
+
+def narrow(values: Codes) -> Codes:
+    """Integers in 32 bits when they fit, else as they are: the judgement tables of a
+    million ratings take half the memory. (Arithmetic on them widens first: see
+    dense_codes.)"""
+    if values.dtype == np.int32 or not len(values):
+        return values
+    bounds = np.iinfo(np.int32)
+    if bounds.min <= int(values.min()) and int(values.max()) <= bounds.max:
+        return values.astype(np.int32)
+    return values
 
 
 def distinct(values: IntArray, size: int) -> IntArray:
