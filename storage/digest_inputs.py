@@ -57,32 +57,41 @@ def load_digest_inputs(
 
     where, live = candidates.position(grouped.candidate)
     known = live & ~np.isnan(grouped.now.score)
-    rows = where[known]
+    every = bool(known.all())
+
+    def kept_only(values: np.ndarray) -> np.ndarray:
+        # Usually every judgement is kept: then the columns are taken as they are, not
+        # copied (at a million ratings each copy is ~5 MB, a dozen at the peak of a load).
+        return values if every else values[known]
+
+    rows = kept_only(where)
+    del where
+    now = grouped.now
     judged = Judgements(
-        candidate=narrow(grouped.candidate[known]),
+        candidate=narrow(kept_only(grouped.candidate)),
         run=candidates.run[rows],
         group=candidates.input[rows],
         pairwise=np.zeros(len(rows), dtype=np.bool_),
-        reviewer=narrow(grouped.reviewer[known]),
+        reviewer=narrow(kept_only(grouped.reviewer)),
         prompt=candidates.prompt[rows],
         version=candidates.version[rows],
         model=candidates.model[rows],
         slot=candidates.slot[rows],
         chars=candidates.chars[rows],
-        score=grouped.now.score[known],
-        rated_at=grouped.now.rated_at[known],
+        score=kept_only(now.score),
+        rated_at=kept_only(now.rated_at),
         prompts=candidates.prompts,
         models=candidates.models,
         reviewers=reviewers,
-        scale_scores={k: v[known] for k, v in grouped.now.scale_scores.items()},
+        scale_scores={k: kept_only(v) for k, v in now.scale_scores.items()},
         permalinks=permalinks,
     )
     then = grouped.then
     before = BeforeStart(
         Standing(
-            score=then.score[known],
-            rated_at=then.rated_at[known],
-            scale_scores={k: v[known] for k, v in then.scale_scores.items()},
+            score=kept_only(then.score),
+            rated_at=kept_only(then.rated_at),
+            scale_scores={k: kept_only(v) for k, v in then.scale_scores.items()},
         )
     )
 
@@ -95,11 +104,11 @@ def load_digest_inputs(
         judged = concat(judged, voted)
         before = before.extended(voted)
 
-    period = grouped.in_period[known]
+    period = kept_only(grouped.in_period)
     by_prompt = np.bincount(candidates.prompt[rows], period, len(candidates.prompts))
     ratings_by_prompt = {candidates.prompts[i]: int(k) for i, k in enumerate(by_prompt) if k}
-    who = {reviewers[i] for i in distinct(grouped.reviewer[known][period > 0], 0).tolist()}
-    del grouped
+    who = {reviewers[i] for i in distinct(kept_only(grouped.reviewer)[period > 0], 0).tolist()}
+    del grouped, now, then
     late = 0
     for user_id, candidate_id in db.execute(
         "SELECT user_id, candidate_id FROM late_ratings WHERE updated_at >= ? AND updated_at < ?",

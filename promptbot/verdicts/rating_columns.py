@@ -59,6 +59,7 @@ class GroupedRatings:
 
 def _standing(
     ratings: RatingColumns,
+    seconds: FloatArray,
     judgement: IntArray,
     counted: NDArray[np.bool_],
     infos: list[ScaleInfo],
@@ -67,7 +68,6 @@ def _standing(
     total, used = np.zeros(n), np.zeros(n)
     latest = np.full(n, np.nan)
     scale_scores = {}
-    seconds = ratings.micro / 1_000_000  # the float datetime.timestamp() gives
     for i, info in enumerate(infos):
         chosen = counted & (ratings.scale == i)
         at = judgement[chosen]
@@ -91,11 +91,13 @@ def group_ratings(ratings: RatingColumns, infos: list[ScaleInfo], start: int) ->
     keys, judgement = dense_unique(ratings.candidate * width + ratings.reviewer)
     n = len(keys)
     earlier = ratings.micro < start
+    seconds = ratings.micro / 1_000_000  # the float datetime.timestamp() gives
+    every = np.ones(len(judgement), dtype=np.bool_)
     return GroupedRatings(
         candidate=keys // width,
         reviewer=keys % width,
-        now=_standing(ratings, judgement, np.ones(len(judgement), dtype=np.bool_), infos, n),
-        then=_standing(ratings, judgement, earlier, infos, n),
+        now=_standing(ratings, seconds, judgement, every, infos, n),
+        then=_standing(ratings, seconds, judgement, earlier, infos, n),
         in_period=np.bincount(judgement[~earlier], minlength=n),
     )
 
