@@ -96,8 +96,10 @@ def _in_runs_with_several(table: Judgements, item: IntArray) -> BoolArray:
     if not len(table):
         return np.zeros(0, dtype=np.bool_)
     run = dense_inverse(table.run)
-    low = np.full(int(run.max()) + 1, np.iinfo(np.int64).max)
-    high = np.full(len(low), np.iinfo(np.int64).min)
+    # In the items' own width: ufunc.at is ~30 times slower when it must cast.
+    bounds = np.iinfo(item.dtype)
+    low = np.full(int(run.max()) + 1, bounds.max, dtype=item.dtype)
+    high = np.full(len(low), bounds.min, dtype=item.dtype)
     np.minimum.at(low, run, item)
     np.maximum.at(high, run, item)
     several: BoolArray = low[run] != high[run]
