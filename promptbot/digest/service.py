@@ -2,8 +2,8 @@
 render. Free of Slack; the handlers and the CLI decide where the message goes.
 
 The computing and rendering modules are imported by the methods that use them: they
-bring numpy and krippendorff, which should load with the first digest, not at the
-bot's start-up (tests/test_startup.py).
+bring numpy (and krippendorff for a judge's calibration), which should load with the
+first digest, not at the bot's start-up (tests/test_startup.py).
 """
 
 from __future__ import annotations
