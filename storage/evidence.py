@@ -3,6 +3,7 @@ never their text."""
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -24,12 +25,18 @@ from storage.store import Store, stamp
 _RATINGS = (
     "SELECT candidate_id, user_id, scale, score, updated_at FROM {table} WHERE updated_at < ?"
 )
+# One prompt's: its candidates' ids go in as a JSON list, so the lookup walks the key.
+_RATINGS_OF = _RATINGS + " AND candidate_id IN (SELECT value FROM json_each(?))"
 
-CANDIDATES = """
+_CANDIDATE_COLUMNS = """
     SELECT c.id, c.run_id, p.name AS prompt, v.number AS version, c.model_name, c.tokens_in,
            c.tokens_out, c.latency_ms, c.error IS NOT NULL AS failed, runs.created_at,
            runs.permalink, c.slot, c.input_index, LENGTH(COALESCE(c.output, '')), c.cost,
            c.cached
+"""
+CANDIDATES = (
+    _CANDIDATE_COLUMNS
+    + """
     FROM candidates c
     JOIN runs ON runs.id = c.run_id
     -- a baseline candidate belongs to its own version, not to the run's
@@ -37,6 +44,21 @@ CANDIDATES = """
     JOIN prompts p ON p.id = v.prompt_id
     WHERE runs.deleted_at IS NULL AND p.deleted_at IS NULL
 """
+)
+# One prompt's, from the prompt down its versions' runs, so that the lookup walks the
+# indexes rather than every candidate; a baseline still counts for its own version.
+_CANDIDATES_OF_PROMPT = (
+    _CANDIDATE_COLUMNS
+    + """
+    FROM prompts p
+    JOIN versions rv ON rv.prompt_id = p.id
+    JOIN runs ON runs.version_id = rv.id
+    JOIN candidates c ON c.run_id = runs.id
+    JOIN versions v ON v.id = COALESCE(c.version_id, runs.version_id)
+    WHERE p.name = ? AND v.prompt_id = p.id AND runs.deleted_at IS NULL
+      AND p.deleted_at IS NULL
+"""
+)
 
 _RUNS = """
     SELECT runs.id, p.name AS prompt, v.number AS version, runs.created_at,
@@ -54,19 +76,28 @@ def _time(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
-def load_evidence(store: Store, scales: RatingScales, until: datetime) -> Evidence:
+def load_evidence(
+    store: Store, scales: RatingScales, until: datetime, prompt: str | None = None
+) -> Evidence:
     """Every rating, candidate and run recorded before ``until`` (an aware datetime), read
-    on the configured ``scales``."""
+    on the configured ``scales``; only ``prompt``'s, when it is given (what one prompt's
+    standing or champion needs, read through the indexes at any history size)."""
     # Stored times are UTC ISO strings, so they compare correctly as text.
     bound = stamp(until)
     db = store.connection()
-    candidate_rows = db.execute(CANDIDATES).fetchall()
+    if prompt is None:
+        candidate_rows = db.execute(CANDIDATES).fetchall()
+    else:
+        candidate_rows = db.execute(_CANDIDATES_OF_PROMPT, [prompt]).fetchall()
     by_id = {row[0]: row for row in candidate_rows}
     ratings = []
     for table, late in (("ratings", False), ("late_ratings", True)):
-        for candidate_id, user_id, scale, score, rated_at in db.execute(
-            _RATINGS.format(table=table), [bound]
-        ):
+        if prompt is None:
+            rows = db.execute(_RATINGS.format(table=table), [bound])
+        else:
+            ids = json.dumps(list(by_id))
+            rows = db.execute(_RATINGS_OF.format(table=table), [bound, ids])
+        for candidate_id, user_id, scale, score, rated_at in rows:
             c = by_id.get(candidate_id)
             if c is None:
                 continue  # its run or prompt was deleted
@@ -74,8 +105,9 @@ def load_evidence(store: Store, scales: RatingScales, until: datetime) -> Eviden
                 _rating_row(c, user_id, scale, score, late, rated_at, slot=c[11], group=c[12])
             )
     candidates = [candidate_row(row) for row in candidate_rows if row[9] < bound]
-    ratings += pair_votes(db, by_id, bound)
-    return Evidence(ratings, candidates, run_rows(db, bound), scale_infos(scales), archived(db))
+    runs = run_rows(db, bound, prompt)
+    ratings += pair_votes(db, by_id, bound, None if prompt is None else [r.run_id for r in runs])
+    return Evidence(ratings, candidates, runs, scale_infos(scales), archived(db, prompt))
 
 
 def candidate_row(row: Any) -> CandidateRow:
@@ -97,8 +129,12 @@ def candidate_row(row: Any) -> CandidateRow:
     )
 
 
-def run_rows(db: Database, bound: str) -> list[RunRow]:
-    """Every live run created before ``bound``, with its comments before it."""
+def run_rows(db: Database, bound: str, prompt: str | None = None) -> list[RunRow]:
+    """Every live run created before ``bound`` (``prompt``'s only, if given), with its
+    comments before it."""
+    sql, params = _RUNS, {"until": bound}
+    if prompt is not None:
+        sql, params = _RUNS + " AND p.name = :prompt", {"until": bound, "prompt": prompt}
     return [
         RunRow(
             run_id=row[0],
@@ -109,12 +145,15 @@ def run_rows(db: Database, bound: str) -> list[RunRow]:
             permalink=row[5],
             comments=row[6],
         )
-        for row in db.execute(_RUNS, {"until": bound}).fetchall()
+        for row in db.execute(sql + " ORDER BY runs.id", params).fetchall()
     ]
 
 
-def archived(db: Database) -> set[str]:
-    return {row[0] for row in db.execute("SELECT name FROM prompts WHERE archived_at IS NOT NULL")}
+def archived(db: Database, prompt: str | None = None) -> set[str]:
+    sql, params = "SELECT name FROM prompts WHERE archived_at IS NOT NULL", []
+    if prompt is not None:
+        sql, params = sql + " AND name = ?", [prompt]
+    return {row[0] for row in db.execute(sql, params)}
 
 
 def scale_infos(scales: RatingScales) -> list[ScaleInfo]:
@@ -145,11 +184,19 @@ _PAIR_VOTES = """
 """
 
 
-def pair_votes(db: Database, by_id: dict[int, Any], bound: str) -> list[RatingRow]:
+def pair_votes(
+    db: Database, by_id: dict[int, Any], bound: str, run_ids: list[int] | None = None
+) -> list[RatingRow]:
+    """Pairwise votes as ratings, on the runs ``run_ids`` only if given; a pair with an
+    answer outside ``by_id`` (a deleted run, or another prompt's) is left out."""
+    sql, params = _PAIR_VOTES, [bound]
+    if run_ids is not None:
+        sql += " AND pairs.run_id IN (SELECT value FROM json_each(?))"
+        params.append(json.dumps(run_ids))
     rows: list[RatingRow] = []
-    for pair_id, left, right, user_id, choice, late, updated_at in db.execute(_PAIR_VOTES, [bound]):
+    for pair_id, left, right, user_id, choice, late, updated_at in db.execute(sql, params):
         if left not in by_id or right not in by_id:
-            continue  # a deleted run
+            continue
         for slot, (candidate_id, score) in enumerate(
             zip((left, right), _PAIR_SCORES[choice], strict=True)
         ):

@@ -493,3 +493,11 @@ def m0014_reactions_clustered(db: Database) -> None:
         ALTER TABLE processed_events_clustered RENAME TO processed_events;
         """
     )
+
+
+@migrations(name="0015_runs_by_version")
+def m0015_runs_by_version(db: Database) -> None:
+    """One prompt's evidence (its standing in `/prompt show`, its champion for a screened
+    run) and a version's runs are found from the version down, not by reading every
+    run."""
+    db.execute("CREATE INDEX IF NOT EXISTS runs_version ON runs (version_id)")

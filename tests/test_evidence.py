@@ -1,3 +1,4 @@
+import random
 from datetime import UTC, datetime, timedelta
 
 from promptbot.config.settings import AppConfig
@@ -62,3 +63,52 @@ def test_evidence_rows_and_late_ratings(tmp_path):
     assert {s.name: s.binary for s in evidence.scales} == {"approval": True, "stars": False}
     past = load_evidence(store, RatingScales(AppConfig().scales), datetime(2000, 1, 1, tzinfo=UTC))
     assert past.ratings == [] and past.runs == []
+
+
+def test_one_prompts_evidence_is_the_whole_evidence_of_that_prompt(tmp_path):
+    from tests.test_digest_inputs import posted, rate_some, vote_some
+
+    store = Store(tmp_path / "t.db")
+    rng = random.Random(5)
+    runs = [posted(store, f"p{i % 2}", ["m1", "m2"], i) for i in range(4)]
+    # p0's second version, head-to-head against its first: the baseline's answers count
+    # for v1, though the run is v2's.
+    v1 = runs[0].version
+    head_to_head = store.create_rerun(
+        runs[2].version.id, author="UP", channel="C1", models=["m1"], inputs=[{}],
+        candidates=[
+            PlannedCandidate("A", 0, "m1", "m1-id", 0),
+            PlannedCandidate("B", 1, "m1", "m1-id", 0, version_id=v1.id),
+        ],
+    )  # fmt: skip
+    compare = store.pairs.create_compare_run(
+        runs[1].version.id, author="UP", channel="C1", models=["m1", "m2"], inputs=[{}],
+        candidates=[PlannedCandidate("AB"[i], i, m, f"{m}-id", 0) for i, m in enumerate(["m1", "m2"])],
+        pairs=[(0, "A", "B")],
+    )  # fmt: skip
+    rate_some(store, [*runs, head_to_head], rng, range(6), "r")
+    vote_some(store, store.pairs.for_run(compare.id)[0], range(4), rng, "v")
+    store.close_run(runs[0].id, "UP")
+    rate_some(store, runs[:1], rng, range(6, 9), "late")
+    archived = store.admin.prompt("p1")
+    assert archived is not None and store.admin.archive_prompt(archived, "UA")
+    scales = RatingScales(AppConfig().scales)
+    until = datetime.now(UTC) + timedelta(seconds=5)
+
+    everything = load_evidence(store, scales, until)
+    for prompt in ("p0", "p1"):
+        alone = load_evidence(store, scales, until, prompt=prompt)
+        assert alone.ratings and sorted(alone.ratings, key=repr) == sorted(
+            (r for r in everything.ratings if r.prompt == prompt), key=repr
+        )
+        assert sorted(alone.candidates, key=repr) == sorted(
+            (c for c in everything.candidates if c.prompt == prompt), key=repr
+        )
+        assert alone.runs == [r for r in everything.runs if r.prompt == prompt]
+        assert alone.archived_prompts == everything.archived_prompts & {prompt}
+    p0 = load_evidence(store, scales, until, prompt="p0")
+    assert {r.version for r in p0.ratings if r.run_id == head_to_head.id} == {1, 2}
+    assert any(r.late for r in p0.ratings)
+    p1 = load_evidence(store, scales, until, prompt="p1")
+    assert any(r.scale == "pairwise" for r in p1.ratings)
+    assert load_evidence(store, scales, until, prompt="nobody").ratings == []

@@ -194,3 +194,26 @@ def test_run_resume_uses_indexes(recorder: Recorder, running, tmp_path) -> None:
 
     assert any("FROM runs" in s for s in resume_path)
     assert full_scans(tmp_path / "promptbot.db", resume_path) == {}
+
+
+def test_one_prompts_show_and_history_use_indexes(
+    recorder: Recorder, running, slack, tmp_path
+) -> None:
+    """`/prompt show` and `/prompt history` read one prompt's evidence: at any history
+    size they walk from the prompt down, never through every rating or run."""
+    bot = running()
+    bot.command("propose tone --models alpha,beta\nPolite: {{ x }}\n---\nx: one")
+    bot.wait_run(1)
+    bot.command("propose other --models alpha\nBlunt: {{ x }}\n---\nx: one")
+    bot.wait_run(2)
+    bot.react(bot.candidate_posts(1)[0]["ts"], "+1", "U2")
+    wait_until(lambda: len(bot.store.ratings(1)) == 1, what="the rating")
+    settle(bot)
+
+    with recorder.path() as show_path:
+        bot.command("show tone", user="UASK")
+        bot.command("history tone", user="UASK")
+        wait_until(lambda: len(slack.ephemerals(user="UASK")) == 2, what="both replies")
+
+    assert any("json_each" in s and "FROM ratings" in s for s in show_path)
+    assert full_scans(tmp_path / "promptbot.db", show_path) == {}

@@ -224,12 +224,15 @@ class Lifecycle:
 
     # -- what a prompt has done ------------------------------------------------
 
-    def _standings(self) -> dict[tuple[str, int], VersionStanding]:
+    def _standings(self, prompt: str) -> dict[tuple[str, int], VersionStanding]:
+        """``prompt``'s versions' standings: a version's standing is its own evidence,
+        so only that prompt's is read."""
         # Deferred: the statistics stack loads on first use, not at start-up.
         from promptbot.verdicts.judgements import judgements_from_rows
         from promptbot.verdicts.version_standings import standings
 
-        evidence = load_evidence(self.store, RatingScales(self.config.scales), datetime.now(UTC))
+        scales = RatingScales(self.config.scales)
+        evidence = load_evidence(self.store, scales, datetime.now(UTC), prompt=prompt)
         counted = [r for r in evidence.ratings if not r.late]
         return standings(
             judgements_from_rows(counted, evidence.scales),
@@ -242,7 +245,7 @@ class Lifecycle:
         version = self.store.version(name, number)
         runs = self.store.runs_of_version(version.id)
         answers, cost = self.store.version_costs(version.id)
-        standing = self._standings().get((version.prompt_name, version.number))
+        standing = self._standings(version.prompt_name).get((version.prompt_name, version.number))
         blocks = [
             header(truncate(version.title, 150)),
             context(
@@ -275,7 +278,7 @@ class Lifecycle:
 
     def history(self, name: str) -> Message:
         versions = self.store.versions(name)
-        table = self._standings()
+        table = self._standings(versions[0].prompt_name)
         lines = []
         for version in reversed(versions):
             standing = table.get((version.prompt_name, version.number))
