@@ -68,6 +68,20 @@ class CandidateQueries(StoreBase):
         )
         return [self._candidate_from_row(row) for row in rows]
 
+    def answers_of_version(self, version_id: int) -> list[Candidate]:
+        """The answers a version gave in live runs, oldest first: in its own runs, and in
+        those it was the baseline of (where the run's own answers are another version's)."""
+        rows = self.query(
+            self._CANDIDATE_SELECT + " WHERE candidates.id IN ("
+            "   SELECT c.id FROM runs r JOIN candidates c ON c.run_id = r.id"
+            "   WHERE r.version_id = ? AND c.version_id IS NULL"
+            "   UNION ALL SELECT id FROM candidates WHERE version_id = ?)"
+            " AND candidates.output IS NOT NULL AND runs.deleted_at IS NULL"
+            " ORDER BY candidates.id",
+            [version_id, version_id],
+        )
+        return [self._candidate_from_row(row) for row in rows]
+
     def get_candidate(self, candidate_id: int) -> Candidate:
         rows = self.query(self._CANDIDATE_SELECT + " WHERE candidates.id = ?", [candidate_id])
         if not rows:

@@ -4,7 +4,7 @@ already handled (Slack redelivers)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager
 from decimal import Decimal
 from typing import Any, Literal
@@ -230,6 +230,17 @@ class ReviewQueries(StoreBase):
         return [
             Rating(r["candidate_id"], r["user_id"], r["scale"], r["emoji"], r["score"])
             for r in self.query(sql + " ORDER BY candidate_id, user_id, scale", params)
+        ]
+
+    def ratings_of(self, candidate_ids: Iterable[int]) -> list[Rating]:
+        """The counted ratings of these candidates."""
+        return [
+            Rating(r["candidate_id"], r["user_id"], r["scale"], r["emoji"], r["score"])
+            for r in self.query(
+                "SELECT * FROM ratings WHERE candidate_id IN (SELECT value FROM json_each(?))"
+                " ORDER BY candidate_id, user_id, scale",
+                [json.dumps(list(candidate_ids))],
+            )
         ]
 
     def comments(self, run_id: int) -> list[dict[str, Any]]:

@@ -266,6 +266,60 @@ def test_an_answer_the_judge_rates_unlike_the_champions_is_posted(running, model
     assert by_input[(2, "alpha")] == []  # the champion's "meh": the judge was unsure
 
 
+def test_the_teams_verdict_on_the_champions_answer_outweighs_the_judges(running, models, slack):
+    # As above, but two reviewers disagree with the judge on every answer of v1: they
+    # approve beta's "bad" answers and reject alpha's. Screening compares v2's answers
+    # with what the team said of the champion's, not with what the judge said.
+    config = bot_config(
+        models,
+        default_models=["alpha", "beta"],
+        judge={"model": "gamma", "audit_share": 0.0, "min_human_votes": 2},
+        digest={"min_votes": 1},
+    )
+    bot = running(config)
+
+    def replies(body):
+        text = body["messages"][-1]["content"]
+        if text.startswith("Respond"):
+            return "good: " + text
+        return model_reply(body)
+
+    for model in ("alpha-id", "beta-id"):
+        models.set_behaviour(model, reply=replies)
+    models.set_behaviour("gamma-id", reply=judge_reply)
+    bot.command(f"propose scr --models alpha,beta\n{TEMPLATE}\n---\nx: 1", user="UPROP")
+    bot.wait_run(1)
+    add_test_set(
+        bot.store, bot.bot.config, prompt="scr", name="s", text="x,__expected\n1,\n2,\n3,\n",
+        filename="s.csv", by="U1",
+    )  # fmt: skip
+    bot.command("rerun scr --set s", user="UPROP")
+    run = bot.wait_run(2)
+    wait_until(
+        lambda: len(bot.store.judge.verdicts(c.id for c in bot.store.candidates(2))) == 6,
+        what="the judge's verdicts on v1",
+    )
+    for candidate in bot.store.candidates(run.id):
+        (ts,) = bot.store.candidate_message_ts(candidate.id)
+        emoji = "+1" if candidate.model_name == "beta" else "-1"
+        for reviewer in ("U8", "U9"):
+            bot.react(ts, emoji, reviewer)
+    wait_until(lambda: len(bot.store.ratings(run.id)) == 12, what="the votes")
+
+    bot.command("propose scr --models alpha,beta\nRespond to {{ x }}\n---\nx: 1", user="UPROP")
+    bot.wait_run(3)
+    bot.command("rerun scr v2 --set s --screen --force", user="UPROP")
+    summary_of(bot, slack, 4)
+    reasons = bot.store.screening.reasons(4)
+    by_input = {(c.input_index, c.model_name): reasons[c.id] for c in bot.store.candidates(4)}
+    # The judge approves every v2 answer. The team rejected all of alpha's v1 answers
+    # (the judge approved two and was unsure of one) and approved beta's (the judge
+    # rejected them): alpha's answers now disagree with the champion, beta's do not.
+    for index in range(3):
+        assert by_input[(index, "alpha")] == ["judge vs champion"]
+        assert by_input[(index, "beta")] == []
+
+
 def test_held_answers_are_posted_by_label_from_a_command(running, models, slack):
     bot = screening_bot(running, models)
     bot.command("rerun scr --set s --screen --force", user="UPROP")

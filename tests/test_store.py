@@ -149,3 +149,44 @@ def test_database_at_the_previous_schema_migrates(tmp_path):
     assert store.query("SELECT name FROM prompts") == [{"name": "kept"}]
     applied = [r["name"] for r in store.query("SELECT name FROM _sqlite_migrations")]
     assert applied[-1] == latest
+
+
+def test_a_versions_answers_include_its_baseline_ones_and_not_the_runs(store):
+    v1_run = make_run(store)  # p v1, answers A and B
+    v2_run = make_run(store)  # p v2
+    v1, v2 = v1_run.version, v2_run.version
+    # v2 head-to-head against v1: the run is v2's, its B answer is v1's (the baseline).
+    head_to_head = store.create_rerun(
+        v2.id, author="U1", channel="C1", models=["m"], inputs=[{}],
+        candidates=[
+            PlannedCandidate("A", 0, "m", "m-id", 0),
+            PlannedCandidate("B", 1, "m", "m-id", 0, version_id=v1.id),
+        ],
+    )  # fmt: skip
+    for run in (v1_run, v2_run, head_to_head):
+        for candidate in store.candidates(run.id):
+            answer = f"run {run.id} {candidate.label}"
+            store.record_answer(candidate.id, Completion(answer, None, 1, 1, 5, "stop"))
+    unanswered = make_run(store, n=1)  # v3: no answer, so not among v3's answers
+
+    def answers(version):
+        return [c.output for c in store.answers_of_version(version.id)]
+
+    hh = head_to_head.id
+    assert answers(v1) == [f"run {v1_run.id} A", f"run {v1_run.id} B", f"run {hh} B"]
+    assert answers(v2) == [f"run {v2_run.id} A", f"run {v2_run.id} B", f"run {hh} A"]
+    assert answers(unanswered.version) == []
+    assert store.admin.delete_run(hh, "U1")
+    assert answers(v1) == [f"run {v1_run.id} A", f"run {v1_run.id} B"]
+
+
+def test_ratings_of_some_candidates(store):
+    candidate = posted_candidate(store)
+    react(store, candidate, "E1", "+1", True, "200.000001")
+    react(store, candidate, "E2", "-1", True, "200.000002", user="U8")
+    other = posted_candidate(store)
+    assert [(r.user_id, r.score) for r in store.ratings_of([candidate.id])] == [
+        ("U8", 0.0),
+        ("U9", 1.0),
+    ]
+    assert store.ratings_of([other.id]) == [] and store.ratings_of([]) == []

@@ -33,7 +33,10 @@ class JudgeSettings(StrictSettings):
         " none: the built-in one.",
     )
     min_human_votes: int = Field(
-        3, ge=1, description="Human ratings a candidate needs before it counts in calibration."
+        3,
+        ge=1,
+        description="Human ratings a candidate needs before it counts in calibration, and before"
+        " the team's majority on a champion's answer is what screening compares with.",
     )
     trust_kappa: float = Field(
         0.6,

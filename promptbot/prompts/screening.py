@@ -29,7 +29,7 @@ from promptbot.render.screening import HeldAnswer, summary_message
 from promptbot.review.reveal import may_manage
 from promptbot.review.runner import Runner
 from promptbot.review.scales import RatingScales
-from promptbot.verdicts.calibration import Calibration, judge_label
+from promptbot.verdicts.calibration import Calibration, approval_range, judge_label, team_label
 from promptbot.verdicts.screening import (
     REASONS,
     ScreenedCandidate,
@@ -205,12 +205,16 @@ class ScreeningService:
         return result
 
     def _champion_approvals(self, prompt: str, number: int) -> dict[str, float]:
-        """The judge's approval of the champion version's answers, by input and model;
-        empty when the prompt has no champion or the run is of the champion itself."""
+        """What is known of the champion version's answers, by input and model: the
+        team's verdict (1.0 approved, 0.0 not) where ``judge.min_human_votes`` of its
+        approval ratings give a majority, the judge's approval elsewhere. Empty when the
+        prompt has no champion or the run is of the champion itself."""
         from promptbot.digest.assembly import build_digest  # the statistics load lazily
 
+        # A champion is chosen from its own prompt's evidence alone: read only that.
         now = datetime.now(UTC)
-        evidence = load_evidence(self.store, RatingScales(self.config.scales), now)
+        scales = RatingScales(self.config.scales)
+        evidence = load_evidence(self.store, scales, now, prompt=prompt)
         digest = build_digest(
             evidence, start=datetime(2000, 1, 1, tzinfo=UTC), end=now, settings=self.config.digest
         )
@@ -218,19 +222,29 @@ class ScreeningService:
         if report is None or report.champion is None or report.champion == number:
             return {}
         version = self.store.version(prompt, report.champion)
-        answers = [
-            c
-            for run in self.store.runs_of_version(version.id)
-            for c in self.store.candidates(run.id)
-            if c.output is not None and c.version_id in (None, version.id)
-        ]
+        answers = self.store.answers_of_version(version.id)
+        team: dict[int, list[float]] = {}
+        for rating in self.store.ratings_of(c.id for c in answers):
+            if rating.scale == "approval":
+                team.setdefault(rating.candidate_id, []).append(rating.score)
         verdicts = self.store.judge.verdicts(c.id for c in answers)
+        known: dict[str, float] = {}
         # Later runs overwrite earlier ones: the champion's latest answer counts.
-        return {
-            _answer_key(c.variables, c.model_name): verdicts[c.id].approval
-            for c in answers
-            if c.id in verdicts
-        }
+        for c in answers:
+            said = self._team_says(team.get(c.id, []))
+            if said is None and c.id in verdicts:
+                said = verdicts[c.id].approval
+            if said is not None:
+                known[_answer_key(c.variables, c.model_name)] = said
+        return known
+
+    def _team_says(self, scores: list[float]) -> float | None:
+        """The team's majority on an answer's approval as 1.0 or 0.0; None below
+        ``judge.min_human_votes`` ratings or on an even split (the judge's then counts)."""
+        if len(scores) < self.config.judge.min_human_votes:
+            return None
+        majority = team_label(scores, *approval_range(self.config))
+        return None if majority is None else float(majority == "yes")
 
     # -- posting held answers on request -------------------------------------------------
 

@@ -8,9 +8,12 @@ A candidate is posted for the team when
   or rejects one that passes every check);
 - the judge is unsure: a middle score, or its head-to-head verdicts involving this
   answer changed when the two answers were swapped;
-- the judge and the prompt's champion disagree: the judge approves this answer but not
-  the champion's answer to the same input, or the other way round (a claimed
-  improvement or regression, which is for people to confirm);
+- the judge and the prompt's champion disagree: the judge approves this answer, and the
+  champion's answer to the same input (from the same model) was not approved, or the
+  other way round (a claimed improvement or regression, which is for people to
+  confirm). The champion's answer is judged by the team's own majority where enough of
+  the team rated it, by the judge otherwise: the team's verdict is the better known,
+  and the judge's errors on two answers would otherwise add up;
 - it falls in the random audit sample (``audit_share`` of all candidates, drawn from
   every candidate, so the calibration sees the easy ones too). The draw is seeded by
   the run alone (``audit_draw``), never by what the judge said: deciding again after a
@@ -46,7 +49,8 @@ class ScreenedCandidate:
     approval: float | None  # the judge's, 0..1; None: no verdict
     checks_passed: bool | None = None  # None: no checks ran on it
     swap_consistent: bool = True  # every judged pair with it agreed in both orders
-    champion_approval: float | None = None  # the judge's on the champion's answer, same input
+    # the champion's answer to the same input: the team's majority (1.0/0.0), else the judge's
+    champion_approval: float | None = None
 
 
 @dataclass(frozen=True)
