@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse, Respond
@@ -73,6 +74,22 @@ def _json(response: BoltResponse, payload: dict[str, Any]) -> None:
     response.status = 200
     response.body = json.dumps(payload)
     response.headers["content-type"] = ["application/json;charset=utf-8"]
+
+
+def in_background(services: Services, task: Callable[[], None], what: str) -> None:
+    """Run ``task`` off the listener's thread, for Slack work that what queues behind it
+    must not wait for. A Web API call refused because the token is dead is one warning
+    there too; anything else is logged with its traceback (by the runner)."""
+
+    def guarded() -> None:
+        try:
+            task()
+        except Exception as error:
+            if (code := token_error(error)) is None:
+                raise
+            logger.warning("Slack refused the bot's token (%s) while building %s", code, what)
+
+    services.runner.background(guarded, what)
 
 
 def register(app: App, surface: Surface, services: Services) -> None:

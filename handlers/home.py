@@ -6,6 +6,7 @@ from typing import Any
 
 from slack_bolt import Ack, App
 
+from handlers.errors import in_background
 from handlers.invocation import Services
 from handlers.slack_gateway import LATER_REPLY_SECONDS, TRIGGER_SECONDS
 from handlers.surface import Surface
@@ -13,6 +14,7 @@ from promptbot.errors import PromptbotError
 from promptbot.home import (
     HOME_DIGEST_PREVIEW,
     HOME_NEW_PROMPT,
+    HomeStandings,
     digest_preview_modal,
     home_view,
 )
@@ -22,6 +24,7 @@ from promptbot.render.forms import propose_modal
 
 def register(app: App, surface: Surface, services: Services) -> None:
     config, slack = services.config, services.slack
+    standings = HomeStandings(services.store, config)
 
     @surface.event(app, "app_home_opened")
     def home_opened(event: dict[str, Any]) -> None:
@@ -31,8 +34,16 @@ def register(app: App, surface: Surface, services: Services) -> None:
         # The DM channel in the event is where a form opened from Home posts its thread,
         # unless the team set a review channel.
         channel = config.review_channel or event.get("channel")
-        view = home_view(services.store, config, user_id, new_prompt_channel=channel)
-        slack.call("views_publish", user_id=user_id, view=view, deadline=LATER_REPLY_SECONDS)
+
+        def publish() -> None:
+            view = home_view(
+                services.store, config, user_id, new_prompt_channel=channel, standings=standings
+            )
+            slack.call("views_publish", user_id=user_id, view=view, deadline=LATER_REPLY_SECONDS)
+
+        # Built off the inbox's worker: the events queued behind this one (ratings) need
+        # not wait for the standings. A view lost to a crash is rebuilt on the next open.
+        in_background(services, publish, f"the Home view for {user_id}")
 
     @surface.action(app, HOME_NEW_PROMPT)
     def new_prompt(ack: Ack, body: dict[str, Any]) -> None:

@@ -1,9 +1,13 @@
 """The App Home tab: runs waiting for your vote, your proposals with their standing, the
 top of the leaderboard, and buttons for a new prompt and a digest preview.
 
-Standings come from the same evidence and functions as the digest, but without its
-head-to-head bootstrap, so opening the tab stays cheap. Every list is trimmed, so the
-view stays far below the Home tab's 100 blocks however busy the workspace is.
+Standings come from the same evidence and functions as the digest (read as columns,
+as the digest reads them), but without its head-to-head bootstrap. At a million ratings
+they still take a second or more to work out, so every view reuses the last ones
+worked out while they are young compared with that cost (:class:`HomeStandings`):
+however many people open the tab, the standings cost at most a twentieth of one core.
+Every list is trimmed, so the view stays far below the Home tab's 100 blocks however
+busy the workspace is.
 
 Runs waiting for you are limited to channels where you reviewed or proposed, plus the
 configured review channel: a run in a private channel you never took part in is not
@@ -12,7 +16,11 @@ shown, not even by name.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from promptbot.config.settings import AppConfig
@@ -22,10 +30,9 @@ from promptbot.render.blocks import Block, Message, context, escape, header, sec
 from promptbot.render.words import count
 from promptbot.review.scales import RatingScales
 from storage import Store
-from storage.evidence import load_evidence
 
 if TYPE_CHECKING:
-    from promptbot.verdicts.version_standings import VersionStanding
+    from promptbot.verdicts.version_standings import LeaderboardRow, VersionStanding
 
     Standings = dict[tuple[str, int], VersionStanding]
 
@@ -36,6 +43,59 @@ MAX_PROPOSALS = 15
 LEADERBOARD_TOP = 5
 HOME_BLOCKS = 100
 MODAL_BLOCKS = 100
+# Standings are reused while younger than this many times what they took to work out.
+REUSE_FOR_COST_TIMES = 20
+
+
+@dataclass(frozen=True)
+class Board:
+    """Every version's standing, and the leaderboard they make."""
+
+    table: Standings
+    rows: tuple[LeaderboardRow, ...]
+
+    @property
+    def ranks(self) -> dict[tuple[str, int], int]:
+        return {(row.standing.prompt, row.standing.version): row.rank for row in self.rows}
+
+
+def work_out_board(store: Store, config: AppConfig, now: datetime) -> Board:
+    """Every counted rating before ``now``, as standings and the leaderboard."""
+    # Deferred: the statistics stack (numpy, scipy) loads when the tab is first
+    # opened, not at start-up (tests/test_startup.py).
+    from promptbot.verdicts.version_standings import leaderboard, standings
+    from storage.digest_inputs import load_digest_inputs
+
+    # A period of one microsecond at ``now``: its judgements are every rating before it.
+    inputs = load_digest_inputs(
+        store, RatingScales(config.scales), now, now + timedelta(microseconds=1)
+    )
+    table = standings(inputs.judged, inputs.runs, inputs.scales, min_votes=config.digest.min_votes)
+    return Board(table, leaderboard(table.values(), inputs.archived))
+
+
+class HomeStandings:
+    """The board every Home view shows, worked out again only once the last one is older
+    than ``REUSE_FOR_COST_TIMES`` times what it cost: at once in a small workspace (a few
+    milliseconds), after about half a minute at a million ratings. One caller works it
+    out while the others wait for it, rather than each working out its own."""
+
+    def __init__(
+        self, store: Store, config: AppConfig, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.store, self.config, self.clock = store, config, clock
+        self._lock = threading.Lock()
+        self._board: Board | None = None
+        self._fresh_until = 0.0
+
+    def board(self) -> Board:
+        with self._lock:
+            if self._board is None or self.clock() >= self._fresh_until:
+                started = self.clock()
+                self._board = work_out_board(self.store, self.config, datetime.now(UTC))
+                finished = self.clock()
+                self._fresh_until = finished + REUSE_FOR_COST_TIMES * (finished - started)
+            return self._board
 
 
 def _divider() -> Block:
@@ -132,23 +192,14 @@ def home_view(
     user_id: str,
     *,
     new_prompt_channel: str | None = None,
-    now: datetime | None = None,
+    standings: HomeStandings | None = None,
 ) -> dict[str, Any]:
     """The Home view for ``user_id``. ``new_prompt_channel`` rides on the New prompt
-    button, so the click can open the form at once, within its trigger's 3 seconds."""
-    # Deferred: the statistics stack (numpy, scipy) loads when the tab is first
-    # opened, not at start-up (tests/test_startup.py).
-    from promptbot.verdicts.judgements import judgements_from_rows
-    from promptbot.verdicts.version_standings import leaderboard, standings
-
-    now = now or datetime.now(UTC)
+    button, so the click can open the form at once, within its trigger's 3 seconds.
+    ``standings``: where the board comes from (worked out afresh without one)."""
     min_votes = config.digest.min_votes
-    evidence = load_evidence(store, RatingScales(config.scales), now)
-    counted = [r for r in evidence.ratings if not r.late]
-    judged = judgements_from_rows(counted, evidence.scales)
-    table = standings(judged, evidence.runs, evidence.scales, min_votes=min_votes)
-    board = leaderboard(table.values(), evidence.archived_prompts)
-    ranks = {(row.standing.prompt, row.standing.version): row.rank for row in board}
+    worked_out = (standings or HomeStandings(store, config)).board()
+    table, board, ranks = worked_out.table, worked_out.rows, worked_out.ranks
 
     blocks: list[Block] = [
         header("promptbot"),

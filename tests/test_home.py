@@ -116,3 +116,86 @@ def posted_run(store, name="p", author="UPROP", channel="C1"):
 
 
 rate = factories.rate
+
+
+def test_the_board_from_columns_is_the_board_from_rating_rows(tmp_path):
+    # The Home tab reads standings as the digest does (columns); they must be what the
+    # rating rows give, late ratings and pairwise votes included.
+    import random
+    from datetime import UTC, datetime, timedelta
+
+    from promptbot.config.settings import AppConfig
+    from promptbot.home import work_out_board
+    from promptbot.review.scales import RatingScales
+    from promptbot.verdicts.judgements import judgements_from_rows
+    from promptbot.verdicts.version_standings import leaderboard, standings
+    from storage import Store
+    from storage.evidence import load_evidence
+    from tests.test_digest_inputs import posted, rate_some
+
+    store = Store(tmp_path / "t.db")
+    config = AppConfig.model_validate({"digest": {"min_votes": 2}})
+    rng = random.Random(11)
+    runs = [posted(store, f"p{i % 3}", ["m1", "m2", "m3"], i) for i in range(7)]
+    rate_some(store, runs, rng, range(6), "r")
+    store.close_run(runs[0].id, "UP")
+    rate_some(store, runs[:2], rng, range(6, 10), "late")
+    now = datetime.now(UTC) + timedelta(seconds=1)
+
+    board = work_out_board(store, config, now)
+    evidence = load_evidence(store, RatingScales(config.scales), now)
+    judged = judgements_from_rows([r for r in evidence.ratings if not r.late], evidence.scales)
+    table = standings(judged, evidence.runs, evidence.scales, min_votes=2)
+    assert board.table == table and len(table) == 7
+    assert board.rows == leaderboard(table.values(), evidence.archived_prompts)
+    assert any(s.ranked_by is not None for s in table.values())
+
+
+def test_standings_are_reused_while_young_compared_with_their_cost(bot, monkeypatch):
+    from promptbot import home
+
+    now = [100.0]
+    worked = []
+
+    def work_out(store, config, at):
+        worked.append(at)
+        now[0] += 0.5  # it took half a second
+        return home.Board({}, ())
+
+    monkeypatch.setattr(home, "work_out_board", work_out)
+    standings = home.HomeStandings(bot.store, bot.bot.config, clock=lambda: now[0])
+    first = standings.board()
+    now[0] += 9.9  # within 20 x 0.5 s of when it was worked out
+    assert standings.board() is first and len(worked) == 1
+    now[0] += 0.1
+    assert standings.board() is not first and len(worked) == 2
+
+
+def test_a_slow_home_view_does_not_hold_up_the_ratings_behind_it(
+    running, models, slack, monkeypatch
+):
+    # The Home view is built off the inbox's worker: while its standings are being worked
+    # out (at a million ratings, a second or more), ratings sent after it are stored.
+    import threading
+
+    from promptbot import home
+
+    release = threading.Event()
+    real = home.work_out_board
+
+    def slow(store, config, at):
+        assert release.wait(15)
+        return real(store, config, at)
+
+    monkeypatch.setattr(home, "work_out_board", slow)
+    bot = running(bot_config(models, digest={"min_votes": 1}))
+    bot.command("propose tone --models alpha\nHi")
+    bot.wait_run(1)
+    (post,) = bot.candidate_posts(1)
+    bot.event(payloads.app_home_opened_event("U1"))
+    bot.react(post["ts"], "+1", "U3")
+    wait_until(lambda: len(bot.store.ratings(1)) == 1, what="the rating behind the Home view")
+    assert slack.home_view("U1") is None  # still being worked out
+    release.set()
+    view = wait_until(lambda: slack.home_view("U1"), what="the Home view")
+    assert "tone v1" in text_of(view).split("Your proposals")[1]
