@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from promptbot.config.settings import AppConfig
 from promptbot.domain import AuthoredVersion
@@ -45,6 +45,7 @@ HOME_BLOCKS = 100
 MODAL_BLOCKS = 100
 # Standings are reused while younger than this many times what they took to work out.
 REUSE_FOR_COST_TIMES = 20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -74,28 +75,44 @@ def work_out_board(store: Store, config: AppConfig, now: datetime) -> Board:
     return Board(table, leaderboard(table.values(), inputs.archived))
 
 
-class HomeStandings:
-    """The board every Home view shows, worked out again only once the last one is older
-    than ``REUSE_FOR_COST_TIMES`` times what it cost: at once in a small workspace (a few
+class Reused(Generic[T]):
+    """A value worked out again only once the last one is older than
+    ``REUSE_FOR_COST_TIMES`` times what it cost: at once in a small workspace (a few
     milliseconds), after about half a minute at a million ratings. One caller works it
     out while the others wait for it, rather than each working out its own."""
+
+    def __init__(self, work_out: Callable[[], T], clock: Callable[[], float]) -> None:
+        self.work_out, self.clock = work_out, clock
+        self._lock = threading.Lock()
+        self._value: T | None = None
+        self._fresh_until = 0.0
+
+    def get(self) -> T:
+        with self._lock:
+            if self._value is None or self.clock() >= self._fresh_until:
+                started = self.clock()
+                self._value = self.work_out()
+                finished = self.clock()
+                self._fresh_until = finished + REUSE_FOR_COST_TIMES * (finished - started)
+            return self._value
+
+
+class HomeStandings:
+    """What every Home view shows that reads every rating: the board, and who took part
+    in each channel (which decides whose runs are listed as waiting for you)."""
 
     def __init__(
         self, store: Store, config: AppConfig, clock: Callable[[], float] = time.monotonic
     ) -> None:
-        self.store, self.config, self.clock = store, config, clock
-        self._lock = threading.Lock()
-        self._board: Board | None = None
-        self._fresh_until = 0.0
+        self._board = Reused(lambda: work_out_board(store, config, datetime.now(UTC)), clock)
+        self._reviewers = Reused(store.reminders.reviewers, clock)
 
     def board(self) -> Board:
-        with self._lock:
-            if self._board is None or self.clock() >= self._fresh_until:
-                started = self.clock()
-                self._board = work_out_board(self.store, self.config, datetime.now(UTC))
-                finished = self.clock()
-                self._fresh_until = finished + REUSE_FOR_COST_TIMES * (finished - started)
-            return self._board
+        return self._board.get()
+
+    def reviewers(self) -> dict[str, set[str]]:
+        """Channel -> people who rated, voted or commented on a review thread there."""
+        return self._reviewers.get()
 
 
 def _divider() -> Block:
@@ -139,13 +156,17 @@ def _more(count: int) -> list[Block]:
     return [context(f"…and {count} more")] if count > 0 else []
 
 
-def _waiting_blocks(store: Store, config: AppConfig, user_id: str) -> list[Block]:
+def _waiting_blocks(
+    store: Store, config: AppConfig, user_id: str, standings: HomeStandings
+) -> list[Block]:
     reminders = store.reminders
-    channels = reminders.channels_of(user_id)
+    took_part = {c for c, users in standings.reviewers().items() if user_id in users}
+    channels = took_part | reminders.proposed_in(user_id)
     if config.review_channel:
         channels.add(config.review_channel)
     open_runs = reminders.open_runs()
-    voters = reminders.voters()
+    # Read now, not reused: a run you just voted on leaves the list at once.
+    voters = reminders.voters(run.id for run in open_runs)
     runs = waiting_for(user_id, open_runs, voters, channels)
     runs.sort(key=lambda r: r.id, reverse=True)
     # Runs in channels this person never took part in are counted, never named: one of
@@ -198,7 +219,8 @@ def home_view(
     button, so the click can open the form at once, within its trigger's 3 seconds.
     ``standings``: where the board comes from (worked out afresh without one)."""
     min_votes = config.digest.min_votes
-    worked_out = (standings or HomeStandings(store, config)).board()
+    standings = standings or HomeStandings(store, config)
+    worked_out = standings.board()
     table, board, ranks = worked_out.table, worked_out.rows, worked_out.ranks
 
     blocks: list[Block] = [
@@ -212,7 +234,7 @@ def home_view(
             ],
         },
         _divider(),
-        *_waiting_blocks(store, config, user_id),
+        *_waiting_blocks(store, config, user_id, standings),
         _divider(),
         section("*Your proposals*"),
     ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from datetime import datetime
 
 from promptbot.domain import AuthoredVersion, OpenRun
@@ -17,9 +18,10 @@ from storage.base import StoreBase, stamp, utcnow
 
 # Counted votes on a run: ratings of its candidates, plus on-time votes on its pairs.
 _VOTERS = """
-    SELECT c.run_id, r.user_id FROM ratings r JOIN candidates c ON c.id = r.candidate_id
-    UNION SELECT pairs.run_id, pv.user_id FROM pair_votes pv JOIN pairs ON pairs.id = pv.pair_id
-    WHERE pv.late = 0
+    SELECT c.run_id, r.user_id FROM candidates c JOIN ratings r ON r.candidate_id = c.id
+    WHERE c.run_id IN (SELECT value FROM json_each(?))
+    UNION SELECT pairs.run_id, pv.user_id FROM pairs JOIN pair_votes pv ON pv.pair_id = pairs.id
+    WHERE pv.late = 0 AND pairs.run_id IN (SELECT value FROM json_each(?))
 """
 
 _OPEN_RUNS = """
@@ -76,19 +78,17 @@ class ReminderStore:
             found[channel].add(user_id)
         return dict(found)
 
-    def channels_of(self, user_id: str) -> set[str]:
-        """Channels where the user reviewed or proposed."""
-        rows = self.store.query(
-            f"SELECT channel FROM ({_PARTICIPATION}) WHERE user_id = ?"
-            " UNION SELECT channel FROM runs WHERE created_by = ?",
-            [user_id, user_id],
-        )
+    def proposed_in(self, user_id: str) -> set[str]:
+        """Channels where the user proposed a run."""
+        rows = self.store.query("SELECT DISTINCT channel FROM runs WHERE created_by = ?", [user_id])
         return {row["channel"] for row in rows}
 
-    def voters(self) -> dict[int, set[str]]:
-        """Run id -> people whose votes on it count."""
+    def voters(self, run_ids: Iterable[int]) -> dict[int, set[str]]:
+        """Run id -> people whose votes on it count, for these runs (read through their
+        candidates and pairs, so the cost is theirs, not every rating's)."""
         found: dict[int, set[str]] = defaultdict(set)
-        for run_id, user_id in self.store.connection().execute(_VOTERS):
+        ids = json.dumps(list(run_ids))
+        for run_id, user_id in self.store.connection().execute(_VOTERS, [ids, ids]):
             found[run_id].add(user_id)
         return dict(found)
 

@@ -118,7 +118,7 @@ class ReminderJob:
         skip = self.reminders.opted_out() | self.reminders.reminded_on(
             local_day(now, self.config.digest.timezone)
         )
-        voters = self.reminders.voters()
+        voters = self.reminders.voters(run.id for run in runs)
         channels_of: dict[str, set[str]] = defaultdict(set)
         for channel, users in self.reminders.reviewers().items():
             for user_id in users - skip:
