@@ -96,7 +96,11 @@ def reactions_seconds(server: Server, db: Path, tag: str, home_user: str | None)
         bodies.append(payloads.event_body(event))
     started = time.perf_counter()
     if home_user is not None:
-        send(server, payloads.event_body(payloads.app_home_opened_event(home_user)), "application/json")
+        send(
+            server,
+            payloads.event_body(payloads.app_home_opened_event(home_user)),
+            "application/json",
+        )
     for body in bodies:
         send(server, body, "application/json")
     wait("the reactions stored", lambda: stored(db) - before >= REACTIONS)
