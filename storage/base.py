@@ -13,11 +13,10 @@ time waits for the write lock only as long as its ``budget`` (or the thread's
 from __future__ import annotations
 
 import os
-import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +27,7 @@ from sqlite_utils.migrations import Migrations
 
 from promptbot.errors import StorageError, StorageUnavailable
 from storage.migrations import migrations
+from storage.scripts import ScriptedDatabase
 
 # How long a write waits for another writer's lock when nothing more pressing is
 # waiting on it (a model run, a scheduled job).
@@ -50,38 +50,6 @@ _UNAVAILABLE = {
     13: "the disk is full",  # SQLITE_FULL
     14: "the database file cannot be opened",  # SQLITE_CANTOPEN
 }
-
-
-def statements(script: str) -> Iterator[str]:
-    """The statements of ``script``, each whole and stripped: it is cut only where a
-    ``;`` completes one, so one in a string, a comment or a trigger's body is kept."""
-    pending = ""
-    for piece in re.split(r"(?<=;)", script):
-        pending += piece
-        if sqlite3.complete_statement(pending):
-            if pending.strip():
-                yield pending.strip()
-            pending = ""
-    if pending.strip():
-        yield pending.strip()
-
-
-class _Database(Database):
-    """sqlite-utils' Database, but a script run inside a transaction (a migration's) is
-    cut into statements at its semicolons: sqlite-utils 4 tests every prefix of the
-    script, one character longer each time, which made migrating a blank database most
-    of the bot's start-up after the imports."""
-
-    def executescript(self, sql: str) -> sqlite3.Cursor:
-        if not self.conn.in_transaction or self._tracer is not None:
-            return super().executescript(sql)
-        return _execute_each(self.conn.cursor(), statements(sql))
-
-
-def _execute_each(cursor: sqlite3.Cursor, each: Iterable[str]) -> sqlite3.Cursor:
-    for statement in each:
-        cursor.execute(statement)
-    return cursor
 
 
 def unavailable(error: BaseException) -> StorageUnavailable | None:
@@ -176,7 +144,7 @@ class StoreBase:
             conn.execute("PRAGMA synchronous = NORMAL")
             if self.checkpoints_deferred:
                 conn.execute(f"PRAGMA wal_autocheckpoint = {DEFERRED_CHECKPOINT_PAGES}")
-            db = _Database(conn)
+            db = ScriptedDatabase(conn)
             self._local.db = db
         return db
 

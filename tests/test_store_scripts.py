@@ -1,5 +1,5 @@
 """A migration's script runs statement by statement inside the migration's transaction
-(storage/base.py cuts it at the semicolons that end a statement), so a failing
+(storage/scripts.py cuts it at the semicolons that end a statement), so a failing
 statement undoes the ones before it and nothing is recorded as applied."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pytest
 from sqlite_utils.migrations import Migrations
 
 from storage import Store
-from storage.base import statements
+from storage.scripts import statements
 
 TRICKY = """
 CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT DEFAULT 'a;b');  -- a comment; with ;
