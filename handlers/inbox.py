@@ -66,11 +66,12 @@ class EventDesk:
         self.inbox = inbox
         self.identity = identity
 
-    def record(self, event_id: str, raw_body: str) -> int:
+    def record(self, event_id: str, raw_body: str, parsed: Any = None) -> int:
         """200 once the delivery is recorded (or was already); 503 when it could not be,
-        or the backlog is at its bound, so that Slack delivers it again."""
+        or the backlog is at its bound, so that Slack delivers it again. ``parsed``:
+        the body parsed, for the worker to use rather than parse it again."""
         try:
-            accepted = self.inbox.accept(event_id, raw_body)
+            accepted = self.inbox.accept(event_id, raw_body, parsed)
         except StorageUnavailable as error:
             logger.warning("event %s not recorded, so not acked: %s", event_id, error.reason)
             return 503
@@ -87,15 +88,16 @@ class EventDesk:
         if self.identity is None:
             return None
         try:
-            body = json.loads(raw_body)
-        except ValueError:
+            text = raw_body.decode()
+            body = json.loads(text)
+        except ValueError:  # UnicodeDecodeError among them
             return None
         event_id = _delivery_id(body) if isinstance(body, dict) else None
         if event_id is None:
             return None
         if self._from_the_bot(body):
             return 200  # as Bolt acks its own events: nothing to do with them
-        return self.record(event_id, raw_body.decode())
+        return self.record(event_id, text, body)
 
     def _from_the_bot(self, body: dict[str, Any]) -> bool:
         """Bolt's IgnoringSelfEvents rule: the bot's user or bot id, on any event but the
@@ -114,11 +116,13 @@ class EventDesk:
 
 class _Parsed:
     """The worker asks of each row whether it is batchable, then processes it: its body
-    is parsed once for both. Only the worker's thread calls this."""
+    is parsed once for both, or not at all when the request that recorded it handed
+    its parse over. Only the worker's thread calls this."""
 
     KEEP = 2 * BATCH  # more than a batch of the worker's
 
-    def __init__(self) -> None:
+    def __init__(self, inbox: EventInbox) -> None:
+        self._inbox = inbox
         self._bodies: dict[str, Any] = {}
 
     def peek(self, body: str) -> Any:
@@ -126,11 +130,15 @@ class _Parsed:
         if parsed is None:
             if len(self._bodies) >= self.KEEP:
                 self._bodies.clear()
-            parsed = self._bodies[body] = json.loads(body)
+            parsed = self._bodies[body] = self._parse(body)
         return parsed
 
     def take(self, body: str) -> Any:
         parsed = self._bodies.pop(body, None)
+        return self._parse(body) if parsed is None else parsed
+
+    def _parse(self, body: str) -> Any:
+        parsed = self._inbox.hand_over(body)
         return json.loads(body) if parsed is None else parsed
 
 
@@ -155,7 +163,7 @@ def record_events_first(
         status = desk.record(event_id, request.raw_body or json.dumps(body))
         return BoltResponse(status=status, body="")
 
-    parsed = _Parsed()
+    parsed = _Parsed(inbox)
 
     def replay(body: str) -> None:
         parsed_body = parsed.take(body)

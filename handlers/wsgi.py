@@ -51,16 +51,18 @@ def make_wsgi_app(
         if isinstance(admitted, Refusal):
             start_response(admitted.status, [("Content-Type", "application/json")])
             return [admitted.body]
+        if not is_command_or_interaction(admitted.body):
+            status = desk.answer(admitted.body) if desk is not None else None
+            if status is not None:
+                start_response(_status_line(status), [("Content-Type", _PLAIN)])
+                return [b""]
+        # Bolt reads the body again: from what the guard read, not the spent stream.
         environ = {
             **environ,
             "wsgi.input": io.BytesIO(admitted.body),
             "CONTENT_LENGTH": str(len(admitted.body)),
         }
         if not is_command_or_interaction(admitted.body):
-            status = desk.answer(admitted.body) if desk is not None else None
-            if status is not None:
-                start_response(_status_line(status), [("Content-Type", _PLAIN)])
-                return [b""]
             return dispatch(environ, start_response)
         if guard.seen is None or not admitted.signature:
             return dispatch(environ, start_response)

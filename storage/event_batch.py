@@ -6,8 +6,8 @@ batch a message's run and candidate, and whether that run is closed, stay as fir
 read; which of the batch's event ids were handled before is read with one query, and
 those claimed are written with one statement before the commit. The messages and
 reviewers of the batch's reactions are read together first (prefetch_reactions), and
-the reaction rows written together at the end: each statement releases Python's lock
-and must take it back from the request threads, so a batch makes few.
+the reaction and rating rows written together at the end: each statement releases
+Python's lock and must take it back from the request threads, so a batch makes few.
 """
 
 from __future__ import annotations
@@ -37,6 +37,10 @@ class EventBatch:
     # Reaction rows to write at the end, by key: (candidate id, user, channel, ts, emoji)
     # → (present, event_ts). Only apply_reaction reads the table, through ``theirs``.
     reactions: dict[tuple[Any, ...], tuple[int, str]] = field(default_factory=dict)
+    # Ratings to write at the end, by key: (table, candidate id, user, scale) → (emoji,
+    # score), or None where the reviewer's rating on that scale is gone. The worker's
+    # own reads of the table (rating_count) flush them first.
+    ratings: dict[tuple[str, int, str, str], tuple[str, float] | None] = field(default_factory=dict)
 
     def claim(self, event_id: str) -> bool | None:
         """True if the event is new (now claimed), False if handled already, None if
@@ -71,6 +75,7 @@ def event_batch(store: StoreBase, event_ids: Sequence[str]) -> Iterator[None]:
     store._local.batch = batch
     try:
         yield
+        write_ratings(store)
         if batch.reactions:
             # executemany: JSON (json_each) costs more per row than it saves.
             conn.executemany(
@@ -86,6 +91,35 @@ def event_batch(store: StoreBase, event_ids: Sequence[str]) -> Iterator[None]:
             )
     finally:
         store._local.batch = None
+
+
+# The two tables a rating goes to (storage/feedback.py): counted, or late.
+_RATING_TABLES = ("ratings", "late_ratings")
+
+
+def write_ratings(store: StoreBase) -> None:
+    """Write the ratings the batch on this thread holds back, if any, in its open
+    transaction: for a read of the table inside the batch, and at its end."""
+    batch = current(store)
+    if batch is None or not batch.ratings:
+        return
+    conn = store.connection().conn
+    now = utcnow()
+    for table in _RATING_TABLES:
+        kept = [(key[1:], state) for key, state in batch.ratings.items() if key[0] == table]
+        gone = [key for key, state in kept if state is None]
+        if gone:
+            conn.executemany(
+                f"DELETE FROM {table} WHERE candidate_id = ? AND user_id = ? AND scale = ?", gone
+            )
+        rows = [(*key, *state, now) for key, state in kept if state is not None]
+        if rows:
+            conn.executemany(
+                f"INSERT OR REPLACE INTO {table} (candidate_id, user_id, scale, emoji, score,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+    batch.ratings.clear()
 
 
 def prefetch_reactions(store: StoreBase, items: Sequence[tuple[str, str, str]]) -> None:

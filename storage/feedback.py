@@ -13,7 +13,13 @@ from sqlite_utils import Database
 
 from promptbot.domain import Rating
 from storage.base import StoreBase, utcnow
-from storage.event_batch import claim_event, current, event_batch, prefetch_reactions
+from storage.event_batch import (
+    claim_event,
+    current,
+    event_batch,
+    prefetch_reactions,
+    write_ratings,
+)
 
 ReactionOutcome = Literal["duplicate", "stale", "applied"]
 CommentOutcome = Literal["duplicate", "stale", "unchanged", "applied"]
@@ -109,12 +115,17 @@ class ReviewQueries(StoreBase):
             # Once voting has closed the counted ratings stay as they were; later
             # changes are kept apart as late ratings.
             table = "late_ratings" if self._run_closed(db, candidate_id) else "ratings"
+            rating = None
             if on_scale:
                 _, latest = max(on_scale)
+                rating = (latest, scale_emoji[latest])
+            if batch is not None:  # written with the batch's others at its end
+                batch.ratings[table, candidate_id, user_id, scale] = rating
+            elif rating is not None:
                 db.conn.execute(
                     f"INSERT OR REPLACE INTO {table} (candidate_id, user_id, scale, emoji, score,"
                     " updated_at) VALUES (?, ?, ?, ?, ?, ?)",
-                    [candidate_id, user_id, scale, latest, scale_emoji[latest], utcnow()],
+                    [candidate_id, user_id, scale, *rating, utcnow()],
                 )
             else:
                 db.conn.execute(
@@ -258,6 +269,7 @@ class ReviewQueries(StoreBase):
         ]
 
     def rating_count(self, run_id: int) -> int:
+        write_ratings(self)  # in an event batch, its ratings so far count
         rows = self.query(
             "SELECT COUNT(*) AS n FROM ratings JOIN candidates ON candidates.id = candidate_id"
             " WHERE candidates.run_id = ?",

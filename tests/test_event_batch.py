@@ -132,3 +132,23 @@ def test_a_run_closed_before_the_batch_takes_late_ratings_in_it(store):
         (closed_candidate.id, "U1"),
         (closed_candidate.id, "U2"),
     ]
+
+
+def test_in_a_batch_the_ratings_so_far_count_and_a_removal_leaves_none(store):
+    """The batch writes its ratings at its end; a count inside it (the close after
+    enough votes) still sees each one, and a removal later in the batch wins."""
+    run, _ = setup(store)
+    first, second = store.candidates(run.id)
+    counts = []
+    with store.transaction(savepoints=False), store.event_batch(["Ev1", "Ev2", "Ev3", "Ev4"]):
+        react(store, run, first, "Ev1", "U1", "+1", True, "1.1")
+        counts.append(store.rating_count(run.id))
+        react(store, run, second, "Ev2", "U2", "-1", True, "1.2")
+        react(store, run, second, "Ev3", "U3", "+1", True, "1.3")
+        counts.append(store.rating_count(run.id))
+        react(store, run, second, "Ev4", "U3", "+1", False, "1.4")
+    assert counts == [1, 3]
+    assert [(r.candidate_id, r.user_id, r.emoji) for r in store.ratings()] == [
+        (first.id, "U1", "+1"),
+        (second.id, "U2", "-1"),
+    ]

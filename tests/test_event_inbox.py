@@ -384,3 +384,19 @@ def test_an_in_memory_database_keeps_its_inbox_in_memory(tmp_path, monkeypatch):
     store = Store(":memory:")
     assert store.inbox.record_many([("Ev1", "{}")], budget=1.0) == [True]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_handed_over_parse_is_given_once_and_only_so_many_are_kept(tmp_path):
+    from promptbot.jobs.inbox import HANDED_MOST
+
+    inbox = started(Store(tmp_path / "p.db"), Processor(), max_backlog=HANDED_MOST + 2)
+    parsed = [{"n": n} for n in range(HANDED_MOST + 1)]
+    for n, value in enumerate(parsed):
+        assert inbox.accept(f"Ev{n}", f"body{n}", value) == "recorded"
+    assert inbox.accept("Ev0", "body0-again", {"n": "again"}) == "duplicate"
+    assert inbox.hand_over("body0") is parsed[0]
+    assert inbox.hand_over("body0") is None  # once: the worker may not get it twice
+    assert inbox.hand_over("body0-again") is None  # not recorded, not kept
+    assert inbox.hand_over(f"body{HANDED_MOST}") is None  # past the bound: parsed again
+    assert inbox.hand_over(f"body{HANDED_MOST - 1}") is parsed[-2]
+    inbox.shutdown()

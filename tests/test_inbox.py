@@ -162,3 +162,29 @@ def test_the_backlog_is_bounded_and_drains_after_a_restart(running, models):
     wait_until(lambda: len(second.store.ratings()) == 3, what="the retried rating")
     # Counted down once the rows are marked in the inbox file, just after the ratings commit.
     wait_until(lambda: second.bot.inbox.backlog == 0, what="the backlog counted down")
+
+
+def test_the_worker_uses_the_parse_of_the_request_that_recorded_the_event(bot, monkeypatch):
+    """Each delivery is parsed once: by its request, which hands its parse to the worker
+    with the recorded row (a reaction is stored all the same)."""
+    import json
+    import types
+
+    import handlers.inbox
+
+    ts = posted_candidate(bot)
+    settle(bot)
+    parses: list[str] = []
+
+    def loads(text, *args, **kwargs):
+        parses.append(threading.current_thread().name)
+        return json.loads(text, *args, **kwargs)
+
+    monkeypatch.setattr(
+        handlers.inbox, "json", types.SimpleNamespace(loads=loads, dumps=json.dumps)
+    )
+    for n in range(3):
+        assert deliver(bot, reaction_body(ts, f"U{n + 2}")) == 200
+    wait_until(lambda: len(bot.store.ratings()) == 3, what="the three ratings")
+    settle(bot)
+    assert len(parses) == 3 and not any(name.startswith("inbox") for name in parses)

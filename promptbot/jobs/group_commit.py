@@ -32,6 +32,28 @@ LINGER_SECONDS = 0.001
 WriteMany = Callable[[list[tuple[str, str]], float], list[bool]]
 
 
+class _Wakeup:
+    """A one-shot signal from the writer to one waiting thread: a bare lock, released
+    once. threading.Event would do, at several times the cost on every request."""
+
+    __slots__ = ("_lock", "_set")
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._lock.acquire()
+        self._set = False
+
+    def set(self) -> None:
+        # Only the thread that writes a group, or passes the turn, sets it (one at a
+        # time: the group lock or the turn itself orders them).
+        if not self._set:
+            self._set = True
+            self._lock.release()
+
+    def wait(self) -> None:
+        self._lock.acquire()
+
+
 @dataclass
 class _Delivery:
     event_id: str
@@ -39,7 +61,7 @@ class _Delivery:
     deadline: float  # written by then, for Slack's answer to be in time
     new: bool | None = None  # once written: was it new
     error: BaseException | None = None  # or why it was not written
-    wakeup: threading.Event = field(default_factory=threading.Event)
+    wakeup: _Wakeup = field(default_factory=_Wakeup)
 
     @property
     def finished(self) -> bool:

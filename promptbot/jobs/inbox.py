@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import nullcontext
 from datetime import timedelta
 from itertools import groupby
-from typing import Literal
+from typing import Any, Literal
 
 from promptbot.jobs.group_commit import GroupCommit
 from storage import Store
@@ -39,6 +39,9 @@ KEEP_PROCESSED = timedelta(days=1)  # Slack's retries end after minutes
 PRUNE_EVERY_SECONDS = 3600.0
 RETRY_FIRST_SECONDS = 0.2
 RETRY_MAX_SECONDS = 30.0
+# Bodies parsed on their way in, kept for the worker (so that it does not parse them
+# again) up to this many; past it, the worker parses what it reads.
+HANDED_MOST = 4 * BATCH
 
 Accepted = Literal["recorded", "duplicate", "full"]
 Process = Callable[[str], None]
@@ -70,6 +73,8 @@ class EventInbox:
         self._draining = False
         self._wanted = 0
         self._stop = threading.Event()
+        # Recorded body → the value its request parsed it to (see hand_over).
+        self._handed: dict[str, Any] = {}
         # Rows up to this id were tried in this process: a row set aside stays behind it.
         self._cursor = 0
         self._pruned_at = 0.0
@@ -104,9 +109,10 @@ class EventInbox:
         self._checkpoints.start()
         self.wake()
 
-    def accept(self, event_id: str, body: str) -> Accepted:
-        """Record one delivery. Raises StorageUnavailable if it could not be written;
-        "full" means the backlog is at its bound and nothing was written."""
+    def accept(self, event_id: str, body: str, parsed: Any = None) -> Accepted:
+        """Record one delivery (``parsed``: its body parsed already, if it was). Raises
+        StorageUnavailable if it could not be written; "full" means the backlog is at
+        its bound and nothing was written."""
         with self._lock:
             if self._backlog >= self.max_backlog:
                 return "full"
@@ -114,8 +120,16 @@ class EventInbox:
             return "duplicate"
         with self._lock:
             self._backlog += 1
+            if parsed is not None and len(self._handed) < HANDED_MOST:
+                self._handed[body] = parsed
         self.wake()
         return "recorded"
+
+    def hand_over(self, body: str) -> Any:
+        """What the request that recorded ``body`` parsed it to, once, or None (parsed
+        by no request, or more were waiting than are kept)."""
+        with self._lock:
+            return self._handed.pop(body, None)
 
     def _record_many(self, deliveries: list[tuple[str, str]], budget: float) -> list[bool]:
         news = self.table.record_many(deliveries, budget)
