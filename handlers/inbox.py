@@ -138,7 +138,7 @@ class _Parsed:
         return self._parse(body) if parsed is None else parsed
 
     def _parse(self, body: str) -> Any:
-        parsed = self._inbox.hand_over(body)
+        parsed = self._inbox.parses.take(body)
         return json.loads(body) if parsed is None else parsed
 
 

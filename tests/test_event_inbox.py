@@ -387,16 +387,38 @@ def test_an_in_memory_database_keeps_its_inbox_in_memory(tmp_path, monkeypatch):
 
 
 def test_a_handed_over_parse_is_given_once_and_only_so_many_are_kept(tmp_path):
-    from promptbot.jobs.inbox import HANDED_MOST
+    from promptbot.jobs.handover import KEPT_MOST as HANDED_MOST
 
-    inbox = started(Store(tmp_path / "p.db"), Processor(), max_backlog=HANDED_MOST + 2)
-    parsed = [{"n": n} for n in range(HANDED_MOST + 1)]
+    inbox = started(Store(tmp_path / "p.db"), Processor(), max_backlog=HANDED_MOST + 3)
+    parsed = [{"n": n} for n in range(HANDED_MOST - 2)]
     for n, value in enumerate(parsed):
         assert inbox.accept(f"Ev{n}", f"body{n}", value) == "recorded"
     assert inbox.accept("Ev0", "body0-again", {"n": "again"}) == "duplicate"
-    assert inbox.hand_over("body0") is parsed[0]
-    assert inbox.hand_over("body0") is None  # once: the worker may not get it twice
-    assert inbox.hand_over("body0-again") is None  # not recorded, not kept
-    assert inbox.hand_over(f"body{HANDED_MOST}") is None  # past the bound: parsed again
-    assert inbox.hand_over(f"body{HANDED_MOST - 1}") is parsed[-2]
+    assert inbox.parses.take("body0") is parsed[0]
+    assert inbox.parses.take("body0") is None  # once: the worker may not get it twice
+    assert inbox.parses.take("body0-again") is None  # not recorded, not kept
+    assert inbox.parses.take("body1") is parsed[1]
+    # Past the bound (parses nobody took), what was kept goes, and the newest stays.
+    for n in range(HANDED_MOST, HANDED_MOST + 5):  # 508 kept: the fifth empties them
+        assert inbox.accept(f"Ev{n}", f"body{n}", {"n": n}) == "recorded"
+    assert inbox.parses.take("body2") is None
+    assert inbox.parses.take(f"body{HANDED_MOST + 4}") == {"n": HANDED_MOST + 4}
+    inbox.shutdown()
+
+
+def test_a_parse_is_not_kept_for_a_delivery_that_was_not_written(tmp_path, monkeypatch):
+    store = Store(tmp_path / "p.db")
+    inbox = started(store, Processor())
+
+    def refuse(deliveries, budget):
+        raise StorageUnavailable("the disk is full")
+
+    monkeypatch.setattr(store.inbox, "record_many", refuse)
+    try:
+        inbox.accept("Ev1", "body1", {"n": 1})
+    except StorageUnavailable:
+        pass
+    else:
+        raise AssertionError("the refused write was not reported")
+    assert inbox.parses.take("body1") is None
     inbox.shutdown()

@@ -25,6 +25,7 @@ from itertools import groupby
 from typing import Any, Literal
 
 from promptbot.jobs.group_commit import GroupCommit
+from promptbot.jobs.handover import Handover
 from storage import Store
 from storage.base import unavailable
 from storage.inbox import InboxRow
@@ -39,9 +40,6 @@ KEEP_PROCESSED = timedelta(days=1)  # Slack's retries end after minutes
 PRUNE_EVERY_SECONDS = 3600.0
 RETRY_FIRST_SECONDS = 0.2
 RETRY_MAX_SECONDS = 30.0
-# Bodies parsed on their way in, kept for the worker (so that it does not parse them
-# again) up to this many; past it, the worker parses what it reads.
-HANDED_MOST = 4 * BATCH
 
 Accepted = Literal["recorded", "duplicate", "full"]
 Process = Callable[[str], None]
@@ -73,8 +71,7 @@ class EventInbox:
         self._draining = False
         self._wanted = 0
         self._stop = threading.Event()
-        # Recorded body → the value its request parsed it to (see hand_over).
-        self._handed: dict[str, Any] = {}
+        self.parses = Handover()  # of the bodies accepted, for the worker
         # Rows up to this id were tried in this process: a row set aside stays behind it.
         self._cursor = 0
         self._pruned_at = 0.0
@@ -116,20 +113,12 @@ class EventInbox:
         with self._lock:
             if self._backlog >= self.max_backlog:
                 return "full"
-        if not self._writes.record(event_id, body):
+        if not self.parses.around(body, parsed, lambda: self._writes.record(event_id, body)):
             return "duplicate"
         with self._lock:
             self._backlog += 1
-            if parsed is not None and len(self._handed) < HANDED_MOST:
-                self._handed[body] = parsed
         self.wake()
         return "recorded"
-
-    def hand_over(self, body: str) -> Any:
-        """What the request that recorded ``body`` parsed it to, once, or None (parsed
-        by no request, or more were waiting than are kept)."""
-        with self._lock:
-            return self._handed.pop(body, None)
 
     def _record_many(self, deliveries: list[tuple[str, str]], budget: float) -> list[bool]:
         news = self.table.record_many(deliveries, budget)
@@ -139,9 +128,7 @@ class EventInbox:
     def wake(self) -> None:
         with self._lock:
             self._wanted += 1
-            if self._draining or not self._started or self._process is None:
-                return
-            if self._stop.is_set():
+            if self._draining or not self._started or self._process is None or self._stop.is_set():
                 return
             self._draining = True
         self._pool.submit(self._drain)
