@@ -118,6 +118,7 @@ def read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> RatingColumns:
     params["end"] = bound
     code_of: dict[str, int] = {}
     columns: list[list[np.ndarray]] = [[], [], [], [], []]
+    scale_width = np.int8 if len(infos) < 128 else np.int32
     first, last = db.execute("SELECT MIN(rowid), MAX(rowid) FROM ratings").fetchone()
     for start in range(first or 0, (last or -1) + 1, _SLICE):
         params.update(first=start, after=start + _SLICE)
@@ -131,16 +132,18 @@ def read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> RatingColumns:
         users = user.split(_UNIT)
         for name in set(users) - code_of.keys():
             code_of[name] = len(code_of)
-        columns[0].append(_numbers(candidate, np.int64))
-        columns[1].append(np.fromiter(map(code_of.__getitem__, users), np.int64, len(users)))
-        columns[2].append(_numbers(scale, np.int64))
+        # Ids, reviewers and scales in 32 and 8 bits when they fit: 15 MB less at a
+        # million ratings, in the load's peak.
+        columns[0].append(narrow(_numbers(candidate, np.int64)))
+        columns[1].append(np.fromiter(map(code_of.__getitem__, users), np.int32, len(users)))
+        columns[2].append(_numbers(scale, np.int64).astype(scale_width))
         columns[3].append(_numbers(score, np.float64))
         columns[4].append(micro)
     reviewers = tuple(sorted(code_of))
     return RatingColumns(
         candidate=_joined(columns[0], np.int64),
-        reviewer=_renumber(code_of, reviewers)[_joined(columns[1], np.int64)],
-        scale=_joined(columns[2], np.int64),
+        reviewer=narrow(_renumber(code_of, reviewers))[_joined(columns[1], np.int32)],
+        scale=_joined(columns[2], scale_width),
         score=_joined(columns[3], np.float64),
         micro=_joined(columns[4], np.int64),
         reviewers=reviewers,

@@ -87,12 +87,14 @@ def load_digest_inputs(
         permalinks=permalinks,
     )
     then = grouped.then
+    changed = np.flatnonzero(kept_only(grouped.in_period))
     before = BeforeStart(
+        changed,
         Standing(
-            score=kept_only(then.score),
-            rated_at=kept_only(then.rated_at),
-            scale_scores={k: kept_only(v) for k, v in then.scale_scores.items()},
-        )
+            score=kept_only(then.score)[changed],
+            rated_at=kept_only(then.rated_at)[changed],
+            scale_scores={k: kept_only(v)[changed] for k, v in then.scale_scores.items()},
+        ),
     )
 
     # Compare-pair votes: few, read as rows.
@@ -102,7 +104,6 @@ def load_digest_inputs(
     if counted_pairs:
         voted = judgements_from_rows(counted_pairs, infos)
         judged = concat(judged, voted)
-        before = before.extended(voted)
 
     period = kept_only(grouped.in_period)
     by_prompt = np.bincount(candidates.prompt[rows], period, len(candidates.prompts))

@@ -88,7 +88,12 @@ def _standing(
 def group_ratings(ratings: RatingColumns, infos: list[ScaleInfo], start: int) -> GroupedRatings:
     """Judgements from rating columns; ``start`` is the period's start in microseconds."""
     width = max(len(ratings.reviewers), 1)
-    keys, judgement = dense_unique(ratings.candidate * width + ratings.reviewer)
+    # In 64 bits: ids and reviewers may come in 32, and their product need not fit.
+    combined = ratings.candidate.astype(np.int64)
+    combined *= width
+    combined += ratings.reviewer
+    keys, judgement = dense_unique(combined)
+    del combined
     n = len(keys)
     earlier = ratings.micro < start
     seconds = ratings.micro / 1_000_000  # the float datetime.timestamp() gives
@@ -104,39 +109,39 @@ def group_ratings(ratings: RatingColumns, infos: list[ScaleInfo], start: int) ->
 
 @dataclass(frozen=True)
 class BeforeStart:
-    """The judgements before the start, as the rows of the judged table with how they
-    stood then (score NaN: no rating yet)."""
+    """How the rows of the judged table stood at the start: as they stand now, except
+    the ``changed`` rows (rated during the period), which stood as ``then`` (score NaN:
+    no rating yet). Only those are kept: the whole table's worth is ~20 MB at a million
+    ratings, alive until the digest is done."""
 
+    changed: IntArray
     then: Standing
 
-    def extended(self, voted: Judgements) -> BeforeStart:
-        """With compare-pair votes appended to the judged table: a vote has one time, so
-        it stood then as it stands now, or not at all."""
-        then = self.then
-        return BeforeStart(
-            Standing(
-                score=np.concatenate([then.score, voted.score]),
-                rated_at=np.concatenate([then.rated_at, voted.rated_at]),
-                scale_scores={
-                    name: np.concatenate(
-                        [values, voted.scale_scores.get(name, np.full(len(voted), np.nan))]
-                    )
-                    for name, values in then.scale_scores.items()
-                },
-            )
-        )
-
     def table(self, judged: Judgements, start: float) -> Judgements:
-        then = self.then
-        kept = ~np.isnan(then.score) & (then.rated_at < start)
+        """The judged table as it stood at ``start``: rows judged since are left out.
+        (Compare-pair votes appended to the table stand then as now: a vote has one
+        time, so its row is in or out by that time alone.)"""
+        changed, then = self.changed, self.then
+
+        def at_start(now: FloatArray, earlier: FloatArray) -> FloatArray:
+            values = now.copy()
+            values[changed] = earlier
+            return values
+
+        score = at_start(judged.score, then.score)
+        rated_at = at_start(judged.rated_at, then.rated_at)
+        kept = ~np.isnan(score) & (rated_at < start)
         return Judgements(
             **{name: getattr(judged, name)[kept] for name in _CODED},
-            score=then.score[kept],
-            rated_at=then.rated_at[kept],
+            score=score[kept],
+            rated_at=rated_at[kept],
             prompts=judged.prompts,
             models=judged.models,
             reviewers=judged.reviewers,
-            scale_scores={name: values[kept] for name, values in then.scale_scores.items()},
+            scale_scores={
+                name: at_start(judged.scale_scores[name], values)[kept]
+                for name, values in then.scale_scores.items()
+            },
             permalinks=judged.permalinks,
         )
 
