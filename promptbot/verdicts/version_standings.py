@@ -119,24 +119,31 @@ def standings(
         # The latest rating time per version.
         newest = np.full(k, -np.inf)
         np.maximum.at(newest, version_code, rated.rated_at)
-        for i, (p, v) in enumerate(keys):
-            sums[(rated.prompts[p], int(v))] = (int(judged[i]), float(total[i]), float(newest[i]))
+        # As Python values from here: indexing numpy arrays row by row costs more than
+        # all the arithmetic above at a million ratings.
+        version_keys = [(rated.prompts[p], v) for p, v in keys.tolist()]
+        for key, n, total_score, newest_at in zip(
+            version_keys, judged.tolist(), total.tolist(), newest.tolist(), strict=True
+        ):
+            sums[key] = (n, total_score, newest_at)
         for name, values in rated.scale_scores.items():
             used = ~np.isnan(values)
             used_count = np.bincount(version_code[used], minlength=k)
             value_sum = np.bincount(version_code[used], values[used], k)
-            for i, (p, v) in enumerate(keys):
-                if used_count[i]:
-                    per_scale[((rated.prompts[p], int(v)), name)] = (
-                        int(used_count[i]),
-                        float(value_sum[i]),
-                    )
-        # Which runs each version was rated in: one entry per distinct (version, run).
-        span = int(rated.run.max()) + 1
-        seen = dense_unique(version_code * span + rated.run)[0]
-        for code, run_id in zip((seen // span).tolist(), (seen % span).tolist(), strict=True):
-            p, v = keys[code]
-            rated_runs[(rated.prompts[p], int(v))].add(run_id)
+            for key, n, value_total in zip(
+                version_keys, used_count.tolist(), value_sum.tolist(), strict=True
+            ):
+                if n:
+                    per_scale[(key, name)] = (n, value_total)
+        # Which runs each version was rated in (one entry per distinct version and run),
+        # for the versions whose own runs leave room for more links.
+        wanting = [len(links.get(key, ())) < _LINKS_KEPT for key in version_keys]
+        if any(wanting):
+            span = int(rated.run.max()) + 1
+            seen = dense_unique(version_code * span + rated.run)[0]
+            seen = seen[np.asarray(wanting)[seen // span]]
+            for code, run_id in zip((seen // span).tolist(), (seen % span).tolist(), strict=True):
+                rated_runs[version_keys[code]].add(run_id)
 
     def on_scale(key: VersionKey, scale: ScaleInfo | None) -> ScaleStanding | None:
         if scale is None or (key, scale.name) not in per_scale:
