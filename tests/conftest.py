@@ -39,10 +39,10 @@ def compiled_templates_apart(tmp_path_factory):
 
     compiled_templates.DIRECTORY = str(tmp_path_factory.mktemp("compiled-templates"))
     rendering._environment.cache_clear()
-    # ... and the emoji aliases derived from Slack's data go there too (derived_cache.py).
-    from promptbot.review import derived_cache
+    # ... and the emoji aliases derived from Slack's data go there too (scales.py).
+    from promptbot.review import scales
 
-    derived_cache.DIRECTORY = tmp_path_factory.mktemp("derived")
+    scales.DIRECTORY = tmp_path_factory.mktemp("derived")
 
 
 @pytest.fixture

@@ -4,16 +4,17 @@ cache never changes an answer: a stale, broken or unwritable cache costs a deriv
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
-from promptbot.review import derived_cache, scales
-from promptbot.review.derived_cache import derived_names
+from promptbot.review import scales
+from promptbot.review.scales import derived_names
 
 
 @pytest.fixture
 def cache_dir(tmp_path, monkeypatch):
-    monkeypatch.setattr(derived_cache, "DIRECTORY", tmp_path / "cache")
+    monkeypatch.setattr(scales, "DIRECTORY", tmp_path / "cache")
     return tmp_path / "cache"
 
 
@@ -30,7 +31,7 @@ def never() -> dict[str, str]:
 
 def test_a_derived_table_is_kept_and_read_back(cache_dir, source) -> None:
     assert derived_names(source, lambda: {"thumbsup": "+1"}) == {"thumbsup": "+1"}
-    assert json.loads(derived_cache.entry(source).read_text()) == {"thumbsup": "+1"}
+    assert json.loads(scales.entry(source).read_text()) == {"thumbsup": "+1"}
     assert derived_names(source, never) == {"thumbsup": "+1"}
 
 
@@ -44,7 +45,7 @@ def test_a_changed_source_is_derived_again(cache_dir, source) -> None:
     "kept", [b"", b"{not json", b'["a list"]', b'{"thumbsup": 1}', b"\xff\xfe"]
 )
 def test_an_entry_that_is_not_a_table_of_names_is_derived_again(cache_dir, source, kept) -> None:
-    path = derived_cache.entry(source)
+    path = scales.entry(source)
     path.parent.mkdir(parents=True)
     path.write_bytes(kept)
     assert derived_names(source, lambda: {"thumbsup": "+1"}) == {"thumbsup": "+1"}
@@ -54,7 +55,7 @@ def test_an_entry_that_is_not_a_table_of_names_is_derived_again(cache_dir, sourc
 def test_a_cache_that_cannot_be_written_costs_only_the_derivation(tmp_path, monkeypatch, source):
     blocked = tmp_path / "a-file"
     blocked.write_text("")
-    monkeypatch.setattr(derived_cache, "DIRECTORY", blocked / "cache")
+    monkeypatch.setattr(scales, "DIRECTORY", blocked / "cache")
     assert derived_names(source, lambda: {"thumbsup": "+1"}) == {"thumbsup": "+1"}
     assert sorted(tmp_path.iterdir()) == sorted([source, blocked])  # no stray temp file
 
@@ -70,3 +71,13 @@ def test_the_rating_scales_read_slacks_aliases_from_the_cache(cache_dir, monkeyp
         assert scales.canonical_name("thumbsdown") == "-1"
     finally:
         scales._canonical_names.cache_clear()
+
+
+def test_no_home_directory_costs_only_the_derivation(monkeypatch, source) -> None:
+    def homeless() -> Path:
+        raise RuntimeError("Could not determine home directory.")
+
+    monkeypatch.setattr(scales, "DIRECTORY", None)
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.setattr(Path, "home", staticmethod(homeless))
+    assert derived_names(source, lambda: {"thumbsup": "+1"}) == {"thumbsup": "+1"}
