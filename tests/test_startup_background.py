@@ -5,13 +5,16 @@ would take a write, and 503 once a start-up job has failed."""
 
 from __future__ import annotations
 
+import gc
 import json
 import threading
 import urllib.error
 import urllib.request
 
 import pytest
+from click.testing import CliRunner
 
+from promptbot.cli.main import cli, long_lived
 from promptbot.errors import StorageUnavailable
 from promptbot.jobs.scheduler import DigestScheduler
 
@@ -73,3 +76,27 @@ def test_close_waits_for_the_start_up_thread_so_the_jobs_it_starts_are_stopped(r
     bot.close()
     assert not thread.is_alive()
     assert bot.bot.scheduler is not None and not bot.bot.scheduler.scheduler.running
+
+
+@pytest.fixture
+def collector():
+    """gc as the test found it (long_lived freezes this test process's objects)."""
+    yield
+    gc.unfreeze()
+    gc.enable()
+
+
+def test_what_start_up_makes_is_made_without_the_collector_and_frozen_after(collector):
+    frozen = gc.get_freeze_count()
+    with long_lived():
+        assert not gc.isenabled()
+        made = [[] for _ in range(1000)]
+    assert gc.isenabled()
+    assert gc.get_freeze_count() >= frozen + len(made)
+
+
+def test_a_start_up_that_fails_turns_the_collector_back_on(collector, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROMPTBOT_CONFIG", str(tmp_path / "missing.yaml"))
+    result = CliRunner().invoke(cli, ["run", "--port", "0"])
+    assert result.exit_code == 2 and "config file not found" in result.output
+    assert gc.isenabled()
