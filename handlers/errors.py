@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable
+from concurrent.futures import Executor
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse, Respond
@@ -76,20 +77,27 @@ def _json(response: BoltResponse, payload: dict[str, Any]) -> None:
     response.headers["content-type"] = ["application/json;charset=utf-8"]
 
 
-def in_background(services: Services, task: Callable[[], None], what: str) -> None:
-    """Run ``task`` off the listener's thread, for Slack work that what queues behind it
-    must not wait for. A Web API call refused because the token is dead is one warning
-    there too; anything else is logged with its traceback (by the runner)."""
+def in_background(
+    services: Services, task: Callable[[], None], what: str, pool: Executor | None = None
+) -> None:
+    """Run ``task`` off the listener's thread (on ``pool``, or the runner's posting
+    threads), for Slack work that what queues behind it must not wait for. A Web API
+    call refused because the token is dead is one warning there too; anything else is
+    logged with its traceback."""
 
     def guarded() -> None:
         try:
             task()
         except Exception as error:
             if (code := token_error(error)) is None:
-                raise
-            logger.warning("Slack refused the bot's token (%s) while building %s", code, what)
+                logger.exception("%s failed", what)
+            else:
+                logger.warning("Slack refused the bot's token (%s) while building %s", code, what)
 
-    services.runner.background(guarded, what)
+    if pool is None:
+        services.runner.background(guarded, what)
+    else:
+        pool.submit(guarded)
 
 
 def register(app: App, surface: Surface, services: Services) -> None:

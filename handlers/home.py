@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from slack_bolt import Ack, App
@@ -25,6 +26,10 @@ from promptbot.render.forms import propose_modal
 def register(app: App, surface: Surface, services: Services) -> None:
     config, slack = services.config, services.slack
     standings = HomeStandings(services.store, config)
+    # Home views are built one at a time on a thread of their own: the first after a
+    # while works out the standings (seconds, at a million ratings) and the rest reuse
+    # them, so a crowd opening the tab never takes the threads that post runs.
+    views = ThreadPoolExecutor(1, thread_name_prefix="home-views")
 
     @surface.event(app, "app_home_opened")
     def home_opened(event: dict[str, Any]) -> None:
@@ -43,7 +48,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
 
         # Built off the inbox's worker: the events queued behind this one (ratings) need
         # not wait for the standings. A view lost to a crash is rebuilt on the next open.
-        in_background(services, publish, f"the Home view for {user_id}")
+        in_background(services, publish, f"the Home view for {user_id}", views)
 
     @surface.action(app, HOME_NEW_PROMPT)
     def new_prompt(ack: Ack, body: dict[str, Any]) -> None:

@@ -199,3 +199,34 @@ def test_a_slow_home_view_does_not_hold_up_the_ratings_behind_it(
     release.set()
     view = wait_until(lambda: slack.home_view("U1"), what="the Home view")
     assert "tone v1" in text_of(view).split("Your proposals")[1]
+
+
+def test_a_crowd_opening_home_never_takes_the_threads_that_post_runs(
+    running, models, slack, monkeypatch
+):
+    # Twenty Home views wait on their standings (slow, at a million ratings); a proposal
+    # made meanwhile is posted all the same, and every view follows once they are ready.
+    import threading
+
+    from promptbot import home
+
+    release = threading.Event()
+    real = home.work_out_board
+
+    def slow(store, config, at):
+        assert release.wait(30)
+        return real(store, config, at)
+
+    monkeypatch.setattr(home, "work_out_board", slow)
+    bot = running()
+    users = [f"UCROWD{i}" for i in range(20)]
+    try:
+        for user in users:
+            bot.event(payloads.app_home_opened_event(user))
+        bot.command("propose meanwhile --models alpha,beta\nHi")
+        assert bot.wait_run(1, timeout=15).status == "done"
+        assert len(bot.candidate_posts(1)) == 2
+        assert all(slack.home_view(user) is None for user in users)
+    finally:
+        release.set()
+    wait_until(lambda: all(slack.home_view(user) for user in users), what="every Home view")
