@@ -1,9 +1,9 @@
 """An acknowledged event is a recorded event.
 
-Each delivery is written to the inbox table before Slack gets its answer; if the
-write fails, Slack is told so (and retries). One worker thread then processes the
-inbox in arrival order, so the ratings on a candidate change in the order they came.
-Rows left unprocessed by a crash are processed at the next start-up.
+Each delivery is written to the inbox table before Slack gets its answer; if the write
+fails, Slack is told so (and retries). One worker thread then processes the inbox in
+arrival order, so the ratings on a candidate change in the order they came. Rows left
+unprocessed by a crash are processed at the next start-up.
 
 Processing is at least once: a crash after an event was handled but before its row
 was marked handles it again, and the handlers' own dedupe by event_id makes that
@@ -33,9 +33,9 @@ from storage.inbox import InboxRow
 logger = logging.getLogger(__name__)
 
 BATCH = 128
-# Caught up with a short batch, the worker waits this long for the next events to
-# gather: a batch's two commits (database, inbox file) are its fixed cost.
-LINGER_SECONDS = 0.005
+# Caught up with a short batch, the worker waits this long for more: ~30 a batch under the
+# bench's load, not ~8 at 5 ms; 20% fewer page writes and context switches per event.
+LINGER_SECONDS = 0.02
 KEEP_PROCESSED = timedelta(days=1)  # Slack's retries end after minutes
 PRUNE_EVERY_SECONDS = 3600.0
 RETRY_FIRST_SECONDS = 0.2
@@ -212,10 +212,10 @@ class EventInbox:
     def _process_flat(self, rows: list[InboxRow]) -> bool | None:
         """The usual case: a batch's events in one transaction without a savepoint each
         (two statements fewer per event), their event ids read and written once for all
-        (storage/event_batch.py); True if the database refused (nothing of the
-        batch is kept or counted then, and it is tried again whole, in order). None if
-        an event failed otherwise: nothing was kept, and _process_batch goes through
-        the batch again, where the failing event fails alone."""
+        (storage/event_batch.py); True if the database refused (nothing of the batch is
+        kept or counted then, and it is tried again whole, in order). None if an event
+        failed otherwise: nothing was kept, and _process_batch goes through the batch
+        again, where the failing event fails alone."""
         assert self._process is not None
         handled: list[InboxRow] = []
         try:
