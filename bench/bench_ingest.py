@@ -13,14 +13,14 @@ Targets: stored/s at 1M ≥ 0.9× empty; promptbot stored/s ≥ 0.8× bare Bolt'
 
 The machine is shared, so one measurement can be off by a third. The servers are
 measured in rounds: promptbot at each size (each round starting at another size), with
-bare Bolt measured before the first round and after each, so that each round's
+bare Bolt measured first and after each promptbot measurement, so that each one's
 reference is the mean of the Bolt runs just before and just after it. Each ratio is
 taken within a round, and the range and median over the rounds are printed. The
 clients' own CPU per event is printed too: they share the machine's cores with the
 server.
 
 Run: .venv/bin/python bench/bench_ingest.py [--rounds 3] [--seconds 4]
-     [--sizes 0,100000,1000000]                                      (about 2 minutes)
+     [--sizes 0,100000,1000000]                                    (about 2.5 minutes)
 Seeded databases are cached under $TMPDIR/promptbot-bench (a million takes ~15 s once).
 """
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import itertools
 import os
 import resource
 import sqlite3
@@ -238,36 +237,41 @@ def main() -> None:
         f" {args.rounds} rounds; load average {os.getloadavg()[0]:.1f} at the start:"
     )
     rounds: list[dict[str, Result]] = []
-    bolt_rates: list[float] = []  # bare Bolt before round 1, then after each round
+    # For each promptbot measurement, bare Bolt's rate: the mean of its runs just before
+    # and just after it, as the machine's other load drifts while the servers take turns.
+    references: list[dict[str, float]] = []
     lost: set[str] = set()
     with tempfile.TemporaryDirectory() as tmp, SlackStandIn(bot_token=TOKEN) as slack:
         directory = Path(tmp)
         print_result(measure_reference("waitress", directory, slack, args))
         bolt = measure_reference("bolt", directory, slack, args)
         print_result(bolt)
-        bolt_rates.append(bolt.stored_per_s)
         for number in range(1, args.rounds + 1):
             print(f" round {number}:")
-            # Each round starts at another size, so that none is always measured last.
+            # Each round starts at another size, so that none is always measured first.
             turn = (number - 1) % len(sizes)
-            order = sizes[turn:] + sizes[:turn]
-            results = [measure_promptbot(size, directory, slack, args) for size in order]
-            bolt = measure_reference("bolt", directory, slack, args)
-            for r in [*results, bolt]:
-                print_result(r)
-                if r.stored < r.acked:
-                    lost.add(r.name)
-            bolt_rates.append(bolt.stored_per_s)
-            rounds.append({r.name: r for r in results})
+            results: dict[str, Result] = {}
+            reference: dict[str, float] = {}
+            for size in sizes[turn:] + sizes[:turn]:
+                before = bolt
+                result = measure_promptbot(size, directory, slack, args)
+                bolt = measure_reference("bolt", directory, slack, args)
+                results[result.name] = result
+                reference[result.name] = (before.stored_per_s + bolt.stored_per_s) / 2
+                for r in (result, bolt):
+                    print_result(r)
+                    if r.stored < r.acked:
+                        lost.add(r.name)
+            rounds.append(results)
+            references.append(reference)
 
     names = [f"promptbot, {size:,} past" for size in sizes]
-    # A round's reference is bare Bolt measured just before and just after it (their
-    # mean): the machine's other load drifts while the servers take turns.
-    references = [(a + b) / 2 for a, b in itertools.pairwise(bolt_rates)]
-    print(" ratios within each round (bare Bolt: the mean of its runs before and after it),")
-    print(f" range over {len(rounds)} rounds:")
+    print(f" ratios within each round, range over {len(rounds)} rounds")
+    print(" (bare Bolt: the mean of its runs just before and just after each measurement):")
     for name in names:
-        ratios = [r[name].stored_per_s / ref for r, ref in zip(rounds, references, strict=True)]
+        ratios = [
+            r[name].stored_per_s / ref[name] for r, ref in zip(rounds, references, strict=True)
+        ]
         print(f"  {name} / bare Bolt: {spread(ratios)} (target ≥ 0.8)")
     if len(names) > 1:
         empty, largest = names[0], names[-1]
