@@ -36,6 +36,11 @@ def pending_events(db: Path) -> int:
         )
 
 
+def message_recorded(db: Path, ts: str) -> bool:
+    with sqlite3.connect(db) as conn:
+        return conn.execute("SELECT 1 FROM messages WHERE ts = ?", [ts]).fetchone() is not None
+
+
 def candidate_ts(slack) -> str:
     posts = [
         m
@@ -60,6 +65,10 @@ def streaming(tmp_path, slack, models):
     try:
         assert bot.command("propose locked --models alpha\nHi") == 200
         ts = wait_until(lambda: candidate_ts(slack), timeout=30, what="the candidate post")
+        # Slack shows the post before the bot has recorded it: a reaction processed in
+        # between finds no message of a run and counts for nothing. The faults here come
+        # after it is recorded.
+        wait_until(lambda: message_recorded(db, ts), timeout=30, what="the post recorded")
         stream = ReactionStream(bot.url, ts)
         stream.send(3)
         stream.start()
