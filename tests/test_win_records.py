@@ -115,3 +115,19 @@ def test_merged_patterns_give_the_per_thread_bootstraps_intervals(monkeypatch, t
         width = old.high - old.low
         assert abs(new.low - old.low) < 0.08 * width
         assert abs(new.high - old.high) < 0.08 * width
+
+
+def test_a_shared_stream_gives_each_table_the_draws_of_its_own_generator() -> None:
+    # The Exp(1) draws every table's generator starts with are drawn once for a digest's
+    # tables: each must still get exactly the numbers its own generator would draw.
+    sizes = [(3, 30, 1), (4, 80, 2), (5, 200, 3), (4, 80, 4), (4, 3000, 5)]
+    tables = [records_of(threads_ranking(items, n, seed))[0] for items, n, seed in sizes]
+    rounds = 40
+    single = [t.patterns for t in tables if win_records.single_chunk(rounds, t.patterns)]
+    stream = win_records.ExponentialStream(7, rounds, single)
+    assert len(set(single)) >= 3
+    for table in tables:
+        alone = list(win_records.resampled_wins(table, rounds, 7))
+        shared = list(win_records.resampled_wins(table, rounds, 7, stream))
+        assert len(alone) == len(shared)
+        assert all(np.array_equal(a, b) for a, b in zip(alone, shared, strict=True))

@@ -31,9 +31,11 @@ from promptbot.verdicts.ilsr import refit_all
 from promptbot.verdicts.intervals import components, rank_ub
 from promptbot.verdicts.judgements import dense_inverse, distinct
 from promptbot.verdicts.win_records import (
+    ExponentialStream,
     WinRecords,
     one_blas_thread,
     resampled_wins,
+    single_chunk,
     win_records,
 )
 
@@ -195,9 +197,11 @@ def _bootstrap(
     chunks: list[FloatArray] = []
     starts: list[FloatArray] = []
     owner: list[int] = []
+    patterns = [t.records.patterns for t in tables]
+    stream = ExponentialStream(seed, rounds, [n for n in patterns if single_chunk(rounds, n)])
     with one_blas_thread():  # the win matrices are matrix products too
         for i, (table, point) in enumerate(zip(tables, points, strict=True)):
-            for wins in resampled_wins(table.records, rounds, seed):
+            for wins in resampled_wins(table.records, rounds, seed, stream):
                 chunks.append(wins)
                 starts.append(point)
                 owner.append(i)

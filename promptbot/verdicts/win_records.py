@@ -18,7 +18,7 @@ Pure numpy: scipy's sparse matrices cost more to import than a digest spends her
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
@@ -193,9 +193,49 @@ def one_blas_thread() -> AbstractContextManager[object]:
     return limiter
 
 
-def resampled_wins(records: WinRecords, rounds: int, seed: int) -> Iterator[FloatArray]:
+class ExponentialStream:
+    """The Exp(1) draws every table's generator starts with, drawn once.
+
+    Each table's rounds are drawn from its own generator, seeded alike, and a table
+    whose rounds fit one chunk starts with ``rounds × patterns`` Exp(1) draws: the first
+    ones of the same stream for every table. So the stream is drawn once, as far as the
+    widest such table needs, and each table takes its part of it and a generator where
+    its own draws would have left it (for its Gamma draws): the same numbers, drawn
+    once rather than once per table (a digest ranks models on each of a hundred prompts).
+    """
+
+    def __init__(self, seed: int, rounds: int, patterns: Iterable[int]) -> None:
+        rng = np.random.default_rng(seed)
+        self.rounds = rounds
+        self._after: dict[int, Mapping[str, Any]] = {}
+        parts, drawn = [], 0
+        for n in sorted(set(patterns)):
+            parts.append(rng.standard_exponential(rounds * n - drawn))
+            drawn = rounds * n
+            self._after[n] = rng.bit_generator.state
+        self._draws = np.concatenate(parts) if parts else np.zeros(0)
+
+    def __contains__(self, patterns: int) -> bool:
+        return patterns in self._after
+
+    def weights(self, patterns: int) -> tuple[FloatArray, np.random.Generator]:
+        """(rounds, patterns) Exp(1) weights, and the generator that drew them."""
+        rng = np.random.Generator(np.random.PCG64())
+        rng.bit_generator.state = self._after[patterns]
+        drawn = self._draws[: self.rounds * patterns].reshape(self.rounds, patterns)
+        return drawn.copy(), rng
+
+
+def single_chunk(rounds: int, patterns: int) -> bool:
+    """Whether the rounds of a table with this many patterns are drawn in one chunk."""
+    return _WEIGHTS_PER_CHUNK // max(1, patterns) >= rounds
+
+
+def resampled_wins(
+    records: WinRecords, rounds: int, seed: int, stream: ExponentialStream | None = None
+) -> Iterator[FloatArray]:
     """Win matrices of ``rounds`` Bayesian-bootstrap rounds, a stack (size, k, k) at a
-    time."""
+    time. ``stream``: the generator's first draws, if drawn already (ExponentialStream)."""
     rng = np.random.default_rng(seed)
     k, n = records.k, records.patterns
     cells, column = dense_unique(records.cell)
@@ -208,7 +248,10 @@ def resampled_wins(records: WinRecords, rounds: int, seed: int) -> Iterator[Floa
     for first in range(0, rounds, chunk):
         size = min(chunk, rounds - first)
         # Gamma(1) is Exp(1), which numpy draws several times faster than a Gamma.
-        weights = rng.standard_exponential((size, n))
+        if size == rounds and stream is not None and n in stream:
+            weights, rng = stream.weights(n)
+        else:
+            weights = rng.standard_exponential((size, n))
         weights[:, other] = rng.standard_gamma(records.shapes[other], size=(size, len(other)))
         wins = np.zeros((size, k * k))
         if dense is not None:
