@@ -86,16 +86,17 @@ def load_digest_inputs(
         scale_scores={k: kept_only(v) for k, v in now.scale_scores.items()},
         permalinks=permalinks,
     )
-    then = grouped.then
-    changed = np.flatnonzero(kept_only(grouped.in_period))
-    before = BeforeStart(
-        changed,
-        Standing(
-            score=kept_only(then.score)[changed],
-            rated_at=kept_only(then.rated_at)[changed],
-            scale_scores={k: kept_only(v)[changed] for k, v in then.scale_scores.items()},
-        ),
-    )
+    # The judgements rated in the period, as rows of the judged table.
+    then, changed = grouped.then, grouped.changed
+    if not every:
+        still = known[changed]
+        changed = (np.cumsum(known) - 1)[changed[still]]
+        then = Standing(
+            score=then.score[still],
+            rated_at=then.rated_at[still],
+            scale_scores={k: v[still] for k, v in then.scale_scores.items()},
+        )
+    before = BeforeStart(changed, then)
 
     # Compare-pair votes: few, read as rows.
     by_id = {c[0]: c for c in kept}

@@ -15,7 +15,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from promptbot.verdicts.evidence import ScaleInfo
-from promptbot.verdicts.judgements import Judgements, dense_unique
+from promptbot.verdicts.judgements import Judgements, dense_unique, narrow
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
@@ -47,14 +47,16 @@ class Standing:
 
 @dataclass(frozen=True)
 class GroupedRatings:
-    """Judgements in (candidate, reviewer) order, now and at the start, and how many of
-    each judgement's ratings were given in the period."""
+    """Judgements in (candidate, reviewer) order, now; how many of each judgement's
+    ratings were given in the period; and how the ``changed`` ones (rated in the period)
+    stood at its start (``then``, in their order: the others stood as they stand now)."""
 
     candidate: IntArray
     reviewer: IntArray
     now: Standing
-    then: Standing
     in_period: IntArray
+    changed: IntArray
+    then: Standing
 
 
 def _standing(
@@ -74,11 +76,18 @@ def _standing(
         # One rating per candidate, reviewer and scale: each lands in its own cell.
         values, when = np.full(n, np.nan), np.full(n, np.nan)
         values[at], when[at] = ratings.score[chosen], seconds[chosen]
+        del chosen, at
         scale_scores[info.name] = values
         np.fmax(latest, when, out=latest)
+        del when
         span = (info.high - info.low) or 1.0
         given = ~np.isnan(values)
-        total += np.where(given, (values - info.low) / span, 0.0)
+        # In place, where given (adding nothing elsewhere): at a million ratings each
+        # temporary here is ~5 MB, in the load's peak.
+        normal = values - info.low
+        normal /= span
+        np.add(total, normal, out=total, where=given)
+        del normal
         used += given
     with np.errstate(invalid="ignore", divide="ignore"):
         score = np.where(used > 0, total / used, np.nan)
@@ -94,16 +103,26 @@ def group_ratings(ratings: RatingColumns, infos: list[ScaleInfo], start: int) ->
     combined += ratings.reviewer
     keys, judgement = dense_unique(combined)
     del combined
+    judgement = narrow(judgement)
     n = len(keys)
     earlier = ratings.micro < start
     seconds = ratings.micro / 1_000_000  # the float datetime.timestamp() gives
-    every = np.ones(len(judgement), dtype=np.bool_)
+    now = _standing(ratings, seconds, judgement, np.ones(len(judgement), np.bool_), infos, n)
+    in_period = np.bincount(judgement[~earlier], minlength=n)
+    # How they stood at the start: worked out only for the judgements rated since.
+    changed = np.flatnonzero(in_period)
+    position = np.full(n, -1, dtype=judgement.dtype)
+    position[changed] = np.arange(len(changed))
+    judgement = position[judgement]
+    del position
+    then = _standing(ratings, seconds, judgement, earlier & (judgement >= 0), infos, len(changed))
     return GroupedRatings(
-        candidate=keys // width,
-        reviewer=keys % width,
-        now=_standing(ratings, seconds, judgement, every, infos, n),
-        then=_standing(ratings, seconds, judgement, earlier, infos, n),
-        in_period=np.bincount(judgement[~earlier], minlength=n),
+        candidate=narrow(keys // width),
+        reviewer=narrow(keys % width),
+        now=now,
+        in_period=in_period,
+        changed=changed,
+        then=then,
     )
 
 
