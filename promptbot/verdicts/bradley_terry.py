@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 from promptbot.verdicts.distributions import normal_quantile, t_quantile
 from promptbot.verdicts.ilsr import refit_all
 from promptbot.verdicts.intervals import components, rank_ub
-from promptbot.verdicts.judgements import dense_inverse, distinct
+from promptbot.verdicts.judgements import dense_inverse, distinct, narrow
 from promptbot.verdicts.win_records import (
     ExponentialStream,
     WinRecords,
@@ -165,7 +165,9 @@ def _tabulate(found: ComparisonSet) -> _Table:
     else:
         a, b = position[found.a], position[found.b]
     outcome = found.outcome
-    records = win_records(a, b, outcome, dense_inverse(found.cluster), k)
+    thread = narrow(dense_inverse(found.cluster))  # 32 bits: 5 MB less at a million ratings
+    records = win_records(a, b, outcome, thread, k)
+    del thread
     # A tie adds half a win to each side: two ties weigh exactly as much as one win each
     # way, which is what "ties count half" means.
     observed = np.bincount(a * k + b, outcome, k * k) + np.bincount(b * k + a, 1.0 - outcome, k * k)

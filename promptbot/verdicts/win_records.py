@@ -82,8 +82,14 @@ def _fingerprints(thread: Codes, cell: Codes, half: Codes, threads: int) -> IntA
     if threads == 0:
         return np.zeros(0, dtype=np.int64)
     first, second = _hash_vectors(int(cell.max()) + 1 if len(cell) else 1)
-    h1 = np.bincount(thread, first[cell] * half, threads)
-    h2 = np.bincount(thread, second[cell] * np.sqrt(half), threads)
+    # Weights built in place: at a million ratings each array here is ~10 MB.
+    weights = first[cell]
+    weights *= half
+    h1 = np.bincount(thread, weights, threads)
+    weights = second[cell]
+    weights *= np.sqrt(half)
+    h2 = np.bincount(thread, weights, threads)
+    del weights
     count = np.bincount(thread, minlength=threads)
     order = np.lexsort((np.arange(threads), h2, h1, count))
     new = np.ones(threads, dtype=np.bool_)
@@ -123,14 +129,14 @@ def win_records(
     width: type[np.signedinteger[Any]] = np.int32 if fits else np.int64
     # In half wins: a win gives its winner 2, a tie gives each side 1 (ties count half).
     tie = outcome == 0.5
-    winner: Codes = np.where(outcome == 0.0, b, a).astype(width)
-    loser: Codes = np.where(outcome == 0.0, a, b).astype(width)
-    by: Codes = thread.astype(width)
+    winner: Codes = np.where(outcome == 0.0, b, a).astype(width, copy=False)
+    loser: Codes = np.where(outcome == 0.0, a, b).astype(width, copy=False)
+    by: Codes = thread.astype(width, copy=False)
     keys = np.concatenate(
         [by * squares + winner * k + loser, by[tie] * squares + loser[tie] * k + winner[tie]]
     )
     keys *= 4
-    keys[: len(tie)] += np.where(tie, 1, 2).astype(width)
+    keys[: len(tie)] += np.where(tie, width(1), width(2))
     keys[len(tie) :] += 1
     del winner, loser, by, tie
     # One entry per thread and cell, sorted by thread, then cell: the keys sorted as
@@ -143,8 +149,8 @@ def win_records(
     np.not_equal(keys[1:], keys[:-1], out=new[1:])
     key = keys[new]
     del keys
-    entry = np.cumsum(new, dtype=np.int64)
-    entry -= 1
+    entry = np.cumsum(new, dtype=np.int32 if len(new) < 2**31 else np.int64)
+    np.subtract(entry, 1, out=entry)
     del new
     half = np.bincount(entry, halves, len(key)).astype(np.int32)  # sqrt(int32) is float64
     del entry, halves
