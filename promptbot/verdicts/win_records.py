@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
-from promptbot.verdicts.judgements import dense_unique, distinct
+from promptbot.verdicts.judgements import dense_unique, distinct, narrow
 
 if TYPE_CHECKING:
     from threadpoolctl import ThreadpoolController
@@ -170,8 +170,9 @@ def win_records(
     pseudo = patterns + np.arange(2 * len(pair))
     return WinRecords(
         k=k,
-        pattern=np.concatenate([code[entry_thread[kept]], pseudo]),
-        cell=np.concatenate([entry_cell[kept], lo * k + hi, hi * k + lo]),
+        # In 32 bits when they fit: a digest holds a hundred tables' records at once.
+        pattern=narrow(np.concatenate([code[entry_thread[kept]], pseudo])),
+        cell=narrow(np.concatenate([entry_cell[kept], lo * k + hi, hi * k + lo])),
         credit=np.concatenate([half[kept] / 2.0, np.ones(2 * len(pair))]),
         shapes=np.concatenate(
             [
