@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -29,7 +30,7 @@ from numpy.typing import NDArray
 from promptbot.verdicts.distributions import normal_quantile, t_quantile
 from promptbot.verdicts.ilsr import refit_all
 from promptbot.verdicts.intervals import components, rank_ub
-from promptbot.verdicts.judgements import dense_inverse, distinct, narrow
+from promptbot.verdicts.judgements import Codes, dense_inverse, distinct, narrow
 from promptbot.verdicts.win_records import (
     ExponentialStream,
     WinRecords,
@@ -49,10 +50,10 @@ class ComparisonSet:
     0.0: b won, 0.5: a tie) in reviewer-thread ``cluster[i]``. ``items`` names the codes."""
 
     items: tuple[str, ...]
-    a: IntArray
-    b: IntArray
-    outcome: FloatArray
-    cluster: IntArray
+    a: Codes
+    b: Codes
+    outcome: NDArray[np.floating[Any]]  # 32 bits from the digest: 0, 0.5 and 1 are exact
+    cluster: Codes
 
     def __len__(self) -> int:
         return len(self.a)

@@ -4,21 +4,24 @@ group (an input of a run, a compare pair), and who won. Pure numpy.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 
+from promptbot.verdicts.judgements import Codes, narrow
 from promptbot.verdicts.judgements import dense_codes as _codes
-from promptbot.verdicts.judgements import narrow
 
 IntArray = NDArray[np.int64]
 FloatArray = NDArray[np.float64]
+Outcomes = NDArray[np.floating[Any]]  # 0, 0.5 or 1: exact in 32 bits
 # Judgements closer than this are equal: a tie (means of 0..1 scores are not exact).
 _EQUAL = 1e-9
 
 
 def compare_within(
     group: IntArray, item: IntArray, score: FloatArray, cluster: IntArray
-) -> tuple[IntArray, IntArray, FloatArray, IntArray]:
+) -> tuple[Codes, Codes, Outcomes, Codes]:
     """Every pair of distinct items inside each group, with the outcome for the first.
 
     An item judged more than once in a group (two candidates of one version) counts with
@@ -33,8 +36,8 @@ def compare_within(
     n_cells = int(cell.max()) + 1
     mean = np.bincount(cell, score, n_cells) / np.bincount(cell, minlength=n_cells)
     g = np.zeros(n_cells, dtype=np.int64)
-    it = np.zeros(n_cells, dtype=np.int64)
-    cl = np.zeros(n_cells, dtype=np.int64)
+    it = np.zeros(n_cells, dtype=narrow(item).dtype)
+    cl = np.zeros(n_cells, dtype=narrow(cluster).dtype)
     g[cell], it[cell], cl[cell] = group, item, cluster
     del cell
     i, j = _pairs_within(g)
@@ -43,7 +46,8 @@ def compare_within(
     diff = mean[i]
     diff -= mean[j]
     del mean
-    outcome = np.full(len(diff), 0.5)
+    # 0, 0.5 and 1 are exact in 32 bits: the models' outcomes stay to the end of a digest.
+    outcome = np.full(len(diff), 0.5, dtype=np.float32)
     outcome[diff > _EQUAL] = 1.0
     outcome[diff < -_EQUAL] = 0.0
     del diff

@@ -86,8 +86,9 @@ def _fingerprints(thread: Codes, cell: Codes, half: Codes, threads: int) -> IntA
     weights = first[cell]
     weights *= half
     h1 = np.bincount(thread, weights, threads)
-    weights = second[cell]
-    weights *= np.sqrt(half)
+    del weights
+    weights = np.sqrt(half)
+    weights *= second[cell]
     h2 = np.bincount(thread, weights, threads)
     del weights
     count = np.bincount(thread, minlength=threads)
@@ -115,7 +116,7 @@ def _fingerprints(thread: Codes, cell: Codes, half: Codes, threads: int) -> IntA
 
 
 def win_records(
-    a: IntArray, b: IntArray, outcome: FloatArray, thread: IntArray, k: int
+    a: Codes, b: Codes, outcome: NDArray[np.floating[Any]], thread: Codes, k: int
 ) -> WinRecords:
     """The comparisons (item ``a[i]`` met ``b[i]``, ``outcome[i]`` 1.0 if a won, 0.0 if b
     won, 0.5 a tie, in reviewer-thread ``thread[i]`` = 0, 1, …) as merged patterns, plus
