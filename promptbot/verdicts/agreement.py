@@ -78,8 +78,9 @@ def agreement_of(
     # Krippendorff's alpha needs only how often each value was given to each item, so
     # the counts go in rather than a reviewers × items matrix (mostly empty).
     domain, value_of = np.unique(score, return_inverse=True)
-    given = np.zeros((n_items, len(domain)))
-    np.add.at(given, (column_of.reshape(-1), value_of.reshape(-1)), 1.0)
+    cell = column_of.reshape(-1) * len(domain) + value_of.reshape(-1)
+    given = np.bincount(cell, minlength=n_items * len(domain)).astype(np.float64)
+    given = given.reshape(n_items, len(domain))
     alpha = alpha_from_counts(given, domain, level)
     if math.isnan(alpha):
         return result(None, "Agreement cannot be measured from these ratings.")

@@ -99,12 +99,21 @@ def standings(
     links: dict[VersionKey, list[str]] = defaultdict(list)
     run_count: Counter[VersionKey] = Counter()
     last: dict[VersionKey, datetime] = {}
-    for run in sorted(runs, key=lambda r: r.created_at, reverse=True):
-        key = (run.prompt, run.version)
-        run_count[key] += 1
-        last.setdefault(key, run.created_at)
-        if run.permalink and run.permalink not in links[key] and len(links[key]) < _LINKS_KEPT:
-            links[key].append(run.permalink)
+    # Per version, its runs newest first (a stable sort, as of every run at once), and
+    # only as many looked at as give its links: at a million ratings, 20k runs.
+    runs_of: dict[VersionKey, list[RunRow]] = defaultdict(list)
+    for run in runs:
+        runs_of[(run.prompt, run.version)].append(run)
+    for key, own in runs_of.items():
+        own.sort(key=lambda r: r.created_at, reverse=True)
+        run_count[key] = len(own)
+        last[key] = own[0].created_at
+        kept = links[key]
+        for run in own:
+            if len(kept) == _LINKS_KEPT:
+                break
+            if run.permalink and run.permalink not in kept:
+                kept.append(run.permalink)
 
     sums: dict[VersionKey, tuple[int, float, float]] = {}
     per_scale: dict[tuple[VersionKey, str], tuple[int, float]] = {}

@@ -249,8 +249,9 @@ def resampled_wins(
     cells, column = dense_unique(records.cell)
     dense = None
     if n * len(cells) <= _DENSE_CELLS:
-        dense = np.zeros((n, len(cells)))
-        np.add.at(dense, (records.pattern, column), records.credit)
+        # Summed in the entries' order, as np.add.at would, at a fraction of its cost.
+        index = records.pattern.astype(np.int64) * len(cells) + column
+        dense = np.bincount(index, records.credit, n * len(cells)).reshape(n, len(cells))
     other = np.flatnonzero(records.shapes != 1.0)
     chunk = max(1, min(rounds, _WEIGHTS_PER_CHUNK // max(1, n)))
     for first in range(0, rounds, chunk):
