@@ -83,12 +83,16 @@ def restart_and_redeliver(tmp_path, slack, stream, db, config):
     """Start again, let Slack deliver again what was not acked, and check each acked
     event is stored exactly once."""
     bot = launch(tmp_path, db, config, slack.api_url, name="restarted")
-    stream.url = bot.url
-    stream.redeliver()
-    assert all(d.acked for d in stream.deliveries)
-    wait_until(lambda: pending_events(db) == 0, timeout=30, what="the inbox to drain")
-    assert_acked_stored_once(stream, db)
-    assert len(stored_users(db)) == len(stream.deliveries)
+    try:
+        stream.url = bot.url
+        stream.redeliver()
+        assert all(d.acked for d in stream.deliveries)
+        wait_until(lambda: pending_events(db) == 0, timeout=30, what="the inbox to drain")
+        assert_acked_stored_once(stream, db)
+        assert len(stored_users(db)) == len(stream.deliveries)
+    except BaseException:
+        bot.stop()  # the caller stops the bot it has, the one killed before this one
+        raise
     return bot
 
 
