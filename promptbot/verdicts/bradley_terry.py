@@ -29,7 +29,7 @@ from numpy.typing import NDArray
 
 from promptbot.verdicts.distributions import normal_quantile, t_quantile
 from promptbot.verdicts.ilsr import refit_all
-from promptbot.verdicts.intervals import components, rank_ub
+from promptbot.verdicts.intervals import components, interval_points, rank_ub
 from promptbot.verdicts.judgements import Codes, dense_inverse, distinct, narrow
 from promptbot.verdicts.win_records import (
     ExponentialStream,
@@ -255,8 +255,8 @@ def bradley_terry_all(
     )
     samples = _bootstrap(tables, [p[0] for p in points], rounds, seed)
     fitted = iter(
-        _result(table, point[0], sample, rounds, seed, min_comparisons)
-        for table, point, sample in zip(tables, points, samples, strict=True)
+        _result(table, point[0], quantiles, rounds, seed, min_comparisons)
+        for table, point, quantiles in zip(tables, points, interval_points(samples), strict=True)
     )
     empty = BTResult(entries=(), not_separable=(), rounds=rounds, seed=seed)
     return [next(fitted) if len(found) else empty for found in sets]
@@ -265,13 +265,13 @@ def bradley_terry_all(
 def _result(
     table: _Table,
     point: FloatArray,
-    sample: FloatArray,
+    quantiles: FloatArray,
     rounds: int,
     seed: int,
     min_comparisons: int,
 ) -> BTResult:
     k = len(table.items)
-    low, middle, high = np.quantile(sample, [0.025, 0.5, 0.975], axis=0)
+    low, middle, high = quantiles
     # With G reviewer-threads the bootstrap's spread is sqrt((G - 1) / G) of the truth's,
     # and a 95% interval from G units wants Student's t with G - 1 degrees of freedom,
     # not the normal's 1.96: widen both sides about the point by that much.

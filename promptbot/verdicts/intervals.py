@@ -12,12 +12,14 @@ interval is never narrower than the votes justify, and it never collapses: five 
 from __future__ import annotations
 
 import math
+from collections import defaultdict
 from collections.abc import Sequence
 
 import numpy as np
 from numpy.typing import NDArray
 
 IntArray = NDArray[np.int64]
+FloatArray = NDArray[np.float64]
 
 Z_95 = 1.959963984540054
 
@@ -75,3 +77,19 @@ def components(k: int, lo: IntArray, hi: IntArray) -> IntArray:
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     return np.array([root(i) for i in range(k)], dtype=np.int64)
+
+
+def interval_points(samples: Sequence[FloatArray]) -> list[FloatArray]:
+    """The 2.5%, 50% and 97.5% points of each bootstrap sample's columns, (3, k): those of samples
+    of one shape in one call (np.quantile costs more per call than the arithmetic on a
+    200 × 8 sample, and a digest has a hundred), each column's the same as alone."""
+    found: list[FloatArray] = [np.zeros(0)] * len(samples)
+    by_shape: dict[tuple[int, ...], list[int]] = defaultdict(list)
+    for i, sample in enumerate(samples):
+        by_shape[sample.shape].append(i)
+    for members in by_shape.values():
+        stacked = np.stack([samples[i] for i in members])
+        points = np.quantile(stacked, [0.025, 0.5, 0.975], axis=1)
+        for j, i in enumerate(members):
+            found[i] = points[:, j]
+    return found
