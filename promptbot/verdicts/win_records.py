@@ -92,7 +92,7 @@ def _fingerprints(thread: Codes, cell: Codes, half: Codes, threads: int) -> IntA
     h2 = np.bincount(thread, weights, threads)
     del weights
     count = np.bincount(thread, minlength=threads)
-    order = np.lexsort((np.arange(threads), h2, h1, count))
+    order = np.lexsort((h2, h1, count))  # stable: equal records stay in thread order
     new = np.ones(threads, dtype=np.bool_)
     new[1:] = (
         (count[order][1:] != count[order][:-1])
