@@ -5,6 +5,7 @@
     │   ├── ConfigError       app.yaml or the environment
     │   ├── StorageError      the database cannot be opened or migrated
     │   │   └── StorageUnavailable  a write it cannot take now (locked, full, read-only)
+    │   │       └── NotRecordedYet  about a post still being recorded: tried again shortly
     │   ├── TemplateError     a prompt template is too large, bad, or short of a value
     │   ├── UsageError        a command typed in a way we cannot understand
     │   ├── NotFound          a prompt, version or run that does not exist
@@ -44,6 +45,12 @@ class StorageUnavailable(StorageError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(f"cannot write to the database: {reason}")
+
+
+class NotRecordedYet(StorageUnavailable):
+    """An event is about a message the bot has posted but not recorded yet: Slack showed
+    the post, and someone reacted, before the bot had its ts. Nothing of the event was
+    kept; like any write that cannot be made now, it is tried again shortly, in order."""
 
 
 class TemplateError(PromptbotError):

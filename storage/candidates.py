@@ -133,6 +133,21 @@ class CandidateQueries(StoreBase):
                 [(channel, ts, run_id, candidate_id, part) for part, ts in enumerate(message_ts)],
             )
 
+    def posting_since(self, channel: str) -> str | None:
+        """When the earliest answer now being posted in ``channel`` was stored (its post
+        began after that); None when no post of an answer is in flight there. The few
+        in flight are read first (CROSS JOIN keeps them outer), not the channel's runs."""
+        row = (
+            self.connection()
+            .execute(
+                "SELECT MIN(c.answered_at) FROM candidates c CROSS JOIN runs ON runs.id = c.run_id"
+                " WHERE c.status = 'posting' AND runs.channel = ?",
+                [channel],
+            )
+            .fetchone()
+        )
+        return None if row is None else row[0]
+
     def revert_posting(self, candidate_id: int) -> None:
         with self.transaction() as db:
             db.execute(

@@ -501,3 +501,14 @@ def m0015_runs_by_version(db: Database) -> None:
     run) and a version's runs are found from the version down, not by reading every
     run."""
     db.execute("CREATE INDEX IF NOT EXISTS runs_version ON runs (version_id)")
+
+
+@migrations(name="0016_candidates_posting")
+def m0016_candidates_posting(db: Database) -> None:
+    """A reaction on a message nobody recorded asks whether an answer is being posted in
+    its channel (the post may be the one it is on): only the few answers in flight are
+    in this index, so asking costs nothing however many were posted before."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS candidates_posting ON candidates (run_id)"
+        " WHERE status = 'posting'"
+    )

@@ -184,3 +184,34 @@ def test_a_burst_handled_as_one_batch_keeps_each_reviewers_last_rating(bot, tmp_
         (candidate[first], "U4"): "+1",
         (candidate[second], "U4"): "-1",
     }
+
+
+def test_a_rating_on_an_answer_shown_before_its_post_is_recorded_is_kept(bot, slack):
+    # Slack shows a post before its answer reaches the bot. A reaction in that gap is
+    # about a message the bot has no record of yet: it waits until the post is recorded
+    # and counts, rather than being acked and dropped as a reaction on someone else's.
+    slack.fail_next("chat.postMessage", delay=1.5, apply=True, after=1)  # the answer's post
+    bot.command("propose gap --models alpha\nHi")
+
+    def shown():
+        return [m for m in slack.messages("C1") if m.get("thread_ts") not in (None, m["ts"])]
+
+    (answer,) = wait_until(shown, what="the answer shown in Slack")
+    (candidate,) = bot.store.candidates(1)
+    assert bot.react(answer["ts"], "+1", "U2") == 200
+    # Acked while the bot still waits for Slack's answer to its post.
+    assert bot.store.candidate_message_ts(candidate.id) == []
+    wait_until(lambda: ratings(bot) == [("U2", "approval", "+1", 1.0)], what="the rating")
+    assert bot.store.candidate_message_ts(candidate.id) == [answer["ts"]]
+
+
+def test_a_reaction_on_an_older_message_does_not_wait_for_a_post(bot, slack):
+    # Only a message no older than the answers in flight can be one of them: a 👍 on
+    # an earlier message of the channel is ignored at once, post or no post.
+    slack.fail_next("chat.postMessage", delay=3, apply=True, after=1)
+    bot.command("propose gap --models alpha\nHi")
+    wait_until(lambda: bot.store.candidates(1)[0].status == "posting", what="the post in flight")
+    bot.react("1000000000.000100", "+1", "U2")
+    settle(bot)  # the inbox is idle: the event was not left waiting for the post
+    assert ratings(bot) == []
+    assert bot.store.candidates(1)[0].status == "posting"  # and the post is still in flight

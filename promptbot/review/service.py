@@ -9,6 +9,7 @@ import logging
 import random
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from promptbot.checks import parse_checks
@@ -22,7 +23,13 @@ from promptbot.domain import (
     check_name,
     check_set_name,
 )
-from promptbot.errors import FieldErrors, PermissionDenied, TemplateError, UsageError
+from promptbot.errors import (
+    FieldErrors,
+    NotRecordedYet,
+    PermissionDenied,
+    TemplateError,
+    UsageError,
+)
 from promptbot.review.comments import ThreadComments
 from promptbot.review.reveal import AUTOMATIC, Revealer, may_manage
 from promptbot.review.runner import Runner
@@ -248,6 +255,8 @@ class ReviewService:
                 present=added,
                 event_ts=event_ts,
             )
+        if ref is None and self._may_be_posting(channel, ts):
+            raise NotRecordedYet(f"the message {ts} may be an answer still being posted")
         if on_scale is None or ref is None or ref.candidate_id is None:
             return "ignored"
         scale = on_scale.scale
@@ -270,6 +279,18 @@ class ReviewService:
                 lambda: self.revealer.close_and_reveal(run_id, AUTOMATIC), f"closing run {run_id}"
             )
         return outcome
+
+    def _may_be_posting(self, channel: str, ts: str) -> bool:
+        """Whether an unknown message may be an answer whose post is in flight (Slack
+        shows it before we have its ts): one no older than the answers being posted in
+        its channel, give or take a second between the two clocks."""
+        since = self.store.posting_since(channel)
+        if since is None:
+            return False
+        try:
+            return float(ts) >= datetime.fromisoformat(since).timestamp() - 1.0
+        except ValueError:
+            return False
 
     def reveal(self, run_id: int, user_id: str) -> Run:
         """Check the user may, then close and reveal in the background."""
