@@ -18,6 +18,7 @@ from __future__ import annotations
 import http.client
 import logging
 import random
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -102,14 +103,25 @@ class SlackGateway:
         settings: GatewaySettings | None = None,
         *,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
     ) -> None:
         self.client = client
         self.settings = settings or GatewaySettings()
-        self.clock, self.sleep = clock, sleep
+        self._stopping = threading.Event()
+        # A pause between tries ends as soon as the process stops (``stop``).
+        self.clock, self.sleep = clock, sleep or self._pause
         self.pace = ChannelPace(
-            self.settings.posts_per_second, self.settings.post_burst, clock, sleep
+            self.settings.posts_per_second, self.settings.post_burst, clock, self.sleep
         )
+
+    def _pause(self, seconds: float) -> None:
+        self._stopping.wait(seconds)
+
+    def stop(self) -> None:
+        """The process is stopping: a call Slack keeps refusing gives up now rather than
+        at its deadline (minutes away), so that no thread keeps the process alive; what
+        it was posting waits for the next process's resumer, as after any deadline."""
+        self._stopping.set()
 
     # -- the one call -----------------------------------------------------------
 
@@ -146,7 +158,7 @@ class SlackGateway:
                 return attempt()
             except SlackUnavailable as error:
                 left = give_up - self.clock()
-                if left <= 0:
+                if left <= 0 or self._stopping.is_set():
                     logger.warning("%s: giving up for now: %s", what, error)
                     raise
                 wait = error.retry_after if error.retry_after is not None else backoff

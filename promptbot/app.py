@@ -144,6 +144,7 @@ class Bot:
         if self.scheduler is not None:
             self.scheduler.shutdown()
         self.inbox.shutdown()
+        self.gateway.stop()  # a post Slack keeps refusing must not hold the process
         self.runner.shutdown(wait=False)
 
 

@@ -2,12 +2,14 @@
 injected: every fault of the delivery issue's table is retried, a post whose answer
 was lost is found by its metadata rather than made twice, and refusals are ours."""
 
+import threading
+
 import pytest
 from slack_sdk import WebClient
 
 from handlers.slack_gateway import ChannelPace, GatewaySettings, SlackGateway
 from promptbot.errors import PublishError, SlackUnavailable
-from tests.harness import TOKEN
+from tests.harness import TOKEN, wait_until
 
 TAG = {"event_type": "promptbot_candidate", "event_payload": {"candidate": 7, "part": 0}}
 
@@ -167,3 +169,24 @@ def test_channel_pace_queues_concurrent_callers_in_turn():
     for _ in range(4):  # reserved at the same instant, as by four threads
         pace.wait("C1")
     assert clock.slept == [0.5, 1.0, 1.5]
+
+
+def test_a_stopped_gateway_gives_up_at_once_instead_of_at_its_deadline(slack):
+    # A process stopping while Slack refuses a post: the retrying call gives up now
+    # (the step waits for the next process's resumer), so no thread holds the exit.
+    gw = gateway(slack, deadline=600.0)
+    slack.fail_next("chat.postMessage", times=10_000, status=503)
+    failed: list[Exception] = []
+
+    def post() -> None:
+        try:
+            gw.post_message("C1", text="answer", metadata=TAG)
+        except SlackUnavailable as error:
+            failed.append(error)
+
+    poster = threading.Thread(target=post, daemon=True)
+    poster.start()
+    wait_until(lambda: len(slack.calls_to("chat.postMessage")) >= 2, what="a retry")
+    gw.stop()
+    poster.join(10)  # not the deadline's ten minutes
+    assert not poster.is_alive() and len(failed) == 1
