@@ -73,9 +73,8 @@ class Bot:
     starting: threading.Thread | None = field(default=None)
 
     def take_over(self) -> None:
-        """What a previous process left: its unfinished runs, the judge's queue, the
-        screened runs waiting for their decision; then the keeper (heartbeats and the
-        periodic resumer)."""
+        """What a previous process left (unfinished runs, the judge's queue, screened
+        runs waiting for their decision); then the keeper (heartbeats, the resumer)."""
         self.runner.resume_unfinished()
         if self.services.judge is not None:
             self.services.judge.resume()
