@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import sqlite3
 import sys
 import tempfile
 import time
@@ -28,6 +27,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench.bench_ingest import reaction_rows
 from bench.processes import SECRET, TOKEN, Server, start_promptbot
 from bench.seed import CHANNEL, candidate_ts, open_candidates, seeded_db
 from promptbot.standins import payloads
@@ -58,16 +58,6 @@ def wait(what: str, done: Callable[[], bool]) -> float:
     return time.perf_counter() - started
 
 
-def stored(db: Path) -> int:
-    conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
-    try:
-        first = open_candidates()[0]
-        query = "SELECT COUNT(*) FROM reactions WHERE candidate_id >= ?"
-        return int(conn.execute(query, [first]).fetchone()[0])
-    finally:
-        conn.close()
-
-
 def show_seconds(server: Server, slack: SlackStandIn, user: str) -> float:
     body = payloads.slash_command_body("show prompt-7", user_id=user, channel_id=CHANNEL)
     started = time.perf_counter()
@@ -85,7 +75,7 @@ def home_seconds(server: Server, slack: SlackStandIn, user: str) -> float:
 
 def reactions_seconds(server: Server, db: Path, tag: str, home_user: str | None) -> float:
     """Seconds from the first send until ``REACTIONS`` new reactions are stored."""
-    before = stored(db)
+    before = reaction_rows(db)
     bodies = []
     for i in range(REACTIONS):
         candidate = open_candidates()[(i * 13) % len(open_candidates())]
@@ -103,7 +93,7 @@ def reactions_seconds(server: Server, db: Path, tag: str, home_user: str | None)
         )
     for body in bodies:
         send(server, body, "application/json")
-    wait("the reactions stored", lambda: stored(db) - before >= REACTIONS)
+    wait("the reactions stored", lambda: reaction_rows(db) - before >= REACTIONS)
     return time.perf_counter() - started
 
 

@@ -213,11 +213,14 @@ def test_a_restart_while_the_judge_is_busy_decides_and_posts_once(tmp_path, slac
         second.close()
 
 
-def test_an_answer_the_judge_rates_unlike_the_champions_is_posted(running, models, slack):
+def screened_against_a_champion(running, models, slack, vote, **judge):
+    """v1 of "scr" becomes the champion (its run over the set voted on by ``vote(bot,
+    candidate, ts)`` and revealed), then v2 is screened over the set: each v2 answer's
+    reasons, by (input, model). The judge approves every v2 answer."""
     config = bot_config(
         models,
         default_models=["alpha", "beta"],
-        judge={"model": "gamma", "audit_share": 0.0},
+        judge={"model": "gamma", "audit_share": 0.0, **judge},
         digest={"min_votes": 1},
     )
     bot = running(config)
@@ -237,7 +240,6 @@ def test_an_answer_the_judge_rates_unlike_the_champions_is_posted(running, model
     add_test_set(
         bot.store, bot.bot.config, prompt="scr", name="s", text=text, filename="s.csv", by="U1"
     )
-    # v1 becomes the champion: voted on (and judged) in a revealed run of the set.
     bot.command("rerun scr --set s", user="UPROP")
     run = bot.wait_run(2)
     wait_until(
@@ -246,8 +248,7 @@ def test_an_answer_the_judge_rates_unlike_the_champions_is_posted(running, model
     )
     for candidate in bot.store.candidates(run.id):
         (ts,) = bot.store.candidate_message_ts(candidate.id)
-        bot.react(ts, "+1", "U9")
-    wait_until(lambda: len(bot.store.ratings(run.id)) == 6, what="the votes")
+        vote(bot, candidate, ts)
     bot.command(f"reveal {run.id}", user="UPROP")
     wait_until(lambda: bot.store.get_run(run.id).revealed_at, what="the reveal")
 
@@ -256,9 +257,17 @@ def test_an_answer_the_judge_rates_unlike_the_champions_is_posted(running, model
     bot.command("rerun scr v2 --set s --screen --force", user="UPROP")
     summary_of(bot, slack, 4)
     reasons = bot.store.screening.reasons(4)
-    by_input = {(c.input_index, c.model_name): reasons[c.id] for c in bot.store.candidates(4)}
-    # The judge approves every v2 answer; of v1's it rejected both "bad" ones and was
-    # unsure of "meh": only the two answers whose champion answer it rejected disagree.
+    return {(c.input_index, c.model_name): reasons[c.id] for c in bot.store.candidates(4)}
+
+
+def test_an_answer_the_judge_rates_unlike_the_champions_is_posted(running, models, slack):
+    def vote(bot, candidate, ts):  # one vote each: too few for the team's verdict
+        bot.react(ts, "+1", "U9")
+        wait_until(lambda: bot.store.ratings_of([candidate.id]), what="the vote")
+
+    by_input = screened_against_a_champion(running, models, slack, vote)
+    # Of v1's answers the judge rejected the three "bad" ones and was unsure of "meh":
+    # only the answers whose champion answer it rejected disagree.
     assert by_input[(0, "beta")] == ["judge vs champion"]
     assert by_input[(1, "beta")] == ["judge vs champion"]
     assert by_input[(2, "beta")] == ["judge vs champion"]
@@ -267,54 +276,18 @@ def test_an_answer_the_judge_rates_unlike_the_champions_is_posted(running, model
 
 
 def test_the_teams_verdict_on_the_champions_answer_outweighs_the_judges(running, models, slack):
-    # As above, but two reviewers disagree with the judge on every answer of v1: they
-    # approve beta's "bad" answers and reject alpha's. Screening compares v2's answers
-    # with what the team said of the champion's, not with what the judge said.
-    config = bot_config(
-        models,
-        default_models=["alpha", "beta"],
-        judge={"model": "gamma", "audit_share": 0.0, "min_human_votes": 2},
-        digest={"min_votes": 1},
-    )
-    bot = running(config)
-
-    def replies(body):
-        text = body["messages"][-1]["content"]
-        if text.startswith("Respond"):
-            return "good: " + text
-        return model_reply(body)
-
-    for model in ("alpha-id", "beta-id"):
-        models.set_behaviour(model, reply=replies)
-    models.set_behaviour("gamma-id", reply=judge_reply)
-    bot.command(f"propose scr --models alpha,beta\n{TEMPLATE}\n---\nx: 1", user="UPROP")
-    bot.wait_run(1)
-    add_test_set(
-        bot.store, bot.bot.config, prompt="scr", name="s", text="x,__expected\n1,\n2,\n3,\n",
-        filename="s.csv", by="U1",
-    )  # fmt: skip
-    bot.command("rerun scr --set s", user="UPROP")
-    run = bot.wait_run(2)
-    wait_until(
-        lambda: len(bot.store.judge.verdicts(c.id for c in bot.store.candidates(2))) == 6,
-        what="the judge's verdicts on v1",
-    )
-    for candidate in bot.store.candidates(run.id):
-        (ts,) = bot.store.candidate_message_ts(candidate.id)
+    # Two reviewers disagree with the judge on every answer of v1: they approve beta's
+    # "bad" answers and reject alpha's. Screening compares v2's answers with what the
+    # team said of the champion's, not with what the judge said.
+    def vote(bot, candidate, ts):
         emoji = "+1" if candidate.model_name == "beta" else "-1"
         for reviewer in ("U8", "U9"):
             bot.react(ts, emoji, reviewer)
-    wait_until(lambda: len(bot.store.ratings(run.id)) == 12, what="the votes")
+        wait_until(lambda: len(bot.store.ratings_of([candidate.id])) == 2, what="the votes")
 
-    bot.command("propose scr --models alpha,beta\nRespond to {{ x }}\n---\nx: 1", user="UPROP")
-    bot.wait_run(3)
-    bot.command("rerun scr v2 --set s --screen --force", user="UPROP")
-    summary_of(bot, slack, 4)
-    reasons = bot.store.screening.reasons(4)
-    by_input = {(c.input_index, c.model_name): reasons[c.id] for c in bot.store.candidates(4)}
-    # The judge approves every v2 answer. The team rejected all of alpha's v1 answers
-    # (the judge approved two and was unsure of one) and approved beta's (the judge
-    # rejected them): alpha's answers now disagree with the champion, beta's do not.
+    by_input = screened_against_a_champion(running, models, slack, vote, min_human_votes=2)
+    # The team rejected all of alpha's v1 answers (the judge approved two and was unsure
+    # of one) and approved beta's (the judge rejected them).
     for index in range(3):
         assert by_input[(index, "alpha")] == ["judge vs champion"]
         assert by_input[(index, "beta")] == []

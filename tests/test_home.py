@@ -2,6 +2,9 @@
 runs waiting for you, your proposals, the leaderboard top, and two working buttons."""
 
 import json
+import threading
+
+import pytest
 
 from promptbot.home import HOME_BLOCKS, home_view
 from promptbot.render.terminal import blocks_to_text
@@ -171,23 +174,30 @@ def test_standings_are_reused_while_young_compared_with_their_cost(bot, monkeypa
     assert standings.board() is not first and len(worked) == 2
 
 
-def test_a_slow_home_view_does_not_hold_up_the_ratings_behind_it(
-    running, models, slack, monkeypatch
-):
-    # The Home view is built off the inbox's worker: while its standings are being worked
-    # out (at a million ratings, a second or more), ratings sent after it are stored.
-    import threading
-
+@pytest.fixture
+def slow_board(monkeypatch):
+    """Standings that take until the returned event is set (as a million ratings take
+    seconds); set at the end of the test whatever happens."""
     from promptbot import home
 
     release = threading.Event()
     real = home.work_out_board
 
     def slow(store, config, at):
-        assert release.wait(15)
+        assert release.wait(30)
         return real(store, config, at)
 
     monkeypatch.setattr(home, "work_out_board", slow)
+    yield release
+    release.set()
+
+
+def test_a_slow_home_view_does_not_hold_up_the_ratings_behind_it(
+    running, models, slack, slow_board
+):
+    # The Home view is built off the inbox's worker: while its standings are being worked
+    # out (at a million ratings, a second or more), ratings sent after it are stored.
+    release = slow_board
     bot = running(bot_config(models, digest={"min_votes": 1}))
     bot.command("propose tone --models alpha\nHi")
     bot.wait_run(1)
@@ -201,32 +211,16 @@ def test_a_slow_home_view_does_not_hold_up_the_ratings_behind_it(
     assert "tone v1" in text_of(view).split("Your proposals")[1]
 
 
-def test_a_crowd_opening_home_never_takes_the_threads_that_post_runs(
-    running, models, slack, monkeypatch
-):
+def test_a_crowd_opening_home_never_takes_the_threads_that_post_runs(running, slack, slow_board):
     # Twenty Home views wait on their standings (slow, at a million ratings); a proposal
     # made meanwhile is posted all the same, and every view follows once they are ready.
-    import threading
-
-    from promptbot import home
-
-    release = threading.Event()
-    real = home.work_out_board
-
-    def slow(store, config, at):
-        assert release.wait(30)
-        return real(store, config, at)
-
-    monkeypatch.setattr(home, "work_out_board", slow)
     bot = running()
     users = [f"UCROWD{i}" for i in range(20)]
-    try:
-        for user in users:
-            bot.event(payloads.app_home_opened_event(user))
-        bot.command("propose meanwhile --models alpha,beta\nHi")
-        assert bot.wait_run(1, timeout=15).status == "done"
-        assert len(bot.candidate_posts(1)) == 2
-        assert all(slack.home_view(user) is None for user in users)
-    finally:
-        release.set()
+    for user in users:
+        bot.event(payloads.app_home_opened_event(user))
+    bot.command("propose meanwhile --models alpha,beta\nHi")
+    assert bot.wait_run(1, timeout=15).status == "done"
+    assert len(bot.candidate_posts(1)) == 2
+    assert all(slack.home_view(user) is None for user in users)
+    slow_board.set()
     wait_until(lambda: all(slack.home_view(user) for user in users), what="every Home view")
