@@ -1,8 +1,5 @@
-"""The ratings and candidates a digest needs, read from the database as columns.
-
-SQLite hands them over as a few long strings per slice of ids (one row per slice),
-which numpy parses in C: fetching a million rows would make five million Python objects
-and cost more than everything else in a digest.
+"""The ratings and candidates a digest needs, as columns: SQLite hands them over as a
+few long strings per slice of ids (:mod:`storage.digest_reads`), which numpy parses in C.
 """
 
 from __future__ import annotations
@@ -15,60 +12,21 @@ import numpy as np
 from promptbot.verdicts.evidence import ScaleInfo
 from promptbot.verdicts.judgements import distinct, narrow
 from promptbot.verdicts.rating_columns import RatingColumns
+from storage.digest_reads import (
+    STAMP,
+    UNIT,
+    Slices,
+    candidate_slices,
+    rating_slices,
+    ratings_sql,
+)
 
-# Rows are read in slices of this many ids, each slice one row of long strings.
-_SLICE = 100_000
-_UNIT = "\x1f"  # ASCII's unit separator: never in a Slack user id
 # Stored times are read as written, end to end: stamp()'s fixed width
 # ("2026-01-02T03:04:05.123456+00:00", always UTC), which numpy cuts apart and reads to
 # the microsecond without a Python string per time (SQLite's own date functions would
 # cost twice as much and round the fraction to milliseconds).
 _STAMP_WIDTH = 32
 _STAMP_MARKS = {4: "-", 7: "-", 10: "T", 13: ":", 16: ":", 19: "."}
-# A slice with any other form of time (none is written so) is read again as text
-# without the offset, comma-separated.
-_STAMP = "CASE WHEN substr({0}, 20, 1) = '.' THEN substr({0}, 1, 26) ELSE substr({0}, 1, 19) END"
-# A score as text: integers as integers, which SQLite writes several times faster than
-# a float (and a configured decimal's 15-digit text reads back as the same float).
-_SCORE = "CASE WHEN {0} = CAST({0} AS INTEGER) THEN CAST({0} AS INTEGER) ELSE {0} END"
-# Every live candidate as numbers (the prompt by id, the model by name), in slices of
-# ids, each slice one row of long strings as the ratings are; the answer's length is
-# what the length-bias check needs of it.
-_CANDIDATE_COLUMNS = """
-    SELECT group_concat(c.id), group_concat(c.run_id), group_concat(v.number),
-           group_concat(c.slot), group_concat(c.input_index),
-           group_concat(LENGTH(COALESCE(c.output, ''))), group_concat(v.prompt_id),
-           group_concat(c.model_name, char(31))
-    FROM candidates c
-    JOIN runs ON runs.id = c.run_id
-    JOIN versions v ON v.id = COALESCE(c.version_id, runs.version_id)
-    JOIN prompts p ON p.id = v.prompt_id
-    WHERE runs.deleted_at IS NULL AND p.deleted_at IS NULL
-      AND c.id >= :first AND c.id < :after
-"""
-
-
-def _ratings_sql(infos: list[ScaleInfo]) -> tuple[str, dict[str, object]]:
-    """The counted ratings before the end on a configured scale, in one slice of rowids,
-    as one row of comma-separated columns: the scale by its position in ``infos``, the
-    time to the microsecond.
-
-    Why one row of strings and not one row per rating: fetching a million rows makes
-    five million Python objects and costs more than everything else in a digest, while
-    numpy parses the strings in C. No GROUP BY either: grouping judgements through the
-    primary key costs SQLite twice the plain scan."""
-    params: dict[str, object] = {f"scale{i}": info.name for i, info in enumerate(infos)}
-    code = "".join(f" WHEN :scale{i} THEN {i}" for i in range(len(infos)))
-    names = ", ".join(f":scale{i}" for i in range(len(infos))) or "NULL"
-    sql = f"""
-        SELECT group_concat(candidate_id), group_concat(user_id, char(31)),
-               group_concat(CASE scale{code} END), group_concat({_SCORE.format("score")}),
-               {{times}}, COUNT(*)
-        FROM ratings
-        WHERE rowid >= :first AND rowid < :after
-          AND updated_at < :end AND scale IN ({names})
-    """
-    return sql, params
 
 
 def _numbers(text: str, dtype: type) -> np.ndarray:
@@ -93,7 +51,7 @@ def _fixed_width_microseconds(text: str, count: int) -> np.ndarray | None:
 
 
 def _microseconds(text: str) -> np.ndarray:
-    """Microseconds since the epoch of comma-separated ``_STAMP`` times."""
+    """Microseconds since the epoch of comma-separated ``STAMP`` times (:mod:`storage.digest_reads`)."""
     micro: np.ndarray = np.array(text.split(","), dtype="datetime64[us]").astype(np.int64)
     return micro
 
@@ -113,23 +71,24 @@ def _joined(parts: list[np.ndarray], dtype: type) -> np.ndarray:
 
 
 def read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> RatingColumns:
-    sql, params = _ratings_sql(infos)
-    fixed_width = sql.format(times="group_concat(updated_at, '')")
-    params["end"] = bound
+    """The counted ratings before ``bound`` on a configured scale, as columns."""
+    scales = [info.name for info in infos]
+    return ratings_from(db, rating_slices(db, scales, bound), scales)
+
+
+def ratings_from(db: Any, read: Slices, scales: list[str]) -> RatingColumns:
+    """The columns of the ratings read as ``read`` (``db`` reads a slice again whose
+    times are not all in stamp()'s form)."""
     code_of: dict[str, int] = {}
     columns: list[list[np.ndarray]] = [[], [], [], [], []]
-    scale_width = np.int8 if len(infos) < 128 else np.int32
-    first, last = db.execute("SELECT MIN(rowid), MAX(rowid) FROM ratings").fetchone()
-    for start in range(first or 0, (last or -1) + 1, _SLICE):
-        params.update(first=start, after=start + _SLICE)
-        candidate, user, scale, score, stamps, count = db.execute(fixed_width, params).fetchone()
-        if candidate is None:
-            continue  # no counted rating in this slice
+    scale_width = np.int8 if len(scales) < 128 else np.int32
+    for row, params in zip(read.rows, read.params, strict=True):
+        candidate, user, scale, score, stamps, count = row
         micro = _fixed_width_microseconds(stamps, count)
         if micro is None:
-            times = sql.format(times=f"group_concat({_STAMP.format('updated_at')})")
-            micro = _microseconds(db.execute(times, params).fetchone()[4])
-        users = user.split(_UNIT)
+            sql, names = ratings_sql(scales, f"group_concat({STAMP.format('updated_at')})")
+            micro = _microseconds(db.execute(sql, {**params, **names}).fetchone()[4])
+        users = user.split(UNIT)
         for name in set(users) - code_of.keys():
             code_of[name] = len(code_of)
         # Ids, reviewers and scales in 32 and 8 bits when they fit: 15 MB less at a
@@ -176,16 +135,15 @@ class Candidates:
 
 def read_candidates(db: Any) -> Candidates:
     prompt_names = dict(db.execute("SELECT id, name FROM prompts").fetchall())
+    return candidates_from(candidate_slices(db), prompt_names)
+
+
+def candidates_from(rows: list[tuple[Any, ...]], prompt_names: dict[int, str]) -> Candidates:
+    """The candidates read as ``rows`` (:func:`storage.digest_reads.candidate_slices`)."""
     model_code: dict[str, int] = {}
     parts: list[list[np.ndarray]] = [[] for _ in range(8)]
-    first, last = db.execute("SELECT MIN(id), MAX(id) FROM candidates").fetchone()
-    for start in range(first or 0, (last or -1) + 1, _SLICE):
-        *numbers, models = db.execute(
-            _CANDIDATE_COLUMNS, {"first": start, "after": start + _SLICE}
-        ).fetchone()
-        if models is None:
-            continue  # no live candidate in this slice
-        names = models.split(_UNIT)
+    for *numbers, models in rows:
+        names = models.split(UNIT)
         for name in set(names) - model_code.keys():
             model_code[name] = len(model_code)
         for column, text in zip(parts, numbers, strict=False):

@@ -24,7 +24,8 @@ from promptbot.verdicts.judgements import (
     narrow,
 )
 from promptbot.verdicts.rating_columns import BeforeStart, Standing, group_ratings
-from storage.digest_columns import read_candidates, read_ratings
+from storage.digest_columns import candidates_from, ratings_from
+from storage.digest_reads import Reading, read
 from storage.evidence import CANDIDATES, archived, candidate_row, pair_votes, run_rows, scale_infos
 from storage.store import Store, stamp
 
@@ -39,18 +40,27 @@ _KEPT_CANDIDATES = (
 
 
 def load_digest_inputs(
-    store: Store, scales: RatingScales, start: datetime, end: datetime
+    store: Store,
+    scales: RatingScales,
+    start: datetime,
+    end: datetime,
+    reading: Reading | None = None,
 ) -> DigestInputs:
-    """Everything a digest of ``[start, end)`` needs, read as columns."""
+    """Everything a digest of ``[start, end)`` needs, read as columns. ``reading``: the
+    long reads, started already (:func:`storage.digest_reads.start_reading`, with the
+    configured scales' names and ``stamp(end)``)."""
     db = store.connection()
     low, bound = stamp(start), stamp(end)
     infos = scale_infos(scales)
-    candidates = read_candidates(db)
+    names = [info.name for info in infos]
+    raw = reading.result() if reading is not None else read(db, names, bound)
+    candidates = candidates_from(raw.candidates, raw.prompt_names)
     kept = db.execute(_KEPT_CANDIDATES, {"low": low, "bound": bound}).fetchall()
     permalinks = dict(
         db.execute("SELECT id, permalink FROM runs WHERE permalink IS NOT NULL").fetchall()
     )
-    ratings = read_ratings(db, infos, bound)
+    ratings = ratings_from(db, raw.ratings, names)
+    del raw
     reviewers = ratings.reviewers
     grouped = group_ratings(ratings, infos, (start - _EPOCH) // timedelta(microseconds=1))
     del ratings

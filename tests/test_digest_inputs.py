@@ -12,9 +12,10 @@ from promptbot.config.settings import AppConfig, DigestSettings
 from promptbot.digest.assembly import build_digest, build_digest_from
 from promptbot.domain import PlannedCandidate
 from promptbot.review.scales import RatingScales
-from storage import Store, digest_columns
+from storage import Store, digest_columns, digest_reads
 from storage.digest_inputs import load_digest_inputs
 from storage.evidence import load_evidence, scale_infos
+from storage.store import stamp
 
 SCORES = {"+1": 1.0, "-1": 0.0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
 
@@ -57,7 +58,7 @@ def vote_some(store: Store, pair, users: range, rng: random.Random, tag: str) ->
 @pytest.mark.parametrize("rowids_a_slice", [1, 7, 100_000])
 def test_sql_aggregates_give_the_rows_digest(tmp_path, monkeypatch, rowids_a_slice) -> None:
     # Ratings and candidates are read in slices of ids: any size gives the same digest.
-    monkeypatch.setattr(digest_columns, "_SLICE", rowids_a_slice)
+    monkeypatch.setattr(digest_reads, "SLICE", rowids_a_slice)
     store = Store(tmp_path / "t.db")
     config = AppConfig()
     rng = random.Random(3)
@@ -104,7 +105,7 @@ STORED_TIMES = [
 def test_stored_times_read_to_the_microsecond(tmp_path, monkeypatch, rowids_a_slice) -> None:
     # Fixed-width times are cut apart by numpy; a slice holding any other form is read
     # again as text. Either way each rating gets its own time, in rowid order.
-    monkeypatch.setattr(digest_columns, "_SLICE", rowids_a_slice)
+    monkeypatch.setattr(digest_reads, "SLICE", rowids_a_slice)
     store = Store(tmp_path / "t.db")
     config = AppConfig()
     (run,) = [posted(store, "p", ["m1", "m2", "m3"], 1)]
@@ -127,8 +128,48 @@ def test_stored_times_read_to_the_microsecond(tmp_path, monkeypatch, rowids_a_sl
 
 @pytest.mark.parametrize("score", [0.0, 1.0, 5.0, -1.0, 0.5, 2.75, 0.1, 1e-3, 1234567.0])
 def test_scores_read_back_as_the_same_float(score) -> None:
-    expression = digest_columns._SCORE.format("x")
+    expression = digest_reads.SCORE.format("x")
     db = sqlite3.connect(":memory:")
     query = f"SELECT group_concat({expression}) FROM (SELECT ? AS x UNION ALL SELECT ?)"
     (text,) = db.execute(query, [score, score]).fetchone()
     assert digest_columns._numbers(text, float).tolist() == [score, score]
+
+
+def rated_store(tmp_path) -> tuple[Store, datetime, datetime]:
+    store = Store(tmp_path / "t.db")
+    runs = [posted(store, f"p{i % 2}", ["m1", "m2", "m3"], i) for i in range(3)]
+    rate_some(store, runs, random.Random(8), range(6), "early")
+    start = datetime.now(UTC)
+    rate_some(store, runs, random.Random(9), range(3, 9), "later")
+    return store, start, datetime.now(UTC) + timedelta(seconds=1)
+
+
+def test_reads_on_their_own_thread_give_the_same_digest(tmp_path) -> None:
+    # The service starts the long reads on a thread while the statistics load.
+    store, start, end = rated_store(tmp_path)
+    scales = RatingScales(AppConfig().scales)
+    names = [info.name for info in scale_infos(scales)]
+    settings = DigestSettings.model_validate({"min_votes": 2, "bootstrap_rounds": 30})
+    reading = digest_reads.start_reading(store, names, stamp(end))
+    assert reading is not None
+    threaded = load_digest_inputs(store, scales, start, end, reading)
+    inline = load_digest_inputs(store, scales, start, end)
+    digests = [
+        build_digest_from(inputs, start=start, end=end, settings=settings, now=end)
+        for inputs in (threaded, inline)
+    ]
+    assert digests[0] == digests[1] and digests[0].ratings > 0
+    assert digest_reads.start_reading(Store(":memory:"), names, stamp(end)) is None
+
+
+def test_a_read_that_fails_on_its_thread_fails_the_digest(tmp_path, monkeypatch) -> None:
+    store, start, end = rated_store(tmp_path)
+
+    def refused(*args: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(digest_reads, "rating_slices", refused)
+    scales = RatingScales(AppConfig().scales)
+    reading = digest_reads.start_reading(store, ["approval"], stamp(end))
+    with pytest.raises(sqlite3.OperationalError, match="locked"):
+        load_digest_inputs(store, scales, start, end, reading)

@@ -20,7 +20,8 @@ from promptbot.render.blocks import Message
 from promptbot.review.scales import RatingScales
 from storage import Store
 from storage.base import stamp
-from storage.evidence import load_evidence
+from storage.digest_reads import start_reading
+from storage.evidence import load_evidence, scale_infos
 
 LeaderboardKind = Literal["prompts", "models"]
 WINDOWS: dict[str, timedelta | None] = {
@@ -58,6 +59,11 @@ class DigestService:
         self.clock = clock
 
     def compose(self, period: Period) -> Message:
+        scales = RatingScales(self.config.scales)
+        # SQLite reads the ratings on a thread while this one loads the statistics.
+        reading = start_reading(
+            self.store, [info.name for info in scale_infos(scales)], stamp(period.end)
+        )
         from promptbot.digest.assembly import build_digest_from
         from promptbot.digest.check_rates import check_rates
         from promptbot.digest.judge_section import load_judge_section
@@ -65,9 +71,7 @@ class DigestService:
         from storage.digest_inputs import load_digest_inputs
 
         # Aggregated in SQL: a judgement per reviewer and candidate, never a rating object.
-        inputs = load_digest_inputs(
-            self.store, RatingScales(self.config.scales), period.start, period.end
-        )
+        inputs = load_digest_inputs(self.store, scales, period.start, period.end, reading)
         digest = build_digest_from(
             inputs, start=period.start, end=period.end, settings=self.config.digest
         )
