@@ -14,6 +14,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from storage import Store
+
 ROOT = Path(__file__).resolve().parent.parent
 HEAVY = ["numpy", "scipy", "choix", "krippendorff", "sklearn", "openai"]
 # Loaded by the first template, and by the jobs `promptbot run` starts after it serves.
@@ -39,16 +43,39 @@ def test_importing_the_app_factory_loads_no_statistics_or_model_client() -> None
     assert loaded_after("import promptbot.app, handlers.wsgi", [*HEAVY, *LATER]) == []
 
 
-def test_help_loads_neither_statistics_nor_settings() -> None:
-    code = (
+def run_cli(args: list[str], expect: str) -> str:
+    """Code that runs ``promptbot ARGS`` in-process and checks its output holds ``expect``
+    (``sys.argv`` is given back after: it carries the modules to report on)."""
+    return (
         "import sys, contextlib, io\n"
-        "sys.argv = ['promptbot', '--help']\n"
+        f"asked, sys.argv = sys.argv, ['promptbot', *{args!r}]\n"
         "from promptbot.cli.main import cli\n"
         "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(io.StringIO()) as out:\n"
         "    cli()\n"
-        "assert 'Usage' in out.getvalue()\n"
+        "sys.argv = asked\n"
+        f"assert {expect!r} in out.getvalue(), out.getvalue()\n"
     )
-    assert loaded_after(code, [*HEAVY, "pydantic", "slack_bolt"]) == []
+
+
+def test_help_loads_neither_statistics_nor_settings() -> None:
+    # Nor the records, nor logging: each subcommand imports what it needs when it runs.
+    unwanted = [*HEAVY, "pydantic", "slack_bolt", "sqlite_utils", "yaml", "promptbot.domain"]
+    assert loaded_after(run_cli(["--help"], "Usage"), [*unwanted, "logging"]) == []
+
+
+def test_a_digest_preview_loads_no_slack_no_model_client_and_few_stores(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`promptbot digest --print` reads the database and prints: the Slack and model
+    clients, the web server and the Store's other subjects stay unloaded."""
+    Store(tmp_path / "empty.db").close()
+    (tmp_path / "app.yaml").write_text("models: [{name: a, model: a}]\n", encoding="utf-8")
+    monkeypatch.setenv("PROMPTBOT_DB", str(tmp_path / "empty.db"))
+    monkeypatch.setenv("PROMPTBOT_CONFIG", str(tmp_path / "app.yaml"))
+    code = run_cli(["digest", "--print"], "Prompt digest")
+    unwanted = ["slack_bolt", "slack_sdk", "openai", "waitress", "handlers"]
+    stores = ["storage.admin", "storage.delivery", "storage.inbox", "storage.test_sets"]
+    assert loaded_after(code, [*unwanted, *stores]) == []
 
 
 _SERVE_AND_RATE = """

@@ -5,22 +5,22 @@ item holds and 1 otherwise. It changes nothing: the database is opened read-only
 from __future__ import annotations
 
 import os
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 import click
 
 from promptbot.config.environment import Environment
-from promptbot.domain import Check
 from promptbot.errors import ConfigError, StorageError
 
-if TYPE_CHECKING:  # pydantic is loaded by the command, not by `promptbot --help`
+if TYPE_CHECKING:  # pydantic and the records load with the command, not `promptbot --help`
     from promptbot.config.settings import AppConfig
+    from promptbot.domain import Check
 
 
 def _config(environment: Environment) -> tuple[AppConfig | None, Check]:
     from promptbot.config.loading import load_config
+    from promptbot.domain import Check
 
     path = environment.require("PROMPTBOT_CONFIG")
     source = "PROMPTBOT_CONFIG" if os.environ.get("PROMPTBOT_CONFIG") else "the default path"
@@ -34,6 +34,7 @@ def _config(environment: Environment) -> tuple[AppConfig | None, Check]:
 def database_checks(path: str) -> list[Check]:
     from sqlite_utils import Database
 
+    from promptbot.domain import Check
     from storage import Store
     from storage.migrations import migrations
 
@@ -55,6 +56,7 @@ def database_checks(path: str) -> list[Check]:
 
 
 def schedule_checks(config: AppConfig, now: datetime) -> list[Check]:
+    from promptbot.domain import Check
     from promptbot.jobs.periods import cron_trigger
     from promptbot.jobs.reminders import reminder_trigger
 
@@ -79,6 +81,9 @@ def _when(moment: datetime | None, zone: str) -> str:
 
 
 def model_checks(config: AppConfig, environment: Environment) -> list[Check]:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from promptbot.domain import Check
     from promptbot.review.preflight import missing_key, one_token_call
 
     def check(name: str) -> Check:
@@ -99,6 +104,7 @@ def slack_checks(config: AppConfig, environment: Environment) -> list[Check]:
     from handlers.doctor import posting_checks, token_checks
     from handlers.manifest import build_manifest
     from promptbot.app import describe_surface, slack_client
+    from promptbot.domain import Check
 
     token = environment.get("SLACK_BOT_TOKEN")
     if not token:

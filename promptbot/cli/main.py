@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -81,6 +80,8 @@ def cli() -> None:
 def run(port: int, host: str, threads: int, insecure_skip_verification: bool) -> None:
     """Run the bot: Socket Mode if SLACK_APP_TOKEN is set, else HTTP on --port."""
     with long_lived():
+        import logging
+
         from promptbot.app import create_bot
         from promptbot.redaction import configure_logging
 
@@ -180,14 +181,15 @@ def digest(print_: bool, post: bool, as_period: bool) -> None:
     """Show the digest from the database, or post it now."""
     from datetime import UTC, datetime
 
-    from promptbot.digest.service import DigestService
-    from promptbot.render.terminal import blocks_to_text
-    from storage import Store
-
     if print_ == post:
         raise CliError("choose one of --print or --post")
-    environment = Environment.capture()
-    config = _config(environment)
+    with long_lived():
+        from promptbot.digest.service import DigestService
+        from promptbot.render.terminal import blocks_to_text
+        from storage import Store
+
+        environment = Environment.capture()
+        config = _config(environment)
     if print_:
         store = Store(environment.require("PROMPTBOT_DB"), read_only=True)
         message = DigestService(store, config).preview()
