@@ -3,7 +3,11 @@
 The digest is computed on arrays tuned for a million ratings (32-bit codes, no copies,
 sorted keys); none of that may move a figure. The pinned file was written by the digest
 as it was before that work (main at 46f87a2): every strength, interval, standing and
-bias figure at full precision, and the text. Reviewer agreement is pinned to its two
+bias figure at full precision, and the text. Written again once since, when the
+bootstrap's pseudo-comparisons were drawn as Z²/2 (Gamma(0.5) exactly, from a stream of
+their own) instead of by numpy's Gamma: the same estimator and resampling unit with
+other random draws, so every strength, standing and bias figure stayed as it was and
+only the bootstrap's intervals (and the separability calls at their edges) moved. Reviewer agreement is pinned to its two
 decimals: its α is now computed without the krippendorff package's large array and
 agrees with it to ~1e-14 (tests/test_agreement.py checks it against the package).
 """

@@ -32,6 +32,7 @@ from promptbot.verdicts.ilsr import refit_all
 from promptbot.verdicts.intervals import components, interval_points, rank_ub
 from promptbot.verdicts.judgements import Codes, dense_inverse, distinct, narrow
 from promptbot.verdicts.win_records import (
+    PSEUDO_SHAPE,
     ExponentialStream,
     WinRecords,
     one_blas_thread,
@@ -201,7 +202,12 @@ def _bootstrap(
     starts: list[FloatArray] = []
     owner: list[int] = []
     patterns = [t.records.patterns for t in tables]
-    stream = ExponentialStream(seed, rounds, [n for n in patterns if single_chunk(rounds, n)])
+    stream = ExponentialStream(
+        seed,
+        rounds,
+        [n for n in patterns if single_chunk(rounds, n)],
+        [int((t.records.shapes == PSEUDO_SHAPE).sum()) for t in tables],
+    )
     with one_blas_thread():  # the win matrices are matrix products too
         for i, (table, point) in enumerate(zip(tables, points, strict=True)):
             for wins in resampled_wins(table.records, rounds, seed, stream):

@@ -45,6 +45,7 @@ _WEIGHTS_PER_CHUNK = 500_000
 # is at most this big, else by one weighted count per round.
 _DENSE_CELLS = 2_000_000
 _FINGERPRINT_SEED = 20_240_601
+_JEFFREYS_STREAM = 1  # the pseudo-comparisons' stream: SeedSequence((seed, this))
 
 
 @dataclass(frozen=True)
@@ -201,8 +202,21 @@ def one_blas_thread() -> AbstractContextManager[object]:
     return limiter
 
 
+def jeffreys_weights(seed: int, rounds: int, pseudo: int) -> FloatArray:
+    """(rounds, pseudo) Gamma(0.5) weights of the pseudo-comparisons: Z²/2 for standard
+    normal Z, which is Gamma(0.5) exactly (Z² is chi-squared with one degree of freedom,
+    Gamma(0.5) with scale 2) and several times faster than numpy's Gamma(0.5), whose
+    shape below 1 costs a power per draw. Drawn from a stream of their own, so that
+    every table's first ones are the same numbers (see ExponentialStream)."""
+    z = np.random.default_rng((seed, _JEFFREYS_STREAM)).standard_normal((rounds, pseudo))
+    z *= z
+    z *= 0.5
+    return z
+
+
 class ExponentialStream:
-    """The Exp(1) draws every table's generator starts with, drawn once.
+    """The Exp(1) draws every table's generator starts with, drawn once; and the
+    pseudo-comparisons' weights (:func:`jeffreys_weights`), drawn once.
 
     Each table's rounds are drawn from its own generator, seeded alike, and a table
     whose rounds fit one chunk starts with ``rounds × patterns`` Exp(1) draws: the first
@@ -212,7 +226,9 @@ class ExponentialStream:
     once rather than once per table (a digest ranks models on each of a hundred prompts).
     """
 
-    def __init__(self, seed: int, rounds: int, patterns: Iterable[int]) -> None:
+    def __init__(
+        self, seed: int, rounds: int, patterns: Iterable[int], pseudo: Iterable[int] = ()
+    ) -> None:
         rng = np.random.default_rng(seed)
         self.rounds = rounds
         self._after: dict[int, Mapping[str, Any]] = {}
@@ -222,6 +238,9 @@ class ExponentialStream:
             drawn = rounds * n
             self._after[n] = rng.bit_generator.state
         self._draws = np.concatenate(parts) if parts else np.zeros(0)
+        # The widest table's, in its (rounds, pseudo) order: each table's are a prefix.
+        self._pseudo = max(pseudo, default=0)
+        self._jeffreys = jeffreys_weights(seed, rounds, self._pseudo).reshape(-1)
 
     def __contains__(self, patterns: int) -> bool:
         return patterns in self._after
@@ -232,6 +251,13 @@ class ExponentialStream:
         rng.bit_generator.state = self._after[patterns]
         drawn = self._draws[: self.rounds * patterns].reshape(self.rounds, patterns)
         return drawn.copy(), rng
+
+    def jeffreys(self, pseudo: int) -> FloatArray:
+        """``jeffreys_weights(seed, rounds, pseudo)``, from the draws made once."""
+        if pseudo > self._pseudo:
+            raise ValueError(f"drawn for {self._pseudo} pseudo-comparisons, not {pseudo}")
+        drawn: FloatArray = self._jeffreys[: self.rounds * pseudo].reshape(self.rounds, pseudo)
+        return drawn
 
 
 def single_chunk(rounds: int, patterns: int) -> bool:
@@ -252,7 +278,14 @@ def resampled_wins(
         # Summed in the entries' order, as np.add.at would, at a fraction of its cost.
         index = records.pattern.astype(np.int64) * len(cells) + column
         dense = np.bincount(index, records.credit, n * len(cells)).reshape(n, len(cells))
-    other = np.flatnonzero(records.shapes != 1.0)
+    pseudo = records.shapes == PSEUDO_SHAPE
+    merged = np.flatnonzero(~pseudo & (records.shapes != 1.0))  # threads drawn together
+    pseudo = np.flatnonzero(pseudo)
+    jeffreys = (
+        stream.jeffreys(len(pseudo))
+        if stream is not None
+        else jeffreys_weights(seed, rounds, len(pseudo))
+    )
     chunk = max(1, min(rounds, _WEIGHTS_PER_CHUNK // max(1, n)))
     for first in range(0, rounds, chunk):
         size = min(chunk, rounds - first)
@@ -261,7 +294,8 @@ def resampled_wins(
             weights, rng = stream.weights(n)
         else:
             weights = rng.standard_exponential((size, n))
-        weights[:, other] = rng.standard_gamma(records.shapes[other], size=(size, len(other)))
+        weights[:, merged] = rng.standard_gamma(records.shapes[merged], size=(size, len(merged)))
+        weights[:, pseudo] = jeffreys[first : first + size]
         wins = np.zeros((size, k * k))
         if dense is not None:
             wins[:, cells] = weights @ dense
