@@ -34,6 +34,7 @@ from promptbot.errors import StorageUnavailable
 from promptbot.jobs.inbox import BATCH, EventInbox
 
 logger = logging.getLogger(__name__)
+REACTIONS = ("reaction_added", "reaction_removed")
 
 # The context key that marks a request as a replay from the inbox.
 REPLAYED = "promptbot_replayed"
@@ -49,6 +50,18 @@ class Replay:
 def _event_type(body: dict[str, Any]) -> str | None:
     event = body.get("event")
     return event.get("type") if isinstance(event, dict) else None
+
+
+def _reacted_on(body: dict[str, Any]) -> str | None:
+    """The message a reaction is about (the events that can be about a post the bot has
+    not recorded yet), as "channel ts"; None for any other event."""
+    event = body.get("event")
+    if not isinstance(event, dict) or event.get("type") not in REACTIONS:
+        return None
+    item = event.get("item")
+    if not isinstance(item, dict) or item.get("type") != "message":
+        return None
+    return f"{item.get('channel')} {item.get('ts')}"
 
 
 def _delivery_id(body: dict[str, Any]) -> str | None:
@@ -185,4 +198,4 @@ def record_events_first(
         if prepare is not None:
             prepare([parsed.peek(body) for body in bodies])
 
-    inbox.attach(replay, batchable, prepare_batch)
+    inbox.attach(replay, batchable, prepare_batch, lambda body: _reacted_on(parsed.peek(body)))

@@ -3,7 +3,7 @@ set-aside rows retried at the next start-up, and the backlog bound."""
 
 import threading
 
-from promptbot.errors import StorageUnavailable
+from promptbot.errors import NotRecordedYet, StorageUnavailable
 from promptbot.jobs.inbox import EventInbox
 from storage import Store
 from tests.harness import wait_until
@@ -421,4 +421,94 @@ def test_a_parse_is_not_kept_for_a_delivery_that_was_not_written(tmp_path, monke
     else:
         raise AssertionError("the refused write was not reported")
     assert inbox.parses.take("body1") is None
+    inbox.shutdown()
+
+
+class Unrecorded(Writer):
+    """A Writer for which the messages in ``unknown`` are posts the bot has not recorded
+    yet: an event about one raises NotRecordedYet until the message is recorded."""
+
+    def __init__(self, store, unknown):
+        super().__init__(store)
+        self.unknown = set(unknown)
+
+    def __call__(self, body):
+        if message_of(body) in self.unknown:
+            with self.lock:
+                self.seen.append(f"({body})")
+            raise NotRecordedYet(f"{body} may be about a post in flight")
+        super().__call__(body)
+
+
+def tried(process):
+    """What was processed, in order, leaving out the tries that found no message."""
+    return [body for body in process.seen if not body.startswith("(")]
+
+
+def message_of(body):
+    return body.split(":")[0] if ":" in body else None
+
+
+def test_an_event_about_an_unrecorded_message_waits_alone_and_the_rest_go_on(tmp_path):
+    store = Store(tmp_path / "p.db")
+    process = Unrecorded(store, unknown={"m1"})
+    inbox = EventInbox(store, 100)
+    inbox.attach(process, lambda body: True, message_of=message_of)
+    for body in ["m1:add", "m2:add", "m1:remove", "other", "m3:add"]:
+        inbox.accept(f"Ev-{body}", body)
+    inbox.start()
+    wait_until(lambda: len(written(store)) == 3, what="the events about other messages")
+    assert tried(process) == ["m2:add", "other", "m3:add"]
+    # The later event about m1 waits behind the first, untried; m1's are still to do.
+    assert "(m1:remove)" not in process.seen and "m1:remove" not in process.seen
+    assert inbox.backlog == 2
+    retried = process.seen.count("(m1:add)")
+    wait_until(lambda: process.seen.count("(m1:add)") > retried, what="m1 tried again")
+
+    process.unknown.clear()  # the post is recorded
+    wait_until(lambda: len(written(store)) == 5, what="m1's events, once it is recorded")
+    assert tried(process)[3:] == ["m1:add", "m1:remove"]
+    assert inbox.wait_idle(10)
+    assert inbox.backlog == 0
+    pending = store.inbox.store.query("SELECT COUNT(*) AS n FROM inbox WHERE processed_at IS NULL")
+    assert pending[0]["n"] == 0
+    inbox.shutdown()
+
+
+def test_events_parked_at_shutdown_are_processed_in_order_at_the_next_start(tmp_path):
+    store = Store(tmp_path / "p.db")
+    process = Unrecorded(store, unknown={"m1"})
+    inbox = EventInbox(store, 100)
+    inbox.attach(process, lambda body: True, message_of=message_of)
+    for body in ["m1:add", "m2:add", "m1:remove"]:
+        inbox.accept(f"Ev-{body}", body)
+    inbox.start()
+    wait_until(lambda: written(store) == ["m2:add"], what="the event about m2")
+    inbox.shutdown()
+
+    again = Writer(Store(tmp_path / "p.db"))
+    restarted = batched(again.store, again)
+    assert restarted.backlog == 2
+    restarted.start()
+    assert restarted.wait_idle(10)
+    assert again.seen == ["m1:add", "m1:remove"]
+    restarted.shutdown()
+
+
+def test_an_unrecorded_message_waits_behind_a_database_that_refuses(tmp_path):
+    # Parking is for a message not recorded yet; a write the database refuses still
+    # holds every event after it, parked ones included, until it can be made.
+    store = Store(tmp_path / "p.db")
+    process = Unrecorded(store, unknown={"m1"})
+    process.fail_once = {"m2:add": StorageUnavailable("the disk is full")}
+    inbox = EventInbox(store, 100)
+    inbox.attach(process, lambda body: True, message_of=message_of)
+    for body in ["m1:add", "m2:add", "m3:add"]:
+        inbox.accept(f"Ev-{body}", body)
+    inbox.start()
+    wait_until(lambda: len(written(store)) == 2, what="the refused write retried")
+    assert process.seen.index("m2:add") < process.seen.index("m3:add")
+    process.unknown.clear()
+    wait_until(lambda: "m1:add" in written(store), what="m1 once recorded")
+    assert inbox.wait_idle(10)
     inbox.shutdown()
