@@ -3,9 +3,13 @@ set-aside rows retried at the next start-up, and the backlog bound."""
 
 import threading
 
+import pytest
+
 from promptbot.errors import NotRecordedYet, StorageUnavailable
 from promptbot.jobs.inbox import EventInbox
+from promptbot.jobs.parked import FIRST_PAUSE_SECONDS, LONGEST_PAUSE_SECONDS, ParkedEvents
 from storage import Store
+from storage.inbox import InboxRow
 from tests.harness import wait_until
 
 
@@ -512,3 +516,51 @@ def test_an_unrecorded_message_waits_behind_a_database_that_refuses(tmp_path):
     wait_until(lambda: "m1:add" in written(store), what="m1 once recorded")
     assert inbox.wait_idle(10)
     inbox.shutdown()
+
+
+def test_a_later_event_about_a_parked_message_waits_even_once_the_message_is_known(tmp_path):
+    # The post is recorded while the 👍 on it waits for its next try; the 👍's removal
+    # comes then, and finds the message known. It must not overtake the 👍 (it would
+    # leave a rating its reviewer took back).
+    store = Store(tmp_path / "p.db")
+    process = Unrecorded(store, unknown={"m1"})
+    inbox = EventInbox(store, 100)
+    inbox.attach(process, lambda body: True, message_of=message_of)
+    inbox.accept("Ev-1", "m1:add")
+    inbox.start()
+    wait_until(lambda: "(m1:add)" in process.seen, what="the 👍 parked")
+    process.unknown.clear()
+    for body in ["m1:remove", "m2:add"]:
+        inbox.accept(f"Ev-{body}", body)
+    wait_until(lambda: len(written(store)) == 3, what="every event")
+    assert tried(process).index("m1:add") < tried(process).index("m1:remove")
+    assert inbox.wait_idle(10)
+    inbox.shutdown()
+
+
+def test_a_parked_message_is_tried_again_after_pauses_that_double_up_to_a_bound():
+    now = [100.0]
+    parked = ParkedEvents(clock=lambda: now[0])
+    first, second, other = (InboxRow(id=i, event_id=f"Ev{i}", body="") for i in (1, 2, 3))
+    parked.park("m1", first)
+    parked.park("m1", second)
+    assert len(parked) == 2 and "m1" in parked and "m2" not in parked
+    assert parked.due() == []
+    assert parked.seconds_to_next() == pytest.approx(FIRST_PAUSE_SECONDS)
+    now[0] += FIRST_PAUSE_SECONDS
+    assert parked.due() == ["m1"]
+    pauses = []
+    for _ in range(8):
+        parked.later("m1")
+        pauses.append(round(parked.seconds_to_next() or 0, 3))
+    assert pauses[:3] == [2 * FIRST_PAUSE_SECONDS, 4 * FIRST_PAUSE_SECONDS, 8 * FIRST_PAUSE_SECONDS]
+    assert max(pauses) == LONGEST_PAUSE_SECONDS and pauses[-1] == LONGEST_PAUSE_SECONDS
+    parked.park("m2", other)
+    assert parked.due() == []
+    now[0] += LONGEST_PAUSE_SECONDS
+    assert parked.due() == ["m1", "m2"]  # oldest first event first
+    assert parked.first("m1") is first
+    parked.drop_first("m1")
+    assert parked.first("m1") is second
+    parked.drop_first("m1")
+    assert "m1" not in parked and parked.first("m1") is None and len(parked) == 1
