@@ -53,10 +53,10 @@ class ParkedEvents:
         queue.rows.append(row)
 
     def due(self) -> list[str]:
-        """The messages whose pause is over, oldest event first."""
+        """The messages whose pause is over (in no particular order: each message's
+        events are independent of another's)."""
         now = self._clock()
-        ready = [(q.rows[0].id, m) for m, q in self._queues.items() if q.due <= now]
-        return [message for _, message in sorted(ready)]
+        return [message for message, queue in self._queues.items() if queue.due <= now]
 
     def first(self, message: str) -> InboxRow | None:
         queue = self._queues.get(message)
