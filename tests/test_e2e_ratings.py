@@ -215,3 +215,25 @@ def test_a_reaction_on_an_older_message_does_not_wait_for_a_post(bot, slack):
     settle(bot)  # the inbox is idle: the event was not left waiting for the post
     assert ratings(bot) == []
     assert bot.store.candidates(1)[0].status == "posting"  # and the post is still in flight
+
+
+def test_ratings_elsewhere_do_not_wait_for_a_post_still_being_recorded(bot, slack):
+    # A 👍 on an answer Slack shows before the bot has recorded it waits for the record;
+    # a 👍 on an answer of another run, arriving after it, is stored meanwhile.
+    _run, earlier = proposed_run(bot, models="alpha")
+    slack.fail_next("chat.postMessage", delay=5, apply=True, after=1)  # the new answer's post
+    bot.command("propose gap --models alpha\nHi")
+
+    def shown():
+        known = {post["ts"] for post in earlier}
+        replies = [m for m in slack.messages("C1") if m.get("thread_ts") not in (None, m["ts"])]
+        return [m for m in replies if m["ts"] not in known]
+
+    (answer,) = wait_until(shown, what="the new answer shown in Slack")
+    assert bot.react(answer["ts"], "+1", "U2") == 200
+    assert bot.react(earlier[0]["ts"], "-1", "U3") == 200
+    wait_until(lambda: ("U3", "approval", "-1", 0.0) in ratings(bot), what="the other rating")
+    (waiting,) = bot.store.candidates(2)
+    assert waiting.status == "posting"  # stored while the new answer's post is in flight
+    wait_until(lambda: len(ratings(bot)) == 2, what="the rating that waited for its post")
+    assert ("U2", "approval", "+1", 1.0) in ratings(bot)
