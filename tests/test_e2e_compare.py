@@ -84,3 +84,23 @@ def test_pair_votes_are_exported(bot, models):
         (pair.id, "U9", "tie", False)
     ]
     assert "1 pair vote" in exported.summary
+
+
+def test_a_pair_vote_in_the_gap_before_its_post_is_recorded_counts(bot, slack, models):
+    # Slack shows the pair before the bot has its ts: the vote waits for the record.
+    bot.command("propose gap --models alpha\nPolite: hi")
+    bot.wait_run(1)
+    bot.command("propose gap --models alpha\nBlunt: hi")
+    bot.wait_run(2)
+    slack.fail_next("chat.postMessage", delay=2, apply=True, after=1)  # the pair's post
+    bot.command("compare gap@v1 gap@v2 --models alpha")
+
+    def shown():
+        replies = [m for m in slack.messages("C1") if m.get("thread_ts") not in (None, m["ts"])]
+        return [m for m in replies if "*Left*" in str(m.get("blocks"))]
+
+    (post,) = wait_until(shown, what="the pair shown in Slack")
+    assert bot.store.pairs.for_run(3)[0].ts is None  # not recorded yet
+    assert bot.react(post["ts"], "a", "U2") == 200
+    wait_until(lambda: len(bot.store.pairs.votes(3)) == 1, what="the pair vote")
+    assert bot.store.pairs.for_run(3)[0].ts == post["ts"]
