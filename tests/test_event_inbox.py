@@ -453,14 +453,21 @@ def message_of(body):
     return body.split(":")[0] if ":" in body else None
 
 
-def test_an_event_about_an_unrecorded_message_waits_alone_and_the_rest_go_on(tmp_path):
-    store = Store(tmp_path / "p.db")
-    process = Unrecorded(store, unknown={"m1"})
+def parking(store, unknown, bodies):
+    """A started inbox whose events are batchable and keyed by message ("m1:add" is about
+    m1), over an Unrecorded writer that does not know the messages in ``unknown``."""
+    process = Unrecorded(store, unknown)
     inbox = EventInbox(store, 100)
     inbox.attach(process, lambda body: True, message_of=message_of)
-    for body in ["m1:add", "m2:add", "m1:remove", "other", "m3:add"]:
+    for body in bodies:
         inbox.accept(f"Ev-{body}", body)
     inbox.start()
+    return process, inbox
+
+
+def test_an_event_about_an_unrecorded_message_waits_alone_and_the_rest_go_on(tmp_path):
+    store = Store(tmp_path / "p.db")
+    process, inbox = parking(store, {"m1"}, ["m1:add", "m2:add", "m1:remove", "other", "m3:add"])
     wait_until(lambda: len(written(store)) == 3, what="the events about other messages")
     assert tried(process) == ["m2:add", "other", "m3:add"]
     # The later event about m1 waits behind the first, untried; m1's are still to do.
@@ -481,12 +488,7 @@ def test_an_event_about_an_unrecorded_message_waits_alone_and_the_rest_go_on(tmp
 
 def test_events_parked_at_shutdown_are_processed_in_order_at_the_next_start(tmp_path):
     store = Store(tmp_path / "p.db")
-    process = Unrecorded(store, unknown={"m1"})
-    inbox = EventInbox(store, 100)
-    inbox.attach(process, lambda body: True, message_of=message_of)
-    for body in ["m1:add", "m2:add", "m1:remove"]:
-        inbox.accept(f"Ev-{body}", body)
-    inbox.start()
+    _, inbox = parking(store, {"m1"}, ["m1:add", "m2:add", "m1:remove"])
     wait_until(lambda: written(store) == ["m2:add"], what="the event about m2")
     inbox.shutdown()
 
@@ -503,13 +505,10 @@ def test_an_unrecorded_message_waits_behind_a_database_that_refuses(tmp_path):
     # Parking is for a message not recorded yet; a write the database refuses still
     # holds every event after it, parked ones included, until it can be made.
     store = Store(tmp_path / "p.db")
-    process = Unrecorded(store, unknown={"m1"})
+    process, inbox = parking(store, {"m1"}, [])
     process.fail_once = {"m2:add": StorageUnavailable("the disk is full")}
-    inbox = EventInbox(store, 100)
-    inbox.attach(process, lambda body: True, message_of=message_of)
     for body in ["m1:add", "m2:add", "m3:add"]:
         inbox.accept(f"Ev-{body}", body)
-    inbox.start()
     wait_until(lambda: len(written(store)) == 2, what="the refused write retried")
     assert process.seen.index("m2:add") < process.seen.index("m3:add")
     process.unknown.clear()
@@ -523,11 +522,7 @@ def test_a_later_event_about_a_parked_message_waits_even_once_the_message_is_kno
     # comes then, and finds the message known. It must not overtake the 👍 (it would
     # leave a rating its reviewer took back).
     store = Store(tmp_path / "p.db")
-    process = Unrecorded(store, unknown={"m1"})
-    inbox = EventInbox(store, 100)
-    inbox.attach(process, lambda body: True, message_of=message_of)
-    inbox.accept("Ev-1", "m1:add")
-    inbox.start()
+    process, inbox = parking(store, {"m1"}, ["m1:add"])
     wait_until(lambda: "(m1:add)" in process.seen, what="the 👍 parked")
     process.unknown.clear()
     for body in ["m1:remove", "m2:add"]:
