@@ -22,7 +22,6 @@ Run: .venv/bin/python bench/bench_digest.py [--sizes 0,10000,100000,1000000] [--
 from __future__ import annotations
 
 import argparse
-import compileall
 import math
 import os
 import random
@@ -160,16 +159,6 @@ def database(ratings: int) -> Path:
     return path
 
 
-def compile_bytecode() -> None:
-    """Write the bytecode of our modules and the venv's first: with
-    PYTHONDONTWRITEBYTECODE set (as in this sandbox), a stale .pyc is compiled again on
-    every start, which each measured process would pay."""
-    paths = [ROOT / name for name in ("promptbot", "storage", "handlers")]
-    paths += [Path(p) for p in sys.path if p.endswith("site-packages")]
-    for path in paths:
-        compileall.compile_dir(path, quiet=2)
-
-
 def run_measured(command: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     """Wall seconds, peak RSS (MB) and CPU seconds (user + system) of one child process.
     On a shared machine the CPU seconds are the steadier figure."""
@@ -191,7 +180,6 @@ def main() -> None:
     compile_project()  # as an installed copy is, so no process compiles our modules
     python = sys.executable
     promptbot = str(Path(python).with_name("promptbot"))
-    compile_bytecode()
     print(f"data cached in {CACHE}")
     print(
         f"{'ratings':>9} | {'digest s':>8} {'cpu s':>6} {'MB':>6} | {'SQL s':>6} {'cpu s':>6}"
