@@ -4,6 +4,7 @@ few long strings per slice of ids (:mod:`storage.digest_reads`), which numpy par
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,7 +16,7 @@ from promptbot.verdicts.rating_columns import RatingColumns
 from storage.digest_reads import (
     STAMP,
     UNIT,
-    Slices,
+    Slice,
     candidate_slices,
     rating_slices,
     ratings_sql,
@@ -76,14 +77,15 @@ def read_ratings(db: Any, infos: list[ScaleInfo], bound: str) -> RatingColumns:
     return ratings_from(db, rating_slices(db, scales, bound), scales)
 
 
-def ratings_from(db: Any, read: Slices, scales: list[str]) -> RatingColumns:
-    """The columns of the ratings read as ``read`` (``db`` reads a slice again whose
-    times are not all in stamp()'s form)."""
+def ratings_from(db: Any, slices: Iterable[Slice], scales: list[str]) -> RatingColumns:
+    """The columns of the ratings read as ``slices``, each parsed as it comes (``db``
+    reads a slice again whose times are not all in stamp()'s form)."""
     code_of: dict[str, int] = {}
     columns: list[list[np.ndarray]] = [[], [], [], [], []]
     scale_width = np.int8 if len(scales) < 128 else np.int32
-    for row, params in zip(read.rows, read.params, strict=True):
+    for row, params in slices:
         candidate, user, scale, score, stamps, count = row
+        del row
         micro = _fixed_width_microseconds(stamps, count)
         if micro is None:
             sql, names = ratings_sql(scales, f"group_concat({STAMP.format('updated_at')})")
@@ -98,6 +100,7 @@ def ratings_from(db: Any, read: Slices, scales: list[str]) -> RatingColumns:
         columns[2].append(_numbers(scale, np.int64).astype(scale_width))
         columns[3].append(_numbers(score, np.float64))
         columns[4].append(micro)
+        del candidate, user, scale, score, stamps, users  # before the next slice is taken
     reviewers = tuple(sorted(code_of))
     return RatingColumns(
         candidate=_joined(columns[0], np.int64),

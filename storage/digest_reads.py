@@ -13,7 +13,9 @@ it works, and at 100k ratings the reads take as long as importing numpy.
 
 from __future__ import annotations
 
+import queue
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +23,8 @@ from storage.base import StoreBase
 
 # Rows are read in slices of this many ids, each slice one row of long strings.
 SLICE = 100_000
+# Rating slices the reading thread may hold before they are parsed (~5 MB each).
+_AHEAD = 2
 UNIT = "\x1f"  # ASCII's unit separator: never in a Slack user id
 # A score as text: integers as integers, which SQLite writes several times faster than
 # a float (and a configured decimal's 15-digit text reads back as the same float).
@@ -70,26 +74,19 @@ def _bounds(db: Any, table: str, key: str) -> range:
     return range(first or 0, (last or -1) + 1, SLICE)
 
 
-@dataclass(frozen=True)
-class Slices:
-    """Each slice's row as SQLite gave it (slices without a row left out), and the
-    parameters it was read with."""
-
-    rows: list[tuple[Any, ...]]
-    params: list[dict[str, object]]
+# One slice's row as SQLite gave it, and the parameters it was read with.
+Slice = tuple[tuple[Any, ...], dict[str, object]]
 
 
-def rating_slices(db: Any, scales: list[str], bound: str) -> Slices:
+def rating_slices(db: Any, scales: list[str], bound: str) -> Iterator[Slice]:
+    """Each slice's row, read as it is asked for (slices without a rating left out)."""
     sql, params = ratings_sql(scales, "group_concat(updated_at, '')")
     params["end"] = bound
-    found = Slices([], [])
     for start in _bounds(db, "ratings", "rowid"):
         params.update(first=start, after=start + SLICE)
         row = db.execute(sql, params).fetchone()
         if row[0] is not None:  # else no counted rating in this slice
-            found.rows.append(row)
-            found.params.append(dict(params))
-    return found
+            yield tuple(row), dict(params)
 
 
 def candidate_slices(db: Any) -> list[tuple[Any, ...]]:
@@ -103,11 +100,11 @@ def candidate_slices(db: Any) -> list[tuple[Any, ...]]:
 
 @dataclass(frozen=True)
 class Read:
-    """What the digest's long reads returned."""
+    """What the digest's long reads return: the ratings' slices as they come."""
 
     prompt_names: dict[int, str]
     candidates: list[tuple[Any, ...]]
-    ratings: Slices
+    ratings: Iterable[Slice]
 
 
 def read(db: Any, scales: list[str], bound: str) -> Read:
@@ -115,30 +112,68 @@ def read(db: Any, scales: list[str], bound: str) -> Read:
     return Read(prompt_names, candidate_slices(db), rating_slices(db, scales, bound))
 
 
+_END = object()  # after the last slice
+
+
 class Reading:
-    """:func:`read` under way on a thread of its own, with a connection of its own."""
+    """:func:`read` under way on a thread of its own, with a connection of its own.
+
+    The thread reads at most ``_AHEAD`` rating slices before they are taken: a
+    million ratings' slices held at once would add ~50 MB to a digest's peak. Past
+    those, SQLite reads the next slice while this thread parses the last one."""
 
     def __init__(self, store: StoreBase, scales: list[str], bound: str) -> None:
         self._store, self._scales, self._bound = store, scales, bound
-        self._value: Read | None = None
-        self._error: BaseException | None = None
+        self._head: tuple[dict[int, str], list[tuple[Any, ...]]] | BaseException | None = None
+        self._started = threading.Event()
+        self._slices: queue.Queue[object] = queue.Queue(_AHEAD)
+        self._abandoned = threading.Event()
         self._thread = threading.Thread(target=self._run, name="digest-reads", daemon=True)
         self._thread.start()
 
+    def _put(self, item: object) -> bool:
+        while not self._abandoned.is_set():
+            try:
+                self._slices.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def _run(self) -> None:
         try:
-            self._value = read(self._store.connection(), self._scales, self._bound)
-        except BaseException as error:  # raised again by result(), on the caller's thread
-            self._error = error
+            found = read(self._store.connection(), self._scales, self._bound)
+            self._head = (found.prompt_names, found.candidates)
+            self._started.set()
+            for item in found.ratings:
+                if not self._put(item):
+                    return  # nobody takes them any more
+            self._put(_END)
+        except BaseException as error:  # raised again on the caller's thread
+            if self._started.is_set():
+                self._put(error)
+            else:
+                self._head = error
+                self._started.set()
         finally:
             self._store.close()  # this thread's connection only
 
     def result(self) -> Read:
-        self._thread.join()
-        if self._error is not None:
-            raise self._error
-        assert self._value is not None
-        return self._value
+        self._started.wait()
+        if isinstance(self._head, BaseException):
+            raise self._head
+        assert self._head is not None
+        prompt_names, candidates = self._head
+        return Read(prompt_names, candidates, self._taken())
+
+    def _taken(self) -> Iterator[Slice]:
+        try:
+            while (item := self._slices.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item  # type: ignore[misc]
+        finally:
+            self._abandoned.set()  # taken to the end, or given up: the thread stops
 
 
 def start_reading(store: StoreBase, scales: list[str], bound: str) -> Reading | None:

@@ -257,3 +257,30 @@ def test_rankings_fitted_together_are_the_rankings_fitted_alone() -> None:
     together = bt.bradley_terry_all(sets, rounds=60, seed=3, min_comparisons=2)
     assert together == [bradley_terry(s, rounds=60, seed=3, min_comparisons=2) for s in sets]
     assert together[1].entries == () and len(together[0].entries) == 5
+
+
+@pytest.mark.parametrize("newton_steps", [0, 1, 12])
+def test_refits_that_newton_does_not_settle_are_left_to_ilsr(monkeypatch, newton_steps) -> None:
+    # Newton gets a few steps; whatever has not settled by then is fitted by I-LSR from
+    # its start. Either way each fit is choix's, perfect separations included.
+    monkeypatch.setattr(ilsr, "_NEWTON_STEPS", newton_steps)
+    rng = np.random.default_rng(6)
+    wins = rng.integers(0, 15, (9, 5, 5)).astype(np.float64) * (rng.random((9, 5, 5)) < 0.6)
+    wins[:, np.arange(5), np.arange(5)] = 0.0
+    wins[:3] = np.triu(wins[:3]) * 20  # every item beats every later one, heavily
+    fitted = ilsr.refit_stack(wins, np.zeros(5))
+    for matrix, strengths in zip(wins, fitted, strict=True):
+        expected = choix.ilsr_pairwise_dense(matrix, alpha=ilsr.ALPHA, tol=1e-12)
+        assert strengths == pytest.approx(expected, abs=1e-7)
+
+
+def test_newton_settles_closer_than_ilsr_stops() -> None:
+    # The same fixed point: Newton's five steps land far closer to it than I-LSR's
+    # stopping rule leaves choix (its last step may still move a strength by ~1e-8).
+    rng = np.random.default_rng(2)
+    wins = rng.gamma(2.0, size=(20, 6, 6))
+    wins[:, np.arange(6), np.arange(6)] = 0.0
+    fitted = ilsr.refit_stack(wins, np.zeros(6))
+    for matrix, strengths in zip(wins, fitted, strict=True):
+        exact = choix.ilsr_pairwise_dense(matrix, alpha=ilsr.ALPHA, tol=1e-13, max_iter=100_000)
+        assert np.abs(strengths - exact).max() < 1e-10

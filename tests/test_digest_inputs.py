@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import sqlite3
+import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -173,3 +174,37 @@ def test_a_read_that_fails_on_its_thread_fails_the_digest(tmp_path, monkeypatch)
     reading = digest_reads.start_reading(store, ["approval"], stamp(end))
     with pytest.raises(sqlite3.OperationalError, match="locked"):
         load_digest_inputs(store, scales, start, end, reading)
+
+
+def test_a_slice_that_fails_after_the_first_fails_the_digest(tmp_path, monkeypatch) -> None:
+    store, start, end = rated_store(tmp_path)
+    monkeypatch.setattr(digest_reads, "SLICE", 3)
+    real = digest_reads.rating_slices
+
+    def failing(*args):
+        yield next(real(*args))
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(digest_reads, "rating_slices", failing)
+    scales = RatingScales(AppConfig().scales)
+    reading = digest_reads.start_reading(store, ["approval", "stars"], stamp(end))
+    with pytest.raises(sqlite3.OperationalError, match="I/O"):
+        load_digest_inputs(store, scales, start, end, reading)
+
+
+def test_slices_nobody_takes_stop_the_reading_thread(tmp_path, monkeypatch) -> None:
+    # The thread holds at most _AHEAD slices; a digest that gives up (an error while
+    # parsing) lets it finish rather than wait for ever with its connection open.
+    store, _, end = rated_store(tmp_path)
+    monkeypatch.setattr(digest_reads, "SLICE", 1)
+    monkeypatch.setattr(digest_reads, "_AHEAD", 1)
+    reading = digest_reads.start_reading(store, ["approval", "stars"], stamp(end))
+    assert reading is not None
+    slices = iter(reading.result().ratings)
+    next(slices)
+    thread = next(t for t in threading.enumerate() if t.name == "digest-reads")
+    thread.join(0.3)
+    assert thread.is_alive()  # waiting for room: more slices than _AHEAD are left
+    slices.close()  # type: ignore[attr-defined]
+    thread.join(5)
+    assert not thread.is_alive()
