@@ -67,13 +67,14 @@ def test_a_digest_preview_loads_no_slack_no_model_client_and_few_stores(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`promptbot digest --print` reads the database and prints: the Slack and model
-    clients, the web server and the Store's other subjects stay unloaded."""
+    clients, the web server, the Store's other subjects and APScheduler (the period is
+    found by config.crontab.wall_times) stay unloaded."""
     Store(tmp_path / "empty.db").close()
     (tmp_path / "app.yaml").write_text("models: [{name: a, model: a}]\n", encoding="utf-8")
     monkeypatch.setenv("PROMPTBOT_DB", str(tmp_path / "empty.db"))
     monkeypatch.setenv("PROMPTBOT_CONFIG", str(tmp_path / "app.yaml"))
     code = run_cli(["digest", "--print"], "Prompt digest")
-    unwanted = ["slack_bolt", "slack_sdk", "openai", "waitress", "handlers"]
+    unwanted = ["slack_bolt", "slack_sdk", "openai", "waitress", "handlers", "apscheduler"]
     stores = ["storage.admin", "storage.delivery", "storage.inbox", "storage.test_sets"]
     assert loaded_after(code, [*unwanted, *stores]) == []
 

@@ -192,8 +192,14 @@ def digest(print_: bool, post: bool, as_period: bool) -> None:
         config = _config(environment)
     if print_:
         store = Store(environment.require("PROMPTBOT_DB"), read_only=True)
-        message = DigestService(store, config).preview()
+        try:
+            message = DigestService(store, config).preview()
+        finally:
+            store.close()
         click.echo(blocks_to_text(message.blocks), nl=False)
+        # What is left lives until the process exits: frozen, the interpreter's last
+        # collection at exit need not walk it (half of an empty digest's exit).
+        gc.freeze()
         return
     from promptbot.app import create_bot
 

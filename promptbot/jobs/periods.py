@@ -28,7 +28,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from promptbot.config.crontab import apscheduler_fields
+from promptbot.config.crontab import apscheduler_fields, wall_times
 from promptbot.config.settings import DigestSettings
 
 if TYPE_CHECKING:  # APScheduler loads with the first schedule read, not at start-up
@@ -85,18 +85,29 @@ def _occurrences(settings: DigestSettings, low: datetime, high: datetime) -> lis
     """Fire instants in [low, high], in order; each as the wall time it matched
     (the latest, when two matches share an instant), carrying the zone."""
     zone = ZoneInfo(settings.timezone)
-    trigger = _wall_trigger(settings.schedule)
     start = low.astimezone(zone).replace(tzinfo=UTC) - _DRIFT
     stop = high.astimezone(zone).replace(tzinfo=UTC) + _DRIFT
     found: dict[datetime, datetime] = {}
-    fire = trigger.get_next_fire_time(None, start)
-    while fire is not None and fire <= stop:
+    for fire in _wall_fires(settings.schedule, start, stop):
         wall = fire.replace(tzinfo=None)
         instant = wall.replace(tzinfo=zone, fold=0).astimezone(UTC)
         if low <= instant <= high:
             found[instant] = max(wall, found.get(instant, wall))
-        fire = trigger.get_next_fire_time(fire, fire)
     return [found[instant].replace(tzinfo=zone, fold=0) for instant in sorted(found)]
+
+
+def _wall_fires(schedule: str, start: datetime, stop: datetime) -> list[datetime]:
+    """The wall times in [start, stop] the schedule fires at (carried as UTC)."""
+    listed = wall_times(schedule, start, stop)
+    if listed is not None:
+        return listed
+    trigger = _wall_trigger(schedule)  # month names, `last`: as APScheduler reads them
+    fires = []
+    fire = trigger.get_next_fire_time(None, start)
+    while fire is not None and fire <= stop:
+        fires.append(fire)
+        fire = trigger.get_next_fire_time(fire, fire)
+    return fires
 
 
 def local_time(moment: datetime, zone: str) -> datetime:
