@@ -34,12 +34,14 @@ def free_port() -> int:
 
 @functools.cache
 def compile_project() -> None:
-    """Byte-compile our packages once, as an installed copy is: where
+    """Byte-compile our packages (and the venv's) once, as an installed copy is: where
     PYTHONDONTWRITEBYTECODE is set (as on the machine these benches were written on),
     every process would otherwise compile each module whose .pyc is stale from source,
     and each start-up figure would carry it."""
-    for package in ("promptbot", "storage", "handlers"):
-        compileall.compile_dir(ROOT / package, quiet=1)
+    paths = [ROOT / package for package in ("promptbot", "storage", "handlers")]
+    paths += [Path(p) for p in sys.path if p.endswith("site-packages")]
+    for path in paths:
+        compileall.compile_dir(path, quiet=2)
 
 
 def promptbot_command() -> list[str]:
