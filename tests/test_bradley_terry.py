@@ -284,3 +284,26 @@ def test_newton_settles_closer_than_ilsr_stops() -> None:
     for matrix, strengths in zip(wins, fitted, strict=True):
         exact = choix.ilsr_pairwise_dense(matrix, alpha=ilsr.ALPHA, tol=1e-13, max_iter=100_000)
         assert np.abs(strengths - exact).max() < 1e-10
+
+
+def test_items_may_come_in_any_order() -> None:
+    # The digest names items in name order; a set built otherwise is renamed so, and
+    # each comparison still counts for the items it named.
+    rows = [(0, 1, 1.0)] * 30 + [(0, 1, 0.0)] * 10 + [(2, 1, 1.0)] * 20 + [(2, 0, 0.0)] * 25
+    a, b, outcome = (np.array(column) for column in zip(*rows, strict=True))
+    found = ComparisonSet(("c", "a", "b"), a, b, outcome.astype(np.float64), np.arange(len(a)))
+    by_name = of(*[(found.items[i], found.items[j], float(o)) for i, j, o in rows])
+    assert bradley_terry(found, rounds=50) == bradley_terry(by_name, rounds=50)
+    assert [e.item for e in bradley_terry(found, rounds=50).entries] == ["c", "b", "a"]
+
+
+def test_a_single_comparison_keeps_its_own_interval_without_a_minimum() -> None:
+    # Without min_comparisons, an item with one comparison gets its bootstrap interval
+    # (the pseudo-comparisons make it wide), not the set's widest.
+    rows = [("x", "y", 1.0)] * 120 + [("y", "x", 1.0)] * 80 + [("x", "z", 1.0)]
+    result = bradley_terry(of(*rows), rounds=200, seed=2)
+    by_item = {e.item: e for e in result.entries}
+    assert by_item["z"].n_comparisons == 1
+    assert by_item["z"].high < max(e.high for e in result.entries)
+    widest = bradley_terry(of(*rows), rounds=200, seed=2, min_comparisons=2)
+    assert {e.item: e for e in widest.entries}["z"].high == max(e.high for e in widest.entries)
