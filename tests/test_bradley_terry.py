@@ -307,3 +307,16 @@ def test_a_single_comparison_keeps_its_own_interval_without_a_minimum() -> None:
     assert by_item["z"].high < max(e.high for e in result.entries)
     widest = bradley_terry(of(*rows), rounds=200, seed=2, min_comparisons=2)
     assert {e.item: e for e in widest.entries}["z"].high == max(e.high for e in widest.entries)
+
+
+def test_nothing_to_rank_draws_nothing(monkeypatch) -> None:
+    # An empty digest ranks nothing: it loads no random generator or thread limiter.
+    def refused(*args: object) -> None:
+        raise AssertionError("drew weights for no table")
+
+    monkeypatch.setattr(bt, "ExponentialStream", refused)
+    monkeypatch.setattr(bt, "one_blas_thread", refused)
+    assert (
+        bt.bradley_terry_all([ComparisonSet.of([]), ComparisonSet.of([])])
+        == [bt.BTResult(entries=(), not_separable=(), rounds=200, seed=0)] * 2
+    )
