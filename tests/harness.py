@@ -71,6 +71,9 @@ class RunningBot:
     _thread: threading.Thread
     _stop: threading.Event
     closed: bool = field(default=False)
+    # The runs that finished here, each once the bot's own listeners for finished runs
+    # (the judge's queue among them) were told: theirs run first.
+    finished: set[int] = field(default_factory=set)
 
     @property
     def store(self):
@@ -177,7 +180,9 @@ def start_bot(
     thread = threading.Thread(target=serve, daemon=True)
     thread.start()
     url = f"http://127.0.0.1:{server.effective_port}"
-    return RunningBot(bot, slack, models, url, server, thread, stop)
+    running = RunningBot(bot, slack, models, url, server, thread, stop)
+    bot.runner.when_finished.append(running.finished.add)
+    return running
 
 
 def wait_until(predicate: Any, timeout: float = 15.0, what: str = "condition") -> Any:

@@ -57,6 +57,8 @@ def verdicts_of(bot, run_id, count):
 
 
 def judge_done(bot, run_id):
+    # A run is "done" before the judge hears of it: its queue entry could still be to come.
+    wait_until(lambda: run_id in bot.finished, what="the judge told of the finished run")
     wait_until(lambda: run_id not in bot.store.judge.queued(), what="the judge to finish")
 
 
@@ -216,7 +218,8 @@ def test_a_restart_finishes_what_the_judge_left(running, models, tmp_path):
     first.close()
     models.set_behaviour(JUDGE_ID, reply=fair_judge)
     second = running(judged_config(models))
-    judge_done(second, 1)
+    # Queued before the restart: the entry goes once the judge is done.
+    wait_until(lambda: second.store.judge.queued() == [], what="the judge to finish")
     assert len(second.store.judge.verdicts([c.id for c in second.store.candidates(1)])) == 2
     assert len(second.store.judge.pairs(1)) == 1
 
