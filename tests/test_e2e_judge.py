@@ -224,6 +224,21 @@ def test_a_restart_finishes_what_the_judge_left(running, models, tmp_path):
     assert len(second.store.judge.pairs(1)) == 1
 
 
+def test_a_run_that_ends_just_before_a_crash_is_still_judged(running, models):
+    # The process dies after the run's end is stored, before the judge hears of it: the
+    # run was queued with its end, so the next start judges it.
+    first = running(judged_config(models))
+    first.bot.runner.when_finished.remove(first.bot.services.judge.run_finished)
+    first.command("propose greet --models alpha,beta\nHi")
+    first.wait_run(1)
+    assert first.store.judge.queued() == [1]
+    first.close()
+    models.set_behaviour(JUDGE_ID, reply=fair_judge)
+    second = running(judged_config(models))
+    wait_until(lambda: second.store.judge.queued() == [], what="the judge to finish")
+    assert len(second.store.judge.verdicts([c.id for c in second.store.candidates(1)])) == 2
+
+
 def _now():
     from datetime import UTC, datetime
 

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from promptbot.config.settings import AppConfig
-from promptbot.domain import Candidate, Run
+from promptbot.domain import Candidate, Run, RunStatus
 from promptbot.errors import PublishError, SlackUnavailable
 from promptbot.render.blocks import Block, Message, escape
 from promptbot.render.messages import (
@@ -79,7 +79,15 @@ class RunPoster:
             return "stalled"
         if waiting:
             return "waiting"
-        self.store.set_run_status(run.id, "failed" if unposted else "done")
+        return self._finish(run, "failed" if unposted else "done")
+
+    def _finish(self, run: Run, status: RunStatus) -> Progress:
+        with self.store.transaction():
+            self.store.set_run_status(run.id, status)
+            if not run.deleted and self.config.judges(run.version.prompt_name):
+                # Queued with the run's end, not when the judge hears of it after: a
+                # crash in between would leave a finished run that no restart judges.
+                self.store.judge.enqueue(run.id)
         return "finished"
 
     def crashed(self, run_id: int) -> None:
@@ -122,8 +130,7 @@ class RunPoster:
         # The answers are kept; only the thread is missing. Wait for the calls in flight.
         if any(c.status == "pending" for c in self.store.candidates(run.id)):
             return "waiting"
-        self.store.set_run_status(run.id, "failed")
-        return "finished"
+        return self._finish(run, "failed")
 
     def _thread_refused(self, run: Run, error: PublishError) -> None:
         logger.error("run %s: the review thread could not be posted: %s", run.id, error)
