@@ -2,6 +2,7 @@
 set-aside rows retried at the next start-up, and the backlog bound."""
 
 import threading
+from contextlib import contextmanager
 
 import pytest
 
@@ -559,3 +560,52 @@ def test_a_parked_message_is_tried_again_after_pauses_that_double_up_to_a_bound(
     assert parked.first("m1") is second
     parked.drop_first("m1")
     assert "m1" not in parked and parked.first("m1") is None and len(parked) == 1
+
+
+def test_a_single_event_whose_transaction_is_refused_is_tried_again(tmp_path, monkeypatch):
+    # One event alone goes through the savepoint path, not the flat one; the database
+    # refusing its transaction is a pause and a retry, not the worker's end.
+    store = Store(tmp_path / "p.db")
+    process = Writer(store)
+    inbox = batched(store, process)
+    real_transaction = store.transaction
+    refusals = [StorageUnavailable("the database is locked")]
+
+    @contextmanager
+    def refused_once(*args, **kwargs):
+        if refusals:
+            raise refusals.pop()
+        with real_transaction(*args, **kwargs) as db:
+            yield db
+
+    monkeypatch.setattr(store, "transaction", refused_once)
+    inbox.accept("Ev-a", "a")
+    inbox.start()
+    wait_until(lambda: written(store) == ["a"], what="the event once the database takes it")
+    assert inbox.wait_idle(10) and inbox.backlog == 0
+    inbox.shutdown()
+
+
+def test_a_parked_event_in_a_batch_whose_marking_fails_is_parked_once(tmp_path, monkeypatch):
+    # The batch is read again after the failed marking; the event it parked must not be
+    # parked a second time (it would be processed twice once its message is known).
+    store = Store(tmp_path / "p.db")
+    process, inbox = parking(store, {"m1"}, [])
+    real_mark = inbox.table.mark_processed
+    refusals = [StorageUnavailable("the disk is full")]
+
+    def mark_once_refused(ids):
+        if refusals:
+            raise refusals.pop()
+        real_mark(ids)
+
+    monkeypatch.setattr(inbox.table, "mark_processed", mark_once_refused)
+    for body in ["m2:add", "m1:add"]:
+        inbox.accept(f"Ev-{body}", body)
+    wait_until(lambda: not refusals and written(store) == ["m2:add"], what="the batch again")
+    wait_until(lambda: process.seen.count("(m1:add)") >= 2, what="m1 tried again")
+    process.unknown.clear()
+    wait_until(lambda: "m1:add" in written(store), what="m1 once recorded")
+    assert inbox.wait_idle(10)
+    assert tried(process).count("m1:add") == 1
+    inbox.shutdown()
