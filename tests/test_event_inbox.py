@@ -607,7 +607,10 @@ def test_a_parked_event_in_a_batch_whose_marking_fails_is_parked_once(tmp_path, 
     monkeypatch.setattr(inbox.table, "mark_processed", mark_once_refused)
     inbox.start()
     wait_until(lambda: not refusals and written(store) == ["m2:add"], what="the batch again")
-    wait_until(lambda: process.seen.count("(m1:add)") >= 2, what="m1 tried again")
+    marked = "SELECT processed_at FROM inbox WHERE event_id = 'Ev-m2:add'"
+    wait_until(
+        lambda: store.inbox.store.query(marked)[0]["processed_at"], what="the batch read again"
+    )
     process.unknown.clear()
     wait_until(lambda: "m1:add" in written(store), what="m1 once recorded")
     assert inbox.wait_idle(10)
