@@ -208,6 +208,16 @@ def test_a_prompt_may_turn_the_judge_off(running, models):
     assert len(bot.store.judge.verdicts([c.id for c in bot.store.candidates(2)])) == 2
 
 
+def restarted_and_judged(running, models):
+    """A new process over the same database, with a judge that answers: run 1, queued
+    before the restart, is judged (its entry goes once the judge is done)."""
+    models.set_behaviour(JUDGE_ID, reply=fair_judge)
+    second = running(judged_config(models))
+    wait_until(lambda: second.store.judge.queued() == [], what="the judge to finish")
+    assert len(second.store.judge.verdicts([c.id for c in second.store.candidates(1)])) == 2
+    return second
+
+
 def test_a_restart_finishes_what_the_judge_left(running, models, tmp_path):
     models.set_behaviour(JUDGE_ID, latency=30)
     first = running(judged_config(models, timeout=20))
@@ -216,11 +226,7 @@ def test_a_restart_finishes_what_the_judge_left(running, models, tmp_path):
     wait_until(lambda: models.in_flight(JUDGE_ID), what="a judge call in flight")
     assert first.store.judge.queued() == [1]
     first.close()
-    models.set_behaviour(JUDGE_ID, reply=fair_judge)
-    second = running(judged_config(models))
-    # Queued before the restart: the entry goes once the judge is done.
-    wait_until(lambda: second.store.judge.queued() == [], what="the judge to finish")
-    assert len(second.store.judge.verdicts([c.id for c in second.store.candidates(1)])) == 2
+    second = restarted_and_judged(running, models)
     assert len(second.store.judge.pairs(1)) == 1
 
 
@@ -233,10 +239,7 @@ def test_a_run_that_ends_just_before_a_crash_is_still_judged(running, models):
     first.wait_run(1)
     assert first.store.judge.queued() == [1]
     first.close()
-    models.set_behaviour(JUDGE_ID, reply=fair_judge)
-    second = running(judged_config(models))
-    wait_until(lambda: second.store.judge.queued() == [], what="the judge to finish")
-    assert len(second.store.judge.verdicts([c.id for c in second.store.candidates(1)])) == 2
+    restarted_and_judged(running, models)
 
 
 def _now():

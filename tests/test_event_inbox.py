@@ -170,15 +170,9 @@ def test_a_failing_event_in_a_batch_leaves_nothing_and_the_others_are_kept(tmp_p
     inbox.shutdown()
 
 
-def test_a_batch_whose_marking_fails_is_processed_again_as_no_ops(tmp_path, monkeypatch):
-    """The ratings commit in the database, then the rows are marked in the inbox file:
-    if the marking fails, the batch is processed again, and its event ids make that a
-    no-op."""
-    store = Store(tmp_path / "p.db")
-    process = Writer(store)
-    inbox = batched(store, process)
-    for body in "abc":
-        inbox.accept(f"Ev-{body}", body)
+def refuse_marking_once(monkeypatch, inbox):
+    """The inbox file refuses the next marking of processed rows; returns the refusals
+    still to come (empty once it has refused)."""
     real_mark = inbox.table.mark_processed
     refusals = [StorageUnavailable("the disk is full")]
 
@@ -188,6 +182,19 @@ def test_a_batch_whose_marking_fails_is_processed_again_as_no_ops(tmp_path, monk
         real_mark(ids)
 
     monkeypatch.setattr(inbox.table, "mark_processed", mark_once_refused)
+    return refusals
+
+
+def test_a_batch_whose_marking_fails_is_processed_again_as_no_ops(tmp_path, monkeypatch):
+    """The ratings commit in the database, then the rows are marked in the inbox file:
+    if the marking fails, the batch is processed again, and its event ids make that a
+    no-op."""
+    store = Store(tmp_path / "p.db")
+    process = Writer(store)
+    inbox = batched(store, process)
+    for body in "abc":
+        inbox.accept(f"Ev-{body}", body)
+    refuse_marking_once(monkeypatch, inbox)
     inbox.start()
     wait_until(lambda: len(process.seen) == 6, what="the batch tried again")
     assert inbox.wait_idle(10)
@@ -596,15 +603,7 @@ def test_a_parked_event_in_a_batch_whose_marking_fails_is_parked_once(tmp_path, 
     inbox.attach(process, lambda body: True, message_of=message_of)
     for body in ["m2:add", "m1:add"]:  # one batch
         inbox.accept(f"Ev-{body}", body)
-    real_mark = inbox.table.mark_processed
-    refusals = [StorageUnavailable("the disk is full")]
-
-    def mark_once_refused(ids):
-        if refusals:
-            raise refusals.pop()
-        real_mark(ids)
-
-    monkeypatch.setattr(inbox.table, "mark_processed", mark_once_refused)
+    refusals = refuse_marking_once(monkeypatch, inbox)
     inbox.start()
     wait_until(lambda: not refusals and written(store) == ["m2:add"], what="the batch again")
     marked = "SELECT processed_at FROM inbox WHERE event_id = 'Ev-m2:add'"
