@@ -10,7 +10,12 @@ other random draws, so every strength, standing and bias figure stayed as it was
 only the bootstrap's intervals (and the separability calls at their edges) moved. And
 again when the fits went from I-LSR's steps to Newton's on the same fixed point
 (promptbot.verdicts.ilsr), which it now reaches to ~1e-15 where I-LSR stopped within
-~1e-8: strengths and interval ends moved by at most 2e-9, no text and no call. Reviewer agreement is pinned to its two
+~1e-8: strengths and interval ends moved by at most 2e-9, no text and no call. And again
+when the bootstrap's refits stopped where Newton's quadratic rate says the next step
+would move the strengths by less than the tolerance (rather than taking that step), with
+the Newton step's sums as matrix products: the same draws, the interval ends moved by at
+most 4.2e-8 and the strengths by at most 6e-16 (rounding) in 38 of 53 entries; every
+standing, bias figure and line of text stayed as it was. Reviewer agreement is pinned to its two
 decimals: its α is now computed without the krippendorff package's large array and
 agrees with it to ~1e-14 (tests/test_agreement.py checks it against the package).
 """

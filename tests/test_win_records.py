@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from promptbot.verdicts import bradley_terry as bt
-from promptbot.verdicts import ilsr, win_records
+from promptbot.verdicts import ilsr, resampling, win_records
 from promptbot.verdicts.bradley_terry import ComparisonSet, bradley_terry
 from promptbot.verdicts.judgements import dense_inverse
 
@@ -124,13 +124,13 @@ def test_a_shared_stream_gives_each_table_the_draws_of_its_own_generator() -> No
     sizes = [(3, 30, 1), (4, 80, 2), (5, 200, 3), (4, 80, 4), (4, 3000, 5)]
     tables = [records_of(threads_ranking(items, n, seed))[0] for items, n, seed in sizes]
     rounds = 40
-    single = [t.patterns for t in tables if win_records.single_chunk(rounds, t.patterns)]
+    single = [t.patterns for t in tables if resampling.single_chunk(rounds, t.patterns)]
     pseudo = [int((t.shapes == win_records.PSEUDO_SHAPE).sum()) for t in tables]
-    stream = win_records.ExponentialStream(7, rounds, single, pseudo)
+    stream = resampling.ExponentialStream(7, rounds, single, pseudo)
     assert len(set(single)) >= 3
     for table in tables:
-        alone = list(win_records.resampled_wins(table, rounds, 7))
-        shared = list(win_records.resampled_wins(table, rounds, 7, stream))
+        alone = list(resampling.resampled_wins(table, rounds, 7))
+        shared = list(resampling.resampled_wins(table, rounds, 7, stream))
         assert len(alone) == len(shared)
         assert all(np.array_equal(a, b) for a, b in zip(alone, shared, strict=True))
 
@@ -139,11 +139,11 @@ def test_the_pseudo_comparisons_weigh_gamma_one_half() -> None:
     # Drawn as Z²/2 for speed: the Jeffreys prior's Gamma(0.5) all the same.
     from scipy import stats
 
-    drawn = win_records.jeffreys_weights(3, 400, 50).reshape(-1)
+    drawn = resampling.jeffreys_weights(3, 400, 50).reshape(-1)
     assert stats.kstest(drawn, stats.gamma(0.5).cdf).pvalue > 0.01
     assert drawn.mean() == pytest.approx(0.5, abs=0.02)
     assert drawn.var() == pytest.approx(0.5, abs=0.05)
-    stream = win_records.ExponentialStream(3, 400, [], [10, 50])
-    assert np.array_equal(stream.jeffreys(10), win_records.jeffreys_weights(3, 400, 10))
+    stream = resampling.ExponentialStream(3, 400, [], [10, 50])
+    assert np.array_equal(stream.jeffreys(10), resampling.jeffreys_weights(3, 400, 10))
     with pytest.raises(ValueError, match="50 pseudo"):
         stream.jeffreys(51)

@@ -30,16 +30,17 @@ from numpy.typing import NDArray
 from promptbot.verdicts.distributions import normal_quantile, t_quantile
 from promptbot.verdicts.ilsr import refit_all
 from promptbot.verdicts.intervals import components, interval_points, rank_ub
-from promptbot.verdicts.judgements import Codes, dense_inverse, distinct, narrow
-from promptbot.verdicts.win_records import (
-    PSEUDO_SHAPE,
+from promptbot.verdicts.judgements import Codes
+from promptbot.verdicts.resampling import (
     ExponentialStream,
-    WinRecords,
+    dense,
     one_blas_thread,
+    resampled_tables,
     resampled_wins,
     single_chunk,
-    win_records,
 )
+from promptbot.verdicts.win_records import PSEUDO_SHAPE
+from promptbot.verdicts.win_tables import WinTable, tabulate_all
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -138,85 +139,35 @@ class BTResult:
         return top
 
 
-@dataclass(frozen=True)
-class _Table:
-    """The comparisons on the k items that took part, as win records per thread."""
-
-    items: list[str]
-    records: WinRecords
-    observed: FloatArray  # (k, k) win matrix of the data
-    lo: IntArray  # observed pairs, lo < hi
-    hi: IntArray
-    n_comparisons: FloatArray
-    wins: FloatArray
-    ties: FloatArray
-    clusters: int  # reviewer-threads
-
-
-def _tabulate(found: ComparisonSet) -> _Table:
-    n = len(found.items)
-    used = np.flatnonzero(np.bincount(found.a, minlength=n) + np.bincount(found.b, minlength=n))
-    names = [found.items[i] for i in used]
-    order = np.argsort(names, kind="stable")
-    items = [names[i] for i in order]
-    k = len(items)
-    position = np.empty(n, dtype=np.int64)
-    position[used[order]] = np.arange(k)
-    if k == n and (position == np.arange(k)).all():
-        a, b = found.a, found.b  # already coded so (the models overall): no 20 MB copies
-    else:
-        a, b = position[found.a], position[found.b]
-    outcome = found.outcome
-    thread = narrow(dense_inverse(found.cluster))  # 32 bits: 5 MB less at a million ratings
-    records = win_records(a, b, outcome, thread, k)
-    del thread
-    # A tie adds half a win to each side: two ties weigh exactly as much as one win each
-    # way, which is what "ties count half" means.
-    observed = np.bincount(a * k + b, outcome, k * k) + np.bincount(b * k + a, 1.0 - outcome, k * k)
-    pair_code = distinct(np.minimum(a, b) * k + np.maximum(a, b), k * k)
-    decisive = outcome != 0.5
-    winner = np.where(outcome == 1.0, a, b)
-    return _Table(
-        items=items,
-        records=records,
-        observed=observed.reshape(k, k).astype(np.float64),
-        lo=pair_code // k,
-        hi=pair_code % k,
-        n_comparisons=(np.bincount(a, minlength=k) + np.bincount(b, minlength=k)).astype(
-            np.float64
-        ),
-        wins=np.bincount(winner[decisive], minlength=k).astype(np.float64),
-        ties=(
-            np.bincount(a[~decisive], minlength=k) + np.bincount(b[~decisive], minlength=k)
-        ).astype(np.float64),
-        clusters=records.threads,
-    )
-
-
 def _bootstrap(
-    tables: Sequence[_Table], points: Sequence[FloatArray], rounds: int, seed: int
+    tables: Sequence[WinTable], points: Sequence[FloatArray], rounds: int, seed: int
 ) -> list[FloatArray]:
     """Strengths refitted on ``rounds`` reweightings of each table's reviewer-threads
     (each table's rounds drawn from its own generator, seeded alike)."""
     if not tables:
         return []  # nothing to draw: numpy.random and threadpoolctl stay unloaded (~15 ms)
-    chunks: list[FloatArray] = []
-    starts: list[FloatArray] = []
-    owner: list[int] = []
-    patterns = [t.records.patterns for t in tables]
+    records = [t.records for t in tables]
     stream = ExponentialStream(
         seed,
         rounds,
-        [n for n in patterns if single_chunk(rounds, n)],
-        [int((t.records.shapes == PSEUDO_SHAPE).sum()) for t in tables],
+        [r.patterns for r in records if single_chunk(rounds, r.patterns)],
+        [int((r.shapes == PSEUDO_SHAPE).sum()) for r in records],
     )
+    together = [i for i, r in enumerate(records) if dense(rounds, r)]
+    stacked = set(together)
+    chunks: list[FloatArray] = []
+    starts: list[FloatArray] = []
+    owner: list[int] = []
     with one_blas_thread():  # the win matrices are matrix products too
-        for i, (table, point) in enumerate(zip(tables, points, strict=True)):
-            for wins in resampled_wins(table.records, rounds, seed, stream):
+        drawn = iter(resampled_tables([records[i] for i in together], rounds, stream))
+        for i, point in enumerate(points):
+            for wins in (
+                [next(drawn)] if i in stacked else resampled_wins(records[i], rounds, seed, stream)
+            ):
                 chunks.append(wins)
                 starts.append(point)
                 owner.append(i)
-        refits = refit_all(chunks, starts)
+        refits = refit_all(chunks, starts, settle=False)
     return [
         np.concatenate([r for r, o in zip(refits, owner, strict=True) if o == i])
         for i in range(len(tables))
@@ -257,7 +208,7 @@ def bradley_terry_all(
     """``bradley_terry`` of each set, with the same result, their fits run together."""
     if rounds < 1:
         raise ValueError(f"rounds must be at least 1, got {rounds}")
-    tables = [_tabulate(found) for found in sets if len(found)]
+    tables = tabulate_all([found for found in sets if len(found)]) if any(map(len, sets)) else []
     points = refit_all(
         [t.observed[np.newaxis] for t in tables], [np.zeros(len(t.items)) for t in tables]
     )
@@ -271,7 +222,7 @@ def bradley_terry_all(
 
 
 def _result(
-    table: _Table,
+    table: WinTable,
     point: FloatArray,
     quantiles: FloatArray,
     rounds: int,

@@ -69,9 +69,18 @@ def lsr_step(wins: FloatArray, params: FloatArray) -> FloatArray:
     return _centred(np.log(np.linalg.solve(system, target)[..., 0]))
 
 
-def newton_step(wins: FloatArray, beaten: FloatArray, params: FloatArray) -> FloatArray:
+def pair_counts(wins: FloatArray) -> FloatArray:
+    """Comparisons of each pair, n_ij = W_ij + W_ji, for a stack of win matrices (an item
+    never meets itself: the diagonal, which I-LSR ignores, is 0)."""
+    met = wins + np.swapaxes(wins, -1, -2)
+    diagonal = np.arange(wins.shape[-1])
+    met[..., diagonal, diagonal] = 0.0
+    return met
+
+
+def newton_step(wins: FloatArray, met: FloatArray, params: FloatArray) -> FloatArray:
     """One Newton step towards I-LSR's fixed point, for a stack of win matrices
-    (``beaten``: each one transposed).
+    (``met``: their :func:`pair_counts`).
 
     At the fixed point the chain's stationary distribution is w / k, where the weights
     w = exp(params) sum to k; its balance equations then read, for every item i,
@@ -80,31 +89,30 @@ def newton_step(wins: FloatArray, beaten: FloatArray, params: FloatArray) -> Flo
 
     (W_ij: times i beat j). They sum to 0, so the last is replaced by sum(w) = k, and
     Newton's step in log-strengths solves J step = -G, with J the equations' Jacobian.
+    Sums over an axis of 8 are matrix products here: numpy reduces a short last axis
+    several times slower than it multiplies.
     """
     k = wins.shape[-1]
     w = np.exp(params - params.max(axis=-1, keepdims=True))
     w *= k / w.sum(axis=-1, keepdims=True)
-    inverse = w[..., :, None] + w[..., None, :]
-    np.reciprocal(inverse, out=inverse)
-    won = wins * inverse  # W_ij / (w_i + w_j)
-    lost = beaten * inverse  # W_ji / (w_i + w_j)
-    balance = np.einsum("...ij,...j->...i", won, w)
-    balance -= w * lost.sum(axis=-1)
+    column = w[..., :, None]
+    inverse = column + w[..., None, :]
+    np.reciprocal(inverse, out=inverse)  # 1 / (w_i + w_j), symmetric
+    won = wins * inverse  # W_ij / (w_i + w_j); its column sums are sum_j W_ji / (w_i + w_j)
+    balance = (won @ column)[..., 0]
+    balance -= w * (np.ones(k) @ won)
     balance -= ALPHA * k * (w - 1.0)
     balance[..., -1] = 0.0  # sum(w) = k already
     # d G_i / d log w_j = (n_ij w_i / (w_i + w_j)^2 + ALPHA) w_j off the diagonal, with
-    # n_ij = W_ij + W_ji the comparisons of the pair.
-    met = won
-    met += lost
-    met *= inverse
-    jacobian = met * w[..., :, None]
+    # n_ij the comparisons of the pair (0 on the diagonal).
+    jacobian = met * inverse
+    jacobian *= inverse
+    reached = (jacobian @ column)[..., 0]  # sum_j n_ij w_j / (w_i + w_j)^2
+    jacobian *= column
     jacobian += ALPHA
     jacobian *= w[..., None, :]
     diagonal = np.arange(k)
-    jacobian[..., diagonal, diagonal] = (
-        -(w * np.einsum("...ij,...j->...i", met, w) - met[..., diagonal, diagonal] * w * w)
-        - ALPHA * (k - 1) * w
-    )
+    jacobian[..., diagonal, diagonal] = -w * reached - ALPHA * (k - 1) * w
     jacobian[..., -1, :] = w
     step = np.linalg.solve(jacobian, -balance[..., None])[..., 0]
     longest = np.abs(step).max(axis=-1, keepdims=True)
@@ -112,18 +120,40 @@ def newton_step(wins: FloatArray, beaten: FloatArray, params: FloatArray) -> Flo
     return _centred(params + step)
 
 
-def refit_stack(wins: FloatArray, initial: FloatArray) -> FloatArray:
+def next_step_within(change: FloatArray, before: FloatArray, tol: float) -> NDArray[np.bool_]:
+    """Whether Newton's next step would change the strengths by at most ``tol``, judged
+    from its last two changes (``before``, then ``change``; NaN: no change yet). Newton's
+    changes shrink quadratically near the fixed point (d' = c d^2), so the next is about
+    c d'^2 = d'^3 / d^2; the estimate is trusted only once a change is at most a tenth
+    of the one before, as a linear rate r would leave r d' to go where it says r^2 d'."""
+    within: NDArray[np.bool_] = (change <= 0.1 * before) & (change**3 <= tol * before**2)
+    return within
+
+
+def refit_stack(wins: FloatArray, initial: FloatArray, *, settle: bool = True) -> FloatArray:
     """choix.ilsr_pairwise_dense's fixed point for every matrix of the stack, started from
-    ``initial``, to choix's stopping rule: a step that changes the strengths by at most
-    ``_TOL`` per item (L1, choix's NormOfDifferenceTest) is the last."""
+    ``initial``, to choix's tolerance: a step that changes the strengths by at most
+    ``_TOL`` per item (L1, choix's NormOfDifferenceTest) is the last.
+
+    ``settle=False`` (the bootstrap's refits) also stops where Newton's quadratic
+    convergence says the next step would change the strengths by at most that much
+    (:func:`next_step_within`). That spares most refits their last step, which would move
+    a strength by ~1e-9 (within the tolerance, as choix's own last step may); the point
+    fits settle, to ~1e-15 of the fixed point."""
     params = _centred(np.broadcast_to(initial, wins.shape[:-1]).astype(np.float64))
     tol = _TOL * wins.shape[-1]
-    beaten = np.swapaxes(wins, -1, -2).copy()
+    met = pair_counts(wins)
     active = np.arange(len(params))
+    last = np.full(len(params), np.nan)  # each matrix's previous change (none yet)
     for _ in range(_NEWTON_STEPS):
-        updated = newton_step(wins[active], beaten[active], params[active])
+        updated = newton_step(wins[active], met[active], params[active])
         settled = np.isfinite(updated).all(axis=-1)
-        done = settled & (np.abs(updated - params[active]).sum(axis=-1) <= tol)
+        change = np.abs(updated - params[active]).sum(axis=-1)
+        done = change <= tol
+        if not settle:
+            done |= next_step_within(change, last[active], tol)
+            last[active] = change
+        done &= settled
         params[active[settled]] = updated[settled]
         active = active[~done]
         if active.size == 0:
@@ -141,8 +171,10 @@ def refit_stack(wins: FloatArray, initial: FloatArray) -> FloatArray:
     raise RuntimeError(f"Bradley-Terry refits did not converge in {_MAX_ITER} iterations")
 
 
-def refit_all(stacks: Sequence[FloatArray], initials: Sequence[FloatArray]) -> list[FloatArray]:
-    """``refit_stack(stacks[i], initials[i])`` for every i, stacks of one size run together
+def refit_all(
+    stacks: Sequence[FloatArray], initials: Sequence[FloatArray], *, settle: bool = True
+) -> list[FloatArray]:
+    """``refit_stack(stacks[i], initials[i], settle=settle)`` for every i, stacks of one size run together
     (up to ``_BATCH_CELLS`` cells at a time): a digest refits a hundred small rankings, where
     numpy's overhead per call, not the arithmetic, is the cost. Each matrix gets exactly
     the updates it would get alone."""
@@ -159,6 +191,8 @@ def refit_all(stacks: Sequence[FloatArray], initials: Sequence[FloatArray]) -> l
             [np.broadcast_to(initials[i], stacks[i].shape[:-1]) for i in members]
         )
         bounds = np.cumsum([len(stacks[i]) for i in members])[:-1]
-        for i, part in zip(members, np.split(refit_stack(wins, initial), bounds), strict=True):
+        for i, part in zip(
+            members, np.split(refit_stack(wins, initial, settle=settle), bounds), strict=True
+        ):
             fitted[i] = part
     return fitted

@@ -13,24 +13,19 @@ Records are grouped by two random fingerprints, then every thread is checked ent
 entry against its pattern's first thread, so a fingerprint collision can only cost
 speed (the threads are then kept apart), never merge two different records.
 
-Pure numpy: scipy's sparse matrices cost more to import than a digest spends here.
+The rounds themselves are drawn in :mod:`promptbot.verdicts.resampling`. Pure numpy.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from promptbot.verdicts.judgements import dense_unique, distinct, narrow
-
-if TYPE_CHECKING:
-    from threadpoolctl import ThreadpoolController
+from promptbot.verdicts.judgements import dense_inverse, distinct, narrow
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
@@ -39,13 +34,7 @@ Codes = NDArray[np.signedinteger[Any]]  # 32 or 64 bits
 # Two pseudo-comparisons per observed pair, one won by each side, each weighted
 # Gamma(0.5) (the Jeffreys prior; see promptbot.verdicts.bradley_terry).
 PSEUDO_SHAPE = 0.5
-# Rounds are drawn in chunks so that the weight matrix stays small at any size.
-_WEIGHTS_PER_CHUNK = 500_000
-# The win matrices are summed as one matrix product when the patterns × cells matrix
-# is at most this big, else by one weighted count per round.
-_DENSE_CELLS = 2_000_000
 _FINGERPRINT_SEED = 20_240_601
-_JEFFREYS_STREAM = 1  # the pseudo-comparisons' stream: SeedSequence((seed, this))
 
 
 @dataclass(frozen=True)
@@ -76,10 +65,12 @@ def _hash_vectors(size: int) -> tuple[FloatArray, FloatArray]:
     return first, second
 
 
-def _fingerprints(thread: Codes, cell: Codes, half: Codes, threads: int) -> IntArray:
-    """A pattern code per thread: equal records get equal codes (the entries of a thread
-    are sorted by cell, so equal records sum their terms in the same order), and two
-    threads share a code only if their records are equal entry for entry."""
+def _fingerprints(thread: Codes, cell: Codes, half: Codes, thread_table: IntArray) -> IntArray:
+    """A pattern code per thread: equal records of one table get equal codes (the entries
+    of a thread are sorted by cell, so equal records sum their terms in the same order),
+    and two threads share a code only if their records are equal entry for entry. Codes
+    are dense and run table by table (``thread_table``: each thread's, in order)."""
+    threads = len(thread_table)
     if threads == 0:
         return np.zeros(0, dtype=np.int64)
     first, second = _hash_vectors(int(cell.max()) + 1 if len(cell) else 1)
@@ -93,12 +84,14 @@ def _fingerprints(thread: Codes, cell: Codes, half: Codes, threads: int) -> IntA
     h2 = np.bincount(thread, weights, threads)
     del weights
     count = np.bincount(thread, minlength=threads)
-    order = np.lexsort((h2, h1, count))  # stable: equal records stay in thread order
+    # Stable: equal records stay in thread order (the table comes first, in order already).
+    order = np.lexsort((h2, h1, count, thread_table))
     new = np.ones(threads, dtype=np.bool_)
     new[1:] = (
         (count[order][1:] != count[order][:-1])
         | (h1[order][1:] != h1[order][:-1])
         | (h2[order][1:] != h2[order][:-1])
+        | (thread_table[order][1:] != thread_table[order][:-1])
     )
     code = np.empty(threads, dtype=np.int64)
     code[order] = np.cumsum(new) - 1
@@ -106,13 +99,17 @@ def _fingerprints(thread: Codes, cell: Codes, half: Codes, threads: int) -> IntA
     # The check: each thread's entries against those of the first thread with its code,
     # in the entries' own width (at a million ratings each array here is ~1.3M long).
     start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(thread.dtype)
-    leader = np.full(int(code.max()) + 1 if threads else 0, threads, dtype=np.int64)
+    leader = np.full(int(code.max()) + 1, threads, dtype=np.int64)
     np.minimum.at(leader, code, np.arange(threads))
     twin = start[leader[code]][thread]
     twin -= start[thread]
     twin += np.arange(len(thread), dtype=twin.dtype)
-    if not (np.array_equal(cell[twin], cell) and np.array_equal(half[twin], half)):
-        return np.arange(threads, dtype=np.int64)  # a collision: keep every thread apart
+    wrong = (cell[twin] != cell) | (half[twin] != half)
+    if wrong.any():
+        # A collision: every thread of the tables it happened in is kept apart.
+        apart = np.isin(thread_table, thread_table[thread[wrong]])
+        key = np.where(apart, threads + np.arange(threads), code)
+        code = dense_inverse(thread_table * (2 * threads) + key)
     return code
 
 
@@ -123,6 +120,25 @@ def win_records(
     won, 0.5 a tie, in reviewer-thread ``thread[i]`` = 0, 1, …) as merged patterns, plus
     the pseudo-comparisons of every observed pair."""
     threads = int(thread.max()) + 1 if len(thread) else 0
+    (records,) = tables_win_records(a, b, outcome, thread, k, np.array([threads]))
+    return records
+
+
+def tables_win_records(
+    a: Codes,
+    b: Codes,
+    outcome: NDArray[np.floating[Any]],
+    thread: Codes,
+    k: int,
+    threads_by_table: IntArray,
+) -> list[WinRecords]:
+    """``win_records`` of several tables of ``k`` items at once, each the same as alone:
+    table t's reviewer-threads are the next ``threads_by_table[t]`` codes of ``thread``
+    (a digest ranks the models on each of a hundred prompts, and numpy's cost per call,
+    not the arithmetic, was the cost of doing them one by one)."""
+    tables = len(threads_by_table)
+    threads = int(threads_by_table.sum())
+    thread_table = np.repeat(np.arange(tables), threads_by_table)
     squares = k * k
     # The keys in 32 bits when they fit: at a million ratings they are the largest
     # arrays of the digest's peak (1.6 million of them, and a sort's copies). Each key
@@ -159,149 +175,84 @@ def win_records(
     entry_thread, entry_cell = key // squares, key % squares
     del key
 
-    code = _fingerprints(entry_thread, entry_cell, half, threads)
+    code = _fingerprints(entry_thread, entry_cell, half, thread_table)
     patterns = int(code.max()) + 1 if threads else 0
-    leads = np.zeros(threads, dtype=np.bool_)
     leader = np.full(patterns, threads, dtype=np.int64)
     np.minimum.at(leader, code, np.arange(threads))
+    leads = np.zeros(threads, dtype=np.bool_)
     leads[leader] = True
     kept = leads[entry_thread]
-
-    pair = distinct(np.minimum(a, b) * k + np.maximum(a, b), squares)
-    lo, hi = pair // k, pair % k
-    pseudo = patterns + np.arange(2 * len(pair))
-    return WinRecords(
-        k=k,
-        # In 32 bits when they fit: a digest holds a hundred tables' records at once.
-        pattern=narrow(np.concatenate([code[entry_thread[kept]], pseudo])),
-        cell=narrow(np.concatenate([entry_cell[kept], lo * k + hi, hi * k + lo])),
-        credit=np.concatenate([half[kept] / 2.0, np.ones(2 * len(pair))]),
-        shapes=np.concatenate(
-            [
-                np.bincount(code, minlength=patterns).astype(np.float64),
-                np.full(2 * len(pair), PSEUDO_SHAPE),
-            ]
+    return _split_tables(
+        k,
+        code,
+        thread_table[leader],
+        thread_table,
+        threads_by_table,
+        (entry_thread[kept], entry_cell[kept], half[kept] / 2.0),
+        distinct(
+            thread_table[thread] * squares + np.minimum(a, b) * k + np.maximum(a, b),
+            tables * squares,
         ),
-        threads=threads,
     )
 
 
-@cache
-def _blas() -> ThreadpoolController:
-    # Loaded with the first bootstrap: a digest with nothing to rank needs no BLAS.
-    from threadpoolctl import ThreadpoolController
-
-    return ThreadpoolController()
-
-
-def one_blas_thread() -> AbstractContextManager[object]:
-    """A context in which numpy's matrix products run on one thread. OpenBLAS would
-    start one per core for each product of the bootstrap; on a small machine shared
-    with the bot's other work that doubled a digest's CPU time for no gain in time."""
-    limiter: AbstractContextManager[object] = _blas().limit(limits=1, user_api="blas")
-    return limiter
-
-
-def jeffreys_weights(seed: int, rounds: int, pseudo: int) -> FloatArray:
-    """(rounds, pseudo) Gamma(0.5) weights of the pseudo-comparisons: Z²/2 for standard
-    normal Z, which is Gamma(0.5) exactly (Z² is chi-squared with one degree of freedom,
-    Gamma(0.5) with scale 2) and several times faster than numpy's Gamma(0.5), whose
-    shape below 1 costs a power per draw. Drawn from a stream of their own, so that
-    every table's first ones are the same numbers (see ExponentialStream)."""
-    z = np.random.default_rng((seed, _JEFFREYS_STREAM)).standard_normal((rounds, pseudo))
-    z *= z
-    z *= 0.5
-    return z
-
-
-class ExponentialStream:
-    """The Exp(1) draws every table's generator starts with, drawn once; and the
-    pseudo-comparisons' weights (:func:`jeffreys_weights`), drawn once.
-
-    Each table's rounds are drawn from its own generator, seeded alike, and a table
-    whose rounds fit one chunk starts with ``rounds × patterns`` Exp(1) draws: the first
-    ones of the same stream for every table. So the stream is drawn once, as far as the
-    widest such table needs, and each table takes its part of it and a generator where
-    its own draws would have left it (for its Gamma draws): the same numbers, drawn
-    once rather than once per table (a digest ranks models on each of a hundred prompts).
-    """
-
-    def __init__(
-        self, seed: int, rounds: int, patterns: Iterable[int], pseudo: Iterable[int] = ()
-    ) -> None:
-        rng = np.random.default_rng(seed)
-        self.rounds = rounds
-        self._after: dict[int, Mapping[str, Any]] = {}
-        parts, drawn = [], 0
-        for n in sorted(set(patterns)):
-            parts.append(rng.standard_exponential(rounds * n - drawn))
-            drawn = rounds * n
-            self._after[n] = rng.bit_generator.state
-        self._draws = np.concatenate(parts) if parts else np.zeros(0)
-        # The widest table's, in its (rounds, pseudo) order: each table's are a prefix.
-        self._pseudo = max(pseudo, default=0)
-        self._jeffreys = jeffreys_weights(seed, rounds, self._pseudo).reshape(-1)
-
-    def __contains__(self, patterns: int) -> bool:
-        return patterns in self._after
-
-    def weights(self, patterns: int) -> tuple[FloatArray, np.random.Generator]:
-        """(rounds, patterns) Exp(1) weights, and the generator that drew them."""
-        rng = np.random.Generator(np.random.PCG64())
-        rng.bit_generator.state = self._after[patterns]
-        drawn = self._draws[: self.rounds * patterns].reshape(self.rounds, patterns)
-        return drawn.copy(), rng
-
-    def jeffreys(self, pseudo: int) -> FloatArray:
-        """``jeffreys_weights(seed, rounds, pseudo)``, from the draws made once."""
-        if pseudo > self._pseudo:
-            raise ValueError(f"drawn for {self._pseudo} pseudo-comparisons, not {pseudo}")
-        drawn: FloatArray = self._jeffreys[: self.rounds * pseudo].reshape(self.rounds, pseudo)
-        return drawn
-
-
-def single_chunk(rounds: int, patterns: int) -> bool:
-    """Whether the rounds of a table with this many patterns are drawn in one chunk."""
-    return _WEIGHTS_PER_CHUNK // max(1, patterns) >= rounds
-
-
-def resampled_wins(
-    records: WinRecords, rounds: int, seed: int, stream: ExponentialStream | None = None
-) -> Iterator[FloatArray]:
-    """Win matrices of ``rounds`` Bayesian-bootstrap rounds, a stack (size, k, k) at a
-    time. ``stream``: the generator's first draws, if drawn already (ExponentialStream)."""
-    rng = np.random.default_rng(seed)
-    k, n = records.k, records.patterns
-    cells, column = dense_unique(records.cell)
-    dense = None
-    if n * len(cells) <= _DENSE_CELLS:
-        # Summed in the entries' order, as np.add.at would, at a fraction of its cost.
-        index = records.pattern.astype(np.int64) * len(cells) + column
-        dense = np.bincount(index, records.credit, n * len(cells)).reshape(n, len(cells))
-    pseudo = records.shapes == PSEUDO_SHAPE
-    merged = np.flatnonzero(~pseudo & (records.shapes != 1.0))  # threads drawn together
-    pseudo = np.flatnonzero(pseudo)
-    jeffreys = (
-        stream.jeffreys(len(pseudo))
-        if stream is not None
-        else jeffreys_weights(seed, rounds, len(pseudo))
+def _split_tables(
+    k: int,
+    code: IntArray,
+    pattern_table: IntArray,
+    thread_table: IntArray,
+    threads_by_table: IntArray,
+    entries: tuple[IntArray, IntArray, FloatArray],
+    pair: IntArray,
+) -> list[WinRecords]:
+    """Each table's records, with the pseudo-comparisons of its observed pairs (``pair``:
+    table * k * k + lo * k + hi) after its patterns: slices of arrays built once."""
+    tables = len(threads_by_table)
+    squares = k * k
+    entry_thread, entry_cell, entry_credit = entries
+    shapes_real = np.bincount(code, minlength=len(pattern_table)).astype(np.float64)
+    patterns_by_table = np.bincount(pattern_table, minlength=tables)
+    pair_table, pair = pair // squares, pair % squares
+    pairs_by_table = np.bincount(pair_table, minlength=tables)
+    lo, hi = pair // k, pair % k
+    # Table t's patterns are numbered from first[t]: its merged records, then a pseudo-
+    # comparison won by lo and one won by hi for each of its pairs.
+    size = patterns_by_table + 2 * pairs_by_table
+    first = np.concatenate([[0], np.cumsum(size)[:-1]])
+    real_first = np.concatenate([[0], np.cumsum(patterns_by_table)[:-1]])
+    pair_first = np.concatenate([[0], np.cumsum(pairs_by_table)[:-1]])
+    entry_table = thread_table[entry_thread]
+    number = np.concatenate(
+        [
+            code[entry_thread] - real_first[entry_table] + first[entry_table],
+            np.repeat(first + patterns_by_table - pair_first, pairs_by_table)
+            + np.arange(len(pair)),
+            np.repeat(first + patterns_by_table + pairs_by_table - pair_first, pairs_by_table)
+            + np.arange(len(pair)),
+        ]
     )
-    chunk = max(1, min(rounds, _WEIGHTS_PER_CHUNK // max(1, n)))
-    for first in range(0, rounds, chunk):
-        size = min(chunk, rounds - first)
-        # Gamma(1) is Exp(1), which numpy draws several times faster than a Gamma.
-        if size == rounds and stream is not None and n in stream:
-            weights, rng = stream.weights(n)
-        else:
-            weights = rng.standard_exponential((size, n))
-        weights[:, merged] = rng.standard_gamma(records.shapes[merged], size=(size, len(merged)))
-        weights[:, pseudo] = jeffreys[first : first + size]
-        wins = np.zeros((size, k * k))
-        if dense is not None:
-            wins[:, cells] = weights @ dense
-        else:
-            for r in range(size):
-                wins[r, cells] = np.bincount(
-                    column, weights[r, records.pattern] * records.credit, len(cells)
-                )
-        yield wins.reshape(size, k, k)
+    # Table by table (each one's entries, then its pseudo-comparisons): a stable sort
+    # on the table alone.
+    order = np.argsort(np.concatenate([entry_table, pair_table, pair_table]), kind="stable")
+    number = number[order]
+    cell = np.concatenate([entry_cell, lo * k + hi, hi * k + lo])[order]
+    credit = np.concatenate([entry_credit, np.ones(2 * len(pair))])[order]
+    shapes = np.full(int(size.sum()), PSEUDO_SHAPE)
+    shapes[np.repeat(first - real_first, patterns_by_table) + np.arange(len(shapes_real))] = (
+        shapes_real
+    )
+    bounds = np.concatenate(
+        [[0], np.cumsum(np.bincount(entry_table, minlength=tables) + 2 * pairs_by_table)]
+    )
+    number, cell = narrow(number), narrow(cell)  # a digest holds a hundred tables' records
+    return [
+        WinRecords(
+            k=k,
+            pattern=number[bounds[t] : bounds[t + 1]] - number.dtype.type(first[t]),
+            cell=cell[bounds[t] : bounds[t + 1]],
+            credit=credit[bounds[t] : bounds[t + 1]],
+            shapes=shapes[first[t] : first[t] + size[t]],
+            threads=int(threads_by_table[t]),
+        )
+        for t in range(tables)
+    ]
