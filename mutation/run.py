@@ -17,6 +17,9 @@ operator before it generates anything:
   per module (--minutes): what ran by then is scored, the rest is not counted as tried.
   MUTATE_SKIP_CLEAN=1 skips mutmut's clean run of the selected tests (right after a
   green `make check` only: for modules the end-to-end tests call it is the suite again).
+- A module's own tests (`tests` in modules.toml, test files): of the tests that call a
+  mutant's function only those run, for a module every end-to-end test calls (the inbox
+  worker: 300 tests, three minutes a mutant). The score is then a lower bound.
 
 Then it prints a score per module (caught / (tried - accepted)), the survivors with
 their diffs, and which modules miss their target. Accepted survivors (harmless ones,
@@ -167,10 +170,27 @@ def _refresh_data_files() -> None:
             shutil.copy2(source, target)
 
 
-def _run_within(names: list[str], jobs: int, minutes: float, path: str) -> None:
-    """mutmut's run of ``names``, stopped after ``minutes`` of mutants (0: no limit).
+def _own_tests(
+    tests: Iterable[str], files: list[str], seconds: dict[str, float] | None = None
+) -> list[str]:
+    """Of ``tests`` (pytest node ids), those in ``files``, in the order of the files and
+    the quickest first in each (pytest stops at the first failure); all of them if none is."""
+    tests = list(tests)
+    own = [test for test in tests if test.split("::")[0] in files]
+    times = seconds or {}
+    own.sort(key=lambda test: (files.index(test.split("::")[0]), times.get(test, 0.0), test))
+    return own or tests
+
+
+def _run_within(
+    names: list[str], jobs: int, minutes: float, path: str, files: list[str] | None = None
+) -> None:
+    """mutmut's run of ``names``, stopped after ``minutes`` of mutants (0: no limit),
+    each against the tests of ``files`` among those that call it (if given).
     The clock starts after mutmut's own first passes (finding which tests call what, a
     clean run), which are not the mutants' time."""
+    import math
+
     from mutmut import __main__ as mm
 
     timers: list[threading.Timer | None] = []
@@ -181,18 +201,35 @@ def _run_within(names: list[str], jobs: int, minutes: float, path: str) -> None:
         timers.append(_stop_after(minutes))
 
     mm.run_forced_fail_test = then_start_the_clock
-    if os.environ.get("MUTATE_SKIP_CLEAN") == "1":
-        # mutmut first runs every selected test without a mutant; for modules the
-        # end-to-end tests call, that is most of the suite again. Only right after a
-        # green `make check`. mutmut's forced-failure check still runs.
-        make_runner = mm.get_mutant_runner
+    make_runner = mm.get_mutant_runner
+    skip_clean = os.environ.get("MUTATE_SKIP_CLEAN") == "1"
 
-        def runner_without_clean_run(max_workers: int = 1) -> Any:
-            runner = make_runner(max_workers)
+    def runner_as_configured(max_workers: int = 1) -> Any:
+        runner = make_runner(max_workers)
+        if skip_clean:
+            # mutmut first runs every selected test without a mutant; for modules the
+            # end-to-end tests call, that is most of the suite again. Only right after a
+            # green `make check`. mutmut's forced-failure check still runs.
             runner.run_clean_tests = lambda tests: 0
-            return runner
+        elif files:
+            clean = runner.run_clean_tests
+            runner.run_clean_tests = lambda tests: clean(_own_tests(tests, files))
+        if files:
+            submit = runner.submit
 
-        mm.get_mutant_runner = runner_without_clean_run
+            def submit_own(name: str, tests: list[str], cpu_limit: int, estimate: float) -> None:
+                # the time limits as mutmut sets them, from the tests that do run
+                seconds = mm.state().duration_by_test
+                own = _own_tests(tests, files, seconds)
+                cfg = mm.config()
+                estimate = sum(seconds.get(test, 0.0) for test in own)
+                limit = (estimate + cfg.timeout_constant) * cfg.timeout_multiplier * 2
+                submit(name, own, math.ceil(limit), estimate)
+
+            runner.submit = submit_own
+        return runner
+
+    mm.get_mutant_runner = runner_as_configured
     try:
         mm._run(names, jobs)
     except KeyboardInterrupt:
@@ -214,6 +251,10 @@ def _forget_unmutated_copy(path: str) -> None:
         (ROOT / "mutants" / "mutmut-stats.json").unlink(missing_ok=True)
 
 
+def _module(path: str) -> dict[str, Any]:
+    return next(m for m in _load("modules.toml")["module"] if m["path"] == path)
+
+
 def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     """In a child process: generate, sample, run one module; write its results."""
     _patch_mutmut()
@@ -232,7 +273,7 @@ def run_one(path: str, limit: int, jobs: int, minutes: float = 0) -> None:
     data.load()
     every = sorted(data.exit_code_by_key, key=_mutant_key)
     sample = _spread(every, limit)
-    _run_within(sample, jobs, minutes, path)
+    _run_within(sample, jobs, minutes, path, _module(path).get("tests"))
     record(path, len(every), sample)
 
 
@@ -266,7 +307,7 @@ def rerun(path: str, jobs: int, minutes: float = 0) -> None:
     if result_file.exists():
         names = [n for n in json.loads(result_file.read_text())["diffs"] if n not in accepted]
         if names:
-            _run_within(names, jobs, minutes, path)
+            _run_within(names, jobs, minutes, path, _module(path).get("tests"))
 
 
 def _diff(name: str, path: str, recorded: str) -> str:

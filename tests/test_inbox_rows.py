@@ -1,0 +1,437 @@
+"""The inbox worker's rows, processed one call at a time (no worker thread): what is
+kept, counted off, parked and read again when the database refuses a write, an event
+fails, or a message is not recorded yet. Nothing acked is lost, each message's events
+keep their order, each is applied once."""
+
+import logging
+import sqlite3
+import threading
+
+import pytest
+
+from promptbot.errors import NotRecordedYet, StorageUnavailable
+from promptbot.jobs.inbox import BATCH
+from promptbot.jobs.inbox_rows import InboxRows
+from promptbot.jobs.parked import FIRST_PAUSE_SECONDS, ParkedEvents
+from storage import Store
+from tests.test_event_inbox import Writer, message_of, written
+
+
+class Events(Writer):
+    """A Writer (each body's event id written once, in the caller's transaction) that
+    also refuses, fails or waits for a message as told: ``refuse_once`` bodies raise
+    StorageUnavailable once, ``fail_always`` a KeyError each time, and events about the
+    messages in ``unknown`` NotRecordedYet; ``then`` is called after a body is tried.
+    ``applied``: the bodies processed without an error, in order (written() is in
+    event id order)."""
+
+    def __init__(self, store, refuse_once=(), fail_always=(), unknown=(), then=None):
+        super().__init__(
+            store,
+            fail_once={body: StorageUnavailable("the disk is full") for body in refuse_once},
+            fail_always={body: KeyError(body) for body in fail_always},
+        )
+        self.unknown = set(unknown)
+        self.then = then or (lambda body: None)
+        self.applied: list[str] = []
+
+    def __call__(self, body):
+        try:
+            if message_of(body) in self.unknown:
+                self.seen.append(f"({body})")
+                raise NotRecordedYet(f"{body} may be about a post in flight")
+            super().__call__(body)
+            self.applied.append(body)
+        finally:
+            self.then(body)
+
+
+class Worker:
+    """InboxRows over ``store`` as the inbox worker drives it, with a clock of its own
+    for the parked events and the row counts it was told were dealt with."""
+
+    def __init__(self, store, process, batchable=lambda body: True):
+        self.store = store
+        self.stop = threading.Event()
+        self.counted: list[int] = []
+        self.now = 0.0
+        self.rows = InboxRows(store, self.stop, self.counted.append)
+        self.rows.process = process
+        self.rows.batchable = batchable
+        self.rows.message_of = message_of
+        self.rows.parked = ParkedEvents(clock=lambda: self.now)
+        self.prepared: list[list[str]] = []
+        self.rows.prepare = self.prepared.append
+
+    def record(self, *bodies):
+        self.store.inbox.record_many([(f"Ev-{body}", body) for body in bodies], budget=5.0)
+
+    def next_rows(self):
+        """What the worker reads next: the unprocessed rows after its cursor."""
+        return self.store.inbox.pending(self.rows.cursor, BATCH)
+
+    def step(self):
+        """One round of the worker: parked events first, then the rows after the cursor;
+        True if the database refused a write."""
+        return self.rows.retry_parked() or self.rows.process_rows(self.next_rows())
+
+    def pending(self):
+        """Event bodies recorded and not processed, in arrival order."""
+        return [row.body for row in self.store.inbox.pending(0, BATCH)]
+
+    def later(self, seconds):
+        self.now += seconds
+
+
+@pytest.fixture
+def store(tmp_path):
+    return Store(tmp_path / "p.db")
+
+
+def test_a_batch_is_prepared_together_written_once_and_counted_off(store):
+    process = Events(store)
+    worker = Worker(store, process)
+    worker.record("a", "b")
+    assert worker.step() is False
+    assert worker.prepared == [["a", "b"]]  # the batch's reads, before its first event
+    assert written(store) == ["a", "b"] and worker.pending() == []
+    assert sum(worker.counted) == 2
+    assert worker.next_rows() == [] and worker.step() is False
+    assert process.seen == ["a", "b"]
+
+
+def test_rows_that_are_not_batchable_run_alone_outside_a_transaction_in_order(store):
+    process = Events(store)
+    worker = Worker(store, process, batchable=lambda body: body not in ("b", "e"))
+    worker.record(*"abcde")
+    assert worker.step() is False
+    assert process.seen == list("abcde")
+    assert process.in_batch == {"a": True, "b": False, "c": True, "d": True, "e": False}
+    assert worker.prepared == [["c", "d"]]
+    assert written(store) == list("abcde") and worker.pending() == []
+    assert sum(worker.counted) == 5
+
+
+def test_a_refused_write_in_a_batch_keeps_none_of_it_and_holds_the_rows_behind(store):
+    process = Events(store, refuse_once={"b"})
+    worker = Worker(store, process, batchable=lambda body: body != "d")
+    worker.record(*"abcd")
+    assert worker.step() is True
+    assert written(store) == [] and worker.pending() == list("abcd")
+    assert "d" not in process.seen and sum(worker.counted) == 0
+    assert worker.step() is False  # the database takes it now: in order, each once
+    assert written(store) == list("abcd") and worker.pending() == []
+    assert process.seen == ["a", "b", "a", "b", "c", "d"]
+    assert sum(worker.counted) == 4
+
+
+def test_a_refused_write_alone_keeps_the_events_before_it_and_is_next(store):
+    process = Events(store, refuse_once={"b"})
+    worker = Worker(store, process, batchable=lambda body: False)
+    worker.record(*"abc")
+    assert worker.step() is True
+    assert written(store) == ["a"] and worker.pending() == ["b", "c"]
+    assert "c" not in process.seen and sum(worker.counted) == 1
+    assert worker.step() is False
+    assert written(store) == list("abc") and process.seen == ["a", "b", "b", "c"]
+    assert sum(worker.counted) == 3
+
+
+def test_a_refusal_in_the_one_by_one_pass_keeps_the_events_before_it(store):
+    # "a" fails for good, so the batch goes one by one; there "c" is refused: "b" is
+    # kept, "a" set aside, and "c" and "d" are what the worker reads next.
+    process = Events(store, fail_always={"a"})
+    worker = Worker(store, process)
+    worker.record(*"abcd")
+    process.then = lambda body: (
+        body == "b" and process.fail_once.setdefault("c", StorageUnavailable("the disk is full"))
+    )
+    assert worker.step() is True
+    assert written(store) == ["b"]
+    assert [row.body for row in worker.next_rows()] == ["c", "d"]
+    assert sum(worker.counted) == 2  # "b" processed, "a" set aside
+    assert worker.step() is False
+    assert written(store) == list("bcd") and worker.pending() == ["a"]
+    assert worker.next_rows() == []
+    assert sum(worker.counted) == 4
+
+
+def test_a_failing_event_is_set_aside_with_its_error_and_the_rest_kept(store, caplog):
+    process = Events(store, fail_always={"b"})
+    worker = Worker(store, process)
+    worker.record(*"abc")
+    with caplog.at_level(logging.ERROR):
+        assert worker.step() is False
+    assert written(store) == ["a", "c"] and worker.pending() == ["b"]
+    assert sum(worker.counted) == 3 and worker.next_rows() == []
+    error = store.inbox.store.query("SELECT error FROM inbox WHERE event_id = 'Ev-b'")[0]["error"]
+    assert error == "KeyError: 'b'"
+    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert "Ev-b" in record.getMessage() and record.exc_info is not None
+
+
+def test_a_failure_noting_why_an_event_failed_still_sets_it_aside(store, monkeypatch):
+    process = Events(store, fail_always={"a"})
+    worker = Worker(store, process, batchable=lambda body: False)
+    worker.record(*"ab")
+
+    def note_refused(row_id, error):
+        raise StorageUnavailable("the disk is full")
+
+    monkeypatch.setattr(store.inbox, "note_error", note_refused)
+    assert worker.step() is False
+    assert written(store) == ["b"] and worker.pending() == ["a"]
+    assert sum(worker.counted) == 2 and worker.next_rows() == []
+
+
+def test_a_stop_ends_the_batch_after_the_event_in_hand(store):
+    worker = Worker(store, Events(store, then=lambda body: body == "b" and worker.stop.set()))
+    worker.record(*"abc")
+    assert worker.step() is False
+    assert written(store) == ["a", "b"] and worker.pending() == ["c"]
+    assert sum(worker.counted) == 2
+    assert [row.body for row in worker.next_rows()] == ["c"]
+
+
+def test_a_stop_before_a_batch_starts_keeps_nothing_of_it(store):
+    process = Events(store)
+    worker = Worker(store, process)
+    worker.rows.prepare = lambda bodies: worker.stop.set()
+    worker.record(*"ab")
+    assert worker.step() is False
+    assert process.seen == [] and written(store) == []
+    assert worker.pending() == ["a", "b"] and sum(worker.counted) == 0
+
+
+def test_a_stop_between_events_alone_leaves_the_rest_for_the_next_start(store):
+    process = Events(store, then=lambda body: worker.stop.set())
+    worker = Worker(store, process, batchable=lambda body: False)
+    worker.record(*"abc")
+    assert worker.step() is False
+    assert process.seen == ["a"] and worker.pending() == ["b", "c"]
+
+
+def test_a_stop_in_the_one_by_one_pass_keeps_what_was_handled(store):
+    process = Events(store, fail_always={"a"}, then=lambda body: body == "b" and worker.stop.set())
+    worker = Worker(store, process)
+    worker.record(*"abc")
+    assert worker.step() is False
+    assert process.seen == ["a", "a", "b"]
+    assert written(store) == ["b"] and worker.pending() == ["a", "c"]
+    assert sum(worker.counted) == 2
+    assert [row.body for row in worker.next_rows()] == ["c"]
+
+
+def refuse_marking(monkeypatch, store, error):
+    """The next marking of processed rows raises ``error``."""
+    real_mark = store.inbox.mark_processed
+    errors = [error]
+
+    def mark(ids):
+        if errors and ids:
+            raise errors.pop()
+        real_mark(ids)
+
+    monkeypatch.setattr(store.inbox, "mark_processed", mark)
+
+
+def test_a_batch_whose_marking_is_refused_is_read_again_and_written_once(store, monkeypatch):
+    process = Events(store)
+    worker = Worker(store, process)
+    worker.record(*"ab")
+    refuse_marking(monkeypatch, store, StorageUnavailable("the disk is full"))
+    assert worker.step() is True
+    assert written(store) == ["a", "b"] and worker.pending() == ["a", "b"]
+    assert sum(worker.counted) == 0
+    assert [row.body for row in worker.next_rows()] == ["a", "b"]
+    assert worker.step() is False
+    assert written(store) == ["a", "b"] and worker.pending() == []
+    assert sum(worker.counted) == 2
+
+
+def test_an_event_alone_whose_marking_is_refused_is_read_again(store, monkeypatch):
+    worker = Worker(store, Events(store), batchable=lambda body: False)
+    worker.record("a")
+    refuse_marking(monkeypatch, store, StorageUnavailable("the database is locked"))
+    assert worker.step() is True
+    assert worker.pending() == ["a"] and sum(worker.counted) == 0
+    assert worker.step() is False
+    assert worker.pending() == [] and written(store) == ["a"]
+
+
+def test_a_marking_that_fails_for_another_reason_is_not_taken_for_a_refusal(store, monkeypatch):
+    # A bug (say in the inbox's SQL) ends the worker, loudly, instead of being retried
+    # for ever as if the disk were full.
+    worker = Worker(store, Events(store))
+    worker.record(*"ab")
+    refuse_marking(monkeypatch, store, sqlite3.ProgrammingError("no such column: processed"))
+    with pytest.raises(sqlite3.ProgrammingError):
+        worker.step()
+
+
+def test_an_error_in_the_batchs_transaction_is_not_taken_for_a_refusal(store, monkeypatch):
+    worker = Worker(store, Events(store), batchable=lambda body: body == "a")
+    worker.record("a")
+
+    def broken(*args, **kwargs):
+        raise sqlite3.ProgrammingError("cannot start a transaction within a transaction")
+
+    monkeypatch.setattr(store, "transaction", broken)
+    with pytest.raises(sqlite3.ProgrammingError):
+        worker.step()
+
+
+def test_an_event_about_an_unrecorded_message_waits_and_the_others_go_on(store):
+    process = Events(store, unknown={"m1"})
+    worker = Worker(store, process)
+    worker.record("m1:add", "m2:add", "m1:remove", "other")
+    assert worker.step() is False
+    assert written(store) == ["m2:add", "other"]
+    assert "m1:remove" not in process.seen and "(m1:remove)" not in process.seen
+    assert worker.pending() == ["m1:add", "m1:remove"]
+    assert len(worker.rows.parked) == 2 and sum(worker.counted) == 2
+    assert worker.next_rows() == []  # parked, not read again
+
+    assert worker.step() is False  # not due yet: not tried
+    assert process.seen.count("(m1:add)") == 2  # once in the batch, once alone
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.step() is False  # due, still unknown: tried again, the rest behind it
+    assert process.seen.count("(m1:add)") == 3 and "(m1:remove)" not in process.seen
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.step() is False  # the pause doubled: not yet
+    assert process.seen.count("(m1:add)") == 3
+
+    process.unknown.clear()  # the post is recorded
+    worker.later(1.0)
+    assert worker.step() is False
+    assert process.applied == ["m2:add", "other", "m1:add", "m1:remove"]
+    assert worker.pending() == [] and not worker.rows.parked
+    assert sum(worker.counted) == 4
+
+
+def test_the_events_behind_a_parked_one_wait_even_if_its_message_is_recorded_meanwhile(store):
+    # The post is recorded (by the thread that made it) just after its 👍 was parked;
+    # the 👍's removal, next in the batch, must not overtake the 👍.
+    process = Events(store, unknown={"m1"})
+    process.then = lambda body: body == "m1:add" and process.unknown.clear()
+    worker = Worker(store, process, batchable=lambda body: False)
+    worker.record("m1:add", "m1:remove", "m2:add")
+    assert worker.step() is False
+    assert written(store) == ["m2:add"] and worker.pending() == ["m1:add", "m1:remove"]
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.step() is False
+    assert process.applied == ["m2:add", "m1:add", "m1:remove"]
+
+
+def test_a_batch_wholly_about_a_parked_message_waits_behind_it(store):
+    # The message is recorded now, but its first event is still parked: the later ones,
+    # a batch of their own, must not overtake it.
+    process = Events(store, unknown={"m1"})
+    worker = Worker(store, process)
+    worker.record("m1:add")
+    assert worker.step() is False and len(worker.rows.parked) == 1
+    process.unknown.clear()
+    worker.record("m1:remove", "m1:add-again")
+    assert worker.step() is False  # the parked one is not due yet
+    assert written(store) == [] and len(worker.rows.parked) == 3
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.step() is False
+    assert process.applied == ["m1:add", "m1:remove", "m1:add-again"]
+    assert worker.pending() == [] and sum(worker.counted) == 3
+
+
+def test_a_parked_event_retried_leaves_the_cursor_where_it_was(store):
+    # The cursor is past the rows set aside or parked; a retried parked event, an
+    # earlier row, must not move it back (the set-aside row would be processed again).
+    process = Events(store, unknown={"m1"}, fail_always={"b"})
+    worker = Worker(store, process, batchable=lambda body: False)
+    worker.record("m1:add", "b", "c")
+    assert worker.step() is False
+    assert worker.next_rows() == []
+    process.unknown.clear()
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.step() is False
+    assert worker.next_rows() == [] and worker.pending() == ["b"]
+    assert process.seen.count("b") == 1
+
+
+def test_a_refused_write_of_a_parked_event_keeps_it_first_in_line(store):
+    process = Events(store, unknown={"m1"})
+    worker = Worker(store, process)
+    worker.record("m1:add", "m1:remove")
+    worker.step()
+    process.unknown.clear()
+    process.fail_once["m1:add"] = StorageUnavailable("the disk is full")
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.rows.retry_parked() is True
+    assert written(store) == [] and "m1:remove" not in process.seen
+    assert worker.rows.retry_parked() is False  # due still: tried again at once
+    assert written(store) == ["m1:add", "m1:remove"] and worker.pending() == []
+
+
+def test_a_parked_event_that_fails_is_set_aside_and_the_next_goes_on(store):
+    process = Events(store, unknown={"m1"})
+    worker = Worker(store, process)
+    worker.record("m1:add", "m1:remove")
+    worker.step()
+    process.unknown.clear()
+    process.fail_always["m1:add"] = KeyError("m1:add")
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.step() is False
+    assert written(store) == ["m1:remove"] and worker.pending() == ["m1:add"]
+    assert not worker.rows.parked and sum(worker.counted) == 2
+
+
+def test_a_parked_event_whose_marking_is_refused_stays_first_and_is_applied_once(
+    store, monkeypatch
+):
+    process = Events(store, unknown={"m1"})
+    worker = Worker(store, process)
+    worker.record("m1:add", "m1:remove")
+    worker.step()
+    process.unknown.clear()
+    refuse_marking(monkeypatch, store, StorageUnavailable("the disk is full"))
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.step() is True
+    assert "m1:remove" not in process.seen and worker.pending() == ["m1:add", "m1:remove"]
+    assert worker.step() is False
+    assert written(store) == ["m1:add", "m1:remove"] and worker.pending() == []
+    assert process.seen.count("m1:add") == 2 and len(worker.rows.parked) == 0
+    assert sum(worker.counted) == 2
+
+
+def test_events_of_several_parked_messages_each_go_in_their_order(store):
+    process = Events(store, unknown={"m1", "m2"})
+    worker = Worker(store, process, batchable=lambda body: False)
+    worker.record("m1:add", "m2:add", "m1:remove", "m2:remove")
+    worker.step()
+    assert len(worker.rows.parked) == 4 and written(store) == []
+    process.unknown.clear()
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.step() is False
+    order = process.applied
+    assert sorted(order) == ["m1:add", "m1:remove", "m2:add", "m2:remove"]
+    assert order.index("m1:add") < order.index("m1:remove")
+    assert order.index("m2:add") < order.index("m2:remove")
+    assert worker.pending() == [] and sum(worker.counted) == 4
+
+
+def test_an_unrecorded_message_with_no_message_to_wait_for_is_retried_in_order(store):
+    # NotRecordedYet from an event that is about no message cannot be parked behind
+    # one: it is a refusal like any other, and holds the rows behind it.
+    process = Events(store)
+    process.fail_once["x"] = NotRecordedYet("x may be about a post in flight")
+    worker = Worker(store, process, batchable=lambda body: False)
+    worker.record("x", "y")
+    assert worker.step() is True
+    assert not worker.rows.parked and worker.pending() == ["x", "y"]
+    assert worker.step() is False
+    assert written(store) == ["x", "y"]
+
+
+def test_a_refused_batch_says_how_many_events_wait_and_why(store, caplog):
+    worker = Worker(store, Events(store, refuse_once={"a"}))
+    worker.record(*"ab")
+    with caplog.at_level(logging.WARNING):
+        assert worker.step() is True
+    assert "2 events wait: the disk is full" in caplog.text
