@@ -6,14 +6,16 @@ keep their order, each is applied once."""
 import logging
 import sqlite3
 import threading
+from contextlib import contextmanager
 
 import pytest
 
 from promptbot.errors import NotRecordedYet, StorageUnavailable
-from promptbot.jobs.inbox import BATCH
+from promptbot.jobs.inbox import BATCH, EventInbox
 from promptbot.jobs.inbox_rows import InboxRows
 from promptbot.jobs.parked import FIRST_PAUSE_SECONDS, ParkedEvents
 from storage import Store
+from storage.base import unavailable
 from tests.test_event_inbox import Writer, message_of, written
 
 
@@ -50,15 +52,17 @@ class Worker:
     """InboxRows over ``store`` as the inbox worker drives it, with a clock of its own
     for the parked events and the row counts it was told were dealt with."""
 
-    def __init__(self, store, process, batchable=lambda body: True):
+    def __init__(self, store, process, batchable=lambda body: True, messages=message_of):
         self.store = store
         self.stop = threading.Event()
         self.counted: list[int] = []
         self.now = 0.0
         self.rows = InboxRows(store, self.stop, self.counted.append)
         self.rows.process = process
-        self.rows.batchable = batchable
-        self.rows.message_of = message_of
+        if batchable is not None:  # else InboxRows' own default
+            self.rows.batchable = batchable
+        if messages is not None:
+            self.rows.message_of = messages
         self.rows.parked = ParkedEvents(clock=lambda: self.now)
         self.prepared: list[list[str]] = []
         self.rows.prepare = self.prepared.append
@@ -71,9 +75,15 @@ class Worker:
         return self.store.inbox.pending(self.rows.cursor, BATCH)
 
     def step(self):
-        """One round of the worker: parked events first, then the rows after the cursor;
-        True if the database refused a write."""
-        return self.rows.retry_parked() or self.rows.process_rows(self.next_rows())
+        """One round of the worker (jobs/inbox.py _process_pending): parked events
+        first, then the rows after the cursor; True if the database refused a write
+        (returned, or raised to the worker's loop)."""
+        try:
+            return self.rows.retry_parked() or self.rows.process_rows(self.next_rows())
+        except Exception as error:
+            if unavailable(error) is None:
+                raise
+            return True
 
     def pending(self):
         """Event bodies recorded and not processed, in arrival order."""
@@ -86,6 +96,16 @@ class Worker:
 @pytest.fixture
 def store(tmp_path):
     return Store(tmp_path / "p.db")
+
+
+def logged(caplog, level, *parts):
+    """Whether a record at ``level`` says each of ``parts`` (what an operator reads:
+    which event, how many, why)."""
+    return any(
+        all(part in record.getMessage() for part in parts)
+        for record in caplog.records
+        if record.levelno == level
+    )
 
 
 def test_a_batch_is_prepared_together_written_once_and_counted_off(store):
@@ -112,6 +132,17 @@ def test_rows_that_are_not_batchable_run_alone_outside_a_transaction_in_order(st
     assert sum(worker.counted) == 5
 
 
+def test_by_default_each_event_runs_alone_outside_a_transaction(store):
+    # What may call the Web API must not hold the write lock: only events declared
+    # batchable share a transaction.
+    process = Events(store)
+    worker = Worker(store, process, batchable=None)
+    worker.record(*"ab")
+    assert worker.step() is False
+    assert process.in_batch == {"a": False, "b": False} and worker.prepared == []
+    assert written(store) == ["a", "b"] and sum(worker.counted) == 2
+
+
 def test_a_refused_write_in_a_batch_keeps_none_of_it_and_holds_the_rows_behind(store):
     process = Events(store, refuse_once={"b"})
     worker = Worker(store, process, batchable=lambda body: body != "d")
@@ -125,11 +156,13 @@ def test_a_refused_write_in_a_batch_keeps_none_of_it_and_holds_the_rows_behind(s
     assert sum(worker.counted) == 4
 
 
-def test_a_refused_write_alone_keeps_the_events_before_it_and_is_next(store):
+def test_a_refused_write_alone_keeps_the_events_before_it_and_is_next(store, caplog):
     process = Events(store, refuse_once={"b"})
     worker = Worker(store, process, batchable=lambda body: False)
     worker.record(*"abc")
-    assert worker.step() is True
+    with caplog.at_level(logging.WARNING):
+        assert worker.step() is True
+    assert logged(caplog, logging.WARNING, "Ev-b", "the disk is full")
     assert written(store) == ["a"] and worker.pending() == ["b", "c"]
     assert "c" not in process.seen and sum(worker.counted) == 1
     assert worker.step() is False
@@ -156,21 +189,22 @@ def test_a_refusal_in_the_one_by_one_pass_keeps_the_events_before_it(store):
     assert sum(worker.counted) == 4
 
 
-def test_a_failing_event_is_set_aside_with_its_error_and_the_rest_kept(store, caplog):
-    process = Events(store, fail_always={"b"})
+def test_failing_events_are_set_aside_with_their_errors_and_the_rest_kept(store, caplog):
+    process = Events(store, fail_always={"b", "c"})
     worker = Worker(store, process)
-    worker.record(*"abc")
+    worker.record(*"abcd")
     with caplog.at_level(logging.ERROR):
         assert worker.step() is False
-    assert written(store) == ["a", "c"] and worker.pending() == ["b"]
-    assert sum(worker.counted) == 3 and worker.next_rows() == []
-    error = store.inbox.store.query("SELECT error FROM inbox WHERE event_id = 'Ev-b'")[0]["error"]
-    assert error == "KeyError: 'b'"
-    (record,) = [r for r in caplog.records if r.levelno == logging.ERROR]
-    assert "Ev-b" in record.getMessage() and record.exc_info is not None
+    assert written(store) == ["a", "d"] and worker.pending() == ["b", "c"]
+    assert sum(worker.counted) == 4 and worker.next_rows() == []  # the backlog is 0 again
+    errors = store.inbox.store.query("SELECT error FROM inbox WHERE error IS NOT NULL")
+    assert [row["error"] for row in errors] == ["KeyError: 'b'", "KeyError: 'c'"]
+    records = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.exc_info is not None for r in records] == [True, True]  # with the traceback
+    assert logged(caplog, logging.ERROR, "Ev-b", "set aside")
 
 
-def test_a_failure_noting_why_an_event_failed_still_sets_it_aside(store, monkeypatch):
+def test_a_failure_noting_why_an_event_failed_still_sets_it_aside(store, monkeypatch, caplog):
     process = Events(store, fail_always={"a"})
     worker = Worker(store, process, batchable=lambda body: False)
     worker.record(*"ab")
@@ -179,7 +213,9 @@ def test_a_failure_noting_why_an_event_failed_still_sets_it_aside(store, monkeyp
         raise StorageUnavailable("the disk is full")
 
     monkeypatch.setattr(store.inbox, "note_error", note_refused)
-    assert worker.step() is False
+    with caplog.at_level(logging.ERROR):
+        assert worker.step() is False
+    assert logged(caplog, logging.ERROR, "could not note", "Ev-a")
     assert written(store) == ["b"] and worker.pending() == ["a"]
     assert sum(worker.counted) == 2 and worker.next_rows() == []
 
@@ -235,12 +271,16 @@ def refuse_marking(monkeypatch, store, error):
     monkeypatch.setattr(store.inbox, "mark_processed", mark)
 
 
-def test_a_batch_whose_marking_is_refused_is_read_again_and_written_once(store, monkeypatch):
+def test_a_batch_whose_marking_is_refused_is_read_again_and_written_once(
+    store, monkeypatch, caplog
+):
     process = Events(store)
     worker = Worker(store, process)
     worker.record(*"ab")
     refuse_marking(monkeypatch, store, StorageUnavailable("the disk is full"))
-    assert worker.step() is True
+    with caplog.at_level(logging.WARNING):
+        assert worker.step() is True
+    assert logged(caplog, logging.WARNING, "could not mark 2 processed events", "disk is full")
     assert written(store) == ["a", "b"] and worker.pending() == ["a", "b"]
     assert sum(worker.counted) == 0
     assert [row.body for row in worker.next_rows()] == ["a", "b"]
@@ -281,11 +321,13 @@ def test_an_error_in_the_batchs_transaction_is_not_taken_for_a_refusal(store, mo
         worker.step()
 
 
-def test_an_event_about_an_unrecorded_message_waits_and_the_others_go_on(store):
+def test_an_event_about_an_unrecorded_message_waits_and_the_others_go_on(store, caplog):
     process = Events(store, unknown={"m1"})
     worker = Worker(store, process)
     worker.record("m1:add", "m2:add", "m1:remove", "other")
-    assert worker.step() is False
+    with caplog.at_level(logging.INFO):
+        assert worker.step() is False
+    assert logged(caplog, logging.INFO, "Ev-m1:add", "may be about a post in flight")
     assert written(store) == ["m2:add", "other"]
     assert "m1:remove" not in process.seen and "(m1:remove)" not in process.seen
     assert worker.pending() == ["m1:add", "m1:remove"]
@@ -338,6 +380,34 @@ def test_a_batch_wholly_about_a_parked_message_waits_behind_it(store):
     assert worker.step() is False
     assert process.applied == ["m1:add", "m1:remove", "m1:add-again"]
     assert worker.pending() == [] and sum(worker.counted) == 3
+
+
+def test_in_a_batch_partly_about_a_parked_message_those_events_wait_behind_it(store):
+    process = Events(store, unknown={"m1"})
+    worker = Worker(store, process)
+    worker.record("m1:add")
+    worker.step()
+    process.unknown.clear()
+    worker.record("m2:add", "m1:remove", "m3:add")
+    assert worker.step() is False
+    assert process.applied == ["m2:add", "m3:add"]
+    assert worker.pending() == ["m1:add", "m1:remove"]
+    worker.later(FIRST_PAUSE_SECONDS)
+    assert worker.step() is False
+    assert process.applied == ["m2:add", "m3:add", "m1:add", "m1:remove"]
+    assert worker.pending() == [] and sum(worker.counted) == 4
+
+
+def test_a_refused_write_about_a_known_message_holds_every_event_behind_it(store):
+    # Parking is for a message not recorded yet; any other refusal is a pause for all.
+    process = Events(store, refuse_once={"m2:add"})
+    worker = Worker(store, process, batchable=lambda body: False)
+    worker.record("m2:add", "m3:add")
+    assert worker.step() is True
+    assert not worker.rows.parked and "m3:add" not in process.seen
+    assert worker.pending() == ["m2:add", "m3:add"]
+    assert worker.step() is False
+    assert process.applied == ["m2:add", "m3:add"]
 
 
 def test_a_parked_event_retried_leaves_the_cursor_where_it_was(store):
@@ -416,17 +486,25 @@ def test_events_of_several_parked_messages_each_go_in_their_order(store):
     assert worker.pending() == [] and sum(worker.counted) == 4
 
 
-def test_an_unrecorded_message_with_no_message_to_wait_for_is_retried_in_order(store):
-    # NotRecordedYet from an event that is about no message cannot be parked behind
-    # one: it is a refusal like any other, and holds the rows behind it.
+@pytest.mark.parametrize("messages", [message_of, None], ids=["attached", "none attached"])
+def test_an_unrecorded_message_with_no_message_to_wait_for_is_retried_in_order(store, messages):
+    # NotRecordedYet from an event that is about no message (or when no message_of is
+    # attached) cannot be parked behind one: it is a refusal like any other, and holds
+    # the rows behind it.
     process = Events(store)
+    process.fail_once["m1:add"] = NotRecordedYet("m1:add may be about a post in flight")
     process.fail_once["x"] = NotRecordedYet("x may be about a post in flight")
-    worker = Worker(store, process, batchable=lambda body: False)
+    worker = Worker(store, process, batchable=lambda body: False, messages=messages)
     worker.record("x", "y")
     assert worker.step() is True
     assert not worker.rows.parked and worker.pending() == ["x", "y"]
     assert worker.step() is False
     assert written(store) == ["x", "y"]
+    if messages is None:  # nor is an event about a message parked then
+        worker.record("m1:add", "m2:add")
+        assert worker.step() is True and not worker.rows.parked
+        assert worker.pending() == ["m1:add", "m2:add"]
+        assert worker.step() is False and process.applied[-2:] == ["m1:add", "m2:add"]
 
 
 def test_a_refused_batch_says_how_many_events_wait_and_why(store, caplog):
@@ -435,3 +513,76 @@ def test_a_refused_batch_says_how_many_events_wait_and_why(store, caplog):
     with caplog.at_level(logging.WARNING):
         assert worker.step() is True
     assert "2 events wait: the disk is full" in caplog.text
+
+
+class Killed(BaseException):
+    """The process dies here (kill -9, power cut): nothing after it runs."""
+
+
+def throw(error):
+    raise error
+
+
+def test_events_alone_are_each_marked_before_the_next_so_a_crash_repeats_one(store):
+    # Events alone may call the Web API, which no event id undoes: after a crash only
+    # the event in hand may be processed again.
+    process = Events(store, then=lambda body: body == "b" and throw(Killed()))
+    worker = Worker(store, process, batchable=lambda body: False)
+    worker.record(*"abc")
+    with pytest.raises(Killed):
+        worker.step()
+    assert worker.pending() == ["b", "c"]
+
+
+def test_a_refused_commit_of_a_batch_holds_the_rows_behind_it(store, monkeypatch, caplog):
+    process = Events(store)
+    worker = Worker(store, process, batchable=lambda body: body == "a")
+    worker.record("a", "c")
+    real_transaction = store.transaction
+    refusals = [StorageUnavailable("the disk is full")]
+
+    @contextmanager
+    def commit_refused_once(*args, **kwargs):
+        outer = not store.connection().conn.in_transaction
+        with real_transaction(*args, **kwargs) as db:
+            yield db
+            if outer and refusals:
+                raise refusals.pop()  # at the commit: nothing of it is kept
+
+    monkeypatch.setattr(store, "transaction", commit_refused_once)
+    with caplog.at_level(logging.WARNING):
+        assert worker.step() is True
+    assert process.seen == ["a"] and written(store) == []
+    assert worker.pending() == ["a", "c"] and sum(worker.counted) == 0
+    assert logged(caplog, logging.WARNING, "could not commit 1 processed events", "disk is full")
+    assert worker.step() is False
+    assert process.applied == ["a", "a", "c"] and written(store) == ["a", "c"]
+
+
+def test_a_batch_sqlite_undid_in_the_one_by_one_pass_holds_the_rows_behind_it(store):
+    # "x" fails for good, so the batch goes one by one; there SQLite undoes the whole
+    # transaction on "b" (what it does itself on a full disk): "a" is gone too, and
+    # neither it nor anything behind is counted or overtaken.
+    process = Events(store, refuse_once={"b"}, fail_always={"x"})
+    worker = Worker(store, process, batchable=lambda body: body != "c")
+    worker.record("x", "a", "b", "c")
+    process.undo = {"b"}
+    assert worker.step() is True
+    assert "c" not in process.seen and written(store) == []
+    assert worker.pending() == ["x", "a", "b", "c"] and sum(worker.counted) == 0
+    assert worker.step() is False
+    assert written(store) == ["a", "b", "c"] and worker.pending() == ["x"]
+    assert sum(worker.counted) == 4
+
+
+def test_an_inbox_started_before_it_knows_how_to_process_waits_for_it(store):
+    process = Events(store)
+    inbox = EventInbox(store, 100)
+    inbox.accept("Ev-a", "a")
+    inbox.start()
+    assert inbox.wait_idle(10)
+    inbox.attach(process)
+    inbox.wake()
+    assert inbox.wait_idle(10)
+    assert process.seen == ["a"] and written(store) == ["a"]
+    inbox.shutdown()
