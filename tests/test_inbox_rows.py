@@ -14,9 +14,8 @@ from promptbot.errors import NotRecordedYet, StorageUnavailable
 from promptbot.jobs.inbox import BATCH, EventInbox
 from promptbot.jobs.inbox_rows import InboxRows
 from promptbot.jobs.parked import FIRST_PAUSE_SECONDS, ParkedEvents
-from storage import Store
 from storage.base import unavailable
-from tests.test_event_inbox import Writer, message_of, written
+from tests.test_event_inbox import Writer, message_of, refuse_marking_once, written
 
 
 class Events(Writer):
@@ -91,11 +90,6 @@ class Worker:
 
     def later(self, seconds):
         self.now += seconds
-
-
-@pytest.fixture
-def store(tmp_path):
-    return Store(tmp_path / "p.db")
 
 
 def logged(caplog, level, *parts):
@@ -258,26 +252,13 @@ def test_a_stop_in_the_one_by_one_pass_keeps_what_was_handled(store):
     assert [row.body for row in worker.next_rows()] == ["c"]
 
 
-def refuse_marking(monkeypatch, store, error):
-    """The next marking of processed rows raises ``error``."""
-    real_mark = store.inbox.mark_processed
-    errors = [error]
-
-    def mark(ids):
-        if errors and ids:
-            raise errors.pop()
-        real_mark(ids)
-
-    monkeypatch.setattr(store.inbox, "mark_processed", mark)
-
-
 def test_a_batch_whose_marking_is_refused_is_read_again_and_written_once(
     store, monkeypatch, caplog
 ):
     process = Events(store)
     worker = Worker(store, process)
     worker.record(*"ab")
-    refuse_marking(monkeypatch, store, StorageUnavailable("the disk is full"))
+    refuse_marking_once(monkeypatch, worker.rows)
     with caplog.at_level(logging.WARNING):
         assert worker.step() is True
     assert logged(caplog, logging.WARNING, "could not mark 2 processed events", "disk is full")
@@ -292,7 +273,7 @@ def test_a_batch_whose_marking_is_refused_is_read_again_and_written_once(
 def test_an_event_alone_whose_marking_is_refused_is_read_again(store, monkeypatch):
     worker = Worker(store, Events(store), batchable=lambda body: False)
     worker.record("a")
-    refuse_marking(monkeypatch, store, StorageUnavailable("the database is locked"))
+    refuse_marking_once(monkeypatch, worker.rows)
     assert worker.step() is True
     assert worker.pending() == ["a"] and sum(worker.counted) == 0
     assert worker.step() is False
@@ -304,7 +285,11 @@ def test_a_marking_that_fails_for_another_reason_is_not_taken_for_a_refusal(stor
     # for ever as if the disk were full.
     worker = Worker(store, Events(store))
     worker.record(*"ab")
-    refuse_marking(monkeypatch, store, sqlite3.ProgrammingError("no such column: processed"))
+
+    def broken(ids):
+        raise sqlite3.ProgrammingError("no such column: processed")
+
+    monkeypatch.setattr(store.inbox, "mark_processed", broken)
     with pytest.raises(sqlite3.ProgrammingError):
         worker.step()
 
@@ -425,12 +410,18 @@ def test_a_parked_event_retried_leaves_the_cursor_where_it_was(store):
     assert process.seen.count("b") == 1
 
 
-def test_a_refused_write_of_a_parked_event_keeps_it_first_in_line(store):
+def parked_then_recorded(store):
+    """m1's two events parked behind the first, then m1 recorded; due after a pause."""
     process = Events(store, unknown={"m1"})
     worker = Worker(store, process)
     worker.record("m1:add", "m1:remove")
     worker.step()
     process.unknown.clear()
+    return process, worker
+
+
+def test_a_refused_write_of_a_parked_event_keeps_it_first_in_line(store):
+    process, worker = parked_then_recorded(store)
     process.fail_once["m1:add"] = StorageUnavailable("the disk is full")
     worker.later(FIRST_PAUSE_SECONDS)
     assert worker.rows.retry_parked() is True
@@ -440,11 +431,7 @@ def test_a_refused_write_of_a_parked_event_keeps_it_first_in_line(store):
 
 
 def test_a_parked_event_that_fails_is_set_aside_and_the_next_goes_on(store):
-    process = Events(store, unknown={"m1"})
-    worker = Worker(store, process)
-    worker.record("m1:add", "m1:remove")
-    worker.step()
-    process.unknown.clear()
+    process, worker = parked_then_recorded(store)
     process.fail_always["m1:add"] = KeyError("m1:add")
     worker.later(FIRST_PAUSE_SECONDS)
     assert worker.step() is False
@@ -455,12 +442,8 @@ def test_a_parked_event_that_fails_is_set_aside_and_the_next_goes_on(store):
 def test_a_parked_event_whose_marking_is_refused_stays_first_and_is_applied_once(
     store, monkeypatch
 ):
-    process = Events(store, unknown={"m1"})
-    worker = Worker(store, process)
-    worker.record("m1:add", "m1:remove")
-    worker.step()
-    process.unknown.clear()
-    refuse_marking(monkeypatch, store, StorageUnavailable("the disk is full"))
+    process, worker = parked_then_recorded(store)
+    refuse_marking_once(monkeypatch, worker.rows)
     worker.later(FIRST_PAUSE_SECONDS)
     assert worker.step() is True
     assert "m1:remove" not in process.seen and worker.pending() == ["m1:add", "m1:remove"]
