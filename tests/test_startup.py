@@ -79,6 +79,25 @@ def test_a_digest_preview_loads_no_slack_no_model_client_and_few_stores(
     assert loaded_after(code, [*unwanted, *stores]) == []
 
 
+def test_a_digest_preview_starts_no_blas_threads(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its matrix products run on one thread (resampling.one_blas_thread): OpenBLAS is
+    told so before numpy loads, so it starts no spinning threads of its own."""
+    Store(tmp_path / "empty.db").close()
+    (tmp_path / "app.yaml").write_text("models: [{name: a, model: a}]\n", encoding="utf-8")
+    monkeypatch.setenv("PROMPTBOT_DB", str(tmp_path / "empty.db"))
+    monkeypatch.setenv("PROMPTBOT_CONFIG", str(tmp_path / "app.yaml"))
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    code = run_cli(["digest", "--print"], "Prompt digest") + (
+        "import threadpoolctl\n"
+        "found = [i['num_threads'] for i in threadpoolctl.threadpool_info()"
+        " if i['internal_api'] == 'openblas']\n"
+        "assert found == [1], found\n"
+    )
+    assert loaded_after(code, ["numpy"]) == ["numpy"]
+
+
 _SERVE_AND_RATE = """
 import tempfile
 from pathlib import Path
