@@ -50,7 +50,7 @@ SETS = [
     ranked_threads(8, 60, seed=1),
     ranked_threads(8, 25, seed=2, first_cluster=5000),
     ranked_threads(8, 40, seed=3, taking_part=5),  # five of eight items: a table of five
-    ranked_threads(5, 30, seed=4, first_cluster=1),  # shares cluster codes with the first
+    ranked_threads(5, 30, seed=4),  # the same cluster codes as the table of five before it
     ranked_threads(8, 1, seed=5),
 ]
 
