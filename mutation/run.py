@@ -1,6 +1,7 @@
 """`make mutate`: mutmut on the modules that carry a guarantee, one module at a time.
 
-Usage: python mutation/run.py [--max N] [--minutes M] [--jobs J] [MODULE_PATH ...]
+Usage: python mutation/run.py [--max N] [--minutes M] [--jobs J] [--table | --again | --verify]
+       [MODULE_PATH ...]
 
 mutmut (3.x) makes each change inside a copy of the code under ./mutants and runs only
 the tests that call the changed function (it records which tests call what on a first
@@ -20,6 +21,11 @@ operator before it generates anything:
 - A module's own tests (`tests` in modules.toml, test files): of the tests that call a
   mutant's function only those run, for a module every end-to-end test calls (the inbox
   worker: 300 tests, three minutes a mutant). The score is then a lower bound.
+
+`--verify MODULE…` runs each mutant of the last measurement again in a pytest process of
+its own (no fork server), against the same tests in the same order, and keeps that
+verdict where it differs: under the fork server a kill has been a flake (two of 300 in
+one run of the inbox worker's mutants, equivalent ones among them).
 
 Then it prints a score per module (caught / (tried - accepted)), the survivors with
 their diffs, and which modules miss their target. Accepted survivors (harmless ones,
@@ -310,6 +316,52 @@ def rerun(path: str, jobs: int, minutes: float = 0) -> None:
             _run_within(names, jobs, minutes, path, _module(path).get("tests"))
 
 
+def verify(path: str) -> None:
+    """Each mutant of ``path`` measured last, run again directly; prints and keeps the
+    verdicts that differ (a timeout or a mutant not run is left as it was)."""
+    from mutmut.mutation.data import SourceFileMutationData
+    from mutmut.stats import status_by_exit_code
+
+    stats = json.loads((ROOT / "mutants" / "mutmut-stats.json").read_text())
+    files = _module(path).get("tests")
+    data = SourceFileMutationData(path=path)
+    data.load()
+    for name, code in sorted(data.exit_code_by_key.items(), key=lambda item: _mutant_key(item[0])):
+        was = status_by_exit_code[code]
+        if was not in ("killed", "survived"):
+            continue
+        tests = stats["tests_by_mangled_function_name"].get(name.rpartition("__mutmut_")[0], [])
+        if files:
+            tests = _own_tests(tests, files, stats["duration_by_test"])
+        try:
+            code_now = subprocess.call(
+                [
+                    sys.executable,
+                    "-m",
+                    "pytest",
+                    "-x",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "-p",
+                    "no:randomly",
+                    *tests,
+                ],
+                cwd=ROOT / "mutants",
+                env={**os.environ, "MUTANT_UNDER_TEST": name},
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=300,
+            )
+        except subprocess.TimeoutExpired:
+            continue
+        now = "survived" if code_now == 0 else "killed"
+        if now != was:
+            print(f"{name}: {was} under mutmut, {now} alone", flush=True)
+            data.exit_code_by_key[name] = 0 if now == "survived" else 1
+    data.save()
+
+
 def _diff(name: str, path: str, recorded: str) -> str:
     """A mutant's change as the module stands now (after a rebase the same name may be
     another change than the one recorded), else as recorded."""
@@ -338,18 +390,19 @@ def _summarise(
     tried = len(statuses)
     caught = sum(1 for s in statuses.values() if s in ("killed", "timeout", "segfault"))
     skipped = sum(1 for s in statuses.values() if s in ("skipped", "not checked"))
-    survivors = [
-        n for n in result["diffs"] if statuses[n] in ("survived", "no tests", "suspicious")
-    ]
+    # (one killed when recorded may survive a rerun: a flaky kill, or a changed test)
+    survivors = [n for n, s in statuses.items() if s in ("survived", "no tests", "suspicious")]
     accepted_here = [n for n in survivors if n in accepted]
     for name in survivors:
         if name in accepted:
             # names are mutmut's numbering, which shifts when the function changes:
             # the diff shows whether the reason still fits the change
-            diff = _diff(name, path, result["diffs"][name])
+            diff = _diff(name, path, result["diffs"].get(name, ""))
             print(f"--- accepted: {name}: {accepted[name]}\n{diff}")
         else:
-            print(f"--- {statuses[name]}: {name}\n{_diff(name, path, result['diffs'][name])}")
+            print(
+                f"--- {statuses[name]}: {name}\n{_diff(name, path, result['diffs'].get(name, ''))}"
+            )
     if skipped:
         # the module changed since: mutmut dropped those verdicts; run it again to count them
         print(f"{path}: {skipped} mutants of the last sample changed since, not counted")
@@ -364,6 +417,7 @@ def _summarise(
 
 def main(argv: list[str]) -> int:
     limit, jobs, only, run, again, minutes = 60, 1, [], True, False, 0.0
+    verifying = False
     args = iter(argv)
     for arg in args:
         if arg in ("-h", "--help"):
@@ -380,6 +434,9 @@ def main(argv: list[str]) -> int:
         elif arg == "--again":  # run the last survivors of the named modules again
             run = False
             again = True
+        elif arg == "--verify":  # run each mutant of the named modules again, alone
+            run = False
+            verifying = True
         elif arg == "--rerun":
             rerun(next(args), jobs, minutes)
             return 0
@@ -410,6 +467,8 @@ def main(argv: list[str]) -> int:
             if again:
                 options = ["--jobs", str(jobs), "--minutes", str(minutes)]
                 subprocess.call([sys.executable, __file__, *options, "--rerun", path])
+            if verifying:
+                verify(path)
         failure = _summarise(module, accepted, table)
         if failure:
             failing.append(failure)
