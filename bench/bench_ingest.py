@@ -11,16 +11,23 @@ latency p50/p99 is from the clients.
 
 Targets: stored/s at 1M ≥ 0.9× empty; promptbot stored/s ≥ 0.8× bare Bolt's.
 
+The clients have a core of their own and each server another (on a machine of two, one
+each), as in production, where Slack's senders are not on the bot's machine. Left to
+share both cores (--no-pin), 16 client threads contend with the server's threads, which
+the scheduler moves from core to core, handing Python's lock across them: both servers
+then spend a third more CPU per event, more so the one with more threads at work, and
+consecutive runs differ by a fifth. The clients' core stays well under full (their CPU
+per event is printed).
+
 The machine is shared, so one measurement can be off by a third. The servers are
 measured in rounds: promptbot at each size (each round starting at another size), with
 bare Bolt measured first and after each promptbot measurement, so that each one's
 reference is the mean of the Bolt runs just before and just after it. Each ratio is
 taken within a round, and the range and median over the rounds are printed. The
-clients' own CPU per event is printed too: they share the machine's cores with the
-server.
+clients' own CPU per event is printed too.
 
 Run: .venv/bin/python bench/bench_ingest.py [--rounds 3] [--seconds 4]
-     [--sizes 0,100000,1000000]                                    (about 2.5 minutes)
+     [--sizes 0,100000,1000000] [--no-pin]                         (about 3 minutes)
 Seeded databases are cached under $TMPDIR/promptbot-bench (a million takes ~15 s once).
 """
 
@@ -159,7 +166,7 @@ def reaction_rows(db: Path) -> int:
 
 
 def measure_reference(kind: str, directory: Path, slack: SlackStandIn, args: argparse.Namespace):
-    server = start_reference(kind, directory, slack.api_url)
+    server = start_reference(kind, directory, slack.api_url, cpus=args.server_cpus)
     prepared = [signed_requests(c, args.per_client) for c in range(CLIENTS)]
     try:
         time.sleep(0.5)
@@ -177,7 +184,9 @@ def measure_reference(kind: str, directory: Path, slack: SlackStandIn, args: arg
 def measure_promptbot(past: int, directory: Path, slack: SlackStandIn, args: argparse.Namespace):
     db = seeded_db(past, directory / f"ingest-{past}.db")
     before = reaction_rows(db)
-    server = start_promptbot(directory, db, slack.api_url, log_name=f"bot-{past}")
+    server = start_promptbot(
+        directory, db, slack.api_url, log_name=f"bot-{past}", cpus=args.server_cpus
+    )
     prepared = [signed_requests(c, args.per_client) for c in range(CLIENTS)]
     try:
         time.sleep(1.0)  # start-up jobs (resume, the close check) out of the way
@@ -221,20 +230,39 @@ def spread(values: list[float]) -> str:
     return f"{min(values):.2f}–{max(values):.2f} (median {statistics.median(values):.2f})"
 
 
+def pin_cores(args: argparse.Namespace) -> str:
+    """Put this process (the clients) on one core and set ``args.server_cpus`` to
+    another; say where each runs."""
+    cores = sorted(os.sched_getaffinity(0))
+    if not args.pin or len(cores) < 2:
+        args.server_cpus = None
+        return "clients and server sharing the machine's cores"
+    os.sched_setaffinity(0, {cores[0]})  # before any thread exists: each inherits it
+    args.server_cpus = {cores[1]}
+    return f"clients on core {cores[0]}, each server on core {cores[1]}"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--sizes", default="0,100000,1000000")
     parser.add_argument("--per-client", type=int, default=2500, help="events prepared per client")
+    parser.add_argument(
+        "--pin",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="clients on one core, the server on another (default)",
+    )
     args = parser.parse_args()
+    cores = pin_cores(args)
     sizes = [int(s) for s in args.sizes.split(",")]
     for size in sizes:  # generate (or find) the data first, outside any measurement
         with tempfile.TemporaryDirectory() as tmp:
             seeded_db(size, Path(tmp) / "warm.db")
     print(
         f"reaction events, {CLIENTS} kept-alive clients, {args.seconds:g} s of load each,"
-        f" {args.rounds} rounds; load average {os.getloadavg()[0]:.1f} at the start:"
+        f" {args.rounds} rounds, {cores}; load average {os.getloadavg()[0]:.1f} at the start:"
     )
     rounds: list[dict[str, Result]] = []
     # For each promptbot measurement, bare Bolt's rate: the mean of its runs just before

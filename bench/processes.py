@@ -102,12 +102,18 @@ def start(
     env: dict[str, str],
     log: Path,
     timeout: float = 60.0,
+    cpus: set[int] | None = None,
 ) -> Server:
+    """``cpus``: the cores the process may run on (by default, the bench's own)."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "PROMPTBOT_"))}
     environ.update(env)
     with log.open("wb") as out:
         started = time.perf_counter()
         process = subprocess.Popen(command, env=environ, stdout=out, stderr=out, cwd=ROOT)
+    if cpus is not None:
+        # Set while the new interpreter is still starting, before it has any other
+        # thread: each thread it starts later inherits the cores of the one starting it.
+        os.sched_setaffinity(process.pid, cpus)
     server = Server(name, process, port, started)
     deadline = started + timeout
     while time.perf_counter() < deadline:
@@ -140,6 +146,7 @@ def start_promptbot(
     threads: int = 16,
     log_name: str = "bot",
     config: Path | None = None,
+    cpus: set[int] | None = None,
 ) -> Server:
     """The real `promptbot run` over HTTP, healthy; ``config`` defaults to the plain one."""
     port = free_port()
@@ -152,10 +159,18 @@ def start_promptbot(
     }
     command = [*promptbot_command(), "run", "--host", "127.0.0.1", "--port", str(port)]
     command += ["--threads", str(threads)]
-    return start("promptbot", command, port=port, env=env, log=directory / f"{log_name}.log")
+    log = directory / f"{log_name}.log"
+    return start("promptbot", command, port=port, env=env, log=log, cpus=cpus)
 
 
-def start_reference(kind: str, directory: Path, slack_api_url: str, *, threads: int = 16) -> Server:
+def start_reference(
+    kind: str,
+    directory: Path,
+    slack_api_url: str,
+    *,
+    threads: int = 16,
+    cpus: set[int] | None = None,
+) -> Server:
     port = free_port()
     env = {
         "SLACK_BOT_TOKEN": TOKEN,
@@ -164,4 +179,5 @@ def start_reference(kind: str, directory: Path, slack_api_url: str, *, threads: 
     }
     script = str(ROOT / "bench" / "reference_servers.py")
     command = [sys.executable, script, kind, "--port", str(port), "--threads", str(threads)]
-    return start(f"bare {kind}", command, port=port, env=env, log=directory / f"{kind}.log")
+    log = directory / f"{kind}.log"
+    return start(f"bare {kind}", command, port=port, env=env, log=log, cpus=cpus)
