@@ -72,8 +72,9 @@ def build_bolt_app(
     app = App(
         # Named, or Bolt names it after its caller's file through inspect.stack(), which
         # reads the source of every frame and scans every loaded module (half the cost
-        # of building the app).
-        name="promptbot",
+        # of building the app). Bolt gives the logger of that name the root's level of
+        # the moment: named "promptbot", it pinned every promptbot.* logger there.
+        name="promptbot.bolt",
         client=client,
         # Unmatched requests go to errors.py, which answers 200 (Bolt would say 404).
         raise_error_for_unhandled_request=True,
