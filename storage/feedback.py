@@ -280,3 +280,19 @@ class ReviewQueries(StoreBase):
     def event_seen(self, event_id: str) -> bool:
         rows = self.query("SELECT 1 FROM processed_events WHERE event_id = ?", [event_id])
         return bool(rows)
+
+    def forget_handled_events(self, before: str, chunk: int = 5000) -> int:
+        """Forget the ids of the events handled before the stamp ``before``; returns
+        how many. A chunk to a transaction, so that no other writer waits for more
+        than one (the first pass after an upgrade may meet a million)."""
+        forgotten = 0
+        while True:
+            with self.transaction() as db:
+                cursor = db.execute(
+                    "DELETE FROM processed_events WHERE event_id IN (SELECT event_id"
+                    " FROM processed_events WHERE received_at < ? LIMIT ?)",
+                    [before, chunk],
+                )
+            forgotten += cursor.rowcount
+            if cursor.rowcount < chunk:
+                return forgotten

@@ -123,6 +123,15 @@ class InboxTable:
         )
         return [InboxRow(*row) for row in rows.fetchall()]
 
+    def oldest_pending_received(self) -> str | None:
+        """When the delivery that has waited longest was recorded (a stamp), if any."""
+        row = (
+            self.store.connection()
+            .execute("SELECT received_at FROM inbox WHERE processed_at IS NULL ORDER BY id LIMIT 1")
+            .fetchone()
+        )
+        return None if row is None else str(row[0])
+
     def count_pending(self) -> int:
         row = (
             self.store.connection()

@@ -512,3 +512,13 @@ def m0016_candidates_posting(db: Database) -> None:
         "CREATE INDEX IF NOT EXISTS candidates_posting ON candidates (run_id)"
         " WHERE status = 'posting'"
     )
+
+
+@migrations(name="0017_handled_events_by_time")
+def m0017_handled_events_by_time(db: Database) -> None:
+    """The ids of handled events are kept a week (promptbot/jobs/inbox.py): the hourly
+    pass that forgets older ones finds them down this index rather than by reading
+    every id kept (tests/test_query_plans.py)."""
+    db.execute(
+        "CREATE INDEX IF NOT EXISTS processed_events_received ON processed_events (received_at)"
+    )

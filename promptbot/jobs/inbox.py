@@ -20,14 +20,14 @@ import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from promptbot.jobs.group_commit import GroupCommit
 from promptbot.jobs.handover import Handover
 from promptbot.jobs.inbox_rows import Batchable, InboxRows, MessageOf, Prepare, Process
 from storage import Store
-from storage.base import unavailable
+from storage.base import stamp, unavailable
 from storage.inbox import InboxRow
 
 logger = logging.getLogger(__name__)
@@ -37,6 +37,9 @@ BATCH = 128
 # bench's load, not ~8 at 5 ms; 20% fewer page writes and context switches per event.
 LINGER_SECONDS = 0.02
 KEEP_PROCESSED = timedelta(days=1)  # Slack's retries end after minutes
+# The handled events' ids (the handlers' dedupe) are kept a week, well past the inbox's
+# day, and for as long as a delivery recorded before them still waits.
+KEEP_HANDLED = timedelta(days=7)
 PRUNE_EVERY_SECONDS = 3600.0
 RETRY_FIRST_SECONDS = 0.2
 RETRY_MAX_SECONDS = 30.0
@@ -210,6 +213,19 @@ class EventInbox:
         self._pruned_at = now
         try:
             self.table.prune(KEEP_PROCESSED)
+            self._forget_handled_ids()
         except Exception as error:
             if unavailable(error) is None:
                 raise
+
+    def _forget_handled_ids(self) -> None:
+        """A delivery still waiting may have been handled already, by a process that
+        stopped before it could mark the row: its id is kept until the row is done.
+        Its handling came after it was recorded, so keeping every id handled since the
+        oldest waiting delivery was recorded keeps it. Otherwise an id is only needed
+        while Slack may deliver its event again, which the inbox's own day covers."""
+        cutoff = stamp(datetime.now(UTC) - KEEP_HANDLED)
+        waiting_since = self.table.oldest_pending_received()
+        if waiting_since is not None:
+            cutoff = min(cutoff, waiting_since)
+        self.store.forget_handled_events(cutoff)
