@@ -14,10 +14,10 @@ Targets: stored/s at 1M ≥ 0.9× empty; promptbot stored/s ≥ 0.8× bare Bolt'
 The clients have a core of their own and each server another (on a machine of two, one
 each), as in production, where Slack's senders are not on the bot's machine. Left to
 share both cores (--no-pin), 16 client threads contend with the server's threads, which
-the scheduler moves from core to core, handing Python's lock across them: both servers
-then spend a third more CPU per event, more so the one with more threads at work, and
-consecutive runs differ by a fifth. The clients' core stays well under full (their CPU
-per event is printed).
+the scheduler moves from core to core, handing Python's lock across them: promptbot,
+with more threads taking turns at the lock, then spends a third more CPU per event,
+bare Bolt up to as much on a busy machine, and consecutive runs differ by a fifth. The
+clients' core stays well under full (their CPU per event is printed).
 
 The machine is shared, so one measurement can be off by a third. The servers are
 measured in rounds: promptbot at each size (each round starting at another size), with
