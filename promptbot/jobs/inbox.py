@@ -228,4 +228,6 @@ class EventInbox:
         waiting_since = self.table.oldest_pending_received()
         if waiting_since is not None:
             cutoff = min(cutoff, waiting_since)
-        self.store.forget_handled_events(cutoff)
+        forgotten = self.store.forget_handled_events(cutoff)
+        if forgotten:
+            logger.info("forgot the ids of %d events handled before %s", forgotten, cutoff)
