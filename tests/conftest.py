@@ -6,12 +6,34 @@ from promptbot.standins.openai_api import OpenAIStandIn
 from promptbot.standins.slack_api import SlackStandIn
 from storage import Store
 from tests.harness import TOKEN, start_bot
+from tests.isolation import process_changes, process_restored, process_state
 
 _ISOLATED_PREFIXES = ("SLACK_", "OPENAI_", "PROMPTBOT_")
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(monkeypatch):
+def process_left_as_found():
+    """A test that changes the process's environment, logging, working directory or
+    collector for the tests after it fails here: they would pass or fail by the order
+    they run in (tests/test_isolation.py)."""
+    before = process_state()
+    yield
+    changed = process_changes(before, process_state())
+    if changed:
+        pytest.fail(f"the test left the process changed: {changed}", pytrace=False)
+
+
+@pytest.fixture
+def cli_in_process():
+    """For a test that runs `promptbot run` or `digest` in this process: they set up the
+    process as a whole, as its entry point should (its logging, gc.freeze,
+    OPENBLAS_NUM_THREADS); put back for the tests after as it was found."""
+    with process_restored():
+        yield
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(process_left_as_found, monkeypatch):
     """No test sees the developer's tokens, keys or database."""
     for name in list(os.environ):
         if name.startswith(_ISOLATED_PREFIXES):

@@ -3,10 +3,14 @@
 import subprocess
 import sys
 
+import pytest
 import yaml
 from click.testing import CliRunner
 
 from promptbot.cli.main import cli
+
+# `run` and `digest` set up the process they run in: here, the test process.
+pytestmark = pytest.mark.usefixtures("cli_in_process")
 
 
 def run_cli(args, env):

@@ -237,7 +237,7 @@ def run_cli(db: Path, tmp_path: Path):
     return CliRunner().invoke(cli, ["run"], env=env)
 
 
-def test_start_up_refuses_a_full_disk_in_one_line(small_disk, tmp_path):
+def test_start_up_refuses_a_full_disk_in_one_line(small_disk, tmp_path, cli_in_process):
     db = small_disk / "p.db"
     factories.posted_run(Store(db))
     filler = fill(small_disk)
@@ -251,7 +251,7 @@ def test_start_up_refuses_a_full_disk_in_one_line(small_disk, tmp_path):
     ]
 
 
-def test_start_up_refuses_a_read_only_filesystem_in_one_line(small_disk, tmp_path):
+def test_start_up_refuses_a_read_only_filesystem_in_one_line(small_disk, tmp_path, cli_in_process):
     db = small_disk / "p.db"
     store = Store(db)
     factories.posted_run(store)

@@ -64,10 +64,10 @@ def test_start_with_slack_unreachable_is_one_line_and_exit_2(tmp_path):
     assert "Connection refused" in line
 
 
-def test_bolt_does_not_warn_about_the_token_it_reads_itself(tmp_path, slack, models, caplog):
-    import os
-
-    os.environ["SLACK_BOT_TOKEN"] = TOKEN  # what Bolt reads; conftest clears it afterwards
+def test_bolt_does_not_warn_about_the_token_it_reads_itself(
+    tmp_path, slack, models, caplog, monkeypatch
+):
+    monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)  # what Bolt reads
     bot = start_bot(tmp_path, slack, models)
     bot.close()
     assert not [r for r in caplog.records if "will be unused" in r.getMessage()]

@@ -11,7 +11,7 @@ def run_cli(args, env=None):
     return CliRunner().invoke(cli, args, env=env or {})
 
 
-def test_a_config_error_across_fields_names_the_file_once(tmp_path):
+def test_a_config_error_across_fields_names_the_file_once(tmp_path, cli_in_process):
     config = tmp_path / "x.yaml"
     config.write_text("default_models: [nope]\n")
 

@@ -95,7 +95,9 @@ def test_what_start_up_makes_is_made_without_the_collector_and_frozen_after(coll
     assert gc.get_freeze_count() >= frozen + len(made)
 
 
-def test_a_start_up_that_fails_turns_the_collector_back_on(collector, tmp_path, monkeypatch):
+def test_a_start_up_that_fails_turns_the_collector_back_on(
+    collector, cli_in_process, tmp_path, monkeypatch
+):
     monkeypatch.setenv("PROMPTBOT_CONFIG", str(tmp_path / "missing.yaml"))
     result = CliRunner().invoke(cli, ["run", "--port", "0"])
     assert result.exit_code == 2 and "config file not found" in result.output
