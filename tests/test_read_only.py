@@ -47,7 +47,7 @@ def _digest(folder):
     [(["digest", "--print"], "Prompt digest"), (["export", "--format", "json"], '"greet"')],
 )
 def test_read_only_commands_work_on_a_backup_in_a_read_only_folder(
-    frozen_folder, tmp_path, args, expected
+    frozen_folder, tmp_path, args, expected, cli_in_process
 ):
     config = tmp_path / "app.yaml"
     config.write_text("{}\n")

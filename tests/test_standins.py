@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -356,7 +357,13 @@ def test_payload_shapes():
 def test_bolt_app_accepts_signed_command(slack, monkeypatch):
     for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
         monkeypatch.delenv(name, raising=False)
-    app = App(client=WebClient(token=TOKEN, base_url=slack.api_url), signing_secret=SECRET)
+    app = App(
+        client=WebClient(token=TOKEN, base_url=slack.api_url),
+        signing_secret=SECRET,
+        # Without a logger of its own, Bolt gives the loggers it makes the root's level
+        # of the moment, and keeps them at it for the tests after this one.
+        logger=logging.getLogger("tests.standins.bolt"),
+    )
 
     @app.command("/prompt")
     def on_prompt(ack, command, respond, client):
