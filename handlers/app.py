@@ -88,6 +88,7 @@ def build_bolt_app(
             app, inbox, pool, events.handlers(services), events.prepare_batch(services)
         )
     surface = Surface()
+    surface.owns(pool)
     for register in LISTENERS:
         register(app, surface, services)
     return app, surface

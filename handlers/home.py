@@ -29,7 +29,7 @@ def register(app: App, surface: Surface, services: Services) -> None:
     # Home views are built one at a time on a thread of their own: the first after a
     # while works out the standings (seconds, at a million ratings) and the rest reuse
     # them, so a crowd opening the tab never takes the threads that post runs.
-    views = ThreadPoolExecutor(1, thread_name_prefix="home-views")
+    views = surface.owns(ThreadPoolExecutor(1, thread_name_prefix="home-views"))
 
     @surface.event(app, "app_home_opened")
     def home_opened(event: dict[str, Any]) -> None:

@@ -4,12 +4,14 @@ manifest is generated from the listeners themselves and cannot drift from them."
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from slack_bolt import App
 
 Listener = Callable[..., Any]
+Pool = TypeVar("Pool", bound=Executor)
 
 
 @dataclass
@@ -26,6 +28,14 @@ class Surface:
     views: list[str] = field(default_factory=list)
     actions: list[str] = field(default_factory=list)
     scopes: set[str] = field(default_factory=set)
+    # The thread pools listeners run on. The bot shuts them down as it closes, so that
+    # their idle threads end with it, and the database connections those threads hold.
+    pools: list[Executor] = field(default_factory=list)
+
+    def owns(self, pool: Pool) -> Pool:
+        """A pool that listeners run on, to be shut down with the bot."""
+        self.pools.append(pool)
+        return pool
 
     def needs(self, *scopes: str) -> None:
         """A feature's Web API scopes beyond posting (e.g. files:write for export)."""

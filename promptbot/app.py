@@ -145,6 +145,10 @@ class Bot:
         self.inbox.shutdown()
         self.gateway.stop()  # a post Slack keeps refusing must not hold the process
         self.runner.shutdown(wait=False)
+        for pool in self.surface.pools:
+            # Not waited for: a listener still at work finishes; the idle threads end
+            # now, and with them the database connections they hold.
+            pool.shutdown(wait=False)
 
 
 def slack_client(token: str, environment: Environment, config: AppConfig) -> WebClient:

@@ -17,6 +17,7 @@ from click.testing import CliRunner
 from promptbot.cli.main import cli, long_lived
 from promptbot.errors import StorageUnavailable
 from promptbot.jobs.scheduler import DigestScheduler
+from tests.harness import wait_until
 
 
 def health(url: str) -> int:
@@ -76,6 +77,18 @@ def test_close_waits_for_the_start_up_thread_so_the_jobs_it_starts_are_stopped(r
     bot.close()
     assert not thread.is_alive()
     assert bot.bot.scheduler is not None and not bot.bot.scheduler.scheduler.running
+
+
+def test_close_ends_the_threads_listeners_ran_on_and_their_connections_with_them(running):
+    """Idle, a pool's threads would wait for work for ever, each holding the database
+    connections it opened, until the process ends."""
+    bot = running(resume=False)
+    status, _ = bot.command("help")  # a listener runs on the Bolt pool, and reads
+    assert status == 200
+    threads = [thread for pool in bot.bot.surface.pools for thread in pool._threads]  # type: ignore[attr-defined]
+    assert threads
+    bot.close()
+    wait_until(lambda: not any(t.is_alive() for t in threads), what="the pools' threads to end")
 
 
 @pytest.fixture
