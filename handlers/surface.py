@@ -37,6 +37,12 @@ class Surface:
         self.pools.append(pool)
         return pool
 
+    def shut_down(self) -> None:
+        """Not waited for: a listener still at work finishes; the idle threads end now,
+        and with them the database connections they hold."""
+        for pool in self.pools:
+            pool.shutdown(wait=False)
+
     def needs(self, *scopes: str) -> None:
         """A feature's Web API scopes beyond posting (e.g. files:write for export)."""
         self.scopes.update(scopes)

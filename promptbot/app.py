@@ -84,8 +84,7 @@ class Bot:
 
     def start_jobs(self) -> None:
         """The scheduled digest, with its start-up catch-up, and the automatic close."""
-        # APScheduler (and the importlib.metadata it reads its version with) loads here,
-        # not at start-up: `promptbot run` starts the jobs once it is serving.
+        # APScheduler (and importlib.metadata) loads here, once `promptbot run` is serving.
         from apscheduler.triggers.interval import IntervalTrigger
 
         self.scheduler = DigestScheduler(self.digest_job, self.config.digest)
@@ -145,10 +144,7 @@ class Bot:
         self.inbox.shutdown()
         self.gateway.stop()  # a post Slack keeps refusing must not hold the process
         self.runner.shutdown(wait=False)
-        for pool in self.surface.pools:
-            # Not waited for: a listener still at work finishes; the idle threads end
-            # now, and with them the database connections they hold.
-            pool.shutdown(wait=False)
+        self.surface.shut_down()
 
 
 def slack_client(token: str, environment: Environment, config: AppConfig) -> WebClient:
